@@ -1,0 +1,25 @@
+// kvmsim command-line entry point. Each subcommand lives in its own module under src/cli/.
+import { Command, CommanderError } from 'commander';
+import { UsageError } from './usage_error.ts';
+
+const program = new Command();
+program
+  .name('kvmsim')
+  .description('A deterministic model of Linux KVM async page faults, s390 GISA/GIB alerts and the KVM MMU')
+  .exitOverride()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+const commands: Array<() => Promise<{ register(p: Command): void }>> = [];
+
+for (const load of commands) (await load()).register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof UsageError) {
+    process.stderr.write(`kvmsim: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  throw e;
+}
