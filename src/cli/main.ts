@@ -9,7 +9,7 @@ program
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 
-const commands: Array<() => Promise<{ register(p: Command): void }>> = [];
+const commands: Array<() => Promise<{ register(p: Command): void }>> = [() => import('./script_command.ts')];
 
 for (const load of commands) (await load()).register(program);
 

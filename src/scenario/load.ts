@@ -4,8 +4,11 @@ import { parse } from 'yaml';
 import type { z } from 'zod';
 import { ScenarioError } from './scenario_error.ts';
 
-/** Reads and parses a YAML/JSON scenario file. Unreadable or malformed files become a ScenarioError. */
-export function readScenarioFile(file: string): unknown {
+/**
+ * Reads and parses a YAML/JSON scenario file. Unreadable or malformed files become a ScenarioError.
+ * With `bigint`, every integer literal is read as a bigint, so 64-bit values such as MSR data survive.
+ */
+export function readScenarioFile(file: string, opts: { bigint?: boolean } = {}): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -13,7 +16,7 @@ export function readScenarioFile(file: string): unknown {
     throw new ScenarioError(file, '', `cannot read the file (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
   try {
-    return parse(text, { prettyErrors: false, uniqueKeys: true });
+    return parse(text, { prettyErrors: false, uniqueKeys: true, intAsBigInt: opts.bigint ?? false });
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
     throw new ScenarioError(file, '', `not valid YAML: ${msg}`);

@@ -1,0 +1,389 @@
+// The bare test guest of `kind: script` scenarios: like kvm-unit-tests or the oracle's interpreter guest,
+// it executes one script op at a time on a vCPU and has a #PF handler and interrupt handlers whose
+// behaviour the script configures. Every instruction is one `step`, so host steps can interleave.
+import { APIC_EOI } from '../../../abi/apicdef.ts';
+import { GP_VECTOR, PF_VECTOR } from '../../../abi/kvm_host.ts';
+import { MSR_KVM_ASYNC_PF_ACK, MSR_KVM_ASYNC_PF_EN, MSR_KVM_ASYNC_PF_INT } from '../../../abi/kvm_para.ts';
+import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
+import { kvm_mmu_do_page_fault, RET_PF_RETRY } from '../../../host/x86/mmu_fault.ts';
+import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
+import type { GuestModel, KvmVm } from '../../../host/x86/vm.ts';
+import {
+  kvm_emulate_halt,
+  kvm_emulate_rdmsr,
+  kvm_emulate_wrmsr,
+  kvm_lapic_write,
+  kvm_queue_exception_e,
+  kvm_set_cr0_pg,
+  kvm_vcpu_reset,
+} from '../../../host/x86/x86.ts';
+import { PAGE_SPTE_MAPPED } from '../../../mem/guest_memory.ts';
+import type { Handlers, Op } from '../../../script/schema.ts';
+import { type EventRecord, hex, type OpRecord } from '../../../script/transcript.ts';
+
+type FrameKind = 'pf' | 'irq' | 'gp';
+
+interface Frame {
+  kind: FrameKind;
+  vector: number;
+  pc: number;
+  /** Interrupted context's IF and CPL, restored by IRET. */
+  savedIf: boolean;
+  savedCpl: number;
+  /** #PF: the flags read at entry and the token (CR2) it waits for. */
+  flags: number;
+  token: number;
+  ready: boolean;
+}
+
+interface BareCpu {
+  frames: Frame[];
+  /** The op being executed, or null when idle. */
+  op: Op | null;
+  opIndex: number;
+  /** 0: execute the op's instruction; 1: report (the op is done after this). */
+  phase: number;
+  result: OpRecord['result'];
+  value: bigint | undefined;
+  /** The op's instruction faulted (#GP) and the fault has not been delivered yet. */
+  faulted: boolean;
+}
+
+export interface BareGuestSink {
+  op(rec: OpRecord): void;
+  event(rec: EventRecord): void;
+}
+
+/** The guest of a script. `area` and `pageReadyVector` follow the script's own EN/INT writes. */
+export class BareGuest implements GuestModel {
+  private readonly cpus: BareCpu[];
+  /** The APF area the test guest uses (from the last EN write, guest or host), or -1. */
+  area: number[];
+  /** The vector of its page-ready handler (from the last INT write). */
+  pageReadyVector: number[];
+
+  constructor(
+    private readonly vm: KvmVm,
+    private readonly handlers: Handlers,
+    private readonly sink: BareGuestSink,
+    private readonly multiVcpu: boolean,
+  ) {
+    const n = vm.vcpus.length;
+    this.cpus = Array.from({ length: n }, () => ({
+      frames: [],
+      op: null,
+      opIndex: -1,
+      phase: 0,
+      result: 'ok' as const,
+      value: undefined,
+      faulted: false,
+    }));
+    this.area = new Array<number>(n).fill(-1);
+    this.pageReadyVector = new Array<number>(n).fill(-1);
+  }
+
+  /** Starts executing `op` on `vcpu` (the runner then steps until `busy` is false). */
+  startOp(vcpu: KvmVcpu, op: Op, index: number): void {
+    const c = this.cpus[vcpu.vcpu_id]!;
+    c.op = op;
+    c.opIndex = index;
+    c.phase = 0;
+    c.result = 'ok';
+    c.value = undefined;
+    c.faulted = false;
+  }
+
+  /** An op or a handler is in progress on this vCPU. */
+  busy(vcpu: KvmVcpu): boolean {
+    const c = this.cpus[vcpu.vcpu_id]!;
+    return c.op !== null || c.frames.length > 0;
+  }
+
+  /** The op in progress, for reporting a hang. */
+  currentOp(vcpu: KvmVcpu): { op: Op; index: number } | null {
+    const c = this.cpus[vcpu.vcpu_id]!;
+    return c.op === null ? null : { op: c.op, index: c.opIndex };
+  }
+
+  /** Abandons the op in progress (the runner reports it as hung). */
+  abandonOp(vcpu: KvmVcpu): void {
+    const c = this.cpus[vcpu.vcpu_id]!;
+    c.op = null;
+    c.frames.length = 0;
+  }
+
+  /** Records an EN/INT value the script wrote, so handlers know the area and the vector. */
+  noteMsrWrite(vcpu: KvmVcpu, msr: number, value: bigint): void {
+    if (msr === MSR_KVM_ASYNC_PF_EN)
+      this.area[vcpu.vcpu_id] = value === 0n ? -1 : Number(value & 0xf_ffff_ffff_ffc0n);
+    if (msr === MSR_KVM_ASYNC_PF_INT) this.pageReadyVector[vcpu.vcpu_id] = Number(value & 0xffn);
+  }
+
+  deliverException(vcpu: KvmVcpu, vector: number, errorCode: number): void {
+    const c = this.cpus[vcpu.vcpu_id]!;
+    if (vector === GP_VECTOR && c.op !== null && c.phase === 0 && c.faulted) {
+      // The #GP handler reports and skips the faulting instruction.
+      c.result = '#GP';
+      c.faulted = false;
+      c.phase = 1;
+      return;
+    }
+    const kind: FrameKind = vector === PF_VECTOR ? 'pf' : 'gp';
+    this.push(vcpu, kind, vector);
+    const f = c.frames[c.frames.length - 1]!;
+    if (kind === 'pf') {
+      f.token = vcpu.cr2;
+      f.flags = this.readArea(vcpu, 0);
+      this.emit(vcpu, {
+        event: '#PF',
+        cr2: hex(vcpu.cr2),
+        error_code: hex(errorCode),
+        ...(f.flags >= 0 ? { flags: hex(f.flags) } : {}),
+      });
+    }
+  }
+
+  deliverInterrupt(vcpu: KvmVcpu, vector: number): void {
+    this.push(vcpu, 'irq', vector);
+    const flags = this.readArea(vcpu, 0);
+    const token = this.readArea(vcpu, 4);
+    this.emit(vcpu, {
+      event: 'irq',
+      vector: hex(vector),
+      ...(token >= 0 ? { token: hex(token) } : {}),
+      ...(flags >= 0 ? { flags: hex(flags) } : {}),
+    });
+  }
+
+  deliverNestedPfVmexit(vcpu: KvmVcpu, faultAddress: number): void {
+    // The bare guest never runs L2; a nested exit here is a model bug.
+    throw new Error(`bare guest: unexpected nested #PF VM-exit (vcpu ${vcpu.vcpu_id}, ${hex(faultAddress)})`);
+  }
+
+  step(vcpu: KvmVcpu): boolean {
+    const c = this.cpus[vcpu.vcpu_id]!;
+    vcpu.interrupt_shadow = false; // the shadow covered the entry just made
+    const f = c.frames[c.frames.length - 1];
+    if (f !== undefined) {
+      if (f.kind === 'pf') this.stepPf(vcpu, c, f);
+      else if (f.kind === 'irq') this.stepIrq(vcpu, c, f);
+      else this.iret(vcpu, c);
+      return true;
+    }
+    if (c.op === null) return false;
+    if (c.phase === 1) {
+      this.report(vcpu, c);
+      return true;
+    }
+    if (!c.faulted) this.execute(vcpu, c, c.op);
+    return true;
+  }
+
+  private push(vcpu: KvmVcpu, kind: FrameKind, vector: number): void {
+    this.cpus[vcpu.vcpu_id]!.frames.push({
+      kind,
+      vector,
+      pc: 0,
+      savedIf: vcpu.rflags_if,
+      savedCpl: vcpu.cpl,
+      flags: -1,
+      token: 0,
+      ready: false,
+    });
+    // Interrupt/trap gate: IF cleared, handler at CPL 0.
+    vcpu.rflags_if = false;
+    vcpu.cpl = 0;
+  }
+
+  private iret(vcpu: KvmVcpu, c: BareCpu): void {
+    const f = c.frames.pop()!;
+    vcpu.rflags_if = f.savedIf;
+    vcpu.cpl = f.savedCpl;
+  }
+
+  /** A u32 of the test guest's APF area, or -1 when it has none. */
+  private readArea(vcpu: KvmVcpu, offset: number): number {
+    const a = this.area[vcpu.vcpu_id]!;
+    if (a < 0 || !this.vm.mem.contains(a + offset, 4)) return -1;
+    return this.vm.mem.readU32(a + offset);
+  }
+
+  private writeArea(vcpu: KvmVcpu, offset: number, value: number): void {
+    const a = this.area[vcpu.vcpu_id]!;
+    if (a >= 0 && this.vm.mem.contains(a + offset, 4)) this.vm.mem.writeU32(a + offset, value);
+  }
+
+  // #PF handler: pc 0 clear flags; pc 1 wait (cli; test; sti; hlt) for the page-ready of its token;
+  // pc 2 iret (the faulting access is retried).
+  private stepPf(vcpu: KvmVcpu, c: BareCpu, f: Frame): void {
+    const h = this.handlers.page_fault;
+    switch (f.pc) {
+      case 0:
+        if (h.clear_flags) this.writeArea(vcpu, 0, 0);
+        f.pc = f.flags === 1 && h.wait_for_ready ? 1 : 2;
+        return;
+      case 1:
+        if (f.ready) {
+          vcpu.rflags_if = false;
+          f.pc = 2;
+          return;
+        }
+        // sti; hlt as one step: STI's shadow covers the HLT, so no interrupt slips in between, and
+        // the shadow is over once HLT has executed.
+        vcpu.rflags_if = true;
+        kvm_emulate_halt(vcpu);
+        return;
+      default:
+        this.iret(vcpu, c);
+    }
+  }
+
+  // Interrupt handler: pc 0 wake the #PF waiter; pc 1 clear the token; pc 2 ACK; pc 3 EOI; pc 4 iret.
+  private stepIrq(vcpu: KvmVcpu, c: BareCpu, f: Frame): void {
+    const h = this.handlers.page_ready;
+    const pageReady = f.vector === this.pageReadyVector[vcpu.vcpu_id];
+    switch (f.pc) {
+      case 0: {
+        if (pageReady) {
+          const token = this.readArea(vcpu, 4);
+          for (const w of c.frames)
+            if (w.kind === 'pf' && (w.token === token || token === 0xffffffff)) w.ready = true;
+        }
+        f.pc = 1;
+        return;
+      }
+      case 1:
+        if (pageReady && h.clear_token) this.writeArea(vcpu, 4, 0);
+        f.pc = 2;
+        return;
+      case 2:
+        if (pageReady && h.ack !== false) {
+          const ok = kvm_emulate_wrmsr(this.vm, vcpu, MSR_KVM_ASYNC_PF_ACK, h.ack);
+          this.emit(vcpu, { event: 'ack', value: hex(h.ack), result: ok ? 'ok' : '#GP' });
+        }
+        f.pc = 3;
+        return;
+      case 3:
+        if (h.eoi) this.eoi(vcpu);
+        f.pc = 4;
+        return;
+      default:
+        this.iret(vcpu, c);
+    }
+  }
+
+  private eoi(vcpu: KvmVcpu): void {
+    if (apic_x2apic_mode(vcpu.apic)) kvm_emulate_wrmsr(this.vm, vcpu, 0x80b, 0n);
+    else kvm_lapic_write(this.vm, vcpu, APIC_EOI, 0);
+  }
+
+  private report(vcpu: KvmVcpu, c: BareCpu): void {
+    const op = c.op!;
+    const rec: OpRecord = {
+      op: c.opIndex,
+      kind: op.op,
+      ...(this.multiVcpu ? { vcpu: vcpu.vcpu_id } : {}),
+      result: c.result,
+    };
+    if (c.value !== undefined) rec.value = hex(c.value);
+    this.sink.op(rec);
+    c.op = null;
+  }
+
+  /** The op's own instruction. On success it moves to the report phase. */
+  private execute(vcpu: KvmVcpu, c: BareCpu, op: Op): void {
+    const vm = this.vm;
+    const fault = (): void => {
+      c.faulted = true;
+      kvm_queue_exception_e(vcpu, GP_VECTOR, 0);
+    };
+    c.phase = 1;
+    switch (op.op) {
+      case 'wrmsr':
+        this.noteMsrWrite(vcpu, op.msr, op.value);
+        if (!kvm_emulate_wrmsr(vm, vcpu, op.msr, op.value)) {
+          c.phase = 0;
+          fault();
+        }
+        return;
+      case 'rdmsr': {
+        const v = kvm_emulate_rdmsr(vm, vcpu, op.msr);
+        if (v === null) {
+          c.phase = 0;
+          fault();
+        } else c.value = v;
+        return;
+      }
+      case 'write_mem':
+        if (!vm.mem.write(Number(op.gpa), op.size, op.value)) c.result = '#GP';
+        return;
+      case 'read_mem': {
+        const v = vm.mem.read(Number(op.gpa), op.size);
+        if (v === null) c.result = '#GP';
+        else c.value = v;
+        return;
+      }
+      case 'apic_enable': {
+        const base =
+          0xfee00000n |
+          (1n << 11n) |
+          (vcpu.vcpu_id === 0 ? 1n << 8n : 0n) |
+          (op.mode === 'x2apic' ? 1n << 10n : 0n);
+        const ok =
+          kvm_emulate_wrmsr(vm, vcpu, 0x1b, base) &&
+          (op.mode === 'x2apic'
+            ? kvm_emulate_wrmsr(vm, vcpu, 0x80f, 0x1ffn)
+            : kvm_lapic_write(vm, vcpu, 0xf0, 0x1ff));
+        if (!ok) {
+          c.phase = 0;
+          fault();
+        }
+        return;
+      }
+      case 'sti':
+        vcpu.rflags_if = true;
+        vcpu.interrupt_shadow = true;
+        return;
+      case 'cli':
+        vcpu.rflags_if = false;
+        return;
+      case 'hlt':
+        kvm_emulate_halt(vcpu);
+        return;
+      case 'touch': {
+        const gpa = Number(op.gpa);
+        const gfn = Math.floor(gpa / 4096);
+        if (gfn < vm.mem.npages && vm.mem.pageState[gfn]! & PAGE_SPTE_MAPPED) {
+          vcpu.cpl = 0;
+          return;
+        }
+        // The access runs at the op's CPL (iretq to user mode for CPL 3) and exits to the host MMU.
+        vcpu.cpl = op.cpl;
+        const r = kvm_mmu_do_page_fault(vm, vcpu, gpa, op.write ? 2 : 0, false);
+        if (r === RET_PF_RETRY || (gfn < vm.mem.npages && !(vm.mem.pageState[gfn]! & PAGE_SPTE_MAPPED))) {
+          c.phase = 0; // re-executed after the #PF handler returns or the halt ends
+          return;
+        }
+        vcpu.cpl = 0;
+        return;
+      }
+      case 'set_cr0_pg':
+        kvm_set_cr0_pg(vm, vcpu, op.value);
+        return;
+      case 'set_cr3':
+        vcpu.cr3 = Number(op.value);
+        return;
+      case 'init':
+        kvm_vcpu_reset(vm, vcpu, true);
+        this.area[vcpu.vcpu_id] = -1;
+        this.pageReadyVector[vcpu.vcpu_id] = -1;
+        return;
+      default:
+        throw new Error(`bare guest: op ${op.op} is not a guest instruction`);
+    }
+  }
+
+  private emit(vcpu: KvmVcpu, rec: EventRecord): void {
+    this.sink.event(this.multiVcpu ? ({ ...rec, vcpu: vcpu.vcpu_id } as EventRecord) : rec);
+  }
+}

@@ -1,0 +1,227 @@
+// The x86 half of async page faults (arch/x86/kvm/x86.c, mmu.c): the predicates P-EN, P-DELIVER, P-DO,
+// P-FREE, P-DEQ (x86-apf §2.4), token allocation (§1.9), and the kvm_arch_* hooks that the generic code
+// in async_pf.ts calls (§3.8, §3.9, §3.10).
+import {
+  APF_WAKEUP_ALL_TOKEN,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_REQ_APF_HALT,
+  KVM_REQ_APF_READY,
+  PF_VECTOR,
+} from '../../abi/kvm_host.ts';
+import {
+  KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
+  KVM_ASYNC_PF_SEND_ALWAYS,
+  KVM_PV_REASON_PAGE_NOT_PRESENT,
+} from '../../abi/kvm_para.ts';
+import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
+import { kvm_read_guest_offset_cached_u32, kvm_write_guest_offset_cached_u32 } from '../../mem/hva_cache.ts';
+import { kvm_add_async_pf_gfn, kvm_del_async_pf_gfn } from './async_pf_hash.ts';
+import {
+  type AsyncPfState,
+  INVALID_GPA,
+  W_DIRECT_MAP,
+  W_NOTPRESENT_INJECTED,
+  W_WAKEUP_ALL,
+} from './async_pf_work.ts';
+import { kvm_apic_enabled, kvm_apic_set_irq } from './lapic.ts';
+import { TP_KVM_ASYNC_PF_NOT_PRESENT, TP_KVM_ASYNC_PF_READY } from './trace.ts';
+import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
+import { type KvmVm, lapic_in_kernel } from './vm.ts';
+
+/** @kernel kvm_pv_async_pf_enabled (P-EN): bits 0 and 3 of MSR_KVM_ASYNC_PF_EN. */
+export function kvm_pv_async_pf_enabled(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  const mask = BigInt(vm.era.pvEnabledMask);
+  return (vcpu.apf.msr_en_val & mask) === mask;
+}
+
+/** SEND_ALWAYS as KVM sees it: the cached bool, or (2026) the live EN value. */
+function apf_send_always(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  return vm.era.validateEnBeforeCommit
+    ? (vcpu.apf.msr_en_val & BigInt(KVM_ASYNC_PF_SEND_ALWAYS)) !== 0n
+    : vcpu.apf.send_always;
+}
+
+function apf_delivery_as_pf_vmexit(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  return vm.era.validateEnBeforeCommit
+    ? (vcpu.apf.msr_en_val & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT)) !== 0n
+    : vcpu.apf.delivery_as_pf_vmexit;
+}
+
+/** @kernel kvm_can_deliver_async_pf (P-DELIVER) */
+export function kvm_can_deliver_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  if (!kvm_pv_async_pf_enabled(vm, vcpu)) return false;
+  if (
+    !apf_send_always(vm, vcpu) &&
+    ((vm.era.protectedGuestRule && vm.config.guest_state_protected) || vcpu.cpl === 0)
+  )
+    return false;
+  if (vcpu.guest_mode) return apf_delivery_as_pf_vmexit(vm, vcpu);
+  return vcpu.cr0_pg;
+}
+
+/** @kernel kvm_is_exception_pending */
+export const kvm_is_exception_pending = (vcpu: KvmVcpu): boolean => vcpu.exception.pending;
+
+/** @kernel kvm_event_needs_reinjection */
+export const kvm_event_needs_reinjection = (vcpu: KvmVcpu): boolean =>
+  vcpu.exception.injected || vcpu.irq_reinject;
+
+/** @kernel kvm_arch_interrupt_allowed: IF=1 and no STI/MOV-SS shadow (GIF is always 1 here). */
+export const kvm_arch_interrupt_allowed = (vcpu: KvmVcpu): boolean =>
+  vcpu.rflags_if && !vcpu.interrupt_shadow;
+
+/** @kernel kvm_can_do_async_pf (P-DO) */
+export function kvm_can_do_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  if (!lapic_in_kernel(vm) || kvm_event_needs_reinjection(vcpu) || kvm_is_exception_pending(vcpu))
+    return false;
+  if (vm.config.hlt_in_guest && !kvm_can_deliver_async_pf(vm, vcpu)) return false;
+  // If interrupts are off we cannot even use an artificial halt state.
+  return kvm_arch_interrupt_allowed(vcpu);
+}
+
+/** @kernel apf_pageready_slot_free (P-FREE): a failed read counts as busy. */
+export function apf_pageready_slot_free(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  const v = kvm_read_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 4);
+  return v === 0;
+}
+
+/** @kernel kvm_lapic_enabled: in-kernel, hardware- and software-enabled. */
+export const kvm_lapic_enabled = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
+  lapic_in_kernel(vm) && kvm_apic_enabled(vcpu.apic);
+
+/** @kernel kvm_arch_can_dequeue_async_page_present (P-DEQ; the LAPIC part is 2f15d027c05f). */
+export function kvm_arch_can_dequeue_async_page_present(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  if (!kvm_pv_async_pf_enabled(vm, vcpu)) return true;
+  return kvm_lapic_enabled(vm, vcpu) && apf_pageready_slot_free(vm, vcpu);
+}
+
+/**
+ * @kernel alloc_apf_token (mmu.c): (id++ << 12) | vcpu_id in u32 arithmetic, with id reset to 1 whenever
+ * (id << 12) would be 0, so a token is never 0 (6f3c1fc53d86). x86-apf §1.9
+ */
+export function alloc_apf_token(vcpu: KvmVcpu): number {
+  if ((vcpu.apf.id << 12) >>> 0 === 0) vcpu.apf.id = 1;
+  const token = ((vcpu.apf.id << 12) | vcpu.vcpu_id) >>> 0;
+  vcpu.apf.id = (vcpu.apf.id + 1) >>> 0;
+  return token;
+}
+
+/** @kernel apf_put_user_notpresent: flags@0 := KVM_PV_REASON_PAGE_NOT_PRESENT. */
+const apf_put_user_notpresent = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
+  kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, KVM_PV_REASON_PAGE_NOT_PRESENT);
+
+/** @kernel apf_put_user_ready: token@4 := token. */
+const apf_put_user_ready = (vm: KvmVm, vcpu: KvmVcpu, token: number): boolean =>
+  kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 4, token);
+
+/**
+ * @kernel kvm_arch_async_page_not_present (x86-apf §3.8): inject the 'not present' #PF (or the #PF
+ * VM-exit to L1), or fall back to the artificial halt. Returns notpresent_injected.
+ */
+export function kvm_arch_async_page_not_present(vm: KvmVm, vcpu: KvmVcpu, slot: number): boolean {
+  const w = vcpu.async_pf;
+  const token = w.wToken[slot]!;
+  vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_NOT_PRESENT, token, w.wCr2OrGpa[slot]!);
+  kvm_add_async_pf_gfn(vcpu.apf.gfns, w.wGfn[slot]!);
+  if (kvm_can_deliver_async_pf(vm, vcpu) && apf_put_user_notpresent(vm, vcpu)) {
+    kvm_inject_async_page_fault(vcpu, token);
+    vcpu.stat.pf_guest++;
+    return true;
+  }
+  kvm_make_request(vcpu, KVM_REQ_APF_HALT);
+  return false;
+}
+
+/**
+ * @kernel kvm_inject_page_fault with fault.async_page_fault: a pending #PF with error code 0 whose
+ * payload sets CR2 = token at delivery; in guest mode, always a #PF VM-exit to L1.
+ */
+function kvm_inject_async_page_fault(vcpu: KvmVcpu, token: number): void {
+  const e = vcpu.exception;
+  e.pending = true;
+  e.injected = false;
+  e.vector = PF_VECTOR;
+  e.error_code = 0;
+  e.has_payload = true;
+  e.payload = token;
+  e.vmexit = vcpu.guest_mode;
+}
+
+/**
+ * @kernel kvm_arch_async_page_present_queued: the first item landed on an empty `done`. The barrier
+ * between the request and reading pageready_pending pairs with the ACK handler's smp_store_mb
+ * (68c35f89d016).
+ */
+export function kvm_arch_async_page_present_queued(vm: KvmVm, vcpu: KvmVcpu): void {
+  kvm_make_request(vcpu, KVM_REQ_APF_READY);
+  if (!vcpu.apf.pageready_pending) {
+    vcpu.stat.kicks++;
+    vm.hooks.kick(vcpu);
+  }
+}
+
+/**
+ * @kernel kvm_arch_async_page_ready (x86-apf §3.10 step 2): replay the fault as a prefetch so the page
+ * is mapped before the guest retries. Skipped for wakeup-all, after an MMU-mode change, or (shadow
+ * paging) when the guest switched CR3. A prefetch is never async: a page evicted again meanwhile is
+ * faulted in synchronously, which the model treats as immediate.
+ */
+export function kvm_arch_async_page_ready(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
+  const w = vcpu.async_pf;
+  const f = w.wFlags[slot]!;
+  if (f & W_WAKEUP_ALL) return;
+  const direct = vm.config.tdp && !vcpu.guest_mode;
+  if (direct !== ((f & W_DIRECT_MAP) !== 0)) return;
+  if (!direct && w.wCr3[slot] !== vcpu.cr3) return;
+  const gfn = w.wGfn[slot]!;
+  if (gfn >= vm.mem.npages) return;
+  vm.mem.pageState[gfn] = vm.mem.pageState[gfn]! | PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED;
+  vcpu.stat.pf_fixed++;
+}
+
+/**
+ * @kernel kvm_arch_async_page_present (x86-apf §3.10 step 3): notify the guest with the token and the
+ * page-ready interrupt, but only for an injected 'not present' or a wakeup-all (2a18b7e7cd88), and
+ * always end any halt.
+ */
+export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
+  const w = vcpu.async_pf;
+  const f = w.wFlags[slot]!;
+  const wakeup_all = (f & W_WAKEUP_ALL) !== 0;
+  let token: number;
+  if (wakeup_all) token = APF_WAKEUP_ALL_TOKEN;
+  else {
+    token = w.wToken[slot]!;
+    kvm_del_async_pf_gfn(vcpu.apf.gfns, w.wGfn[slot]!);
+  }
+  vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_READY, token, wakeup_all ? 0 : w.wCr2OrGpa[slot]!);
+  if (
+    (wakeup_all || (f & W_NOTPRESENT_INJECTED) !== 0) &&
+    kvm_pv_async_pf_enabled(vm, vcpu) &&
+    apf_put_user_ready(vm, vcpu, token)
+  ) {
+    vcpu.apf.pageready_pending = true;
+    kvm_apic_set_irq(vcpu.apic, vcpu.apf.vec);
+    vcpu.stat.page_ready_irqs++;
+  }
+  vcpu.apf.halted = false;
+  vcpu.mp_state = KVM_MP_STATE_RUNNABLE;
+}
+
+/** Fills the arch part of a new work (kvm_arch_setup_async_pf). */
+export function fill_arch_async_pf(
+  vm: KvmVm,
+  vcpu: KvmVcpu,
+  w: AsyncPfState,
+  slot: number,
+  token: number,
+  gfn: number,
+  errorCode: number,
+): void {
+  w.wToken[slot] = token;
+  w.wGfn[slot] = gfn;
+  w.wErrorCode[slot] = errorCode;
+  const direct = vm.config.tdp && !vcpu.guest_mode;
+  if (direct) w.wFlags[slot] = w.wFlags[slot]! | W_DIRECT_MAP;
+  w.wCr3[slot] = direct ? INVALID_GPA : vcpu.cr3;
+}

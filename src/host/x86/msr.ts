@@ -1,0 +1,175 @@
+// The three APF MSRs in kvm_set_msr_common / kvm_get_msr_common (x86-apf §3.1–§3.4, kvm-oracle §3),
+// with guest_pv_has and the guest vs host-initiated rules. Results use the kernel's vocabulary: 0 is
+// success, 1 is failure (#GP for the guest), KVM_MSR_RET_UNSUPPORTED is a feature-gate failure that a
+// host access may turn into success.
+import { KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
+import {
+  KVM_ASYNC_PF_DELIVERY_AS_INT,
+  KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
+  KVM_ASYNC_PF_SEND_ALWAYS,
+  KVM_FEATURE_ASYNC_PF,
+  KVM_FEATURE_ASYNC_PF_INT,
+  KVM_FEATURE_ASYNC_PF_VMEXIT,
+  MSR_KVM_ASYNC_PF_ACK,
+  MSR_KVM_ASYNC_PF_EN,
+  MSR_KVM_ASYNC_PF_INT,
+  MSR_KVM_POLL_CONTROL,
+  MSR_KVM_PV_EOI_EN,
+  MSR_KVM_STEAL_TIME,
+  MSR_KVM_SYSTEM_TIME,
+  MSR_KVM_SYSTEM_TIME_NEW,
+  MSR_KVM_WALL_CLOCK,
+  MSR_KVM_WALL_CLOCK_NEW,
+} from '../../abi/kvm_para.ts';
+import { kvm_gfn_to_hva_cache_init } from '../../mem/hva_cache.ts';
+import { kvm_pv_async_pf_enabled } from './apf.ts';
+import {
+  kvm_async_pf_wakeup_all,
+  kvm_check_async_pf_completion,
+  kvm_clear_async_pf_completion_queue,
+} from './async_pf.ts';
+import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
+import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
+import { type KvmVm, lapic_in_kernel } from './vm.ts';
+
+export const KVM_MSR_RET_UNSUPPORTED = 2;
+export type MsrRet = 0 | 1 | typeof KVM_MSR_RET_UNSUPPORTED;
+
+/** @kernel guest_pv_has: without KVM_CAP_ENFORCE_PV_FEATURE_CPUID every PV feature counts as present. */
+export function guest_pv_has(vm: KvmVm, feature: number): boolean {
+  if (!vm.config.enforce_pv_cpuid) return true;
+  return ((vm.config.kvm_features >>> feature) & 1) === 1;
+}
+
+/** A failed CPUID gate: "unsupported" with the 5bb9ac186512 backport, plain failure before it. */
+const gateFail = (vm: KvmVm): MsrRet => (vm.era.pvMsrUnsupported ? KVM_MSR_RET_UNSUPPORTED : 1);
+
+/** The PV MSRs whose access is gated by a KVM_FEATURE_* bit (x86-apf §8 case 24). */
+const PV_MSR_FEATURE: ReadonlyMap<number, number> = new Map([
+  [MSR_KVM_WALL_CLOCK, 0],
+  [MSR_KVM_SYSTEM_TIME, 0],
+  [MSR_KVM_WALL_CLOCK_NEW, 3],
+  [MSR_KVM_SYSTEM_TIME_NEW, 3],
+  [MSR_KVM_ASYNC_PF_EN, KVM_FEATURE_ASYNC_PF],
+  [MSR_KVM_STEAL_TIME, 5],
+  [MSR_KVM_PV_EOI_EN, 6],
+  [MSR_KVM_POLL_CONTROL, 12],
+  [MSR_KVM_ASYNC_PF_INT, KVM_FEATURE_ASYNC_PF_INT],
+  [MSR_KVM_ASYNC_PF_ACK, KVM_FEATURE_ASYNC_PF_INT],
+]);
+
+/** MSRs this model implements (the APF trio); other PV MSRs only get their CPUID gate. */
+export const isApfMsr = (msr: number): boolean =>
+  msr === MSR_KVM_ASYNC_PF_EN || msr === MSR_KVM_ASYNC_PF_INT || msr === MSR_KVM_ASYNC_PF_ACK;
+export const isKvmPvMsr = (msr: number): boolean => PV_MSR_FEATURE.has(msr);
+
+/**
+ * @kernel kvm_pv_enable_async_pf (x86-apf §3.1). Before 2026, msr_en_val is committed before the shared
+ * area is validated (quirk Q-EN-1); the 2026 order validates first.
+ */
+export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
+  if (data & BigInt(vm.era.reservedMask)) return 1;
+  if (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT) && !guest_pv_has(vm, KVM_FEATURE_ASYNC_PF_VMEXIT))
+    return 1;
+  if (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_INT) && !guest_pv_has(vm, KVM_FEATURE_ASYNC_PF_INT)) return 1;
+  if (!lapic_in_kernel(vm)) return data !== 0n ? 1 : 0;
+
+  const gpa = data & ~0x3fn;
+  const apf = vcpu.apf;
+  const initCache = (): boolean =>
+    kvm_gfn_to_hva_cache_init(
+      vm.mem,
+      apf.data,
+      gpa <= 2n ** 52n ? Number(gpa) : Number.POSITIVE_INFINITY,
+      vm.era.hvaCacheLen,
+    );
+
+  if (vm.era.validateEnBeforeCommit) {
+    const mask = BigInt(vm.era.pvEnabledMask);
+    const enabling = (data & mask) === mask;
+    if (enabling && !initCache()) return 1;
+    apf.msr_en_val = data;
+    if (enabling) kvm_async_pf_wakeup_all(vm, vcpu);
+    else {
+      kvm_clear_async_pf_completion_queue(vcpu);
+      kvm_async_pf_hash_reset(apf.gfns);
+    }
+    return 0;
+  }
+
+  apf.msr_en_val = data;
+  if (!kvm_pv_async_pf_enabled(vm, vcpu)) {
+    kvm_clear_async_pf_completion_queue(vcpu);
+    kvm_async_pf_hash_reset(apf.gfns);
+    return 0;
+  }
+  if (!initCache()) return 1;
+  apf.send_always = (data & BigInt(KVM_ASYNC_PF_SEND_ALWAYS)) !== 0n;
+  apf.delivery_as_pf_vmexit = (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT)) !== 0n;
+  kvm_async_pf_wakeup_all(vm, vcpu);
+  return 0;
+}
+
+/** @kernel kvm_pv_enable_async_pf_int (x86-apf §3.2): no vector validation, no side effects. */
+export function kvm_pv_enable_async_pf_int(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
+  if (data >> 8n) return 1;
+  if (!lapic_in_kernel(vm)) return 1;
+  vcpu.apf.msr_int_val = data;
+  vcpu.apf.vec = Number(data & 0xffn);
+  return 0;
+}
+
+/** The APF cases of kvm_set_msr_common. Non-APF PV MSRs are modelled only as far as their CPUID gate. */
+export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): MsrRet {
+  const feature = PV_MSR_FEATURE.get(msr);
+  if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);
+  switch (msr) {
+    case MSR_KVM_ASYNC_PF_EN:
+      return kvm_pv_enable_async_pf(vm, vcpu, data);
+    case MSR_KVM_ASYNC_PF_INT:
+      return kvm_pv_enable_async_pf_int(vm, vcpu, data);
+    case MSR_KVM_ASYNC_PF_ACK:
+      if (data & 1n) {
+        // smp_store_mb: pairs with the barrier in kvm_arch_async_page_present_queued().
+        vcpu.apf.pageready_pending = false;
+        kvm_check_async_pf_completion(vm, vcpu);
+      }
+      return 0;
+    default:
+      return 0; // other PV MSRs: accepted, not modelled
+  }
+}
+
+/** The APF cases of kvm_get_msr_common: the value, or a failure code. */
+export function kvm_get_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number): MsrRet | { value: bigint } {
+  const feature = PV_MSR_FEATURE.get(msr);
+  if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);
+  switch (msr) {
+    case MSR_KVM_ASYNC_PF_EN:
+      return { value: vcpu.apf.msr_en_val };
+    case MSR_KVM_ASYNC_PF_INT:
+      return { value: vcpu.apf.msr_int_val };
+    default:
+      return { value: 0n };
+  }
+}
+
+/**
+ * @kernel kvm_do_msr_access, host-initiated (KVM_SET_MSRS): userspace may write 0 to any advertised MSR
+ * even when it is "unsupported". Returns whether the ioctl processed the MSR.
+ */
+export function kvm_set_msr_host(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
+  const r = kvm_set_msr_common_apf(vm, vcpu, msr, data);
+  if (r === KVM_MSR_RET_UNSUPPORTED) return data === 0n;
+  return r === 0;
+}
+
+/** Host-initiated read (KVM_GET_MSRS): an "unsupported" MSR reads as 0. */
+export function kvm_get_msr_host(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
+  const r = kvm_get_msr_common_apf(vm, vcpu, msr);
+  if (typeof r === 'object') return r.value;
+  return r === KVM_MSR_RET_UNSUPPORTED ? 0n : null;
+}
+
+/** A raise of KVM_REQ_APF_READY from outside the APF code (LAPIC enable, CR0.PG enable). */
+export const kvm_request_apf_ready = (vcpu: KvmVcpu): void => kvm_make_request(vcpu, KVM_REQ_APF_READY);

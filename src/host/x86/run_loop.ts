@@ -1,0 +1,36 @@
+// One iteration of vcpu_run (x86-apf §3.9) as an atomic step that both schedulers drive: wake from
+// vcpu_block if runnable, process requests and inject at entry, then execute one guest instruction
+// (whose exit, if any, is handled inside it). The async worker (async_pf_execute) and the completion of
+// a synchronous fault are the other steps; a scheduler interleaves them with these.
+
+import type { KvmVcpu } from './vcpu.ts';
+import type { KvmVm } from './vm.ts';
+import {
+  ENTER_HALTED,
+  kvm_arch_vcpu_runnable,
+  kvm_vcpu_running,
+  vcpu_block_wakeup,
+  vcpu_enter_guest,
+} from './x86.ts';
+
+/** Nothing can happen on this vCPU until another step (a worker, an IPI) changes its state. */
+export const STEP_BLOCKED = 0;
+/** The vCPU entered the artificial halt (APF_HALT) in this step. */
+export const STEP_HALTED = 1;
+/** A guest instruction ran. */
+export const STEP_RAN = 2;
+/** The vCPU entered the guest but the guest had nothing to do (idle, nothing injected). */
+export const STEP_IDLE = 3;
+export type VcpuStepResult = typeof STEP_BLOCKED | typeof STEP_HALTED | typeof STEP_RAN | typeof STEP_IDLE;
+
+/** Whether kvm_vcpu_run_step can make progress now. */
+export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
+  !vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu);
+
+/** @kernel vcpu_run, one loop iteration. */
+export function kvm_vcpu_run_step(vm: KvmVm, vcpu: KvmVcpu): VcpuStepResult {
+  if (vcpu.in_userspace || !kvm_arch_vcpu_runnable(vm, vcpu)) return STEP_BLOCKED;
+  if (!kvm_vcpu_running(vcpu)) vcpu_block_wakeup(vcpu);
+  if (vcpu_enter_guest(vm, vcpu) === ENTER_HALTED) return STEP_HALTED;
+  return vm.guest.step(vcpu) ? STEP_RAN : STEP_IDLE;
+}

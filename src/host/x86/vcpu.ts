@@ -1,0 +1,135 @@
+// struct kvm_vcpu for x86, reduced to what async PF touches (x86-apf §2): architectural register state
+// the host reads (IF, CPL, CR0.PG, CR3, guest mode), pending events, requests, the LAPIC, the APF state
+// and the async-PF work pool. Plain mutable data: steps change it in place.
+import { KVM_MP_STATE_RUNNABLE } from '../../abi/kvm_host.ts';
+import type { GfnToHvaCache } from '../../mem/hva_cache.ts';
+import { newHvaCache } from '../../mem/hva_cache.ts';
+import { type GfnHash, newGfnHash } from './async_pf_hash.ts';
+import { type AsyncPfState, newAsyncPfState } from './async_pf_work.ts';
+import { type KvmLapic, newLapic } from './lapic.ts';
+
+/** vcpu->arch.apf (x86-apf §2.1). */
+export interface KvmVcpuApf {
+  halted: boolean;
+  gfns: GfnHash;
+  data: GfnToHvaCache;
+  /** MSR_KVM_ASYNC_PF_EN as last committed. */
+  msr_en_val: bigint;
+  /** MSR_KVM_ASYNC_PF_INT. */
+  msr_int_val: bigint;
+  vec: number;
+  /** Token counter; never reset. */
+  id: number;
+  /** Cached EN bit 1 (≤6.14 `send_user_only`, inverted). Stale after disable/INIT until 2026. */
+  send_always: boolean;
+  /** Cached EN bit 2. */
+  delivery_as_pf_vmexit: boolean;
+  pageready_pending: boolean;
+  /** Used only when this KVM runs as an L1 guest. */
+  host_apf_flags: number;
+}
+
+/** A pending (queued, not yet injected) exception: kvm_queue_exception_*. */
+export interface PendingException {
+  pending: boolean;
+  /** Injected into the guest but the entry must re-inject it (kvm_event_needs_reinjection). */
+  injected: boolean;
+  vector: number;
+  error_code: number;
+  has_payload: boolean;
+  /** For #PF: the CR2 value to set at delivery. */
+  payload: number;
+  /** Deliver as a #PF VM-exit to L1 (nested APF). */
+  vmexit: boolean;
+}
+
+export interface KvmVcpu {
+  readonly vcpu_id: number;
+  mp_state: number;
+  /** KVM_REQ_* bits. */
+  requests: number;
+  // Architectural state the host looks at.
+  rflags_if: boolean;
+  /** STI / MOV SS shadow: interrupts are blocked for one more instruction. */
+  interrupt_shadow: boolean;
+  cpl: number;
+  cr0_pg: boolean;
+  cr2: number;
+  cr3: number;
+  /** Running a nested guest (L2). */
+  guest_mode: boolean;
+  readonly exception: PendingException;
+  /** An IRQ or NMI injection awaits re-injection (event_needs_reinjection). */
+  irq_reinject: boolean;
+  readonly apic: KvmLapic;
+  readonly apf: KvmVcpuApf;
+  readonly async_pf: AsyncPfState;
+  /** The vCPU thread is blocked in a synchronous host fault-in of this gfn (-1: not blocked). */
+  sync_fault_gfn: number;
+  /** The vCPU is outside KVM_RUN (its VMM thread is in userspace): nothing runs on it. */
+  in_userspace: boolean;
+  readonly stat: VcpuStats;
+}
+
+export interface VcpuStats {
+  pf_guest: number;
+  pf_fixed: number;
+  apf_halts: number;
+  sync_faults: number;
+  page_ready_irqs: number;
+  kicks: number;
+}
+
+export function newVcpu(vcpu_id: number): KvmVcpu {
+  return {
+    vcpu_id,
+    mp_state: KVM_MP_STATE_RUNNABLE,
+    requests: 0,
+    rflags_if: false,
+    interrupt_shadow: false,
+    cpl: 0,
+    cr0_pg: true,
+    cr2: 0,
+    cr3: 0,
+    guest_mode: false,
+    exception: {
+      pending: false,
+      injected: false,
+      vector: 0,
+      error_code: 0,
+      has_payload: false,
+      payload: 0,
+      vmexit: false,
+    },
+    irq_reinject: false,
+    apic: newLapic(vcpu_id === 0),
+    apf: {
+      halted: false,
+      gfns: newGfnHash(),
+      data: newHvaCache(),
+      msr_en_val: 0n,
+      msr_int_val: 0n,
+      vec: 0,
+      id: 0,
+      send_always: false,
+      delivery_as_pf_vmexit: false,
+      pageready_pending: false,
+      host_apf_flags: 0,
+    },
+    async_pf: newAsyncPfState(),
+    sync_fault_gfn: -1,
+    in_userspace: false,
+    stat: { pf_guest: 0, pf_fixed: 0, apf_halts: 0, sync_faults: 0, page_ready_irqs: 0, kicks: 0 },
+  };
+}
+
+export const kvm_make_request = (vcpu: KvmVcpu, req: number): void => {
+  vcpu.requests |= req;
+};
+export const kvm_test_request = (vcpu: KvmVcpu, req: number): boolean => (vcpu.requests & req) !== 0;
+/** @kernel kvm_check_request: test and clear. */
+export function kvm_check_request(vcpu: KvmVcpu, req: number): boolean {
+  if ((vcpu.requests & req) === 0) return false;
+  vcpu.requests &= ~req;
+  return true;
+}

@@ -1,0 +1,93 @@
+// struct kvm for x86: the VM-wide configuration the APF code consults, guest memory, the vCPUs, and the
+// hooks through which a scheduler (the script runner, the simulator or the explorer) learns about work
+// it must run later and the guest model receives injected events.
+import { GuestMemory } from '../../mem/guest_memory.ts';
+import type { EraConfig } from './era.ts';
+import type { TraceSink } from './trace.ts';
+import { type KvmVcpu, newVcpu } from './vcpu.ts';
+
+export interface VmConfig {
+  /** KVM_CREATE_IRQCHIP: the LAPIC is emulated in the kernel. */
+  irqchip: boolean;
+  /** KVM_CAP_ENFORCE_PV_FEATURE_CPUID enabled on the vCPUs. */
+  enforce_pv_cpuid: boolean;
+  /** The guest's CPUID 0x40000001.eax. */
+  kvm_features: number;
+  /** KVM_CAP_X86_DISABLE_EXITS(HLT). */
+  hlt_in_guest: boolean;
+  /** SEV-ES/SNP/TDX. */
+  guest_state_protected: boolean;
+  /** TDP (direct MMU) rather than shadow paging. */
+  tdp: boolean;
+  /** Bytes of RAM at GPA 0. */
+  memory: number;
+  vcpus: number;
+}
+
+/** What the host model tells its scheduler and the guest model. */
+export interface HostHooks {
+  /** schedule_work(async_pf_execute): run `async_pf_execute(vm, vcpu, slot)` later (check wGen). */
+  asyncWorkQueued(vcpu: KvmVcpu, slot: number): void;
+  /** The vCPU thread blocked on a synchronous fault-in; call `kvm_sync_fault_done` when it completes. */
+  syncFault(vcpu: KvmVcpu, gfn: number): void;
+  /** kvm_vcpu_kick: an IPI that forces the vCPU out of guest mode. */
+  kick(vcpu: KvmVcpu): void;
+  /** Tracepoints, or null when tracing is off. */
+  trace: TraceSink | null;
+}
+
+/**
+ * The guest model: it receives injected events at VM entry and executes guest instructions one at a
+ * time (`step`), calling the host's exit handlers (kvm_emulate_wrmsr, kvm_mmu_do_page_fault, …) where
+ * the real instruction would exit.
+ */
+export interface GuestModel {
+  /**
+   * Execute one guest instruction on `vcpu` (after VM entry). Returns false when the guest has nothing
+   * to do (an idle vCPU with no work: stepping it again changes nothing until an event arrives).
+   */
+  step(vcpu: KvmVcpu): boolean;
+  /** An exception is delivered (IDT vectoring); for #PF, `cr2` is already in vcpu.cr2. */
+  deliverException(vcpu: KvmVcpu, vector: number, errorCode: number): void;
+  /** An external interrupt from the LAPIC is delivered. */
+  deliverInterrupt(vcpu: KvmVcpu, vector: number): void;
+  /** A #PF VM-exit from L2 to L1 with the token as fault address (nested APF). */
+  deliverNestedPfVmexit(vcpu: KvmVcpu, faultAddress: number): void;
+}
+
+export interface KvmVm {
+  readonly era: EraConfig;
+  readonly config: VmConfig;
+  readonly mem: GuestMemory;
+  readonly vcpus: KvmVcpu[];
+  hooks: HostHooks;
+  guest: GuestModel;
+  /** Host virtual address of guest RAM (for the `address` field of kvm_async_pf_completed). */
+  readonly hva_base: number;
+}
+
+export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
+
+const nullGuest: GuestModel = {
+  step: () => false,
+  deliverException() {},
+  deliverInterrupt() {},
+  deliverNestedPfVmexit() {},
+};
+
+export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nullHooks()): KvmVm {
+  const vcpus: KvmVcpu[] = [];
+  for (let i = 0; i < config.vcpus; i++) vcpus.push(newVcpu(i));
+  return {
+    era,
+    config,
+    mem: new GuestMemory(config.memory),
+    vcpus,
+    hooks,
+    guest: nullGuest,
+    hva_base: 0x7f0000000000,
+  };
+}
+
+/** @kernel lapic_in_kernel */
+export const lapic_in_kernel = (vm: KvmVm): boolean => vm.config.irqchip;

@@ -1,0 +1,232 @@
+// The vCPU run loop and the exits APF cares about (arch/x86/kvm/x86.c, x86-apf §3.9, §3.12): request
+// processing in kernel order, event injection, vcpu_block and its wakeup, WRMSR/RDMSR dispatch, CR0
+// writes and INIT/RESET.
+import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE, MSR_IA32_APICBASE_EXTD } from '../../abi/apicdef.ts';
+import {
+  KVM_MP_STATE_HALTED,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_REQ_APF_HALT,
+  KVM_REQ_APF_READY,
+  PF_VECTOR,
+} from '../../abi/kvm_host.ts';
+import { kvm_arch_interrupt_allowed, kvm_is_exception_pending, kvm_pv_async_pf_enabled } from './apf.ts';
+import { kvm_check_async_pf_completion, kvm_clear_async_pf_completion_queue } from './async_pf.ts';
+import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
+import { doneEmpty } from './async_pf_work.ts';
+import {
+  apic_x2apic_mode,
+  kvm_apic_ack_interrupt,
+  kvm_apic_has_interrupt,
+  kvm_apic_hw_enabled,
+  kvm_lapic_reg_write,
+  kvm_lapic_reset,
+} from './lapic.ts';
+import {
+  isApfMsr,
+  isKvmPvMsr,
+  KVM_MSR_RET_UNSUPPORTED,
+  kvm_get_msr_common_apf,
+  kvm_get_msr_host,
+  kvm_set_msr_common_apf,
+  kvm_set_msr_host,
+} from './msr.ts';
+import { type KvmVcpu, kvm_check_request, kvm_make_request } from './vcpu.ts';
+import { type KvmVm, lapic_in_kernel } from './vm.ts';
+
+/** @kernel kvm_vcpu_running: RUNNABLE and not in the artificial halt. */
+export const kvm_vcpu_running = (vcpu: KvmVcpu): boolean =>
+  vcpu.mp_state === KVM_MP_STATE_RUNNABLE && !vcpu.apf.halted;
+
+/** @kernel kvm_cpu_has_injectable_intr (LAPIC part). */
+export const kvm_cpu_has_interrupt = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
+  lapic_in_kernel(vm) && kvm_apic_has_interrupt(vcpu.apic) >= 0;
+
+/** @kernel kvm_vcpu_has_events: a non-empty `done` counts, which is why HLT returns at once then. */
+export function kvm_vcpu_has_events(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  if (!doneEmpty(vcpu.async_pf)) return true;
+  if (kvm_is_exception_pending(vcpu)) return true;
+  return kvm_arch_interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vm, vcpu);
+}
+
+/** @kernel kvm_arch_vcpu_runnable */
+export const kvm_arch_vcpu_runnable = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
+  vcpu.sync_fault_gfn < 0 && (kvm_vcpu_running(vcpu) || kvm_vcpu_has_events(vm, vcpu));
+
+/**
+ * @kernel vcpu_block, after the wait: a HLT-halted vCPU becomes RUNNABLE and the artificial halt ends,
+ * whatever woke it (x86-apf §3.9 step 4). The caller has checked kvm_arch_vcpu_runnable.
+ */
+export function vcpu_block_wakeup(vcpu: KvmVcpu): void {
+  if (vcpu.mp_state === KVM_MP_STATE_HALTED) vcpu.mp_state = KVM_MP_STATE_RUNNABLE;
+  vcpu.apf.halted = false;
+}
+
+export const ENTER_HALTED = 0;
+export const ENTER_OK = 1;
+
+/**
+ * @kernel vcpu_enter_guest up to VM entry: requests in kernel order (APF_HALT before APF_READY), then
+ * kvm_check_and_inject_events: a pending exception first, else one interrupt if IF allows. Injected
+ * events go to the guest model. Returns ENTER_HALTED when APF_HALT sent the vCPU into the artificial
+ * halt instead of the guest.
+ */
+export function vcpu_enter_guest(vm: KvmVm, vcpu: KvmVcpu): typeof ENTER_HALTED | typeof ENTER_OK {
+  if (vcpu.requests !== 0) {
+    if (kvm_check_request(vcpu, KVM_REQ_APF_HALT)) {
+      // Page is swapped out: do a synthetic halt.
+      vcpu.apf.halted = true;
+      vcpu.stat.apf_halts++;
+      return ENTER_HALTED;
+    }
+    if (kvm_check_request(vcpu, KVM_REQ_APF_READY)) kvm_check_async_pf_completion(vm, vcpu);
+  }
+  kvm_check_and_inject_events(vm, vcpu);
+  return ENTER_OK;
+}
+
+/** @kernel kvm_check_and_inject_events (the parts modelled): one event per entry. */
+function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
+  const e = vcpu.exception;
+  if (e.pending || e.injected) {
+    e.pending = false;
+    e.injected = false;
+    if (e.vmexit) {
+      e.vmexit = false;
+      vm.guest.deliverNestedPfVmexit(vcpu, e.payload);
+      return;
+    }
+    if (e.has_payload && e.vector === PF_VECTOR) vcpu.cr2 = e.payload;
+    e.has_payload = false;
+    vm.guest.deliverException(vcpu, e.vector, e.error_code);
+    return;
+  }
+  if (!kvm_arch_interrupt_allowed(vcpu) || !lapic_in_kernel(vm)) return;
+  const vector = kvm_apic_has_interrupt(vcpu.apic);
+  if (vector < 0) return;
+  kvm_apic_ack_interrupt(vcpu.apic, vector);
+  vm.guest.deliverInterrupt(vcpu, vector);
+}
+
+/** @kernel kvm_queue_exception_e (#GP(0) for a failed guest MSR access, and the like). */
+export function kvm_queue_exception_e(vcpu: KvmVcpu, vector: number, errorCode: number): void {
+  const e = vcpu.exception;
+  e.pending = true;
+  e.vector = vector;
+  e.error_code = errorCode;
+  e.has_payload = false;
+  e.vmexit = false;
+}
+
+/** kvm_emulate_halt: the guest executed HLT (with HLT exiting). */
+export function kvm_emulate_halt(vcpu: KvmVcpu): void {
+  vcpu.mp_state = KVM_MP_STATE_HALTED;
+}
+
+const X2APIC_FIRST = 0x800;
+const X2APIC_LAST = 0x8ff;
+
+/**
+ * Guest WRMSR (handle_wrmsr → kvm_set_msr_common). Returns true on success, false for #GP. The caller
+ * injects the #GP.
+ */
+export function kvm_emulate_wrmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
+  if (isKvmPvMsr(msr)) return kvm_set_msr_common_apf(vm, vcpu, msr, data) === 0;
+  if (msr === MSR_IA32_APICBASE) return kvm_set_apic_base(vm, vcpu, data);
+  if (msr >= X2APIC_FIRST && msr <= X2APIC_LAST) {
+    if (!lapic_in_kernel(vm) || !apic_x2apic_mode(vcpu.apic)) return false;
+    return kvm_lapic_write(vm, vcpu, (msr - X2APIC_FIRST) << 4, Number(data & 0xffffffffn));
+  }
+  return false;
+}
+
+/** Guest RDMSR: the value, or null for #GP. */
+export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
+  if (isKvmPvMsr(msr)) {
+    const r = kvm_get_msr_common_apf(vm, vcpu, msr);
+    return typeof r === 'object' ? r.value : null;
+  }
+  if (msr === MSR_IA32_APICBASE) return lapic_in_kernel(vm) ? BigInt(vcpu.apic.apic_base) : null;
+  if (msr >= X2APIC_FIRST && msr <= X2APIC_LAST) {
+    if (!lapic_in_kernel(vm) || !apic_x2apic_mode(vcpu.apic)) return null;
+    if (msr === 0x80f) return BigInt(vcpu.apic.spiv);
+    if (msr === 0x808) return BigInt(vcpu.apic.tpr);
+    return 0n;
+  }
+  return null;
+}
+
+/** KVM_SET_MSRS for one MSR: whether it was processed. */
+export function kvm_set_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
+  if (isKvmPvMsr(msr)) return kvm_set_msr_host(vm, vcpu, msr, data);
+  return kvm_emulate_wrmsr(vm, vcpu, msr, data);
+}
+
+/** KVM_GET_MSRS for one MSR: the value, or null when not processed. */
+export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
+  if (isKvmPvMsr(msr)) return kvm_get_msr_host(vm, vcpu, msr);
+  return kvm_emulate_rdmsr(vm, vcpu, msr);
+}
+
+/** A LAPIC register write; an SVR write with the enable bit asks for an APF rescan (2f15d027c05f). */
+export function kvm_lapic_write(vm: KvmVm, vcpu: KvmVcpu, reg: number, val: number): boolean {
+  const r = kvm_lapic_reg_write(vcpu.apic, reg, val);
+  if (r === 'spiv-enabled') kvm_make_request(vcpu, KVM_REQ_APF_READY);
+  void vm;
+  return true;
+}
+
+/** @kernel kvm_lapic_set_base (subset): hardware enable/disable and x2APIC mode; enabling rescans APF. */
+function kvm_set_apic_base(vm: KvmVm, vcpu: KvmVcpu, data: bigint): boolean {
+  if (!lapic_in_kernel(vm)) return false;
+  const v = Number(data & 0xfffff_ffffn);
+  const was = kvm_apic_hw_enabled(vcpu.apic);
+  // x2APIC may only be entered from xAPIC-enabled; EXTD without ENABLE is invalid.
+  if ((v & MSR_IA32_APICBASE_EXTD) !== 0 && (v & MSR_IA32_APICBASE_ENABLE) === 0) return false;
+  vcpu.apic.apic_base = v;
+  if (!was && kvm_apic_hw_enabled(vcpu.apic)) kvm_make_request(vcpu, KVM_REQ_APF_READY);
+  return true;
+}
+
+/**
+ * @kernel kvm_post_set_cr0 (the APF part, x86-apf §3.12): ≤6.17 a CR0.PG toggle clears the completion
+ * queue; 6.18+ keeps it and rescans when paging comes back on (ab4e41eb9fab).
+ */
+export function kvm_set_cr0_pg(vm: KvmVm, vcpu: KvmVcpu, pg: boolean): void {
+  if (vcpu.cr0_pg === pg) return;
+  vcpu.cr0_pg = pg;
+  if (vm.era.cr0PgClearsQueue) {
+    kvm_clear_async_pf_completion_queue(vcpu);
+    kvm_async_pf_hash_reset(vcpu.apf.gfns);
+  } else if (pg && kvm_pv_async_pf_enabled(vm, vcpu)) {
+    kvm_make_request(vcpu, KVM_REQ_APF_READY);
+  }
+}
+
+/**
+ * @kernel kvm_vcpu_reset (x86-apf §3.12, §8 case 57): INIT and RESET zero the APF MSRs, clear the queue
+ * and the hash and end the halt; vec, id and pageready_pending survive. The architectural state goes
+ * back to real mode with interrupts off.
+ */
+export function kvm_vcpu_reset(vm: KvmVm, vcpu: KvmVcpu, initEvent: boolean): void {
+  const apf = vcpu.apf;
+  apf.msr_en_val = 0n;
+  apf.msr_int_val = 0n;
+  kvm_clear_async_pf_completion_queue(vcpu);
+  kvm_async_pf_hash_reset(apf.gfns);
+  apf.halted = false;
+  if (lapic_in_kernel(vm)) kvm_lapic_reset(vcpu.apic, initEvent, vcpu.vcpu_id === 0);
+  vcpu.exception.pending = false;
+  vcpu.exception.injected = false;
+  vcpu.irq_reinject = false;
+  vcpu.requests = 0;
+  vcpu.mp_state = KVM_MP_STATE_RUNNABLE;
+  vcpu.rflags_if = false;
+  vcpu.interrupt_shadow = false;
+  vcpu.cpl = 0;
+  vcpu.cr0_pg = false;
+  vcpu.cr2 = 0;
+  vcpu.cr3 = 0;
+  vcpu.guest_mode = false;
+}
+
+export { isApfMsr, KVM_MSR_RET_UNSUPPORTED };

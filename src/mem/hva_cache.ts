@@ -1,0 +1,48 @@
+// struct gfn_to_hva_cache: KVM maps a guest range once (kvm_gfn_to_hva_cache_init) and then reads and
+// writes it without a memslot lookup (kvm_read/write_guest_offset_cached). A cache that failed to
+// initialize stays invalid and every access through it fails.
+import type { GuestMemory } from './guest_memory.ts';
+
+export interface GfnToHvaCache {
+  gpa: number;
+  len: number;
+  /** Initialized successfully for [gpa, gpa+len). */
+  valid: boolean;
+}
+
+export const newHvaCache = (): GfnToHvaCache => ({ gpa: 0, len: 0, valid: false });
+
+/** @kernel kvm_gfn_to_hva_cache_init (virt/kvm/kvm_main.c): fails when the range is not in a memslot. */
+export function kvm_gfn_to_hva_cache_init(
+  mem: GuestMemory,
+  ghc: GfnToHvaCache,
+  gpa: number,
+  len: number,
+): boolean {
+  ghc.gpa = gpa;
+  ghc.len = len;
+  ghc.valid = Number.isSafeInteger(gpa) && mem.contains(gpa, len);
+  return ghc.valid;
+}
+
+/** @kernel kvm_read_guest_offset_cached: a u32 at `offset`, or null on failure. */
+export function kvm_read_guest_offset_cached_u32(
+  mem: GuestMemory,
+  ghc: GfnToHvaCache,
+  offset: number,
+): number | null {
+  if (!ghc.valid || offset + 4 > ghc.len) return null;
+  return mem.readU32(ghc.gpa + offset);
+}
+
+/** @kernel kvm_write_guest_offset_cached: a u32 at `offset`; false on failure. */
+export function kvm_write_guest_offset_cached_u32(
+  mem: GuestMemory,
+  ghc: GfnToHvaCache,
+  offset: number,
+  value: number,
+): boolean {
+  if (!ghc.valid || offset + 4 > ghc.len) return false;
+  mem.writeU32(ghc.gpa + offset, value);
+  return true;
+}

@@ -1,0 +1,107 @@
+// zod building blocks for scenario values: integers written as numbers, bigints or "0x…" strings, sizes
+// with binary units, and names-or-numbers for MSRs and CPUID bits.
+import { z } from 'zod';
+
+const INT_RE = /^(0x[0-9a-f_]+|[0-9][0-9_]*)$/i;
+
+/** Parses "0x1f", "31", 31 or 31n into a bigint; null when it is not a non-negative integer. */
+export function toBigUint(v: unknown): bigint | null {
+  if (typeof v === 'bigint') return v >= 0n ? v : null;
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : null;
+  if (typeof v === 'string' && INT_RE.test(v.trim())) return BigInt(v.trim().replaceAll('_', ''));
+  return null;
+}
+
+/** An unsigned integer of at most `bits` bits, as a bigint. */
+export const uint = (bits: number) =>
+  z.unknown().transform((v, ctx) => {
+    const b = toBigUint(v);
+    if (b === null || b >> BigInt(bits) !== 0n) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an unsigned ${bits}-bit integer (decimal or 0x hex), got ${show(v)}`,
+      });
+      return z.NEVER;
+    }
+    return b;
+  });
+
+/** A small integer in [min, max], as a number. */
+export const intIn = (min: number, max: number) =>
+  z.unknown().transform((v, ctx) => {
+    const b = toBigUint(v);
+    if (b === null || b < BigInt(min) || b > BigInt(max)) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer ${min}..${max}, got ${show(v)}` });
+      return z.NEVER;
+    }
+    return Number(b);
+  });
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+
+/** Parses a byte size: 4096, "64KiB", "16 GiB". Returns null when malformed. */
+export function parseSize(v: unknown): number | null {
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    const n = Number(v);
+    return Number.isSafeInteger(n) && n >= 0 ? n : null;
+  }
+  if (typeof v !== 'string') return null;
+  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KiB|MiB|GiB|TiB)?\s*$/.exec(v);
+  if (!m) return null;
+  const n = Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** A byte size that is a multiple of `align`, in (0, max]. */
+export const size = (align: number, max: number) =>
+  z.unknown().transform((v, ctx) => {
+    const n = parseSize(v);
+    if (n === null || n === 0 || n % align !== 0 || n > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a size (bytes, or with B/KiB/MiB/GiB/TiB) that is a non-zero multiple of ${align} up to ${max}, got ${show(v)}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+/** A name from `names` or a number: resolves to the number. */
+export const nameOrUint = (what: string, names: Readonly<Record<string, number>>, bits: number) =>
+  z.unknown().transform((v, ctx) => {
+    if (typeof v === 'string' && Object.hasOwn(names, v)) return names[v]!;
+    const b = toBigUint(v);
+    if (b === null || b >> BigInt(bits) !== 0n) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a ${what} name (${Object.keys(names).join(', ')}) or a ${bits}-bit number, got ${show(v)}`,
+      });
+      return z.NEVER;
+    }
+    return Number(b);
+  });
+
+export function show(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (v === undefined) return 'nothing';
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** One of a few small integers (accepts numbers, bigints and numeric strings). */
+export const intOneOf = <T extends number>(...allowed: T[]) =>
+  z.unknown().transform((v, ctx) => {
+    const b = toBigUint(v);
+    const n = b === null ? Number.NaN : Number(b);
+    if (!(allowed as number[]).includes(n)) {
+      ctx.addIssue({ code: 'custom', message: `expected one of ${allowed.join(', ')}, got ${show(v)}` });
+      return z.NEVER;
+    }
+    return n as T;
+  });

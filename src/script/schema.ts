@@ -1,0 +1,144 @@
+// The x86 `kind: script` scenario: a bare test guest driven op by op (docs/scenarios.md).
+// This schema is the contract shared by the model backend, the real-KVM backend and the explorer.
+import { z } from 'zod';
+import * as para from '../abi/kvm_para.ts';
+import { ERA_NAMES } from '../host/x86/era.ts';
+import { intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
+
+/** MSR names accepted in scripts (besides numbers). */
+export const MSR_NAMES: Readonly<Record<string, number>> = {
+  MSR_KVM_WALL_CLOCK: para.MSR_KVM_WALL_CLOCK,
+  MSR_KVM_SYSTEM_TIME: para.MSR_KVM_SYSTEM_TIME,
+  MSR_KVM_WALL_CLOCK_NEW: para.MSR_KVM_WALL_CLOCK_NEW,
+  MSR_KVM_SYSTEM_TIME_NEW: para.MSR_KVM_SYSTEM_TIME_NEW,
+  MSR_KVM_ASYNC_PF_EN: para.MSR_KVM_ASYNC_PF_EN,
+  MSR_KVM_STEAL_TIME: para.MSR_KVM_STEAL_TIME,
+  MSR_KVM_PV_EOI_EN: para.MSR_KVM_PV_EOI_EN,
+  MSR_KVM_POLL_CONTROL: para.MSR_KVM_POLL_CONTROL,
+  MSR_KVM_ASYNC_PF_INT: para.MSR_KVM_ASYNC_PF_INT,
+  MSR_KVM_ASYNC_PF_ACK: para.MSR_KVM_ASYNC_PF_ACK,
+  MSR_KVM_MIGRATION_CONTROL: para.MSR_KVM_MIGRATION_CONTROL,
+  MSR_IA32_APICBASE: 0x1b,
+  X2APIC_EOI: 0x80b,
+  X2APIC_SVR: 0x80f,
+};
+
+/** CPUID 0x40000001.eax feature names accepted in `vm.kvm_features`. */
+export const KVM_FEATURE_NAMES: Readonly<Record<string, number>> = {
+  CLOCKSOURCE: para.KVM_FEATURE_CLOCKSOURCE,
+  NOP_IO_DELAY: para.KVM_FEATURE_NOP_IO_DELAY,
+  CLOCKSOURCE2: para.KVM_FEATURE_CLOCKSOURCE2,
+  ASYNC_PF: para.KVM_FEATURE_ASYNC_PF,
+  STEAL_TIME: para.KVM_FEATURE_STEAL_TIME,
+  PV_EOI: para.KVM_FEATURE_PV_EOI,
+  PV_UNHALT: para.KVM_FEATURE_PV_UNHALT,
+  PV_TLB_FLUSH: para.KVM_FEATURE_PV_TLB_FLUSH,
+  ASYNC_PF_VMEXIT: para.KVM_FEATURE_ASYNC_PF_VMEXIT,
+  PV_SEND_IPI: para.KVM_FEATURE_PV_SEND_IPI,
+  POLL_CONTROL: para.KVM_FEATURE_POLL_CONTROL,
+  PV_SCHED_YIELD: para.KVM_FEATURE_PV_SCHED_YIELD,
+  ASYNC_PF_INT: para.KVM_FEATURE_ASYNC_PF_INT,
+  MSI_EXT_DEST_ID: para.KVM_FEATURE_MSI_EXT_DEST_ID,
+  HC_MAP_GPA_RANGE: para.KVM_FEATURE_HC_MAP_GPA_RANGE,
+  MIGRATION_CONTROL: para.KVM_FEATURE_MIGRATION_CONTROL,
+  CLOCKSOURCE_STABLE_BIT: para.KVM_FEATURE_CLOCKSOURCE_STABLE_BIT,
+};
+
+const featureBit = z.enum(Object.keys(KVM_FEATURE_NAMES) as [string, ...string[]]);
+/**
+ * The guest's CPUID 0x40000001.eax: a list of feature names, a number, or "none" (no KVM leaves at
+ * all, as with no KVM_SET_CPUID2). Defaults to everything the reference host supports.
+ */
+const kvmFeatures = z
+  .union([z.literal('none'), z.array(featureBit), uint(32)])
+  .transform((v) =>
+    v === 'none'
+      ? 0
+      : Array.isArray(v)
+        ? v.reduce((a, n) => a | (1 << KVM_FEATURE_NAMES[n]!), 0) >>> 0
+        : Number(v),
+  );
+
+const msr = nameOrUint('MSR', MSR_NAMES, 32);
+const vcpu = intIn(0, 63).optional();
+const gpa = uint(52);
+const memSize = intOneOf(1, 2, 4, 8);
+const op = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) =>
+  z.strictObject({ op: z.literal(kind), vcpu, ...shape });
+
+/** Fault-in latency on the host for a page that is not resident: "50ms", "10us", 0. */
+const delay = z.union([z.string().regex(/^\s*[0-9]+(\.[0-9]+)?\s*(ns|us|ms|s)\s*$/), intIn(0, 2 ** 40)]);
+
+export const OpSchema = z.discriminatedUnion('op', [
+  op('wrmsr', { msr, value: uint(64) }),
+  op('rdmsr', { msr }),
+  op('host_set_msr', { msr, value: uint(64) }),
+  op('host_get_msr', { msr }),
+  op('write_mem', { gpa, size: memSize, value: uint(64) }),
+  op('read_mem', { gpa, size: memSize }),
+  op('apic_enable', { mode: z.enum(['xapic', 'x2apic']).default('x2apic') }),
+  op('sti', {}),
+  op('cli', {}),
+  op('hlt', {}),
+  op('touch', {
+    gpa,
+    cpl: intOneOf(0, 3).default(3),
+    write: z.boolean().default(false),
+    backing: z.strictObject({ delay }).optional(),
+  }),
+  op('set_cr0_pg', { value: z.boolean() }),
+  op('set_cr3', { value: uint(52) }),
+  op('init', {}),
+  op('run', {}),
+]);
+export type Op = z.output<typeof OpSchema>;
+
+export const HandlersSchema = z
+  .strictObject({
+    page_ready: z
+      .strictObject({
+        clear_token: z.boolean().default(true),
+        ack: z.union([uint(64), z.literal(false)]).default(1n),
+        eoi: z.boolean().default(true),
+      })
+      .prefault({}),
+    page_fault: z
+      .strictObject({
+        clear_flags: z.boolean().default(true),
+        wait_for_ready: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+export type Handlers = z.output<typeof HandlersSchema>;
+
+export const VmSchema = z
+  .strictObject({
+    memory: size(4096, 2 ** 40).default(64 * 1024),
+    irqchip: z.boolean().default(true),
+    enforce_pv_cpuid: z.boolean().default(false),
+    kvm_features: kvmFeatures.default(0x01007efb),
+    vcpus: intIn(1, 64).default(1),
+    /** CR0.PG at start: `long` is 64-bit paging (the default), `real` has paging off. */
+    guest_mode: z.enum(['long', 'real']).default('long'),
+    /** TDP (EPT/NPT, direct MMU) or shadow paging. */
+    mmu: z.enum(['tdp', 'shadow']).default('tdp'),
+    /** KVM_CAP_X86_DISABLE_EXITS(HLT): HLT does not exit. */
+    hlt_in_guest: z.boolean().default(false),
+    /** SEV-ES/SNP/TDX: the guest's CPL is unknowable to KVM. */
+    protected_state: z.boolean().default(false),
+  })
+  .prefault({});
+export type VmConfig = z.output<typeof VmSchema>;
+
+export const ScriptSchema = z.strictObject({
+  kind: z.literal('script'),
+  arch: z.literal('x86').default('x86'),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  era: z.enum(ERA_NAMES).default('6.18'),
+  vm: VmSchema,
+  ops: z.array(OpSchema).min(1),
+  handlers: HandlersSchema,
+});
+export type Script = z.output<typeof ScriptSchema>;
