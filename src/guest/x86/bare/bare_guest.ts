@@ -114,8 +114,9 @@ export class BareGuest implements GuestModel {
 
   /** Records an EN/INT value the script wrote, so handlers know the area and the vector. */
   noteMsrWrite(vcpu: KvmVcpu, msr: number, value: bigint): void {
-    if (msr === MSR_KVM_ASYNC_PF_EN)
-      this.area[vcpu.vcpu_id] = value === 0n ? -1 : Number(value & 0xf_ffff_ffff_ffc0n);
+    // A disable (EN = 0) does not move the test guest's area: its handlers keep reading it.
+    if (msr === MSR_KVM_ASYNC_PF_EN && value !== 0n)
+      this.area[vcpu.vcpu_id] = Number(value & 0xf_ffff_ffff_ffc0n);
     if (msr === MSR_KVM_ASYNC_PF_INT) this.pageReadyVector[vcpu.vcpu_id] = Number(value & 0xffn);
   }
 
