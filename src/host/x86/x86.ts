@@ -9,6 +9,7 @@ import {
   KVM_REQ_APF_READY,
   PF_VECTOR,
 } from '../../abi/kvm_host.ts';
+import { KVM_ENOSYS } from '../../abi/kvm_para.ts';
 import { kvm_arch_interrupt_allowed, kvm_is_exception_pending, kvm_pv_async_pf_enabled } from './apf.ts';
 import { kvm_check_async_pf_completion, kvm_clear_async_pf_completion_queue } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
@@ -230,3 +231,24 @@ export function kvm_vcpu_reset(vm: KvmVm, vcpu: KvmVcpu, initEvent: boolean): vo
 }
 
 export { isApfMsr, KVM_MSR_RET_UNSUPPORTED };
+
+/** Hypercall numbers whose availability follows a PV feature bit (x86-apf §8 case 24). */
+export const KVM_HC_KICK_CPU = 5;
+export const KVM_HC_SEND_IPI = 10;
+export const KVM_HC_SCHED_YIELD = 11;
+const HC_FEATURE: ReadonlyMap<number, number> = new Map([
+  [KVM_HC_KICK_CPU, 7], // KVM_FEATURE_PV_UNHALT
+  [KVM_HC_SEND_IPI, 11], // KVM_FEATURE_PV_SEND_IPI
+  [KVM_HC_SCHED_YIELD, 13], // KVM_FEATURE_PV_SCHED_YIELD
+]);
+
+/**
+ * @kernel kvm_emulate_hypercall (the feature gate only): with PV-feature enforcement, a hypercall whose
+ * feature bit is absent returns -KVM_ENOSYS. What an allowed hypercall does is not modelled (0).
+ */
+export function kvm_emulate_hypercall(vm: KvmVm, nr: number): number {
+  const feature = HC_FEATURE.get(nr);
+  if (feature === undefined) return -KVM_ENOSYS;
+  if (vm.config.enforce_pv_cpuid && ((vm.config.kvm_features >>> feature) & 1) === 0) return -KVM_ENOSYS;
+  return 0;
+}
