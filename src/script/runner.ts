@@ -9,7 +9,7 @@ import { eraConfig } from '../host/x86/era.ts';
 import { kvm_sync_fault_done } from '../host/x86/mmu_fault.ts';
 import { kvm_vcpu_run_step, STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop.ts';
 import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
-import type { KvmVcpu } from '../host/x86/vcpu.ts';
+import { type KvmVcpu, OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_set_msr_host_initiated } from '../host/x86/x86.ts';
 import { formatFtraceLine } from '../trace/ftrace.ts';
@@ -186,6 +186,7 @@ class ScriptRun {
       // A hung vCPU stays where it is (halted or spinning); later ops start from a clean guest context.
       vcpu.mp_state = KVM_MP_STATE_RUNNABLE;
       vcpu.apf.halted = false;
+      vcpu.mode = OUTSIDE_GUEST_MODE;
     }
     vcpu.in_userspace = true;
   }

@@ -267,7 +267,7 @@ test('x86-apf §8 case 24: enforcement with EAX = 0: every PV MSR #GPs; gated hy
     assert.equal(f.wrmsr(m, 0), '#GP', `WRMSR ${m.toString(16)}`);
   }
   for (const hc of [KVM_HC_KICK_CPU, KVM_HC_SEND_IPI, KVM_HC_SCHED_YIELD])
-    assert.equal(kvm_emulate_hypercall(f.vm, hc), -para.KVM_ENOSYS);
+    assert.equal(kvm_emulate_hypercall(f.vm, f.vcpu, hc), -para.KVM_ENOSYS);
 });
 
 // §8.3 Fault path and 'not present'

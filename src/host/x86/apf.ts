@@ -27,6 +27,7 @@ import { kvm_apic_enabled, kvm_apic_set_irq } from './lapic.ts';
 import { TP_KVM_ASYNC_PF_NOT_PRESENT, TP_KVM_ASYNC_PF_READY } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
+import { kvm_vcpu_kick } from './x86.ts';
 
 /** @kernel kvm_pv_async_pf_enabled (P-EN): bits 0 and 3 of MSR_KVM_ASYNC_PF_EN. */
 export function kvm_pv_async_pf_enabled(vm: KvmVm, vcpu: KvmVcpu): boolean {
@@ -154,10 +155,7 @@ function kvm_inject_async_page_fault(vcpu: KvmVcpu, token: number): void {
  */
 export function kvm_arch_async_page_present_queued(vm: KvmVm, vcpu: KvmVcpu): void {
   kvm_make_request(vcpu, KVM_REQ_APF_READY);
-  if (!vcpu.apf.pageready_pending) {
-    vcpu.stat.kicks++;
-    vm.hooks.kick(vcpu);
-  }
+  if (!vcpu.apf.pageready_pending) kvm_vcpu_kick(vm, vcpu);
 }
 
 /**

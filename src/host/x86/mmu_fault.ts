@@ -8,6 +8,7 @@ import { kvm_find_async_pf_gfn } from './async_pf_hash.ts';
 import { TP_KVM_ASYNC_PF_REPEATED_FAULT, TP_KVM_TRY_ASYNC_GET_PAGE } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
+import { kvm_vmexit } from './x86.ts';
 
 /** RET_PF_*: what the fault handler tells the run loop. */
 export const RET_PF_FIXED = 0;
@@ -30,6 +31,7 @@ export function kvm_mmu_do_page_fault(
   errorCode: number,
   prefetch: boolean,
 ): RetPf {
+  if (!prefetch) kvm_vmexit(vcpu); // an EPT/NPT violation (or a #PF intercept under shadow paging)
   const gfn = Math.floor(addr / 4096);
   if (gfn >= vm.mem.npages) return RET_PF_MMIO;
   const st = vm.mem.pageState;

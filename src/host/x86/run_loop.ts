@@ -3,11 +3,13 @@
 // (whose exit, if any, is handled inside it). The async worker (async_pf_execute) and the completion of
 // a synchronous fault are the other steps; a scheduler interleaves them with these.
 
-import type { KvmVcpu } from './vcpu.ts';
+import { kvm_arch_interrupt_allowed } from './apf.ts';
+import { IN_GUEST_MODE, type KvmVcpu, OUTSIDE_GUEST_MODE } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 import {
   ENTER_HALTED,
   kvm_arch_vcpu_runnable,
+  kvm_cpu_has_interrupt,
   kvm_vcpu_running,
   vcpu_block_wakeup,
   vcpu_enter_guest,
@@ -25,12 +27,22 @@ export type VcpuStepResult = typeof STEP_BLOCKED | typeof STEP_HALTED | typeof S
 
 /** Whether kvm_vcpu_run_step can make progress now. */
 export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
-  !vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu);
+  vcpu.mode === IN_GUEST_MODE || (!vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu));
 
-/** @kernel vcpu_run, one loop iteration. */
+/**
+ * @kernel vcpu_run, one step: a vCPU already in guest mode just executes its next instruction; otherwise
+ * it goes through vcpu_block's wakeup and vcpu_enter_guest first. After the instruction, an interrupt
+ * that became deliverable while in guest mode (IF set with one pending: the interrupt-window exit)
+ * forces an exit so the next step injects it.
+ */
 export function kvm_vcpu_run_step(vm: KvmVm, vcpu: KvmVcpu): VcpuStepResult {
-  if (vcpu.in_userspace || !kvm_arch_vcpu_runnable(vm, vcpu)) return STEP_BLOCKED;
-  if (!kvm_vcpu_running(vcpu)) vcpu_block_wakeup(vcpu);
-  if (vcpu_enter_guest(vm, vcpu) === ENTER_HALTED) return STEP_HALTED;
-  return vm.guest.step(vcpu) ? STEP_RAN : STEP_IDLE;
+  if (vcpu.mode !== IN_GUEST_MODE) {
+    if (vcpu.in_userspace || !kvm_arch_vcpu_runnable(vm, vcpu)) return STEP_BLOCKED;
+    if (!kvm_vcpu_running(vcpu)) vcpu_block_wakeup(vcpu);
+    if (vcpu_enter_guest(vm, vcpu) === ENTER_HALTED) return STEP_HALTED;
+  }
+  const ran = vm.guest.step(vcpu);
+  if (vcpu.mode === IN_GUEST_MODE && kvm_arch_interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vm, vcpu))
+    vcpu.mode = OUTSIDE_GUEST_MODE;
+  return ran ? STEP_RAN : STEP_IDLE;
 }

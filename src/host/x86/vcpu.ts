@@ -43,8 +43,18 @@ export interface PendingException {
   vmexit: boolean;
 }
 
+/** vcpu->mode: whether the vCPU is executing guest code, so that requests wait for an exit or a kick. */
+export const OUTSIDE_GUEST_MODE = 0;
+export const IN_GUEST_MODE = 1;
+export const EXITING_GUEST_MODE = 2;
+
 export interface KvmVcpu {
   readonly vcpu_id: number;
+  /**
+   * OUTSIDE_GUEST_MODE, IN_GUEST_MODE or EXITING_GUEST_MODE. Requests and injectable events are only
+   * acted on at VM entry; a vCPU in guest mode gets there through an exit of its own or a kick.
+   */
+  mode: number;
   mp_state: number;
   /** KVM_REQ_* bits. */
   requests: number;
@@ -83,6 +93,7 @@ export interface VcpuStats {
 export function newVcpu(vcpu_id: number): KvmVcpu {
   return {
     vcpu_id,
+    mode: OUTSIDE_GUEST_MODE,
     mp_state: KVM_MP_STATE_RUNNABLE,
     requests: 0,
     rflags_if: false,

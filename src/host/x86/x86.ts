@@ -31,7 +31,14 @@ import {
   kvm_set_msr_common_apf,
   kvm_set_msr_host,
 } from './msr.ts';
-import { type KvmVcpu, kvm_check_request, kvm_make_request } from './vcpu.ts';
+import {
+  EXITING_GUEST_MODE,
+  IN_GUEST_MODE,
+  type KvmVcpu,
+  kvm_check_request,
+  kvm_make_request,
+  OUTSIDE_GUEST_MODE,
+} from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
 
 /** @kernel kvm_vcpu_running: RUNNABLE and not in the artificial halt. */
@@ -62,6 +69,21 @@ export function vcpu_block_wakeup(vcpu: KvmVcpu): void {
   vcpu.apf.halted = false;
 }
 
+/** A VM exit: the instruction the guest executed traps to the host, which handles it before re-entry. */
+export function kvm_vmexit(vcpu: KvmVcpu): void {
+  vcpu.mode = OUTSIDE_GUEST_MODE;
+}
+
+/**
+ * @kernel kvm_vcpu_kick: an IPI forces a vCPU that is in guest mode out, so it sees new requests at its
+ * next entry. A vCPU outside guest mode needs none; a blocked one is woken by __kvm_vcpu_wake_up.
+ */
+export function kvm_vcpu_kick(vm: KvmVm, vcpu: KvmVcpu): void {
+  if (vcpu.mode === IN_GUEST_MODE) vcpu.mode = EXITING_GUEST_MODE;
+  vcpu.stat.kicks++;
+  vm.hooks.kick(vcpu);
+}
+
 export const ENTER_HALTED = 0;
 export const ENTER_OK = 1;
 
@@ -82,6 +104,7 @@ export function vcpu_enter_guest(vm: KvmVm, vcpu: KvmVcpu): typeof ENTER_HALTED 
     if (kvm_check_request(vcpu, KVM_REQ_APF_READY)) kvm_check_async_pf_completion(vm, vcpu);
   }
   kvm_check_and_inject_events(vm, vcpu);
+  vcpu.mode = IN_GUEST_MODE;
   return ENTER_OK;
 }
 
@@ -120,6 +143,7 @@ export function kvm_queue_exception_e(vcpu: KvmVcpu, vector: number, errorCode: 
 
 /** kvm_emulate_halt: the guest executed HLT (with HLT exiting). */
 export function kvm_emulate_halt(vcpu: KvmVcpu): void {
+  kvm_vmexit(vcpu);
   vcpu.mp_state = KVM_MP_STATE_HALTED;
 }
 
@@ -131,6 +155,7 @@ const X2APIC_LAST = 0x8ff;
  * injects the #GP.
  */
 export function kvm_emulate_wrmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
+  kvm_vmexit(vcpu);
   if (isKvmPvMsr(msr)) return kvm_set_msr_common_apf(vm, vcpu, msr, data) === 0;
   if (msr === MSR_IA32_APICBASE) return kvm_set_apic_base(vm, vcpu, data);
   if (msr >= X2APIC_FIRST && msr <= X2APIC_LAST) {
@@ -142,6 +167,7 @@ export function kvm_emulate_wrmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: b
 
 /** Guest RDMSR: the value, or null for #GP. */
 export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
+  kvm_vmexit(vcpu);
   if (isKvmPvMsr(msr)) {
     const r = kvm_get_msr_common_apf(vm, vcpu, msr);
     return typeof r === 'object' ? r.value : null;
@@ -170,6 +196,7 @@ export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number
 
 /** A LAPIC register write; an SVR write with the enable bit asks for an APF rescan (2f15d027c05f). */
 export function kvm_lapic_write(vm: KvmVm, vcpu: KvmVcpu, reg: number, val: number): boolean {
+  kvm_vmexit(vcpu); // an APIC-access (xAPIC MMIO) or x2APIC MSR exit
   const r = kvm_lapic_reg_write(vcpu.apic, reg, val);
   if (r === 'spiv-enabled') kvm_make_request(vcpu, KVM_REQ_APF_READY);
   void vm;
@@ -193,6 +220,7 @@ function kvm_set_apic_base(vm: KvmVm, vcpu: KvmVcpu, data: bigint): boolean {
  * queue; 6.18+ keeps it and rescans when paging comes back on (ab4e41eb9fab).
  */
 export function kvm_set_cr0_pg(vm: KvmVm, vcpu: KvmVcpu, pg: boolean): void {
+  kvm_vmexit(vcpu);
   if (vcpu.cr0_pg === pg) return;
   vcpu.cr0_pg = pg;
   if (vm.era.cr0PgClearsQueue) {
@@ -209,6 +237,7 @@ export function kvm_set_cr0_pg(vm: KvmVm, vcpu: KvmVcpu, pg: boolean): void {
  * back to real mode with interrupts off.
  */
 export function kvm_vcpu_reset(vm: KvmVm, vcpu: KvmVcpu, initEvent: boolean): void {
+  kvm_vmexit(vcpu);
   const apf = vcpu.apf;
   apf.msr_en_val = 0n;
   apf.msr_int_val = 0n;
@@ -246,7 +275,8 @@ const HC_FEATURE: ReadonlyMap<number, number> = new Map([
  * @kernel kvm_emulate_hypercall (the feature gate only): with PV-feature enforcement, a hypercall whose
  * feature bit is absent returns -KVM_ENOSYS. What an allowed hypercall does is not modelled (0).
  */
-export function kvm_emulate_hypercall(vm: KvmVm, nr: number): number {
+export function kvm_emulate_hypercall(vm: KvmVm, vcpu: KvmVcpu, nr: number): number {
+  kvm_vmexit(vcpu);
   const feature = HC_FEATURE.get(nr);
   if (feature === undefined) return -KVM_ENOSYS;
   if (vm.config.enforce_pv_cpuid && ((vm.config.kvm_features >>> feature) & 1) === 0) return -KVM_ENOSYS;

@@ -16,6 +16,7 @@ import {
   kvm_queue_exception_e,
   kvm_set_cr0_pg,
   kvm_vcpu_reset,
+  kvm_vmexit,
 } from '../../../host/x86/x86.ts';
 import { PAGE_SPTE_MAPPED } from '../../../mem/guest_memory.ts';
 import type { Handlers, Op } from '../../../script/schema.ts';
@@ -289,6 +290,7 @@ export class BareGuest implements GuestModel {
     if (c.value !== undefined) rec.value = hex(c.value);
     this.sink.op(rec);
     c.op = null;
+    kvm_vmexit(vcpu); // the report is an exit to userspace (MMIO or port I/O)
   }
 
   /** The op's own instruction. On success it moves to the report phase. */
@@ -372,6 +374,7 @@ export class BareGuest implements GuestModel {
         kvm_set_cr0_pg(vm, vcpu, op.value);
         return;
       case 'set_cr3':
+        kvm_vmexit(vcpu);
         vcpu.cr3 = Number(op.value);
         return;
       case 'init':
