@@ -1,0 +1,145 @@
+// The Linux guest (≥5.8, arch/x86/kernel/kvm.c, x86-apf §4) as a GuestModel for the host model: the host
+// delivers exceptions and interrupts into it at VM entry and then asks it to execute one instruction.
+// Each CPU runs, in priority order: its interrupt handler, its exception handler, queued kernel work
+// (boot, hotplug), and otherwise its current task — a task's own action, a task's wait loop, or the idle
+// task's `sti; hlt`.
+import { GP_VECTOR, PF_VECTOR } from '../../../abi/kvm_host.ts';
+import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
+import type { GuestModel, KvmVm } from '../../../host/x86/vm.ts';
+import { kvm_emulate_halt } from '../../../host/x86/x86.ts';
+import { defaultLinuxGuestConfig, type LinuxGuestConfig } from './config.ts';
+import type { GuestCtx } from './context.ts';
+import {
+  kqPending,
+  kvm_guest_init,
+  pushBoot,
+  requestCpuOffline,
+  requestCpuOnline,
+  requestPvDisableApf,
+  stepKernelOp,
+} from './cpu_init.ts';
+import { handleGeneralProtection } from './guest_msr.ts';
+import { guestPanic, PANIC_UNHANDLED_EXCEPTION } from './panic.ts';
+import { enterNestedPfVmexit, enterPageFault, stepApfWait, stepException } from './pf_hook.ts';
+import type { TaskProgram } from './program.ts';
+import { schedule, send_reschedule_ipi, spawnTask, wakeTask } from './scheduler.ts';
+import type { GuestEventSink } from './sink.ts';
+import type { WakeTask } from './sleep_table.ts';
+import { GSTEP_HALT, GSTEP_NONE, KPC_USER, type LinuxGuestState, newLinuxGuestState } from './state.ts';
+import { enterInterrupt, stepInterrupt } from './sysvec.ts';
+import { stepTask } from './task_exec.ts';
+
+export interface LinuxGuestOptions {
+  /** Overrides of defaultLinuxGuestConfig(vm.config.kvm_features). */
+  config?: Partial<LinuxGuestConfig>;
+  sink?: GuestEventSink | null;
+}
+
+export class LinuxGuest implements GuestModel, GuestCtx {
+  state: LinuxGuestState;
+  readonly sink: GuestEventSink | null;
+  wakerCpu = 0;
+  readonly wake: WakeTask;
+
+  /**
+   * Boots the guest on `vm`'s vCPUs, which should be fresh (IF=0, CPL 0): kvm_guest_init now, and each
+   * CPU's boot work (kvm_guest_cpu_init, LAPIC enable, STI) queued as its first steps.
+   */
+  constructor(
+    readonly vm: KvmVm,
+    readonly program: TaskProgram,
+    opts: LinuxGuestOptions = {},
+  ) {
+    const config = { ...defaultLinuxGuestConfig(vm.config.kvm_features), ...opts.config };
+    this.state = newLinuxGuestState(config, vm.vcpus.length);
+    this.sink = opts.sink ?? null;
+    this.wake = (task) => wakeTask(this, task, this.wakerCpu);
+    kvm_guest_init(this.state);
+    for (let c = 0; c < vm.vcpus.length; c++) pushBoot(this.state, c);
+  }
+
+  /** A runnable task on `cpu`; see spawnTask. */
+  spawnTask(cpu: number): number {
+    return spawnTask(this.state, cpu);
+  }
+
+  /** CPU hotplug offline (kvm_cpu_down_prepare) or, with `shutdown`, reboot/crash (x86-apf §4.6). */
+  requestCpuOffline(cpu: number, shutdown: boolean): void {
+    requestCpuOffline(this.state, cpu, shutdown);
+    send_reschedule_ipi(this, cpu); // stop_machine/IPI: get the CPU to run the work if it idles
+  }
+
+  /** CPU online / resume (kvm_cpu_online). The vCPU must be made runnable by whoever onlines it. */
+  requestCpuOnline(cpu: number): void {
+    requestCpuOnline(this.state, cpu);
+  }
+
+  requestPvDisableApf(cpu: number): void {
+    requestPvDisableApf(this.state, cpu);
+    send_reschedule_ipi(this, cpu);
+  }
+
+  step(vcpu: KvmVcpu): boolean {
+    const st = this.state;
+    const c = vcpu.vcpu_id;
+    const cpu = st.cpu;
+    vcpu.interrupt_shadow = false; // no instruction of the model leaves an STI/MOV-SS shadow behind
+    cpu.lastNs[c] = 0;
+    cpu.lastTask[c] = cpu.curr[c]!;
+    if (st.panicked >= 0) {
+      cpu.lastKind[c] = GSTEP_NONE;
+      return false;
+    }
+    if (cpu.irqPc[c] !== 0) stepInterrupt(this, vcpu);
+    else if (cpu.excPc[c] !== 0) stepException(this, vcpu);
+    else if (kqPending(st, c) > 0) stepKernelOp(this, vcpu);
+    else if (cpu.online[c] === 0) {
+      // play_dead: cli; hlt.
+      vcpu.rflags_if = false;
+      this.halt(vcpu);
+    } else {
+      const t = cpu.curr[c]!;
+      if (t >= 0) {
+        if (st.task.kpc[t] !== KPC_USER) stepApfWait(this, vcpu, t);
+        else stepTask(this, vcpu, t);
+      } else if (cpu.rqLen[c]! > 0) schedule(this, vcpu);
+      else {
+        // The idle task: `sti; hlt` as one instruction (STI's shadow covers the HLT, so a wakeup
+        // interrupt is taken after the HLT, never between the check and the halt).
+        vcpu.rflags_if = true;
+        vcpu.cpl = 0;
+        this.halt(vcpu);
+      }
+    }
+    return true;
+  }
+
+  private halt(vcpu: KvmVcpu): void {
+    const c = vcpu.vcpu_id;
+    this.state.cpu.lastKind[c] = GSTEP_HALT;
+    this.state.cpu.halts[c] = this.state.cpu.halts[c]! + 1;
+    kvm_emulate_halt(vcpu);
+  }
+
+  deliverException(vcpu: KvmVcpu, vector: number, errorCode: number): void {
+    const st = this.state;
+    if (st.panicked >= 0) return;
+    if (vector === PF_VECTOR && st.cpu.excPc[vcpu.vcpu_id] === 0) enterPageFault(this, vcpu, errorCode);
+    else if (vector === GP_VECTOR) handleGeneralProtection(this, vcpu);
+    else guestPanic(this, vcpu.vcpu_id, PANIC_UNHANDLED_EXCEPTION);
+  }
+
+  deliverInterrupt(vcpu: KvmVcpu, vector: number): void {
+    if (this.state.panicked >= 0) return;
+    if (this.state.cpu.irqPc[vcpu.vcpu_id] !== 0)
+      throw new Error(
+        `linux guest: interrupt ${vector} delivered to cpu ${vcpu.vcpu_id} inside its handler (IF=0)`,
+      );
+    enterInterrupt(this, vcpu, vector);
+  }
+
+  deliverNestedPfVmexit(vcpu: KvmVcpu, faultAddress: number): void {
+    if (this.state.panicked >= 0) return;
+    enterNestedPfVmexit(this, vcpu, faultAddress);
+  }
+}

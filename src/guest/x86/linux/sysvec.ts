@@ -1,0 +1,131 @@
+// The 'page ready' side of the guest: sysvec_kvm_asyncpf_interrupt at HYPERVISOR_CALLBACK_VECTOR
+// (x86-apf §4.5), one step per instruction in the kernel's order — EOI; irq_hv_callback_count++; then,
+// if this CPU has APF on: read the token; kvm_async_pf_task_wake(token); token := 0; WRMSR ACK = 1.
+// The order is the protocol: the slot must be zero before the ACK, because the ACK makes the host
+// rescan and it only writes a free slot. Also the two other interrupts the model can see: the
+// reschedule IPI and anything else (handled as spurious).
+import { HYPERVISOR_CALLBACK_VECTOR } from '../../../abi/kvm_host.ts';
+import { MSR_KVM_ASYNC_PF_ACK } from '../../../abi/kvm_para.ts';
+import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
+import { apf_reason_pa, apfEnabled, clearApfToken, readApfToken } from './apf_reason.ts';
+import type { GuestCtx } from './context.ts';
+import { apic_eoi, guestWrmsr } from './guest_msr.ts';
+import { RESCHEDULE_VECTOR } from './scheduler.ts';
+import { ALLOC_FAILED, kvm_async_pf_task_wake } from './sleep_table.ts';
+import {
+  GSTEP_HANDLER,
+  IRQ_ACK,
+  IRQ_CLEAR_TOKEN,
+  IRQ_EOI,
+  IRQ_IRET,
+  IRQ_NONE,
+  IRQ_OTHER,
+  IRQ_READ_TOKEN,
+  IRQ_RESCHED,
+  IRQ_STAT,
+  IRQ_WAKE,
+  type LinuxGuestState,
+  packSaved,
+  savedCpl,
+  savedIf,
+} from './state.ts';
+
+/**
+ * IDT vectoring of an external interrupt: save the interrupted IF and CPL (an interrupt that arrives
+ * while L2 runs exits to L1 first, so the interrupted context is L1's kernel), enter at CPL 0, IF=0.
+ */
+export function enterInterrupt(g: GuestCtx, vcpu: KvmVcpu, vector: number): void {
+  const st = g.state;
+  const c = vcpu.vcpu_id;
+  if (vcpu.guest_mode) {
+    vcpu.guest_mode = false;
+    st.cpu.irqSaved[c] = packSaved(true, 0);
+  } else st.cpu.irqSaved[c] = packSaved(vcpu.rflags_if, vcpu.cpl);
+  st.cpu.irqVector[c] = vector;
+  st.cpu.irqToken[c] = 0;
+  st.cpu.irqPc[c] =
+    vector === HYPERVISOR_CALLBACK_VECTOR && st.sysvec_installed
+      ? IRQ_EOI
+      : vector === RESCHEDULE_VECTOR
+        ? IRQ_RESCHED
+        : IRQ_OTHER;
+  vcpu.rflags_if = false;
+  vcpu.cpl = 0;
+  if (g.sink !== null) {
+    let token = -1;
+    let flags = -1;
+    if (st.kvm_async_pf_enabled) {
+      const pa = apf_reason_pa(st.config, c);
+      flags = g.vm.mem.readU32(pa);
+      token = g.vm.mem.readU32(pa + 4);
+    }
+    g.sink.irq(c, vector, token, flags);
+  }
+}
+
+function irqReturn(st: LinuxGuestState, vcpu: KvmVcpu): void {
+  const c = vcpu.vcpu_id;
+  const s = st.cpu.irqSaved[c]!;
+  st.cpu.irqPc[c] = IRQ_NONE;
+  vcpu.rflags_if = savedIf(s);
+  vcpu.cpl = savedCpl(s);
+}
+
+/** One step of the interrupt frame on this CPU. */
+export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
+  const { vm, state: st } = g;
+  const c = vcpu.vcpu_id;
+  const cpu = st.cpu;
+  cpu.lastKind[c] = GSTEP_HANDLER;
+  switch (cpu.irqPc[c]) {
+    case IRQ_EOI:
+      apic_eoi(g, vcpu);
+      cpu.irqPc[c] = IRQ_STAT;
+      return;
+    case IRQ_STAT:
+      // inc_irq_stat(irq_hv_callback_count); if (__this_cpu_read(async_pf_enabled)) …
+      cpu.irq_hv_callback_count[c] = cpu.irq_hv_callback_count[c]! + 1;
+      if (apfEnabled(vm.mem, st.config, cpu.percpuEnabled, c)) cpu.irqPc[c] = IRQ_READ_TOKEN;
+      else irqReturn(st, vcpu); // EOI only: the slot stays busy until APF is enabled again
+      return;
+    case IRQ_READ_TOKEN:
+      cpu.irqToken[c] = readApfToken(vm.mem, st.config, c);
+      cpu.irqPc[c] = IRQ_WAKE;
+      return;
+    case IRQ_WAKE:
+      g.wakerCpu = c;
+      // On a failed dummy allocation the kernel relaxes and retries: stay on this instruction.
+      if (kvm_async_pf_task_wake(st.sleepers, cpu.irqToken[c]!, c, g.wake) !== ALLOC_FAILED)
+        cpu.irqPc[c] = IRQ_CLEAR_TOKEN;
+      return;
+    case IRQ_CLEAR_TOKEN:
+      clearApfToken(vm.mem, st.config, c);
+      cpu.irqPc[c] = IRQ_ACK;
+      return;
+    case IRQ_ACK: {
+      const ok = guestWrmsr(g, vcpu, MSR_KVM_ASYNC_PF_ACK, 1n);
+      st.counters.acks++;
+      if (!ok) st.counters.ackFaults++;
+      g.sink?.ack(c, 1, ok);
+      // Success: IRET. A #GP is delivered before the next step and must find the handler still running.
+      if (ok) irqReturn(st, vcpu);
+      else cpu.irqPc[c] = IRQ_IRET;
+      return;
+    }
+    case IRQ_RESCHED:
+      // sysvec_reschedule_ipi: EOI, scheduler_ipi() → need_resched.
+      apic_eoi(g, vcpu);
+      cpu.needResched[c] = 1;
+      cpu.reschedIpis[c] = cpu.reschedIpis[c]! + 1;
+      irqReturn(st, vcpu);
+      return;
+    case IRQ_OTHER:
+      // A vector with no handler (e.g. 0xf3 when APF was never enabled): spurious, EOI and return.
+      apic_eoi(g, vcpu);
+      cpu.spuriousIrqs[c] = cpu.spuriousIrqs[c]! + 1;
+      irqReturn(st, vcpu);
+      return;
+    default:
+      irqReturn(st, vcpu);
+  }
+}
