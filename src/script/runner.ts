@@ -5,7 +5,8 @@ import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm_host.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
 import { async_pf_execute } from '../host/x86/async_pf.ts';
 import { workPending } from '../host/x86/async_pf_work.ts';
-import { eraConfig } from '../host/x86/era.ts';
+import { bugSet } from '../host/x86/bugs.ts';
+import { hostBehaviour } from '../host/x86/era.ts';
 import { kvm_sync_fault_done } from '../host/x86/mmu_fault.ts';
 import { kvm_vcpu_run_step, STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop.ts';
 import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
@@ -64,7 +65,7 @@ class ScriptRun {
     const c = script.vm;
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
-    this.vm = createVm(eraConfig(script.era), {
+    this.vm = createVm(hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported), {
       irqchip: c.irqchip,
       enforce_pv_cpuid: c.enforce_pv_cpuid,
       kvm_features: c.kvm_features,
@@ -89,6 +90,7 @@ class ScriptRun {
         event: (r) => this.records.push(r),
       },
       this.multi,
+      script.bugs.includes('ack-before-clear'),
     );
     this.vm.guest = this.guest;
     for (const v of this.vm.vcpus) {

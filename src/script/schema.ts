@@ -2,6 +2,7 @@
 // This schema is the contract shared by the model backend, the real-KVM backend and the explorer.
 import { z } from 'zod';
 import * as para from '../abi/kvm_para.ts';
+import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
 import { intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
 
@@ -89,6 +90,10 @@ export const OpSchema = z.discriminatedUnion('op', [
   op('set_cr0_pg', { value: z.boolean() }),
   op('set_cr3', { value: uint(52) }),
   op('init', {}),
+  op('smi', {}),
+  op('rsm', {}),
+  op('enter_l2', {}),
+  op('leave_l2', {}),
   op('run', {}),
 ]);
 export type Op = z.output<typeof OpSchema>;
@@ -127,6 +132,8 @@ export const VmSchema = z
     hlt_in_guest: z.boolean().default(false),
     /** SEV-ES/SNP/TDX: the guest's CPL is unknowable to KVM. */
     protected_state: z.boolean().default(false),
+    /** Whether the host carries 5bb9ac186512 (host access to an unsupported PV MSR); default per era. */
+    pv_msr_unsupported: z.boolean().optional(),
   })
   .prefault({});
 export type VmConfig = z.output<typeof VmSchema>;
@@ -137,6 +144,8 @@ export const ScriptSchema = z.strictObject({
   name: z.string().optional(),
   description: z.string().optional(),
   era: z.enum(ERA_NAMES).default('6.18'),
+  /** Historical bugs switched back on (docs/bugs.md). */
+  bugs: z.array(z.enum(BUG_NAMES)).default([]),
   vm: VmSchema,
   ops: z.array(OpSchema).min(1),
   handlers: HandlersSchema,

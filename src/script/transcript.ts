@@ -17,6 +17,9 @@ export type EventRecord =
   | { event: 'irq'; vcpu?: number; vector: string; token?: string; flags?: string }
   | { event: '#PF'; vcpu?: number; cr2: string; error_code: string; flags?: string }
   | { event: 'ack'; vcpu?: number; value: string; result: 'ok' | '#GP' }
+  | { event: 'pf_vmexit'; vcpu?: number; address: string; flags?: string }
+  | { event: 'exception'; vcpu?: number; vector: string; error_code: string }
+  | { event: 'shutdown'; vcpu?: number; reason: string }
   | { event: 'guest_panic'; vcpu?: number; reason: string }
   | { event: 'warning'; vcpu?: number; message: string };
 

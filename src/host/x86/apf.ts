@@ -12,6 +12,7 @@ import {
   KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
   KVM_ASYNC_PF_SEND_ALWAYS,
   KVM_PV_REASON_PAGE_NOT_PRESENT,
+  KVM_PV_REASON_PAGE_READY,
 } from '../../abi/kvm_para.ts';
 import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
 import { kvm_read_guest_offset_cached_u32, kvm_write_guest_offset_cached_u32 } from '../../mem/hva_cache.ts';
@@ -27,7 +28,7 @@ import { kvm_apic_enabled, kvm_apic_set_irq } from './lapic.ts';
 import { TP_KVM_ASYNC_PF_NOT_PRESENT, TP_KVM_ASYNC_PF_READY } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
-import { kvm_vcpu_kick } from './x86.ts';
+import { kvm_queue_exception_e_p, kvm_vcpu_kick } from './x86.ts';
 
 /** @kernel kvm_pv_async_pf_enabled (P-EN): bits 0 and 3 of MSR_KVM_ASYNC_PF_EN. */
 export function kvm_pv_async_pf_enabled(vm: KvmVm, vcpu: KvmVcpu): boolean {
@@ -48,16 +49,22 @@ function apf_delivery_as_pf_vmexit(vm: KvmVm, vcpu: KvmVcpu): boolean {
     : vcpu.apf.delivery_as_pf_vmexit;
 }
 
-/** @kernel kvm_can_deliver_async_pf (P-DELIVER) */
+/**
+ * @kernel kvm_can_deliver_async_pf (P-DELIVER). In ≤5.7 the same test is written inline in
+ * kvm_arch_async_page_not_present (x86-apf §5.1): enabled, and SEND_ALWAYS or CPL ≠ 0; the guest-mode
+ * rule lives in kvm_can_do_async_pf there.
+ */
 export function kvm_can_deliver_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  const era = vm.era;
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) return false;
   if (
     !apf_send_always(vm, vcpu) &&
-    ((vm.era.protectedGuestRule && vm.config.guest_state_protected) || vcpu.cpl === 0)
+    ((era.protectedGuestRule && vm.config.guest_state_protected) || vcpu.cpl === 0)
   )
     return false;
+  if (era.pageReady === 'pf') return true;
   if (vcpu.guest_mode) return apf_delivery_as_pf_vmexit(vm, vcpu);
-  return vcpu.cr0_pg;
+  return era.deliverNeedsPaging ? vcpu.cr0_pg : true;
 }
 
 /** @kernel kvm_is_exception_pending */
@@ -73,9 +80,13 @@ export const kvm_arch_interrupt_allowed = (vcpu: KvmVcpu): boolean =>
 
 /** @kernel kvm_can_do_async_pf (P-DO) */
 export function kvm_can_do_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
-  if (!lapic_in_kernel(vm) || kvm_event_needs_reinjection(vcpu) || kvm_is_exception_pending(vcpu))
+  const era = vm.era;
+  if (!lapic_in_kernel(vm) || kvm_event_needs_reinjection(vcpu)) return false;
+  if (era.canDoChecksPendingException && kvm_is_exception_pending(vcpu)) return false;
+  // 52a5c155cf79 (4.15–5.7): without DELIVERY_AS_PF_VMEXIT, no async PF at all while L2 runs.
+  if (era.pageReady === 'pf' && era.hasPfVmexit && vcpu.guest_mode && !apf_delivery_as_pf_vmexit(vm, vcpu))
     return false;
-  if (vm.config.hlt_in_guest && !kvm_can_deliver_async_pf(vm, vcpu)) return false;
+  if (era.hltInGuestRule && vm.config.hlt_in_guest && !kvm_can_deliver_async_pf(vm, vcpu)) return false;
   // If interrupts are off we cannot even use an artificial halt state.
   return kvm_arch_interrupt_allowed(vcpu);
 }
@@ -90,18 +101,23 @@ export function apf_pageready_slot_free(vm: KvmVm, vcpu: KvmVcpu): boolean {
 export const kvm_lapic_enabled = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
   lapic_in_kernel(vm) && kvm_apic_enabled(vcpu.apic);
 
-/** @kernel kvm_arch_can_dequeue_async_page_present (P-DEQ; the LAPIC part is 2f15d027c05f). */
+/**
+ * @kernel kvm_arch_can_dequeue_async_page_present (P-DEQ; the LAPIC part is 2f15d027c05f). In ≤5.7,
+ * kvm_arch_can_inject_async_page_present: the 'page ready' #PF needs the same conditions as any async
+ * PF injection (IF = 1, nothing pending).
+ */
 export function kvm_arch_can_dequeue_async_page_present(vm: KvmVm, vcpu: KvmVcpu): boolean {
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) return true;
-  return kvm_lapic_enabled(vm, vcpu) && apf_pageready_slot_free(vm, vcpu);
+  if (vm.era.pageReady === 'pf') return kvm_can_do_async_pf(vm, vcpu);
+  return (!vm.era.lapicDequeueGate || kvm_lapic_enabled(vm, vcpu)) && apf_pageready_slot_free(vm, vcpu);
 }
 
 /**
  * @kernel alloc_apf_token (mmu.c): (id++ << 12) | vcpu_id in u32 arithmetic, with id reset to 1 whenever
  * (id << 12) would be 0, so a token is never 0 (6f3c1fc53d86). x86-apf §1.9
  */
-export function alloc_apf_token(vcpu: KvmVcpu): number {
-  if ((vcpu.apf.id << 12) >>> 0 === 0) vcpu.apf.id = 1;
+export function alloc_apf_token(vm: KvmVm, vcpu: KvmVcpu): number {
+  if (vm.era.tokenNonZero && (vcpu.apf.id << 12) >>> 0 === 0) vcpu.apf.id = 1;
   const token = ((vcpu.apf.id << 12) | vcpu.vcpu_id) >>> 0;
   vcpu.apf.id = (vcpu.apf.id + 1) >>> 0;
   return token;
@@ -124,10 +140,14 @@ export function kvm_arch_async_page_not_present(vm: KvmVm, vcpu: KvmVcpu, slot: 
   const token = w.wToken[slot]!;
   vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_NOT_PRESENT, token, w.wCr2OrGpa[slot]!);
   kvm_add_async_pf_gfn(vcpu.apf.gfns, w.wGfn[slot]!);
-  if (kvm_can_deliver_async_pf(vm, vcpu) && apf_put_user_notpresent(vm, vcpu)) {
-    kvm_inject_async_page_fault(vcpu, token);
-    vcpu.stat.pf_guest++;
-    return true;
+  if (kvm_can_deliver_async_pf(vm, vcpu)) {
+    if (apf_put_user_notpresent(vm, vcpu)) {
+      kvm_inject_async_page_fault(vcpu, token);
+      vcpu.stat.pf_guest++;
+      return true;
+    }
+    // ≤5.7: a failed write of `reason` does nothing at all — no halt, no #PF (x86-apf §5.1).
+    if (vm.era.pageReady === 'pf') return false;
   }
   kvm_make_request(vcpu, KVM_REQ_APF_HALT);
   return false;
@@ -138,14 +158,7 @@ export function kvm_arch_async_page_not_present(vm: KvmVm, vcpu: KvmVcpu, slot: 
  * payload sets CR2 = token at delivery; in guest mode, always a #PF VM-exit to L1.
  */
 function kvm_inject_async_page_fault(vcpu: KvmVcpu, token: number): void {
-  const e = vcpu.exception;
-  e.pending = true;
-  e.injected = false;
-  e.vector = PF_VECTOR;
-  e.error_code = 0;
-  e.has_payload = true;
-  e.payload = token;
-  e.vmexit = vcpu.guest_mode;
+  kvm_queue_exception_e_p(vcpu, PF_VECTOR, 0, token, vcpu.guest_mode);
 }
 
 /**
@@ -154,6 +167,8 @@ function kvm_inject_async_page_fault(vcpu: KvmVcpu, token: number): void {
  * (68c35f89d016).
  */
 export function kvm_arch_async_page_present_queued(vm: KvmVm, vcpu: KvmVcpu): void {
+  // ≤5.7 had no such hook: completion was polled on every run-loop iteration.
+  if (vm.era.completionPolled) return;
   kvm_make_request(vcpu, KVM_REQ_APF_READY);
   if (!vcpu.apf.pageready_pending) kvm_vcpu_kick(vm, vcpu);
 }
@@ -193,8 +208,9 @@ export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: numb
     kvm_del_async_pf_gfn(vcpu.apf.gfns, w.wGfn[slot]!);
   }
   vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_READY, token, wakeup_all ? 0 : w.wCr2OrGpa[slot]!);
-  if (
-    (wakeup_all || (f & W_NOTPRESENT_INJECTED) !== 0) &&
+  if (vm.era.pageReady === 'pf') kvm_arch_async_page_present_legacy(vm, vcpu, token);
+  else if (
+    (wakeup_all || (f & W_NOTPRESENT_INJECTED) !== 0 || !vm.era.notpresentInjectedFilter) &&
     kvm_pv_async_pf_enabled(vm, vcpu) &&
     apf_put_user_ready(vm, vcpu, token)
   ) {
@@ -204,6 +220,31 @@ export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: numb
   }
   vcpu.apf.halted = false;
   vcpu.mp_state = KVM_MP_STATE_RUNNABLE;
+}
+
+/**
+ * ≤5.7 (x86-apf §5.1): 'page ready' is a #PF with `reason` = 2 and CR2 = token, sent for every item
+ * (no notpresent_injected filter). 4.15–5.7 (9a6e7c39810e): if a 'not present' is still unconsumed
+ * (reason = 1) while a #PF is pending, both are dropped — without checking that the tokens match.
+ */
+function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: number): void {
+  if (!kvm_pv_async_pf_enabled(vm, vcpu)) return;
+  const reason = kvm_read_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0);
+  if (reason === null) return;
+  const e = vcpu.exception;
+  if (vm.era.dfFix && reason === KVM_PV_REASON_PAGE_NOT_PRESENT && e.pending && e.vector === PF_VECTOR) {
+    kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, 0);
+    e.pending = false;
+    e.injected = false;
+    e.vector = 0;
+    e.error_code = 0;
+    e.has_payload = false;
+    return;
+  }
+  if (kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, KVM_PV_REASON_PAGE_READY)) {
+    kvm_queue_exception_e_p(vcpu, PF_VECTOR, 0, token, false);
+    vcpu.stat.page_ready_irqs++;
+  }
 }
 
 /** Fills the arch part of a new work (kvm_arch_setup_async_pf). */

@@ -1,73 +1,177 @@
-// Host kernel generations (x86-apf §0.1). Each era name is a kernel version that bounds a behaviour
-// change; `eraConfig` turns it into the switches the host model reads. Older eras (E0–E2, the #PF-based
-// 'page ready') are not modelled yet.
+// Host kernel generations (x86-apf §0.1). An era name is a kernel version that bounds a behaviour
+// change; `eraConfig` turns it into the switches the host model reads. Historical bugs that a release
+// shipped with are not implied by its era: they are named switches (bugs.ts) a scenario turns on.
+import {
+  BUG_APF_VS_DISABLED_LAPIC,
+  BUG_CR0PG_CLEARS_QUEUE,
+  BUG_DF_FIX_DROPS_UNRELATED,
+  BUG_DF_ON_BACK_TO_BACK_PF,
+  BUG_EN_COMMIT_BEFORE_VALIDATE,
+  BUG_PAGEREADY_WITHOUT_NOTPRESENT,
+  BUG_PRESENT_QUEUED_BARRIER,
+  BUG_TOKEN_ZERO,
+  type BugSet,
+} from './bugs.ts';
 
-export const ERA_NAMES = ['5.8', '5.10', '6.8', '6.9', '6.15', '6.17', '6.18', '2026'] as const;
+export const ERA_NAMES = [
+  '2010',
+  '2.6.38',
+  '3.x',
+  '4.14',
+  '4.15',
+  '4.19',
+  '5.7',
+  '5.8',
+  '5.10',
+  '6.8',
+  '6.9',
+  '6.15',
+  '6.17',
+  '6.18',
+  '2026',
+] as const;
 export type EraName = (typeof ERA_NAMES)[number];
 
 export interface EraConfig {
   readonly name: EraName;
-  /** x86-apf §0.1 label. */
-  readonly era: 'E3' | 'E4' | 'E5';
-  /** MSR_KVM_ASYNC_PF_EN bits that must be zero (x86-apf §1.2). */
+  /** x86-apf §0.1 label; "E0" also covers the 2010 postings. */
+  readonly era: 'E0' | 'E1' | 'E2' | 'E3' | 'E4' | 'E5';
+  /** 'page ready' by #PF with reason 2 (≤5.7) or by interrupt (5.8+, 2635b5c4a0e4). */
+  readonly pageReady: 'pf' | 'interrupt';
+  /** MSR_KVM_ASYNC_PF_EN bits that must be zero (x86-apf §1.2): 0x3e, 0x3c, 0x38, 0x30. */
   readonly reservedMask: number;
-  /** EN bits that must all be set for `kvm_pv_async_pf_enabled` (P-EN). */
+  /** EN bits that must all be set for `kvm_pv_async_pf_enabled` (P-EN): bit 0 (≤5.7), bits 0 and 3. */
   readonly pvEnabledMask: number;
-  /** Bytes of the shared area mapped by the hva cache: 8 in E3+ (flags + token). */
+  /** Bytes of the shared area mapped by the hva cache: 4 (`reason`, ≤5.7), 8 (flags + token). */
   readonly hvaCacheLen: number;
+  /** The EN write checks CPUID features and the in-kernel LAPIC (5.8+). */
+  readonly enChecksFeaturesAndLapic: boolean;
+  /** MSR_KVM_ASYNC_PF_INT and _ACK exist (5.8+). */
+  readonly hasIntAckMsrs: boolean;
   /** KVM_CAP_ENFORCE_PV_FEATURE_CPUID exists (Oliver Upton, 2020; 5.10). */
   readonly hasEnforcePvFeatureCpuid: boolean;
   /**
    * 5bb9ac186512 "Return 'unsupported' instead of 'invalid' on access to unsupported PV MSR" (Dec 2025,
-   * stable): a host-initiated access that fails the CPUID gate reads 0 / may write 0
-   * (kvm-oracle §3.2). The reference host's 6.18.44 carries the backport.
+   * stable): a host-initiated access that fails the CPUID gate reads 0 / may write 0 (kvm-oracle §3.2).
+   * The reference host's 6.18.44 carries the backport; a scenario can override it (`vm.pv_msr_unsupported`).
    */
   readonly pvMsrUnsupported: boolean;
+  /** kvm_can_do_async_pf refuses while an exception is pending (2a266f23550b; release unverified). */
+  readonly canDoChecksPendingException: boolean;
+  /** kvm_can_do_async_pf's hlt_in_guest clause (1dfdb45ec510). */
+  readonly hltInGuestRule: boolean;
+  /** kvm_can_deliver_async_pf requires CR0.PG (Paolo Bonzini, 2022). */
+  readonly deliverNeedsPaging: boolean;
+  /** DELIVERY_AS_PF_VMEXIT (bit 2) exists: 52a5c155cf79, 4.15. */
+  readonly hasPfVmexit: boolean;
+  /** 4.15–5.7: 9a6e7c39810e cancels both events when a 'not present' is still pending (§5.2). */
+  readonly dfFix: boolean;
+  /** ≤5.7: completion processing runs on every run-loop iteration instead of on KVM_REQ_APF_READY. */
+  readonly completionPolled: boolean;
   /** 6.15: SEV-ES/SNP/TDX guests need SEND_ALWAYS for 'not present' (x86-apf §3.14). */
   readonly protectedGuestRule: boolean;
   /** ≤6.17: toggling CR0.PG clears the completion queue (e5f3f0279601); fixed by ab4e41eb9fab. */
   readonly cr0PgClearsQueue: boolean;
   /** 2026: the hva cache is validated before msr_en_val is committed (fixes quirk Q-EN-1). */
   readonly validateEnBeforeCommit: boolean;
+  /** 6f3c1fc53d86 (2022, stable): alloc_apf_token never returns 0. */
+  readonly tokenNonZero: boolean;
+  /** 2a18b7e7cd88 (5.8): page-ready only for an injected 'not present' or a wakeup-all. */
+  readonly notpresentInjectedFilter: boolean;
+  /** 2f15d027c05f (2020): no dequeue while the LAPIC is disabled; LAPIC enable rescans. */
+  readonly lapicDequeueGate: boolean;
+  /** 68c35f89d016 (2025): full barriers on both sides of the kick-vs-ACK handshake. */
+  readonly presentQueuedBarrier: boolean;
 }
 
-const base = {
+const modern = {
+  pageReady: 'interrupt',
   reservedMask: 0x30,
   pvEnabledMask: 0x9, // KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT
   hvaCacheLen: 8,
+  enChecksFeaturesAndLapic: true,
+  hasIntAckMsrs: true,
   hasEnforcePvFeatureCpuid: true,
   pvMsrUnsupported: false,
+  canDoChecksPendingException: true,
+  hltInGuestRule: true,
+  deliverNeedsPaging: true,
+  hasPfVmexit: true,
+  dfFix: false,
+  completionPolled: false,
   protectedGuestRule: false,
   cr0PgClearsQueue: true,
   validateEnBeforeCommit: false,
+  tokenNonZero: true,
+  notpresentInjectedFilter: true,
+  lapicDequeueGate: true,
+  presentQueuedBarrier: true,
 } as const;
 
+const legacy = {
+  ...modern,
+  pageReady: 'pf',
+  reservedMask: 0x38,
+  pvEnabledMask: 0x1,
+  hvaCacheLen: 4,
+  enChecksFeaturesAndLapic: false,
+  hasIntAckMsrs: false,
+  hasEnforcePvFeatureCpuid: false,
+  hltInGuestRule: false,
+  deliverNeedsPaging: false,
+  completionPolled: true,
+  notpresentInjectedFilter: false,
+  lapicDequeueGate: false,
+} as const;
+
+const e01 = {
+  ...legacy,
+  reservedMask: 0x3c,
+  hasPfVmexit: false,
+  canDoChecksPendingException: false,
+} as const;
+const e2 = { ...legacy, dfFix: true } as const;
+const e5 = { ...modern, protectedGuestRule: true, cr0PgClearsQueue: false, pvMsrUnsupported: true } as const;
+
 const ERAS: Record<EraName, EraConfig> = {
-  '5.8': { ...base, name: '5.8', era: 'E3', hasEnforcePvFeatureCpuid: false },
-  '5.10': { ...base, name: '5.10', era: 'E3' },
-  '6.8': { ...base, name: '6.8', era: 'E3' },
-  '6.9': { ...base, name: '6.9', era: 'E4' },
-  '6.15': { ...base, name: '6.15', era: 'E4', protectedGuestRule: true },
-  '6.17': { ...base, name: '6.17', era: 'E4', protectedGuestRule: true },
-  '6.18': {
-    ...base,
-    name: '6.18',
-    era: 'E5',
-    protectedGuestRule: true,
-    cr0PgClearsQueue: false,
-    pvMsrUnsupported: true,
-  },
-  '2026': {
-    ...base,
-    name: '2026',
-    era: 'E5',
-    protectedGuestRule: true,
-    cr0PgClearsQueue: false,
-    pvMsrUnsupported: true,
-    validateEnBeforeCommit: true,
-  },
+  '2010': { ...e01, name: '2010', era: 'E0', reservedMask: 0x3e },
+  '2.6.38': { ...e01, name: '2.6.38', era: 'E0' },
+  '3.x': { ...e01, name: '3.x', era: 'E1' },
+  '4.14': { ...e01, name: '4.14', era: 'E1', canDoChecksPendingException: true },
+  '4.15': { ...e2, name: '4.15', era: 'E2' },
+  '4.19': { ...e2, name: '4.19', era: 'E2' },
+  '5.7': { ...e2, name: '5.7', era: 'E2', hltInGuestRule: true },
+  '5.8': { ...modern, name: '5.8', era: 'E3', hasEnforcePvFeatureCpuid: false, deliverNeedsPaging: false },
+  '5.10': { ...modern, name: '5.10', era: 'E3', deliverNeedsPaging: false },
+  '6.8': { ...modern, name: '6.8', era: 'E3' },
+  '6.9': { ...modern, name: '6.9', era: 'E4' },
+  '6.15': { ...modern, name: '6.15', era: 'E4', protectedGuestRule: true },
+  '6.17': { ...modern, name: '6.17', era: 'E4', protectedGuestRule: true },
+  '6.18': { ...e5, name: '6.18', era: 'E5' },
+  '2026': { ...e5, name: '2026', era: 'E5', validateEnBeforeCommit: true },
 };
 
 export function eraConfig(name: EraName): EraConfig {
   return ERAS[name];
+}
+
+/**
+ * The host behaviour of an era with historical bugs switched back on (bugs.ts) and the
+ * 5bb9ac186512 backport set explicitly when `pvMsrUnsupported` is given.
+ */
+export function hostBehaviour(name: EraName, bugs: BugSet = 0, pvMsrUnsupported?: boolean): EraConfig {
+  const e = ERAS[name];
+  const df = (bugs & (BUG_DF_ON_BACK_TO_BACK_PF | BUG_DF_FIX_DROPS_UNRELATED)) !== 0;
+  return {
+    ...e,
+    pvMsrUnsupported: pvMsrUnsupported ?? e.pvMsrUnsupported,
+    tokenNonZero: e.tokenNonZero && !(bugs & BUG_TOKEN_ZERO),
+    notpresentInjectedFilter: e.notpresentInjectedFilter && !(bugs & BUG_PAGEREADY_WITHOUT_NOTPRESENT),
+    lapicDequeueGate: e.lapicDequeueGate && !(bugs & BUG_APF_VS_DISABLED_LAPIC),
+    cr0PgClearsQueue: e.cr0PgClearsQueue || (bugs & BUG_CR0PG_CLEARS_QUEUE) !== 0,
+    validateEnBeforeCommit: e.validateEnBeforeCommit && !(bugs & BUG_EN_COMMIT_BEFORE_VALIDATE),
+    presentQueuedBarrier: e.presentQueuedBarrier && !(bugs & BUG_PRESENT_QUEUED_BARRIER),
+    canDoChecksPendingException: e.canDoChecksPendingException && !df,
+    dfFix: df ? (bugs & BUG_DF_FIX_DROPS_UNRELATED) !== 0 : e.dfFix,
+  };
 }

@@ -49,7 +49,7 @@ export function kvm_mmu_do_page_fault(
       return RET_PF_RETRY;
     }
     // The token is consumed even if the setup then fails (x86-apf §8 case 39).
-    const token = alloc_apf_token(vcpu);
+    const token = alloc_apf_token(vm, vcpu);
     if (kvm_setup_async_pf(vm, vcpu, addr, token, gfn, errorCode)) return RET_PF_RETRY;
   }
   // A blocking GUP on the vCPU thread.

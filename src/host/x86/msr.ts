@@ -61,13 +61,17 @@ const PV_MSR_FEATURE: ReadonlyMap<number, number> = new Map([
 /** MSRs this model implements (the APF trio); other PV MSRs only get their CPUID gate. */
 export const isApfMsr = (msr: number): boolean =>
   msr === MSR_KVM_ASYNC_PF_EN || msr === MSR_KVM_ASYNC_PF_INT || msr === MSR_KVM_ASYNC_PF_ACK;
-export const isKvmPvMsr = (msr: number): boolean => PV_MSR_FEATURE.has(msr);
+/** A KVM PV MSR of this era (MSR_KVM_ASYNC_PF_INT/_ACK only exist from 5.8). */
+export const isKvmPvMsr = (vm: KvmVm, msr: number): boolean =>
+  PV_MSR_FEATURE.has(msr) &&
+  (vm.era.hasIntAckMsrs || (msr !== MSR_KVM_ASYNC_PF_INT && msr !== MSR_KVM_ASYNC_PF_ACK));
 
 /**
  * @kernel kvm_pv_enable_async_pf (x86-apf §3.1). Before 2026, msr_en_val is committed before the shared
  * area is validated (quirk Q-EN-1); the 2026 order validates first.
  */
 export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
+  if (!vm.era.enChecksFeaturesAndLapic) return kvm_pv_enable_async_pf_legacy(vm, vcpu, data);
   if (data & BigInt(vm.era.reservedMask)) return 1;
   if (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT) && !guest_pv_has(vm, KVM_FEATURE_ASYNC_PF_VMEXIT))
     return 1;
@@ -106,6 +110,36 @@ export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 
   if (!initCache()) return 1;
   apf.send_always = (data & BigInt(KVM_ASYNC_PF_SEND_ALWAYS)) !== 0n;
   apf.delivery_as_pf_vmexit = (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT)) !== 0n;
+  kvm_async_pf_wakeup_all(vm, vcpu);
+  return 0;
+}
+
+/**
+ * ≤5.7 (x86-apf §3.1, [X86-4.19], [X86-2.6.38]): reserved bits, commit, disable or map 4 bytes and send
+ * a wakeup-all. No CPUID feature check and no LAPIC check.
+ */
+function kvm_pv_enable_async_pf_legacy(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
+  const apf = vcpu.apf;
+  if (data & BigInt(vm.era.reservedMask)) return 1;
+  apf.msr_en_val = data;
+  if (!kvm_pv_async_pf_enabled(vm, vcpu)) {
+    kvm_clear_async_pf_completion_queue(vcpu);
+    kvm_async_pf_hash_reset(apf.gfns);
+    return 0;
+  }
+  const gpa = data & ~0x3fn;
+  if (
+    !kvm_gfn_to_hva_cache_init(
+      vm.mem,
+      apf.data,
+      gpa <= 2n ** 52n ? Number(gpa) : Number.POSITIVE_INFINITY,
+      vm.era.hvaCacheLen,
+    )
+  )
+    return 1;
+  apf.send_always = (data & BigInt(KVM_ASYNC_PF_SEND_ALWAYS)) !== 0n; // send_user_only = !bit 1
+  apf.delivery_as_pf_vmexit =
+    vm.era.hasPfVmexit && (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT)) !== 0n;
   kvm_async_pf_wakeup_all(vm, vcpu);
   return 0;
 }

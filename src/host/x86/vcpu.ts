@@ -68,6 +68,8 @@ export interface KvmVcpu {
   cr3: number;
   /** Running a nested guest (L2). */
   guest_mode: boolean;
+  /** In System Management Mode (entered by an SMI, left by RSM). */
+  smm: boolean;
   readonly exception: PendingException;
   /** An IRQ or NMI injection awaits re-injection (event_needs_reinjection). */
   irq_reinject: boolean;
@@ -103,6 +105,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
     cr2: 0,
     cr3: 0,
     guest_mode: false,
+    smm: false,
     exception: {
       pending: false,
       injected: false,

@@ -3,6 +3,7 @@
 // writes and INIT/RESET.
 import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE, MSR_IA32_APICBASE_EXTD } from '../../abi/apicdef.ts';
 import {
+  DF_VECTOR,
   KVM_MP_STATE_HALTED,
   KVM_MP_STATE_RUNNABLE,
   KVM_REQ_APF_HALT,
@@ -94,6 +95,8 @@ export const ENTER_OK = 1;
  * halt instead of the guest.
  */
 export function vcpu_enter_guest(vm: KvmVm, vcpu: KvmVcpu): typeof ENTER_HALTED | typeof ENTER_OK {
+  // ≤5.7: vcpu_run called kvm_check_async_pf_completion after every exit, not on a request.
+  if (vm.era.completionPolled) kvm_check_async_pf_completion(vm, vcpu);
   if (vcpu.requests !== 0) {
     if (kvm_check_request(vcpu, KVM_REQ_APF_HALT)) {
       // Page is swapped out: do a synthetic halt.
@@ -131,14 +134,70 @@ function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
   vm.guest.deliverInterrupt(vcpu, vector);
 }
 
-/** @kernel kvm_queue_exception_e (#GP(0) for a failed guest MSR access, and the like). */
-export function kvm_queue_exception_e(vcpu: KvmVcpu, vector: number, errorCode: number): void {
+/** x86 exception classes for double-fault detection (SDM Table 6-5). */
+const EXCPT_BENIGN = 0;
+const EXCPT_CONTRIBUTORY = 1;
+const EXCPT_PF = 2;
+function exception_class(vector: number): number {
+  if (vector === PF_VECTOR) return EXCPT_PF;
+  if (vector === 0 || (vector >= 10 && vector <= 13)) return EXCPT_CONTRIBUTORY; // #DE, #TS, #NP, #SS, #GP
+  return EXCPT_BENIGN;
+}
+
+/**
+ * @kernel kvm_multiple_exception: queue an exception. On top of one already pending or injected, a #PF
+ * followed by a #PF or a contributory fault (or two contributory faults) becomes #DF; anything on top of
+ * a #DF is a triple fault (reported as vector -1: shutdown). This is the #DF hazard of x86-apf §6.1
+ * item 7. `vmexit` delivers a #PF as a VM-exit to L1 (nested APF).
+ */
+export function kvm_queue_exception_e_p(
+  vcpu: KvmVcpu,
+  vector: number,
+  errorCode: number,
+  payload: number | null,
+  vmexit: boolean,
+): void {
   const e = vcpu.exception;
+  if (e.pending || e.injected) {
+    const c1 = exception_class(e.vector);
+    const c2 = exception_class(vector);
+    if (e.vector === DF_VECTOR) {
+      e.vector = TRIPLE_FAULT;
+    } else if (
+      (c1 === EXCPT_CONTRIBUTORY && c2 === EXCPT_CONTRIBUTORY) ||
+      (c1 === EXCPT_PF && c2 !== EXCPT_BENIGN)
+    ) {
+      e.vector = DF_VECTOR;
+      e.error_code = 0;
+      e.has_payload = false;
+      e.vmexit = false;
+    } else {
+      // Benign: the new exception replaces the pending one's delivery (the first is re-raised later).
+      e.vector = vector;
+      e.error_code = errorCode;
+      e.has_payload = payload !== null;
+      e.payload = payload ?? 0;
+      e.vmexit = vmexit;
+    }
+    e.pending = true;
+    e.injected = false;
+    return;
+  }
   e.pending = true;
+  e.injected = false;
   e.vector = vector;
   e.error_code = errorCode;
-  e.has_payload = false;
-  e.vmexit = false;
+  e.has_payload = payload !== null;
+  e.payload = payload ?? 0;
+  e.vmexit = vmexit;
+}
+
+/** A triple fault: the vCPU shuts down. */
+export const TRIPLE_FAULT = -1;
+
+/** @kernel kvm_queue_exception_e (#GP(0) for a failed guest MSR access, and the like). */
+export function kvm_queue_exception_e(vcpu: KvmVcpu, vector: number, errorCode: number): void {
+  kvm_queue_exception_e_p(vcpu, vector, errorCode, null, false);
 }
 
 /** kvm_emulate_halt: the guest executed HLT (with HLT exiting). */
@@ -156,7 +215,7 @@ const X2APIC_LAST = 0x8ff;
  */
 export function kvm_emulate_wrmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
   kvm_vmexit(vcpu);
-  if (isKvmPvMsr(msr)) return kvm_set_msr_common_apf(vm, vcpu, msr, data) === 0;
+  if (isKvmPvMsr(vm, msr)) return kvm_set_msr_common_apf(vm, vcpu, msr, data) === 0;
   if (msr === MSR_IA32_APICBASE) return kvm_set_apic_base(vm, vcpu, data);
   if (msr >= X2APIC_FIRST && msr <= X2APIC_LAST) {
     if (!lapic_in_kernel(vm) || !apic_x2apic_mode(vcpu.apic)) return false;
@@ -168,7 +227,7 @@ export function kvm_emulate_wrmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: b
 /** Guest RDMSR: the value, or null for #GP. */
 export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
   kvm_vmexit(vcpu);
-  if (isKvmPvMsr(msr)) {
+  if (isKvmPvMsr(vm, msr)) {
     const r = kvm_get_msr_common_apf(vm, vcpu, msr);
     return typeof r === 'object' ? r.value : null;
   }
@@ -184,13 +243,13 @@ export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint
 
 /** KVM_SET_MSRS for one MSR: whether it was processed. */
 export function kvm_set_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
-  if (isKvmPvMsr(msr)) return kvm_set_msr_host(vm, vcpu, msr, data);
+  if (isKvmPvMsr(vm, msr)) return kvm_set_msr_host(vm, vcpu, msr, data);
   return kvm_emulate_wrmsr(vm, vcpu, msr, data);
 }
 
 /** KVM_GET_MSRS for one MSR: the value, or null when not processed. */
 export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
-  if (isKvmPvMsr(msr)) return kvm_get_msr_host(vm, vcpu, msr);
+  if (isKvmPvMsr(vm, msr)) return kvm_get_msr_host(vm, vcpu, msr);
   return kvm_emulate_rdmsr(vm, vcpu, msr);
 }
 

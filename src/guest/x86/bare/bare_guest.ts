@@ -3,7 +3,12 @@
 // behaviour the script configures. Every instruction is one `step`, so host steps can interleave.
 import { APIC_EOI } from '../../../abi/apicdef.ts';
 import { GP_VECTOR, PF_VECTOR } from '../../../abi/kvm_host.ts';
-import { MSR_KVM_ASYNC_PF_ACK, MSR_KVM_ASYNC_PF_EN, MSR_KVM_ASYNC_PF_INT } from '../../../abi/kvm_para.ts';
+import {
+  KVM_PV_REASON_PAGE_READY,
+  MSR_KVM_ASYNC_PF_ACK,
+  MSR_KVM_ASYNC_PF_EN,
+  MSR_KVM_ASYNC_PF_INT,
+} from '../../../abi/kvm_para.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
 import { kvm_mmu_do_page_fault, RET_PF_RETRY } from '../../../host/x86/mmu_fault.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
@@ -17,12 +22,13 @@ import {
   kvm_set_cr0_pg,
   kvm_vcpu_reset,
   kvm_vmexit,
+  TRIPLE_FAULT,
 } from '../../../host/x86/x86.ts';
 import { PAGE_SPTE_MAPPED } from '../../../mem/guest_memory.ts';
 import type { Handlers, Op } from '../../../script/schema.ts';
 import { type EventRecord, hex, type OpRecord } from '../../../script/transcript.ts';
 
-type FrameKind = 'pf' | 'irq' | 'gp';
+type FrameKind = 'pf' | 'irq' | 'gp' | 'vmexit';
 
 interface Frame {
   kind: FrameKind;
@@ -48,6 +54,9 @@ interface BareCpu {
   value: bigint | undefined;
   /** The op's instruction faulted (#GP) and the fault has not been delivered yet. */
   faulted: boolean;
+  /** State saved by SMI for RSM: CR0.PG and IF. */
+  smmSavedPg: boolean;
+  smmSavedIf: boolean;
 }
 
 export interface BareGuestSink {
@@ -68,6 +77,8 @@ export class BareGuest implements GuestModel {
     private readonly handlers: Handlers,
     private readonly sink: BareGuestSink,
     private readonly multiVcpu: boolean,
+    /** The guest-side bug switch `ack-before-clear`. */
+    private readonly ackBeforeClear = false,
   ) {
     const n = vm.vcpus.length;
     this.cpus = Array.from({ length: n }, () => ({
@@ -78,6 +89,8 @@ export class BareGuest implements GuestModel {
       result: 'ok' as const,
       value: undefined,
       faulted: false,
+      smmSavedPg: false,
+      smmSavedIf: false,
     }));
     this.area = new Array<number>(n).fill(-1);
     this.pageReadyVector = new Array<number>(n).fill(-1);
@@ -130,19 +143,29 @@ export class BareGuest implements GuestModel {
       c.phase = 1;
       return;
     }
-    const kind: FrameKind = vector === PF_VECTOR ? 'pf' : 'gp';
-    this.push(vcpu, kind, vector);
-    const f = c.frames[c.frames.length - 1]!;
-    if (kind === 'pf') {
-      f.token = vcpu.cr2;
-      f.flags = this.readArea(vcpu, 0);
-      this.emit(vcpu, {
-        event: '#PF',
-        cr2: hex(vcpu.cr2),
-        error_code: hex(errorCode),
-        ...(f.flags >= 0 ? { flags: hex(f.flags) } : {}),
-      });
+    if (vector === TRIPLE_FAULT) {
+      this.emit(vcpu, { event: 'shutdown', reason: 'triple fault' });
+      this.abandonOp(vcpu);
+      return;
     }
+    if (vector !== PF_VECTOR) {
+      // #DF and anything unexpected: reported; the handler returns.
+      this.emit(vcpu, { event: 'exception', vector: hex(vector), error_code: hex(errorCode) });
+      this.push(vcpu, 'gp', vector);
+      return;
+    }
+    this.push(vcpu, 'pf', vector);
+    const f = c.frames[c.frames.length - 1]!;
+    f.token = vcpu.cr2;
+    f.flags = this.readArea(vcpu, 0);
+    this.emit(vcpu, {
+      event: '#PF',
+      cr2: hex(vcpu.cr2),
+      error_code: hex(errorCode),
+      ...(f.flags >= 0 ? { flags: hex(f.flags) } : {}),
+    });
+    // ≤5.7 'page ready' is a #PF with reason 2 (x86-apf §5.1): it wakes the waiter of token CR2.
+    if (f.flags === KVM_PV_REASON_PAGE_READY) this.wake(c, vcpu.cr2);
   }
 
   deliverInterrupt(vcpu: KvmVcpu, vector: number): void {
@@ -157,9 +180,22 @@ export class BareGuest implements GuestModel {
     });
   }
 
+  /**
+   * A #PF VM-exit from L2 to L1 carrying the token (x86-apf §3.13): L1 (this guest) reads its flags,
+   * waits for the page-ready of the token like its own #PF handler, then resumes L2, which retries.
+   */
   deliverNestedPfVmexit(vcpu: KvmVcpu, faultAddress: number): void {
-    // The bare guest never runs L2; a nested exit here is a model bug.
-    throw new Error(`bare guest: unexpected nested #PF VM-exit (vcpu ${vcpu.vcpu_id}, ${hex(faultAddress)})`);
+    const c = this.cpus[vcpu.vcpu_id]!;
+    this.push(vcpu, 'vmexit', PF_VECTOR);
+    vcpu.guest_mode = false;
+    const f = c.frames[c.frames.length - 1]!;
+    f.token = faultAddress;
+    f.flags = this.readArea(vcpu, 0);
+    this.emit(vcpu, {
+      event: 'pf_vmexit',
+      address: hex(faultAddress),
+      ...(f.flags >= 0 ? { flags: hex(f.flags) } : {}),
+    });
   }
 
   step(vcpu: KvmVcpu): boolean {
@@ -167,7 +203,7 @@ export class BareGuest implements GuestModel {
     vcpu.interrupt_shadow = false; // the shadow covered the entry just made
     const f = c.frames[c.frames.length - 1];
     if (f !== undefined) {
-      if (f.kind === 'pf') this.stepPf(vcpu, c, f);
+      if (f.kind === 'pf' || f.kind === 'vmexit') this.stepPf(vcpu, c, f);
       else if (f.kind === 'irq') this.stepIrq(vcpu, c, f);
       else this.iret(vcpu, c);
       return true;
@@ -201,6 +237,14 @@ export class BareGuest implements GuestModel {
     const f = c.frames.pop()!;
     vcpu.rflags_if = f.savedIf;
     vcpu.cpl = f.savedCpl;
+    if (f.kind === 'vmexit') vcpu.guest_mode = true; // VMRESUME
+  }
+
+  /** Marks the #PF (or nested) waiters of `token` (or all, for a wakeup-all) ready. */
+  private wake(c: BareCpu, token: number): void {
+    for (const w of c.frames)
+      if ((w.kind === 'pf' || w.kind === 'vmexit') && (w.token === token || token === 0xffffffff))
+        w.ready = true;
   }
 
   /** A u32 of the test guest's APF area, or -1 when it has none. */
@@ -241,10 +285,14 @@ export class BareGuest implements GuestModel {
   }
 
   // Interrupt handler: pc 0 wake the #PF waiter; pc 1 clear the token; pc 2 ACK; pc 3 EOI; pc 4 iret.
+  // With the ack-before-clear bug the ACK (pc 2) comes before the clear (pc 1).
   private stepIrq(vcpu: KvmVcpu, c: BareCpu, f: Frame): void {
     const h = this.handlers.page_ready;
     const pageReady = f.vector === this.pageReadyVector[vcpu.vcpu_id];
-    switch (f.pc) {
+    const swap = this.ackBeforeClear && (f.pc === 1 || f.pc === 2);
+    const pc = swap ? 3 - f.pc : f.pc;
+    const next = swap ? (f.pc === 1 ? 2 : 3) : f.pc + 1;
+    switch (pc) {
       case 0: {
         if (pageReady) {
           const token = this.readArea(vcpu, 4);
@@ -256,14 +304,14 @@ export class BareGuest implements GuestModel {
       }
       case 1:
         if (pageReady && h.clear_token) this.writeArea(vcpu, 4, 0);
-        f.pc = 2;
+        f.pc = next;
         return;
       case 2:
         if (pageReady && h.ack !== false) {
           const ok = kvm_emulate_wrmsr(this.vm, vcpu, MSR_KVM_ASYNC_PF_ACK, h.ack);
           this.emit(vcpu, { event: 'ack', value: hex(h.ack), result: ok ? 'ok' : '#GP' });
         }
-        f.pc = 3;
+        f.pc = next;
         return;
       case 3:
         if (h.eoi) this.eoi(vcpu);
@@ -376,6 +424,27 @@ export class BareGuest implements GuestModel {
       case 'set_cr3':
         kvm_vmexit(vcpu);
         vcpu.cr3 = Number(op.value);
+        return;
+      case 'smi':
+        // SMM entry saves and clears CR0.PG and IF (≤6.17 this clears the APF queue).
+        c.smmSavedPg = vcpu.cr0_pg;
+        c.smmSavedIf = vcpu.rflags_if;
+        vcpu.smm = true;
+        vcpu.rflags_if = false;
+        kvm_set_cr0_pg(vm, vcpu, false);
+        return;
+      case 'rsm':
+        vcpu.smm = false;
+        kvm_set_cr0_pg(vm, vcpu, c.smmSavedPg);
+        vcpu.rflags_if = c.smmSavedIf;
+        return;
+      case 'enter_l2':
+        kvm_vmexit(vcpu); // VMLAUNCH/VMRESUME is emulated by L0
+        vcpu.guest_mode = true;
+        return;
+      case 'leave_l2':
+        kvm_vmexit(vcpu);
+        vcpu.guest_mode = false;
         return;
       case 'init':
         kvm_vcpu_reset(vm, vcpu, true);

@@ -1,0 +1,37 @@
+// Historical bug switches (x86-apf §6): each re-creates the behaviour a fix removed, so the simulator
+// and the explorer can show the symptom, and the same scenario without it shows none. docs/bugs.md
+// lists switch → commit → symptom → scenario.
+
+export const BUG_NAMES = [
+  'token-zero',
+  'pageready-without-notpresent',
+  'apf-vs-disabled-lapic',
+  'cr0pg-clears-queue',
+  'en-commit-before-validate',
+  'present-queued-barrier',
+  'df-on-back-to-back-pf',
+  'df-fix-drops-unrelated',
+  'ack-before-clear',
+  'int-after-en',
+  'wake-all-leaks-dummies',
+] as const;
+export type BugName = (typeof BUG_NAMES)[number];
+
+/** A set of bugs as a bit mask (bit i = BUG_NAMES[i]), so the hot path tests a number. */
+export type BugSet = number;
+
+export const bugBit = (name: BugName): number => 1 << BUG_NAMES.indexOf(name);
+export const bugSet = (names: readonly BugName[]): BugSet => names.reduce((m, n) => m | bugBit(n), 0);
+export const hasBug = (set: BugSet, name: BugName): boolean => (set & bugBit(name)) !== 0;
+
+export const BUG_TOKEN_ZERO = bugBit('token-zero');
+export const BUG_PAGEREADY_WITHOUT_NOTPRESENT = bugBit('pageready-without-notpresent');
+export const BUG_APF_VS_DISABLED_LAPIC = bugBit('apf-vs-disabled-lapic');
+export const BUG_CR0PG_CLEARS_QUEUE = bugBit('cr0pg-clears-queue');
+export const BUG_EN_COMMIT_BEFORE_VALIDATE = bugBit('en-commit-before-validate');
+export const BUG_PRESENT_QUEUED_BARRIER = bugBit('present-queued-barrier');
+export const BUG_DF_ON_BACK_TO_BACK_PF = bugBit('df-on-back-to-back-pf');
+export const BUG_DF_FIX_DROPS_UNRELATED = bugBit('df-fix-drops-unrelated');
+export const BUG_ACK_BEFORE_CLEAR = bugBit('ack-before-clear');
+export const BUG_INT_AFTER_EN = bugBit('int-after-en');
+export const BUG_WAKE_ALL_LEAKS_DUMMIES = bugBit('wake-all-leaks-dummies');
