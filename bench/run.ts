@@ -13,7 +13,6 @@ const names = readdirSync(dir)
   .sort();
 
 const mdPath = join(root, 'BENCHMARKS.md');
-let md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# Benchmarks\n\nRecorded by `npm run bench`.\n';
 for (const name of names) {
   console.error(`bench: ${name}`);
   const mod = (await import(join(dir, `${name}.bench.ts`))) as { default: () => Promise<string> };
@@ -21,6 +20,8 @@ for (const name of names) {
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
   const section = `${begin}\n${body}\n${end}`;
+  // Re-read just before writing: another bench may have rewritten its own section meanwhile.
+  let md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# Benchmarks\n\nRecorded by `npm run bench`.\n';
   const i = md.indexOf(begin);
   const j = md.indexOf(end);
   md =
