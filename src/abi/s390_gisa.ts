@@ -4,6 +4,10 @@
 
 /** ISCs 0..7; ISC 0 has the highest priority (asm/isc.h). */
 export const MAX_ISC = 7;
+/** IPM/IAM (and CR6 ISC byte) bit of ISC n: IBM bit numbering, ISC 0 is the most significant bit. */
+export const ISC_MASK = [0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02, 0x01] as const;
+/** The vCPU's ISC enable byte is (u8)(gcr[6] >> CR6_ISC_SHIFT). */
+export const CR6_ISC_SHIFT = 24;
 /** Host ISC ("NISC") of the GIB alert adapter interruption, passed to kvm_s390_gib_init() (asm/isc.h). */
 export const GAL_ISC = 5;
 
@@ -107,4 +111,26 @@ export const kvm_s390_gib_layout: readonly AbiField[] = [
   { name: 'nisc', offset: 8, size: 1 }, // low 3 bits of the byte (u8 :5; u8 nisc:3)
   { name: 'reserved03', offset: 9, size: 3 },
   { name: 'reserved04', offset: 12, size: 20 },
+];
+
+/** A field of a kernel-internal (software) struct: name and C type; no ABI offsets. */
+export interface SoftField {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** struct kvm_s390_gisa_iam (5.2): the IAM restore value and the per-ISC registration counts. */
+export const kvm_s390_gisa_iam_fields: readonly SoftField[] = [
+  { name: 'mask', type: 'u8' },
+  { name: 'ref_lock', type: 'spinlock_t' },
+  { name: 'ref_count', type: 'u32[MAX_ISC + 1]' },
+];
+
+/** struct kvm_s390_gisa_interrupt (5.2); kvm_arch also has DECLARE_BITMAP(idle_mask, KVM_MAX_VCPUS). */
+export const kvm_s390_gisa_interrupt_fields: readonly SoftField[] = [
+  { name: 'origin', type: 'struct kvm_s390_gisa *' },
+  { name: 'alert', type: 'struct kvm_s390_gisa_iam' },
+  { name: 'timer', type: 'struct hrtimer' },
+  { name: 'expires', type: 'u64' },
+  { name: 'kicked_mask', type: 'DECLARE_BITMAP(KVM_MAX_VCPUS)' },
 ];

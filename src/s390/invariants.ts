@@ -33,9 +33,7 @@ function chain(w: S390World, origin: number): VmState[] | null {
 /** The first violated structural invariant, or null. */
 export function structuralViolation(w: S390World): string | null {
   if (!w.gib)
-    return w.vms.some(gisa_in_alert_list) && w.vms.some((vm) => vm.gi.origin)
-      ? 'listed GISA without GIB'
-      : null;
+    return w.vms.some((vm) => vm.gi.origin && gisa_in_alert_list(vm)) ? 'listed GISA without GIB' : null;
   const listed = chain(w, w.gib.alert_list_origin);
   const walking = w.walk.phase === WALK_UNLINK ? chain(w, w.walk.origin) : [];
   if (!listed || !walking) return 'alert list is not a well-formed chain';

@@ -221,7 +221,8 @@ export function createVmRecord(name: string, index: number, vcpu_ids: readonly n
     index,
     sie_page2,
     gisa_addr: sie_page2 + SIE_PAGE2_GISA_OFFSET,
-    gisa: { next_alert: 0, ipm: 0, iam: 0 },
+    // next_alert = own address ("not listed") even before gisa_init, so a VM without GISA never looks listed.
+    gisa: { next_alert: sie_page2 + SIE_PAGE2_GISA_OFFSET, ipm: 0, iam: 0 },
     gi: {
       origin: NULL_GISA_ADDR,
       mask: 0,
