@@ -53,6 +53,7 @@ class ScriptRun {
   private readonly guest: BareGuest;
   private readonly timeline: Timed[] = [];
   private readonly delays = new Map<number, number>();
+  private readonly warned = new Set<string>();
   private now = 0;
   private seq = 0;
   private readonly multi: boolean;
@@ -80,6 +81,12 @@ class ScriptRun {
         this.schedule('work', vcpu, slot, vcpu.async_pf.wGen[slot]!, vcpu.async_pf.wGfn[slot]!),
       syncFault: (vcpu, gfn) => this.schedule('sync', vcpu, -1, 0, gfn),
       kick: () => {},
+      warn: (vcpu, message) => {
+        // WARN_ON_ONCE: one splat per call site.
+        if (this.warned.has(message)) return;
+        this.warned.add(message);
+        this.records.push({ event: 'host_warning', ...(this.multi ? { vcpu: vcpu.vcpu_id } : {}), message });
+      },
       trace: opts.traceEvents || opts.ftrace ? (v, tp, a, b) => this.trace(v, tp, a, b) : null,
     };
     this.guest = new BareGuest(

@@ -86,6 +86,11 @@ export const OpSchema = z.discriminatedUnion('op', [
     cpl: intOneOf(0, 3).default(3),
     write: z.boolean().default(false),
     backing: z.strictObject({ delay }).optional(),
+    /**
+     * false: after a 'not present' #PF the guest gives up on the access (as a kernel would switch to
+     * another task) and the op reports the token; the page-ready arrives during later ops.
+     */
+    retry: z.boolean().default(true),
   }),
   op('set_cr0_pg', { value: z.boolean() }),
   op('set_cr3', { value: uint(52) }),
@@ -104,7 +109,11 @@ export const HandlersSchema = z
       .strictObject({
         clear_token: z.boolean().default(true),
         ack: z.union([uint(64), z.literal(false)]).default(1n),
-        eoi: z.boolean().default(true),
+        /** When the handler EOIs: `last` (after the ACK, as kvm-unit-tests), `first` (as Linux), or `false`. */
+        eoi: z
+          .union([z.literal('first'), z.literal('last'), z.boolean()])
+          .default('last')
+          .transform((v) => (v === true ? 'last' : v)),
       })
       .prefault({}),
     page_fault: z

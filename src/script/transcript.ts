@@ -21,7 +21,8 @@ export type EventRecord =
   | { event: 'exception'; vcpu?: number; vector: string; error_code: string }
   | { event: 'shutdown'; vcpu?: number; reason: string }
   | { event: 'guest_panic'; vcpu?: number; reason: string }
-  | { event: 'warning'; vcpu?: number; message: string };
+  | { event: 'warning'; vcpu?: number; message: string }
+  | { event: 'host_warning'; vcpu?: number; message: string };
 
 /** A kernel tracepoint, only with --trace-events: the name and its printk text (x86-apf §7). */
 export interface TraceRecord {

@@ -94,7 +94,17 @@ export function kvm_can_do_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
 /** @kernel apf_pageready_slot_free (P-FREE): a failed read counts as busy. */
 export function apf_pageready_slot_free(vm: KvmVm, vcpu: KvmVcpu): boolean {
   const v = kvm_read_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 4);
+  if (v === null) warnInvalidCache(vm, vcpu);
   return v === 0;
+}
+
+/**
+ * A cached access with pv "enabled" but the cache never initialized: only reachable through quirk Q-EN-1
+ * (a rejected EN write that still committed its value), and what syzbot reported as
+ * "WARNING in kvm_read_guest_offset_cached" (bc0e18379a290e5edfe4).
+ */
+function warnInvalidCache(vm: KvmVm, vcpu: KvmVcpu): void {
+  if (!vcpu.apf.data.valid) vm.hooks.warn?.(vcpu, 'WARNING in kvm_read_guest_offset_cached');
 }
 
 /** @kernel kvm_lapic_enabled: in-kernel, hardware- and software-enabled. */
@@ -146,6 +156,7 @@ export function kvm_arch_async_page_not_present(vm: KvmVm, vcpu: KvmVcpu, slot: 
       vcpu.stat.pf_guest++;
       return true;
     }
+    warnInvalidCache(vm, vcpu);
     // ≤5.7: a failed write of `reason` does nothing at all — no halt, no #PF (x86-apf §5.1).
     if (vm.era.pageReady === 'pf') return false;
   }
@@ -215,6 +226,7 @@ export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: numb
     apf_put_user_ready(vm, vcpu, token)
   ) {
     vcpu.apf.pageready_pending = true;
+    vcpu.apf.pageready_pending_store_buffered = false; // program order: this store is the later one
     kvm_apic_set_irq(vcpu.apic, vcpu.apf.vec);
     vcpu.stat.page_ready_irqs++;
   }

@@ -164,8 +164,14 @@ export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, da
       return kvm_pv_enable_async_pf_int(vm, vcpu, data);
     case MSR_KVM_ASYNC_PF_ACK:
       if (data & 1n) {
-        // smp_store_mb: pairs with the barrier in kvm_arch_async_page_present_queued().
-        vcpu.apf.pageready_pending = false;
+        if (vm.era.presentQueuedBarrier) {
+          // smp_store_mb: pairs with the barrier in kvm_arch_async_page_present_queued().
+          vcpu.apf.pageready_pending = false;
+        } else {
+          // Without 68c35f89d016 the store may still be in the store buffer when the scan below loads
+          // `done`; the worker can then read pageready_pending == true and skip its kick.
+          vcpu.apf.pageready_pending_store_buffered = true;
+        }
         kvm_check_async_pf_completion(vm, vcpu);
       }
       return 0;

@@ -25,6 +25,12 @@ export interface KvmVcpuApf {
   /** Cached EN bit 2. */
   delivery_as_pf_vmexit: boolean;
   pageready_pending: boolean;
+  /**
+   * Only with the `present-queued-barrier` bug: the ACK handler's store of pageready_pending = false
+   * still sits in the vCPU's store buffer (it becomes visible at the vCPU's next VM exit, or when a
+   * scheduler drains it), so the worker may read the stale true.
+   */
+  pageready_pending_store_buffered: boolean;
   /** Used only when this KVM runs as an L1 guest. */
   host_apf_flags: number;
 }
@@ -128,6 +134,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
       send_always: false,
       delivery_as_pf_vmexit: false,
       pageready_pending: false,
+      pageready_pending_store_buffered: false,
       host_apf_flags: 0,
     },
     async_pf: newAsyncPfState(),

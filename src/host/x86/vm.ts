@@ -34,6 +34,8 @@ export interface HostHooks {
   kick(vcpu: KvmVcpu): void;
   /** Tracepoints, or null when tracing is off. */
   trace: TraceSink | null;
+  /** A host kernel WARN (a splat in dmesg), e.g. the Q-EN-1 cached access. */
+  warn?: (vcpu: KvmVcpu, message: string) => void;
 }
 
 /**

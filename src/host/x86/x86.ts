@@ -70,9 +70,22 @@ export function vcpu_block_wakeup(vcpu: KvmVcpu): void {
   vcpu.apf.halted = false;
 }
 
-/** A VM exit: the instruction the guest executed traps to the host, which handles it before re-entry. */
+/**
+ * A VM exit: the instruction the guest executed traps to the host, which handles it before re-entry.
+ * An exit is serializing: a store the vCPU left buffered (present-queued-barrier) becomes visible.
+ */
 export function kvm_vmexit(vcpu: KvmVcpu): void {
   vcpu.mode = OUTSIDE_GUEST_MODE;
+  kvm_drain_store_buffer(vcpu);
+}
+
+/** The buffered `pageready_pending = false` of a barrier-less ACK becomes visible. */
+export function kvm_drain_store_buffer(vcpu: KvmVcpu): void {
+  const apf = vcpu.apf;
+  if (apf.pageready_pending_store_buffered) {
+    apf.pageready_pending_store_buffered = false;
+    apf.pageready_pending = false;
+  }
 }
 
 /**

@@ -71,6 +71,8 @@ export class BareGuest implements GuestModel {
   area: number[];
   /** The vector of its page-ready handler (from the last INT write). */
   pageReadyVector: number[];
+  /** The interrupt handler's micro-ops, in order. */
+  private readonly irqProgram: ReadonlyArray<'eoi' | 'wake' | 'clear' | 'ack' | 'iret'>;
 
   constructor(
     private readonly vm: KvmVm,
@@ -78,7 +80,7 @@ export class BareGuest implements GuestModel {
     private readonly sink: BareGuestSink,
     private readonly multiVcpu: boolean,
     /** The guest-side bug switch `ack-before-clear`. */
-    private readonly ackBeforeClear = false,
+    ackBeforeClear = false,
   ) {
     const n = vm.vcpus.length;
     this.cpus = Array.from({ length: n }, () => ({
@@ -94,6 +96,14 @@ export class BareGuest implements GuestModel {
     }));
     this.area = new Array<number>(n).fill(-1);
     this.pageReadyVector = new Array<number>(n).fill(-1);
+    const eoi = handlers.page_ready.eoi;
+    this.irqProgram = [
+      ...(eoi === 'first' ? (['eoi'] as const) : []),
+      'wake',
+      ...(ackBeforeClear ? (['ack', 'clear'] as const) : (['clear', 'ack'] as const)),
+      ...(eoi === 'last' ? (['eoi'] as const) : []),
+      'iret',
+    ];
   }
 
   /** Starts executing `op` on `vcpu` (the runner then steps until `busy` is false). */
@@ -264,10 +274,20 @@ export class BareGuest implements GuestModel {
   private stepPf(vcpu: KvmVcpu, c: BareCpu, f: Frame): void {
     const h = this.handlers.page_fault;
     switch (f.pc) {
-      case 0:
+      case 0: {
         if (h.clear_flags) this.writeArea(vcpu, 0, 0);
+        const op = c.op;
+        if (f.flags === 1 && op?.op === 'touch' && !op.retry && c.phase === 0) {
+          // The access is abandoned: the op completes with the token; its page-ready comes later.
+          c.phase = 1;
+          c.value = BigInt(f.token);
+          f.savedCpl = 0;
+          f.pc = 2;
+          return;
+        }
         f.pc = f.flags === 1 && h.wait_for_ready ? 1 : 2;
         return;
+      }
       case 1:
         if (f.ready) {
           vcpu.rflags_if = false;
@@ -284,38 +304,29 @@ export class BareGuest implements GuestModel {
     }
   }
 
-  // Interrupt handler: pc 0 wake the #PF waiter; pc 1 clear the token; pc 2 ACK; pc 3 EOI; pc 4 iret.
-  // With the ack-before-clear bug the ACK (pc 2) comes before the clear (pc 1).
+  /**
+   * Interrupt handler, one micro-op per step: EOI (if `eoi: first`, as Linux does), wake the #PF waiter,
+   * clear the token, ACK, EOI (if `eoi: last`), IRET. The ack-before-clear bug swaps clear and ACK.
+   */
   private stepIrq(vcpu: KvmVcpu, c: BareCpu, f: Frame): void {
     const h = this.handlers.page_ready;
     const pageReady = f.vector === this.pageReadyVector[vcpu.vcpu_id];
-    const swap = this.ackBeforeClear && (f.pc === 1 || f.pc === 2);
-    const pc = swap ? 3 - f.pc : f.pc;
-    const next = swap ? (f.pc === 1 ? 2 : 3) : f.pc + 1;
-    switch (pc) {
-      case 0: {
-        if (pageReady) {
-          const token = this.readArea(vcpu, 4);
-          for (const w of c.frames)
-            if (w.kind === 'pf' && (w.token === token || token === 0xffffffff)) w.ready = true;
-        }
-        f.pc = 1;
+    const op = this.irqProgram[f.pc++]!;
+    switch (op) {
+      case 'eoi':
+        this.eoi(vcpu);
         return;
-      }
-      case 1:
+      case 'wake':
+        if (pageReady) this.wake(c, this.readArea(vcpu, 4));
+        return;
+      case 'clear':
         if (pageReady && h.clear_token) this.writeArea(vcpu, 4, 0);
-        f.pc = next;
         return;
-      case 2:
+      case 'ack':
         if (pageReady && h.ack !== false) {
           const ok = kvm_emulate_wrmsr(this.vm, vcpu, MSR_KVM_ASYNC_PF_ACK, h.ack);
           this.emit(vcpu, { event: 'ack', value: hex(h.ack), result: ok ? 'ok' : '#GP' });
         }
-        f.pc = next;
-        return;
-      case 3:
-        if (h.eoi) this.eoi(vcpu);
-        f.pc = 4;
         return;
       default:
         this.iret(vcpu, c);
