@@ -1,0 +1,119 @@
+// `touch { backing: { delay } }` on the host: the page is taken away from guest RAM, and when someone
+// (KVM's async worker, or the vCPU thread for a synchronous fault) faults on it, it is put back after
+// the delay with its old contents. Faults are served on the JS thread through a libuv poll handle,
+// which is why KVM_RUN must run off that thread (kvm-oracle §6, pitfall 2).
+import type { Libc } from './ffi.ts';
+import { HostMapping, PAGE_SIZE } from './host_mapping.ts';
+import { type UffdFault, Userfaultfd } from './uffd.ts';
+
+interface ArmedPage {
+  delayMs: number;
+  contents: Uint8Array;
+  /** Set when the fault arrived and the copy is scheduled. */
+  scheduled: boolean;
+}
+
+export class DelayedBacking {
+  private uffd: Userfaultfd | null = null;
+  private poll: { close(): void } | null = null;
+  private source: HostMapping | null = null;
+  private readonly registered = new Set<number>();
+  private readonly armed = new Map<number, ArmedPage>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private lastCopyAt = Number.NEGATIVE_INFINITY;
+  /** The first fault-serving error, reported by the session at its next step. */
+  error: Error | null = null;
+  /** Every fault served, for diagnostics (which thread took it). */
+  readonly faults: UffdFault[] = [];
+
+  constructor(
+    private readonly libc: Libc,
+    private readonly ram: HostMapping,
+  ) {}
+
+  /**
+   * Makes the page holding RAM offset `offset` missing until `delayMs` after its next fault. A resident
+   * page is saved and dropped first, so the guest later reads what it wrote before.
+   */
+  arm(offset: number, delayMs: number): void {
+    const page = offset - (offset % PAGE_SIZE);
+    this.start();
+    if (!this.registered.has(page)) {
+      this.uffd!.register(this.ram.addr + BigInt(page), PAGE_SIZE);
+      this.registered.add(page);
+    }
+    const contents = this.ram.isResident(page)
+      ? this.ram.bytes.slice(page, page + PAGE_SIZE)
+      : (this.armed.get(page)?.contents ?? new Uint8Array(PAGE_SIZE));
+    if (this.ram.isResident(page)) this.ram.dropPage(page);
+    this.armed.set(page, { delayMs, contents, scheduled: false });
+  }
+
+  /** Armed pages still missing: faulted and waiting for their delay, or not faulted yet. */
+  outstanding(): number {
+    return this.armed.size;
+  }
+
+  /** The longest delay among outstanding pages (for the watchdog budget). */
+  maxOutstandingDelayMs(): number {
+    return Math.max(0, ...[...this.armed.values()].map((p) => p.delayMs));
+  }
+
+  /** No page is waiting for its copy, and the last copy is at least `settleMs` old: KVM's worker has
+   * had time to complete and queue the page-ready. */
+  quiescent(settleMs: number): boolean {
+    const waiting = [...this.armed.values()].some((p) => p.scheduled);
+    return !waiting && performance.now() - this.lastCopyAt >= settleMs;
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.poll?.close();
+    this.uffd?.close();
+    this.source?.unmap();
+    this.poll = this.uffd = this.source = null;
+  }
+
+  private start(): void {
+    if (this.uffd) return;
+    this.uffd = Userfaultfd.open(this.libc);
+    this.source = HostMapping.anonymous(this.libc, PAGE_SIZE, { shared: false });
+    this.poll = this.libc.pollReadable(this.uffd.fd, () => this.onReadable());
+  }
+
+  private onReadable(): void {
+    try {
+      for (const f of this.uffd!.readFaults()) {
+        this.faults.push(f);
+        const off = Number(f.address - this.ram.addr);
+        const page = off - (off % PAGE_SIZE);
+        const p = this.armed.get(page);
+        if (p?.scheduled) continue; // a second thread faulting on the same page
+        if (!p) {
+          this.fill(page, new Uint8Array(PAGE_SIZE)); // registered earlier, not armed now
+          continue;
+        }
+        p.scheduled = true;
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          this.fill(page, p.contents);
+          this.armed.delete(page);
+        }, p.delayMs);
+        this.timers.add(t);
+      }
+    } catch (e) {
+      this.error ??= e as Error;
+    }
+  }
+
+  private fill(page: number, contents: Uint8Array): void {
+    try {
+      this.source!.bytes.set(contents);
+      this.uffd!.copy(this.ram.addr + BigInt(page), this.source!.addr, PAGE_SIZE);
+      this.lastCopyAt = performance.now();
+    } catch (e) {
+      this.error ??= e as Error;
+    }
+  }
+}

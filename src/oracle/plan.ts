@@ -1,0 +1,124 @@
+// Decides whether a script can run on this host's KVM, and on which guest. The needs are derived from
+// the script itself (VM config and ops), so scenarios need no annotations: a script is skipped, with
+// the reason, when the host cannot show what it exercises or when the guests cannot express it.
+import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT } from '../abi/kvm.ts';
+import * as para from '../abi/kvm_para.ts';
+import type { Op, Script } from '../script/schema.ts';
+import { hex } from '../script/transcript.ts';
+import type { HostFingerprint } from './fingerprint.ts';
+import { protocol as P } from './guests/blobs.ts';
+import type { GuestKind } from './machine.ts';
+
+export type GuestChoice = 'auto' | GuestKind;
+
+export type Plan = { run: true; guest: GuestKind; notes: string[] } | { run: false; reason: string };
+
+/** MSRs whose value holds a guest-physical address KVM reads or writes (x86-apf §1.1). */
+const GPA_MSRS: ReadonlySet<number> = new Set([
+  para.MSR_KVM_WALL_CLOCK,
+  para.MSR_KVM_SYSTEM_TIME,
+  para.MSR_KVM_WALL_CLOCK_NEW,
+  para.MSR_KVM_SYSTEM_TIME_NEW,
+  para.MSR_KVM_ASYNC_PF_EN,
+  para.MSR_KVM_STEAL_TIME,
+  para.MSR_KVM_PV_EOI_EN,
+]);
+
+const FOUR_GIB = 2n ** 32n;
+const PRIVATE = `[${hex(P.PRIV_BASE)}, ${hex(P.PRIV_END)})`;
+
+export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestChoice = 'auto'): Plan {
+  const skip = (reason: string): Plan => ({ run: false, reason });
+  const vm = script.vm;
+  const pvm = fp.vendor === 'kvm_pvm';
+
+  if (vm.protected_state)
+    return skip('vm.protected_state: the kvm backend creates default VMs only (no SEV-ES, SNP or TDX)');
+  if (vm.hlt_in_guest && !((fp.caps.KVM_CAP_X86_DISABLE_EXITS ?? 0) & KVM_X86_DISABLE_EXITS_HLT))
+    return skip(
+      `vm.hlt_in_guest: KVM_CAP_X86_DISABLE_EXITS (${KVM_CAP_X86_DISABLE_EXITS}) does not offer HLT here`,
+    );
+  if (vm.hlt_in_guest && pvm && script.ops.some((op) => op.op === 'hlt'))
+    return skip(
+      'vm.hlt_in_guest with a hlt op: on kvm_pvm the guest HLT is still emulated by KVM (inferred)',
+    );
+  if (vm.vcpus > P.MAX_VCPUS)
+    return skip(`vm.vcpus = ${vm.vcpus}: the kvm guests support up to ${P.MAX_VCPUS}`);
+  const maxVcpus = fp.caps.KVM_CAP_MAX_VCPUS ?? KVM_CAP_MAX_VCPUS;
+  if (vm.vcpus > maxVcpus) return skip(`vm.vcpus = ${vm.vcpus}: this host allows ${maxVcpus}`);
+  if (fp.era !== script.era)
+    return skip(`era ${script.era}: this host's kernel ${fp.kernel} behaves as era ${fp.era ?? 'unknown'}`);
+
+  for (const [i, op] of script.ops.entries()) {
+    const why = opProblem(op, script, fp);
+    if (why) return skip(`op ${i} (${op.op}): ${why}`);
+  }
+
+  const touches = script.ops.some((op) => op.op === 'touch');
+  const guest: GuestKind = choice !== 'auto' ? choice : touches && vm.guest_mode === 'long' ? 'long' : 'real';
+  if (guest === 'real' && script.ops.some((op) => op.op === 'touch' && op.cpl === 3))
+    return skip('a CPL3 touch needs paging: the real-mode guest cannot run it');
+
+  const notes = [
+    guest === 'long'
+      ? 'guest: long-mode interpreter (64-bit paging, ops at CPL0, CPL3 touches)'
+      : 'guest: real-mode interpreter (no paging)',
+  ];
+  if (guest === 'real' && vm.guest_mode === 'long')
+    notes.push('vm.guest_mode is long, but the script has no touch op, so the real-mode guest ran it');
+  if (vm.mmu !== fp.mmu)
+    notes.push(
+      `vm.mmu is ${vm.mmu}, this host uses ${fp.mmu} paging; no op of this script observes the difference`,
+    );
+  if (vm.hlt_in_guest) notes.push('KVM_CAP_X86_DISABLE_EXITS(HLT) enabled');
+  return { run: true, guest, notes };
+}
+
+function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
+  const vm = script.vm;
+  const pvm = fp.vendor === 'kvm_pvm';
+  if ((op.vcpu ?? 0) >= vm.vcpus) return `names vCPU ${op.vcpu}, but vm.vcpus is ${vm.vcpus}`;
+  switch (op.op) {
+    case 'set_cr0_pg':
+      return pvm
+        ? 'kvm_pvm supports paging only in long mode; clearing CR0.PG shuts the vCPU down (kvm-oracle §1.2)'
+        : 'CR0.PG toggling is not implemented by the kvm guests';
+    case 'set_cr3':
+      return 'the kvm guests keep their own page tables in private memory; a script CR3 is not implemented';
+    case 'init':
+      return 'INIT is not implemented by the kvm guests';
+    case 'write_mem':
+    case 'read_mem':
+      return accessProblem(op.gpa, op.size, vm.memory);
+    case 'touch': {
+      const why = accessProblem(op.gpa, 1, vm.memory);
+      if (why) return why;
+      if (op.backing && pvm && op.cpl === 0)
+        return 'CPL0 async PF: CPL0 code is emulated on kvm_pvm and its faults never go async (kvm-oracle §5.3)';
+      if (op.backing && pvm && vm.guest_mode === 'real')
+        return 'async PF without paging: real mode is emulated on kvm_pvm and its faults never go async';
+      return null;
+    }
+    case 'wrmsr':
+    case 'host_set_msr':
+      if (GPA_MSRS.has(op.msr)) {
+        const gpa = op.value & ~0x3fn;
+        if (gpa < BigInt(P.PRIV_END) && gpa + 0x40n > BigInt(P.PRIV_BASE))
+          return `${hex(op.value)} points into ${PRIVATE}, which the kvm guests use for themselves`;
+      }
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** Guest accesses must stay in RAM, out of the guests' hole, and under 4 GiB (the guests' reach). */
+function accessProblem(gpa: bigint, size: number, memory: number): string | null {
+  const end = gpa + BigInt(size);
+  if (end > BigInt(memory))
+    return `${hex(gpa)} is not in RAM (vm.memory ${hex(memory)}); what such accesses do is up to the VMM`;
+  if (gpa < BigInt(P.PRIV_END) && end > BigInt(P.PRIV_BASE))
+    return `${hex(gpa)} is in ${PRIVATE}, which the kvm guests use for themselves`;
+  if (end > FOUR_GIB) return `${hex(gpa)} is above 4 GiB, beyond the kvm guests' reach`;
+  return null;
+}
