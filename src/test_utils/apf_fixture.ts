@@ -4,7 +4,8 @@
 import { MSR_KVM_ASYNC_PF_ACK, MSR_KVM_ASYNC_PF_EN, MSR_KVM_ASYNC_PF_INT } from '../abi/kvm_para.ts';
 import { async_pf_execute } from '../host/x86/async_pf.ts';
 import { workPending } from '../host/x86/async_pf_work.ts';
-import { type EraName, eraConfig } from '../host/x86/era.ts';
+import { type BugName, bugSet } from '../host/x86/bugs.ts';
+import { type EraName, hostBehaviour } from '../host/x86/era.ts';
 import { apic_set_eoi } from '../host/x86/lapic.ts';
 import { kvm_mmu_do_page_fault, type RetPf } from '../host/x86/mmu_fault.ts';
 import { formatTracepoint, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
@@ -22,6 +23,8 @@ export type Delivered =
 
 export interface FixtureOptions extends Partial<VmConfig> {
   era?: EraName;
+  /** Historical bugs switched back on. */
+  bugs?: BugName[];
   /** Which vCPU the helpers act on (the VM gets vcpu+1 vCPUs). */
   vcpu?: number;
   /** Leave the LAPIC as reset left it (software-disabled). */
@@ -40,7 +43,7 @@ export class ApfFixture {
 
   constructor(o: FixtureOptions = {}) {
     const id = o.vcpu ?? 0;
-    this.vm = createVm(eraConfig(o.era ?? '6.17'), {
+    this.vm = createVm(hostBehaviour(o.era ?? '6.17', bugSet(o.bugs ?? [])), {
       irqchip: o.irqchip ?? true,
       enforce_pv_cpuid: o.enforce_pv_cpuid ?? false,
       kvm_features: o.kvm_features ?? 0x01007efb,
