@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadScript } from '../../src/script/load_script.ts';
+import { readScenarioFile } from '../../src/scenario/load.ts';
+import { loadScript, parseScript } from '../../src/script/load_script.ts';
 import { runScript } from '../../src/script/runner.ts';
 import { formatJsonLines } from '../../src/script/transcript.ts';
 
@@ -55,4 +56,17 @@ test('same scenario ⇒ byte-identical transcript and ftrace', () => {
   const b = run();
   assert.equal(formatJsonLines(a.records), formatJsonLines(b.records));
   assert.deepEqual(a.ftrace, b.ftrace);
+});
+
+test('x86-apf §8 case 41/42 end to end: L2 faults become #PF VM-exits to L1 only with DELIVERY_AS_PF_VMEXIT', () => {
+  const file = example('nested/l2-apf.yaml');
+  const withBit = runScript(loadScript(file)).records;
+  const vmexits = withBit.filter((r) => 'event' in r && r.event === 'pf_vmexit');
+  assert.deepEqual(vmexits, [{ event: 'pf_vmexit', address: '0x1000', flags: '0x1' }]);
+  assert.ok(withBit.some((r) => 'op' in r && r.kind === 'touch' && r.result === 'ok'));
+  const raw = readScenarioFile(file, { bigint: true }) as { ops: Array<Record<string, unknown>> };
+  raw.ops = raw.ops.map((o) => (o.op === 'wrmsr' && o.value === 0x300dn ? { ...o, value: 0x3009 } : o));
+  const without = runScript(parseScript(raw, file)).records;
+  assert.ok(!without.some((r) => 'event' in r && (r.event === 'pf_vmexit' || r.event === '#PF')));
+  assert.ok(without.some((r) => 'op' in r && r.kind === 'touch' && r.result === 'ok'), 'the artificial halt, then ok');
 });
