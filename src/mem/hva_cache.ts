@@ -1,16 +1,19 @@
 // struct gfn_to_hva_cache: KVM maps a guest range once (kvm_gfn_to_hva_cache_init) and then reads and
 // writes it without a memslot lookup (kvm_read/write_guest_offset_cached). A cache that failed to
 // initialize stays invalid and every access through it fails.
-import type { GuestMemory } from './guest_memory.ts';
+import { type GuestMemory, PAGE_SIZE } from './guest_memory.ts';
 
 export interface GfnToHvaCache {
   gpa: number;
   len: number;
   /** Initialized successfully for [gpa, gpa+len). */
   valid: boolean;
+  /** The page holding the range when it does not cross a page (the "hva"), else null. */
+  page: DataView | null;
+  off: number;
 }
 
-export const newHvaCache = (): GfnToHvaCache => ({ gpa: 0, len: 0, valid: false });
+export const newHvaCache = (): GfnToHvaCache => ({ gpa: 0, len: 0, valid: false, page: null, off: 0 });
 
 /** @kernel kvm_gfn_to_hva_cache_init (virt/kvm/kvm_main.c): fails when the range is not in a memslot. */
 export function kvm_gfn_to_hva_cache_init(
@@ -22,6 +25,8 @@ export function kvm_gfn_to_hva_cache_init(
   ghc.gpa = gpa;
   ghc.len = len;
   ghc.valid = Number.isSafeInteger(gpa) && mem.contains(gpa, len);
+  ghc.off = gpa % PAGE_SIZE;
+  ghc.page = ghc.valid && ghc.off + len <= PAGE_SIZE ? mem.page(Math.floor(gpa / PAGE_SIZE)) : null;
   return ghc.valid;
 }
 
@@ -32,6 +37,7 @@ export function kvm_read_guest_offset_cached_u32(
   offset: number,
 ): number | null {
   if (!ghc.valid || offset + 4 > ghc.len) return null;
+  if (ghc.page !== null) return ghc.page.getUint32(ghc.off + offset, true);
   return mem.readU32(ghc.gpa + offset);
 }
 
@@ -43,6 +49,7 @@ export function kvm_write_guest_offset_cached_u32(
   value: number,
 ): boolean {
   if (!ghc.valid || offset + 4 > ghc.len) return false;
-  mem.writeU32(ghc.gpa + offset, value);
+  if (ghc.page !== null) ghc.page.setUint32(ghc.off + offset, value >>> 0, true);
+  else mem.writeU32(ghc.gpa + offset, value);
   return true;
 }

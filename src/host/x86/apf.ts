@@ -32,20 +32,20 @@ import { kvm_queue_exception_e_p, kvm_vcpu_kick } from './x86.ts';
 
 /** @kernel kvm_pv_async_pf_enabled (P-EN): bits 0 and 3 of MSR_KVM_ASYNC_PF_EN. */
 export function kvm_pv_async_pf_enabled(vm: KvmVm, vcpu: KvmVcpu): boolean {
-  const mask = BigInt(vm.era.pvEnabledMask);
-  return (vcpu.apf.msr_en_val & mask) === mask;
+  const mask = vm.era.pvEnabledMask;
+  return (vcpu.apf.msr_en_flags & mask) === mask;
 }
 
 /** SEND_ALWAYS as KVM sees it: the cached bool, or (2026) the live EN value. */
 function apf_send_always(vm: KvmVm, vcpu: KvmVcpu): boolean {
   return vm.era.validateEnBeforeCommit
-    ? (vcpu.apf.msr_en_val & BigInt(KVM_ASYNC_PF_SEND_ALWAYS)) !== 0n
+    ? (vcpu.apf.msr_en_flags & KVM_ASYNC_PF_SEND_ALWAYS) !== 0
     : vcpu.apf.send_always;
 }
 
 function apf_delivery_as_pf_vmexit(vm: KvmVm, vcpu: KvmVcpu): boolean {
   return vm.era.validateEnBeforeCommit
-    ? (vcpu.apf.msr_en_val & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT)) !== 0n
+    ? (vcpu.apf.msr_en_flags & KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT) !== 0
     : vcpu.apf.delivery_as_pf_vmexit;
 }
 

@@ -29,7 +29,7 @@ import {
   kvm_clear_async_pf_completion_queue,
 } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
-import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
+import { type KvmVcpu, kvm_make_request, set_msr_en_val } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
 
 export const KVM_MSR_RET_UNSUPPORTED = 2;
@@ -92,7 +92,7 @@ export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 
     const mask = BigInt(vm.era.pvEnabledMask);
     const enabling = (data & mask) === mask;
     if (enabling && !initCache()) return 1;
-    apf.msr_en_val = data;
+    set_msr_en_val(apf, data);
     if (enabling) kvm_async_pf_wakeup_all(vm, vcpu);
     else {
       kvm_clear_async_pf_completion_queue(vcpu);
@@ -101,7 +101,7 @@ export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 
     return 0;
   }
 
-  apf.msr_en_val = data;
+  set_msr_en_val(apf, data);
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) {
     kvm_clear_async_pf_completion_queue(vcpu);
     kvm_async_pf_hash_reset(apf.gfns);
@@ -121,7 +121,7 @@ export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 
 function kvm_pv_enable_async_pf_legacy(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
   const apf = vcpu.apf;
   if (data & BigInt(vm.era.reservedMask)) return 1;
-  apf.msr_en_val = data;
+  set_msr_en_val(apf, data);
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) {
     kvm_clear_async_pf_completion_queue(vcpu);
     kvm_async_pf_hash_reset(apf.gfns);

@@ -13,8 +13,10 @@ export interface KvmVcpuApf {
   halted: boolean;
   gfns: GfnHash;
   data: GfnToHvaCache;
-  /** MSR_KVM_ASYNC_PF_EN as last committed. */
+  /** MSR_KVM_ASYNC_PF_EN as last committed. Write it only through `set_msr_en_val`. */
   msr_en_val: bigint;
+  /** Bits 5:0 of msr_en_val as a number, kept by `set_msr_en_val` so hot paths avoid bigint math. */
+  msr_en_flags: number;
   /** MSR_KVM_ASYNC_PF_INT. */
   msr_int_val: bigint;
   vec: number;
@@ -128,6 +130,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
       gfns: newGfnHash(),
       data: newHvaCache(),
       msr_en_val: 0n,
+      msr_en_flags: 0,
       msr_int_val: 0n,
       vec: 0,
       id: 0,
@@ -153,4 +156,10 @@ export function kvm_check_request(vcpu: KvmVcpu, req: number): boolean {
   if ((vcpu.requests & req) === 0) return false;
   vcpu.requests &= ~req;
   return true;
+}
+
+/** Commits MSR_KVM_ASYNC_PF_EN (and its numeric flag bits). */
+export function set_msr_en_val(apf: KvmVcpuApf, v: bigint): void {
+  apf.msr_en_val = v;
+  apf.msr_en_flags = Number(v & 0x3fn);
 }

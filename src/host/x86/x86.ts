@@ -39,6 +39,7 @@ import {
   kvm_check_request,
   kvm_make_request,
   OUTSIDE_GUEST_MODE,
+  set_msr_en_val,
 } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
 
@@ -311,7 +312,7 @@ export function kvm_set_cr0_pg(vm: KvmVm, vcpu: KvmVcpu, pg: boolean): void {
 export function kvm_vcpu_reset(vm: KvmVm, vcpu: KvmVcpu, initEvent: boolean): void {
   kvm_vmexit(vcpu);
   const apf = vcpu.apf;
-  apf.msr_en_val = 0n;
+  set_msr_en_val(apf, 0n);
   apf.msr_int_val = 0n;
   kvm_clear_async_pf_completion_queue(vcpu);
   kvm_async_pf_hash_reset(apf.gfns);
