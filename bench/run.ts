@@ -21,7 +21,9 @@ for (const name of names) {
   const end = `<!-- /bench:${name} -->`;
   const section = `${begin}\n${body}\n${end}`;
   // Re-read just before writing: another bench may have rewritten its own section meanwhile.
-  let md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# Benchmarks\n\nRecorded by `npm run bench`.\n';
+  let md = existsSync(mdPath)
+    ? readFileSync(mdPath, 'utf8')
+    : '# Benchmarks\n\nRecorded by `npm run bench`.\n';
   const i = md.indexOf(begin);
   const j = md.indexOf(end);
   md =

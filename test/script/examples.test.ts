@@ -68,5 +68,8 @@ test('x86-apf §8 case 41/42 end to end: L2 faults become #PF VM-exits to L1 onl
   raw.ops = raw.ops.map((o) => (o.op === 'wrmsr' && o.value === 0x300dn ? { ...o, value: 0x3009 } : o));
   const without = runScript(parseScript(raw, file)).records;
   assert.ok(!without.some((r) => 'event' in r && (r.event === 'pf_vmexit' || r.event === '#PF')));
-  assert.ok(without.some((r) => 'op' in r && r.kind === 'touch' && r.result === 'ok'), 'the artificial halt, then ok');
+  assert.ok(
+    without.some((r) => 'op' in r && r.kind === 'touch' && r.result === 'ok'),
+    'the artificial halt, then ok',
+  );
 });
