@@ -59,11 +59,13 @@ export class DelayedBacking {
     return Math.max(0, ...[...this.armed.values()].map((p) => p.delayMs));
   }
 
-  /** No page is waiting for its copy, and the last copy is at least `settleMs` old: KVM's worker has
-   * had time to complete and queue the page-ready. */
+  /**
+   * Every armed page has been faulted and filled, and the last fill is at least `settleMs` old: KVM's
+   * worker has had time to complete and queue the page-ready. A page armed but not faulted yet counts
+   * as pending: with `retry: false` the fault comes from KVM's worker, after the op has ended.
+   */
   quiescent(settleMs: number): boolean {
-    const waiting = [...this.armed.values()].some((p) => p.scheduled);
-    return !waiting && performance.now() - this.lastCopyAt >= settleMs;
+    return this.armed.size === 0 && performance.now() - this.lastCopyAt >= settleMs;
   }
 
   close(): void {

@@ -55,6 +55,7 @@ export class GuestBlock {
     this.setU32(P.PC_HFLAGS, handlers.flags);
     this.setU64(P.PC_ACK_VAL, handlers.ackValue);
     this.setU32(P.PC_RUN_STOP, 0);
+    this.setU32(P.PC_ABANDONED, 0);
   }
 
   stopRun(): void {
@@ -73,7 +74,16 @@ export class GuestBlock {
     return { cr2: this.u64(P.PC_PF_CR2), errorCode: this.u64(P.PC_PF_ERR), flags: this.u32(P.PC_PF_FLAGS) };
   }
 
-  panic(): { vector: number; rip: bigint } {
-    return { vector: this.u32(P.PC_PANIC_VEC), rip: this.u64(P.PC_PANIC_RIP) };
+  /** A `retry: false` touch gave up on its access after a "page not present" #PF. */
+  abandoned(): boolean {
+    return this.u32(P.PC_ABANDONED) !== 0;
+  }
+
+  panic(): { vector: number; rip: bigint; errorCode: bigint } {
+    return {
+      vector: this.u32(P.PC_PANIC_VEC),
+      rip: this.u64(P.PC_PANIC_RIP),
+      errorCode: this.u64(P.PC_PANIC_ERR),
+    };
   }
 }

@@ -42,14 +42,17 @@ export class GuestApfView {
   }
 }
 
-export function handlerConfig(h: Handlers): HandlerConfig {
+/** The handler options of the script, plus the guest-side bug switch `ack-before-clear`. */
+export function handlerConfig(h: Handlers, bugs: readonly string[] = []): HandlerConfig {
   const pr = h.page_ready;
   const pf = h.page_fault;
   let flags = 0;
   if (pr.clear_token) flags |= P.HF_CLEAR_TOKEN;
   if (pr.ack !== false) flags |= P.HF_ACK;
-  if (pr.eoi) flags |= P.HF_EOI;
+  if (pr.eoi === 'first') flags |= P.HF_EOI_FIRST;
+  if (pr.eoi === 'last') flags |= P.HF_EOI_LAST;
   if (pf.clear_flags) flags |= P.HF_CLEAR_FLAGS;
   if (pf.wait_for_ready) flags |= P.HF_WAIT_READY;
+  if (bugs.includes('ack-before-clear')) flags |= P.HF_ACK_BEFORE_CLEAR;
   return { flags, ackValue: pr.ack === false ? 0n : pr.ack };
 }

@@ -3,6 +3,8 @@
 // the reason, when the host cannot show what it exercises or when the guests cannot express it.
 import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT } from '../abi/kvm.ts';
 import * as para from '../abi/kvm_para.ts';
+import { bugSet } from '../host/x86/bugs.ts';
+import { type EraConfig, hostBehaviour } from '../host/x86/era.ts';
 import type { Op, Script } from '../script/schema.ts';
 import { hex } from '../script/transcript.ts';
 import type { HostFingerprint } from './fingerprint.ts';
@@ -46,8 +48,8 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
     return skip(`vm.vcpus = ${vm.vcpus}: the kvm guests support up to ${P.MAX_VCPUS}`);
   const maxVcpus = fp.caps.KVM_CAP_MAX_VCPUS ?? KVM_CAP_MAX_VCPUS;
   if (vm.vcpus > maxVcpus) return skip(`vm.vcpus = ${vm.vcpus}: this host allows ${maxVcpus}`);
-  if (fp.era !== script.era)
-    return skip(`era ${script.era}: this host's kernel ${fp.kernel} behaves as era ${fp.era ?? 'unknown'}`);
+  const behaviour = behaviourMismatch(script, fp);
+  if (behaviour) return skip(behaviour);
 
   for (const [i, op] of script.ops.entries()) {
     const why = opProblem(op, script, fp);
@@ -87,6 +89,12 @@ function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
       return 'the kvm guests keep their own page tables in private memory; a script CR3 is not implemented';
     case 'init':
       return 'INIT is not implemented by the kvm guests';
+    case 'smi':
+    case 'rsm':
+      return 'SMM is not implemented by the kvm guests';
+    case 'enter_l2':
+    case 'leave_l2':
+      return 'nested virtualization (an L2 guest) is not implemented by the kvm guests';
     case 'write_mem':
     case 'read_mem':
       return accessProblem(op.gpa, op.size, vm.memory);
@@ -110,6 +118,24 @@ function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
     default:
       return null;
   }
+}
+
+/**
+ * The kernel is what it is: a script can run here only if the host behaviour it asks the model for (its
+ * era, with its bug switches and `vm.pv_msr_unsupported` applied) is the behaviour of this kernel's
+ * era. Compared switch by switch (the model's era table, src/host/x86/era.ts), so e.g. era 2026 with
+ * en-commit-before-validate runs on a 6.18 kernel, and the reason names the switches that differ.
+ */
+function behaviourMismatch(script: Script, fp: HostFingerprint): string | null {
+  const what = `era ${script.era}${script.bugs.length ? ` with ${script.bugs.join(', ')}` : ''}`;
+  if (fp.era === null) return `${what}: this host's kernel ${fp.kernel} matches no modelled era`;
+  const want = hostBehaviour(script.era, bugSet(script.bugs), script.vm.pv_msr_unsupported);
+  const have = hostBehaviour(fp.era);
+  const differ = (Object.keys(have) as Array<keyof EraConfig>).filter(
+    (k) => k !== 'name' && k !== 'era' && JSON.stringify(want[k]) !== JSON.stringify(have[k]),
+  );
+  if (differ.length === 0) return null;
+  return `${what}: this host's kernel ${fp.kernel} behaves as era ${fp.era}, which differs in ${differ.join(', ')}`;
 }
 
 /** Guest accesses must stay in RAM, out of the guests' hole, and under 4 GiB (the guests' reach). */

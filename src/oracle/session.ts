@@ -70,7 +70,7 @@ class Session {
     this.views = Array.from({ length: n }, () => new GuestApfView(script.vm.memory));
     this.blocks = Array.from({ length: n }, (_, i) => new GuestBlock(m.priv, m.blockOffset(i)));
     this.started = Array.from({ length: n }, () => false);
-    this.handlers = handlerConfig(script.handlers);
+    this.handlers = handlerConfig(script.handlers, script.bugs);
   }
 
   async run(): Promise<SessionEnd> {
@@ -174,6 +174,11 @@ class Session {
           if (!exit.isWrite) vcpu.setMmioReadData(0n);
           continue;
         }
+        if (exit.reason === 'shutdown') {
+          // A triple fault: KVM cannot run this vCPU again without a reset, so the script ends here.
+          this.opts.onRecord({ event: 'shutdown', ...this.vcpuField(v), reason: 'triple fault' });
+          throw new Stop({ end: 'completed' });
+        }
         if (exit.reason === 'hlt') {
           // Without an in-kernel irqchip HLT exits to user space, and this VMM has no interrupt to
           // inject: the op can never complete.
@@ -227,8 +232,13 @@ class Session {
           else await new Promise((r) => setTimeout(r, 1));
           break;
         case P.R_PANIC: {
+          // The guests do not continue after an unexpected exception: the script ends here.
           const p = block.panic();
-          this.opts.onRecord({ event: 'guest_panic', ...ev, reason: panicReason(p.vector, p.rip) });
+          this.opts.onRecord(
+            p.vector === 0xffff || p.vector === 14
+              ? { event: 'guest_panic', ...ev, reason: panicReason(p.vector, p.rip) }
+              : { event: 'exception', ...ev, vector: hex(p.vector), error_code: hex(p.errorCode) },
+          );
           throw new Stop({ end: 'completed' });
         }
         default:
@@ -263,7 +273,10 @@ function request(op: Op): OpRequest {
       return {
         opcode: P.OP_TOUCH,
         a: op.gpa,
-        c: (op.write ? P.TOUCH_WRITE : 0) | (op.cpl === 3 ? P.TOUCH_CPL3 : 0),
+        c:
+          (op.write ? P.TOUCH_WRITE : 0) |
+          (op.cpl === 3 ? P.TOUCH_CPL3 : 0) |
+          (op.retry ? 0 : P.TOUCH_NO_RETRY),
       };
     default:
       // host ops are handled by the caller; set_cr0_pg, set_cr3 and init are skipped by the planner.
@@ -274,6 +287,8 @@ function request(op: Op): OpRequest {
 function resultValue(op: Op, block: GuestBlock): bigint | undefined {
   if (op.op === 'rdmsr') return block.result();
   if (op.op === 'read_mem') return BigInt.asUintN(op.size * 8, block.result());
+  // A `retry: false` touch that gave up reports the token of its #PF, as the model's guest does.
+  if (op.op === 'touch' && block.abandoned()) return block.result();
   return undefined;
 }
 
@@ -304,9 +319,5 @@ function describeExit(exit: VcpuExit): string {
 
 function panicReason(vector: number, rip: bigint): string {
   if (vector === 0xffff) return 'the guest interpreter got an unknown opcode';
-  const names: Record<number, string> = { 0: '#DE', 6: '#UD', 8: '#DF', 13: '#GP', 14: '#PF' };
-  const name = names[vector] ?? `exception ${vector}`;
-  return vector === 14
-    ? `#PF that is not an async "page not present" at rip ${hex(rip)}`
-    : `unexpected ${name} at rip ${hex(rip)}`;
+  return `#PF that is not an async "page not present" at rip ${hex(rip)}`;
 }

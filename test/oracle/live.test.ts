@@ -20,6 +20,7 @@ const runs: Record<string, KvmRunOptions> = {
   's1-wakeup-all@long': { guest: 'long' },
   'apf-real-fault': {},
   'apf-two-vcpus': {},
+  'apf-no-retry': {},
   'hlt-if0': { hangMs: 300 },
   'apf-cpl0': {},
 };
@@ -133,6 +134,24 @@ test('a real async page fault at CPL3 (backing delay 20 ms)', { skip }, () => {
   const r = results.get('apf-real-fault')!;
   assert.ok(r.status === 'ok' && r.guest === 'long');
   assert.match(r.status === 'ok' ? r.fingerprint.kernel : '', /^\d+\.\d+/);
+});
+
+test('retry: false gives up with the token; the page-ready comes during run', { skip }, () => {
+  assert.deepEqual(transcript('apf-no-retry'), [
+    ok(0, 'apic_enable'),
+    ok(1, 'wrmsr'),
+    ok(2, 'wrmsr'),
+    ok(3, 'sti'),
+    irq('0xffffffff'),
+    ack,
+    { event: '#PF', cr2: '0x1000', error_code: '0x0', flags: '0x1' },
+    ok(4, 'touch', '0x1000'),
+    ok(5, 'read_mem', '0x0'),
+    irq('0x1000'),
+    ack,
+    ok(6, 'run'),
+    ok(7, 'touch'),
+  ]);
 });
 
 test('two vCPUs: the token of vCPU 1 is 0x1001, records carry the vCPU', { skip }, () => {

@@ -45,7 +45,10 @@ test('skips: protected state, foreign era, unimplemented ops, the guests private
     return p.run ? '' : p.reason;
   };
   assert.match(reason({ vm: { protected_state: true }, ops: msrOps }), /protected_state/);
-  assert.match(reason({ era: '6.17', ops: msrOps }), /era 6\.17/);
+  assert.match(reason({ era: '6.17', ops: msrOps }), /era 6\.17: .* differs in .*pvMsrUnsupported/);
+  assert.match(reason({ bugs: ['token-zero'], ops: msrOps }), /with token-zero: .*differs in tokenNonZero/);
+  assert.match(reason({ vm: { pv_msr_unsupported: false }, ops: msrOps }), /pvMsrUnsupported/);
+  assert.match(reason({ ops: [{ op: 'smi' }] }), /SMM/);
   assert.match(reason({ ops: [{ op: 'init' }] }), /INIT/);
   assert.match(reason({ ops: [{ op: 'set_cr0_pg', value: false }] }), /paging only in long mode/);
   assert.match(
@@ -62,6 +65,10 @@ test('skips: protected state, foreign era, unimplemented ops, the guests private
     reason({ ops: [{ op: 'touch', gpa: 0x1000, cpl: 3 }], vm: { guest_mode: 'real' } }),
     /CPL3 touch needs paging/,
   );
+});
+
+test('era 2026 with en-commit-before-validate is this 6.18 kernel', () => {
+  assert.ok(planKvmRun(script({ era: '2026', bugs: ['en-commit-before-validate'], ops: msrOps }), pvm).run);
 });
 
 test('an EN value just past RAM is fine: KVM rejects it as it would without the guests (kvm-oracle §3)', () => {
@@ -95,7 +102,13 @@ test('handler options become the HF_* bits', () => {
     handlers: { page_ready: { ack: false }, page_fault: { wait_for_ready: false } },
   }).handlers;
   const c = handlerConfig(h);
-  assert.equal(c.flags, P.HF_CLEAR_TOKEN | P.HF_EOI | P.HF_CLEAR_FLAGS);
+  assert.equal(c.flags, P.HF_CLEAR_TOKEN | P.HF_EOI_LAST | P.HF_CLEAR_FLAGS);
+  const linux = script({ ops: msrOps, handlers: { page_ready: { eoi: 'first' } } }).handlers;
+  assert.equal(
+    handlerConfig(linux, ['ack-before-clear']).flags &
+      (P.HF_EOI_FIRST | P.HF_EOI_LAST | P.HF_ACK_BEFORE_CLEAR),
+    P.HF_EOI_FIRST | P.HF_ACK_BEFORE_CLEAR,
+  );
   assert.equal(handlerConfig(script({ ops: msrOps }).handlers).ackValue, 1n);
 });
 

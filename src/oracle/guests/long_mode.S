@@ -192,6 +192,7 @@ op_run:
 # §1.2), while exception entry from CPL3 gives a working CPL0. Either way the access runs with the
 # script's IF, which is what KVM looks at when it decides between an async and a synchronous fault.
 op_touch:
+  mov gs:[PC_KSP], rsp                # where a `retry: false` touch resumes from the #PF handler
   mov rdi, gs:[PC_ARG_A]
   mov ecx, gs:[PC_ARG_C]
   test ecx, TOUCH_CPL3
@@ -205,7 +206,6 @@ op_touch:
   jmp op_done
 
 touch_user:
-  mov gs:[PC_KSP], rsp
   mov rax, gs:[PC_SELF]
   add rax, PC_USER_STACK
   pushfq
@@ -233,8 +233,8 @@ user_write:
 user_back_write:
   ud2
 
-# From the #UD handler: drop the exception frame and the CPL3 excursion. The gate cleared IF; the
-# frame holds the IF the touch ran with, which is the script's.
+# From the #UD handler (or a given-up #PF): drop the exception frame and the CPL3 excursion. The gate
+# cleared IF; the frame holds the IF the touch ran with, which is the script's.
 user_returned:
   mov rax, [rsp + F_RFLAGS]
   mov rsp, gs:[PC_KSP]
@@ -300,6 +300,8 @@ invalid_opcode:                       # the `ud2` that ends a CPL3 touch?
 exception_unexpected:
   mov rbx, [rsp + F_RIP]
   mov gs:[PC_PANIC_RIP], rbx
+  mov rbx, [rsp + F_ERR]
+  mov gs:[PC_PANIC_ERR], rbx
   jmp panic
 
 # #PF: report CR2, the error code and the area's flags; clear the flags if asked. An async "page not
@@ -328,19 +330,28 @@ page_fault:
 2:
   cmp ecx, 1
   jne pf_not_async
+  cmp dword ptr gs:[PC_OP], OP_TOUCH  # a `retry: false` touch gives up: the op reports the token
+  jne 3f
+  test dword ptr gs:[PC_ARG_C], TOUCH_NO_RETRY
+  jz 3f
+  mov rax, gs:[PC_PF_CR2]
+  mov gs:[PC_RESULT], rax
+  mov dword ptr gs:[PC_ABANDONED], 1
+  jmp user_returned
+3:
   test dword ptr gs:[PC_HFLAGS], HF_WAIT_READY
   jz irq_return
   mov eax, gs:[PC_PF_CR2]
   mov gs:[PC_PF_TOKEN], eax
   mov dword ptr gs:[PC_PF_READY], 0
   mov dword ptr gs:[PC_PF_WAITING], 1
-3:
+5:
   cli
   cmp dword ptr gs:[PC_PF_READY], 0
   jne 4f
   sti
   hlt
-  jmp 3b
+  jmp 5b
 4:
   mov dword ptr gs:[PC_PF_WAITING], 0
   jmp irq_return
@@ -348,9 +359,10 @@ pf_not_async:
   mov eax, 14
   jmp exception_unexpected
 
-# An interrupt: report it with the area's flags and token. For the page-ready vector: release a #PF
-# waiting for this token (or for any, on the wakeup-all token), then clear the token and ACK as the
-# script's page_ready handler says. Then EOI (if `eoi`) whatever the vector.
+# An interrupt: report it with the area's flags and token, then run the script's page_ready handler
+# in the model's order: EOI (eoi: first); for the page-ready vector only, release a #PF waiting for
+# this token (or for any, on the wakeup-all token), clear the token and ACK (swapped by
+# ack-before-clear); EOI (eoi: last).
 irq_external:
   push qword ptr gs:[PC_GP_FIXUP]     # the interrupted op may be between setting and using its fixup
   mov esi, eax
@@ -366,43 +378,26 @@ irq_external:
   mov gs:[PC_IRQ_TOKEN], edx
   mov eax, esi
   REPORT R_IRQ
+  test dword ptr gs:[PC_HFLAGS], HF_EOI_FIRST
+  jz 2f
+  call eoi
+2:
   cmp esi, gs:[PC_PR_VEC]
   jne 4f
-  cmp dword ptr gs:[PC_AREA_VALID], 0
-  je 2f
-  cmp dword ptr gs:[PC_PF_WAITING], 0
-  je 6f
-  cmp edx, gs:[PC_PF_TOKEN]
-  je 5f
-  cmp edx, 0xffffffff
-  jne 6f
-5:
-  mov dword ptr gs:[PC_PF_READY], 1
-6:
-  test dword ptr gs:[PC_HFLAGS], HF_CLEAR_TOKEN
-  jz 2f
-  mov dword ptr [rbx + 4], 0
-2:
-  test dword ptr gs:[PC_HFLAGS], HF_ACK
-  jz 4f
-  mov ecx, MSR_KVM_ASYNC_PF_ACK
-  mov eax, gs:[PC_ACK_VAL]
-  mov edx, gs:[PC_ACK_VAL + 4]
-  lea rbx, [rip + ack_faulted]
-  mov gs:[PC_GP_FIXUP], rbx
-  wrmsr
-  mov qword ptr gs:[PC_GP_FIXUP], 0
-  xor eax, eax
-  REPORT R_ACK
+  call wake
+  test dword ptr gs:[PC_HFLAGS], HF_ACK_BEFORE_CLEAR
+  jnz 3f
+  call clear_token
+  call ack
   jmp 4f
-ack_faulted:
-  mov eax, 1
-  REPORT R_ACK
+3:
+  call ack
+  call clear_token
 4:
-  test dword ptr gs:[PC_HFLAGS], HF_EOI
-  jz 7f
+  test dword ptr gs:[PC_HFLAGS], HF_EOI_LAST
+  jz 5f
   call eoi
-7:
+5:
   pop qword ptr gs:[PC_GP_FIXUP]
 irq_return:
   pop r15
@@ -422,6 +417,52 @@ irq_return:
   pop rax
   add rsp, 16
   iretq
+
+# Releases the waiting #PF if the token read at entry (PC_IRQ_TOKEN) is its own or the wakeup-all.
+wake:
+  cmp dword ptr gs:[PC_AREA_VALID], 0
+  je 1f
+  cmp dword ptr gs:[PC_PF_WAITING], 0
+  je 1f
+  mov eax, gs:[PC_IRQ_TOKEN]
+  cmp eax, gs:[PC_PF_TOKEN]
+  je 2f
+  cmp eax, 0xffffffff
+  jne 1f
+2:
+  mov dword ptr gs:[PC_PF_READY], 1
+1:
+  ret
+
+clear_token:
+  cmp dword ptr gs:[PC_AREA_VALID], 0
+  je 1f
+  test dword ptr gs:[PC_HFLAGS], HF_CLEAR_TOKEN
+  jz 1f
+  mov rbx, gs:[PC_AREA]
+  mov dword ptr [rbx + 4], 0
+1:
+  ret
+
+# WRMSR(MSR_KVM_ASYNC_PF_ACK) and its `ack` report; a #GP resumes at ack_faulted, inside this routine.
+ack:
+  test dword ptr gs:[PC_HFLAGS], HF_ACK
+  jz 1f
+  mov ecx, MSR_KVM_ASYNC_PF_ACK
+  mov eax, gs:[PC_ACK_VAL]
+  mov edx, gs:[PC_ACK_VAL + 4]
+  lea rbx, [rip + ack_faulted]
+  mov gs:[PC_GP_FIXUP], rbx
+  wrmsr
+  mov qword ptr gs:[PC_GP_FIXUP], 0
+  xor eax, eax
+  REPORT R_ACK
+  ret
+ack_faulted:
+  mov eax, 1
+  REPORT R_ACK
+1:
+  ret
 
 eoi:
   mov ecx, MSR_APIC_BASE

@@ -237,9 +237,9 @@ exception_unexpected:
   mov gs:[PC_PANIC_RIP], bx
   jmp panic
 
-# An interrupt: report it with the area's flags and token; for the page-ready vector, clear the token
-# and ACK as the script's page_ready handler says; then EOI (if `eoi`) whatever the vector. Real mode
-# has no #PF, so there is no waiter to wake.
+# An interrupt: report it with the area's flags and token, then run the script's page_ready handler
+# in the model's order: EOI (eoi: first), clear the token and ACK (swapped by ack-before-clear) for the
+# page-ready vector only, EOI (eoi: last). Real mode has no #PF, so there is no waiter to wake.
 irq_external:
   push word ptr gs:[PC_GP_FIXUP]      # the interrupted op may be between setting and using its fixup
   mov esi, eax                        # esi = vector
@@ -253,31 +253,22 @@ irq_external:
 1:
   mov eax, esi
   REPORT R_IRQ
+  test dword ptr gs:[PC_HFLAGS], HF_EOI_FIRST
+  jz 2f
+  call eoi
+2:
   cmp esi, gs:[PC_PR_VEC]
   jne 4f
-  cmp dword ptr gs:[PC_AREA_VALID], 0
-  je 2f
-  test dword ptr gs:[PC_HFLAGS], HF_CLEAR_TOKEN
-  jz 2f
-  mov ebx, gs:[PC_AREA]
-  addr32 mov dword ptr fs:[ebx + 4], 0
-2:
-  test dword ptr gs:[PC_HFLAGS], HF_ACK
-  jz 4f
-  mov ecx, MSR_KVM_ASYNC_PF_ACK
-  mov eax, gs:[PC_ACK_VAL]
-  mov edx, gs:[PC_ACK_VAL + 4]
-  mov word ptr gs:[PC_GP_FIXUP], offset ack_faulted
-  wrmsr
-  mov word ptr gs:[PC_GP_FIXUP], 0
-  xor eax, eax
-  REPORT R_ACK
+  test dword ptr gs:[PC_HFLAGS], HF_ACK_BEFORE_CLEAR
+  jnz 3f
+  call clear_token
+  call ack
   jmp 4f
-ack_faulted:
-  mov eax, 1
-  REPORT R_ACK
+3:
+  call ack
+  call clear_token
 4:
-  test dword ptr gs:[PC_HFLAGS], HF_EOI
+  test dword ptr gs:[PC_HFLAGS], HF_EOI_LAST
   jz 5f
   call eoi
 5:
@@ -286,6 +277,35 @@ irq_return:
   popad
   add sp, 2
   iret
+
+clear_token:
+  cmp dword ptr gs:[PC_AREA_VALID], 0
+  je 1f
+  test dword ptr gs:[PC_HFLAGS], HF_CLEAR_TOKEN
+  jz 1f
+  mov ebx, gs:[PC_AREA]
+  addr32 mov dword ptr fs:[ebx + 4], 0
+1:
+  ret
+
+# WRMSR(MSR_KVM_ASYNC_PF_ACK) and its `ack` report; a #GP resumes at ack_faulted, inside this routine.
+ack:
+  test dword ptr gs:[PC_HFLAGS], HF_ACK
+  jz 1f
+  mov ecx, MSR_KVM_ASYNC_PF_ACK
+  mov eax, gs:[PC_ACK_VAL]
+  mov edx, gs:[PC_ACK_VAL + 4]
+  mov word ptr gs:[PC_GP_FIXUP], offset ack_faulted
+  wrmsr
+  mov word ptr gs:[PC_GP_FIXUP], 0
+  xor eax, eax
+  REPORT R_ACK
+  ret
+ack_faulted:
+  mov eax, 1
+  REPORT R_ACK
+1:
+  ret
 
 # EOI in whichever mode the APIC is in (x2APIC: MSR write; xAPIC: MMIO at the APIC base).
 eoi:
