@@ -41,7 +41,7 @@ export function kvm_mmu_do_page_fault(
     return RET_PF_FIXED;
   }
   // KVM_PFN_ERR_NEEDS_IO
-  if (!prefetch && kvm_can_do_async_pf(vm, vcpu)) {
+  if (!prefetch && vm.config.async_pf !== false && kvm_can_do_async_pf(vm, vcpu)) {
     vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_TRY_ASYNC_GET_PAGE, addr, gfn);
     if (kvm_find_async_pf_gfn(vcpu.apf.gfns, gfn)) {
       vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_REPEATED_FAULT, addr, gfn);

@@ -21,6 +21,11 @@ export interface VmConfig {
   tdp: boolean;
   /** Bytes of RAM at GPA 0. */
   memory: number;
+  /**
+   * The host can do async page faults at all (CONFIG_KVM_ASYNC_PF). Without it every fault that needs
+   * I/O blocks the vCPU thread (the simulator's `apf: sync` mode). Defaults to true.
+   */
+  async_pf?: boolean;
   vcpus: number;
 }
 
