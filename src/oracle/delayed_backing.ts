@@ -4,7 +4,7 @@
 // which is why KVM_RUN must run off that thread (kvm-oracle §6, pitfall 2).
 import type { Libc } from './ffi.ts';
 import { HostMapping, PAGE_SIZE } from './host_mapping.ts';
-import { type UffdFault, Userfaultfd } from './uffd.ts';
+import { Userfaultfd } from './uffd.ts';
 
 interface ArmedPage {
   delayMs: number;
@@ -23,8 +23,6 @@ export class DelayedBacking {
   private lastCopyAt = Number.NEGATIVE_INFINITY;
   /** The first fault-serving error, reported by the session at its next step. */
   error: Error | null = null;
-  /** Every fault served, for diagnostics (which thread took it). */
-  readonly faults: UffdFault[] = [];
 
   constructor(
     private readonly libc: Libc,
@@ -49,12 +47,7 @@ export class DelayedBacking {
     this.armed.set(page, { delayMs, contents, scheduled: false });
   }
 
-  /** Armed pages still missing: faulted and waiting for their delay, or not faulted yet. */
-  outstanding(): number {
-    return this.armed.size;
-  }
-
-  /** The longest delay among outstanding pages (for the watchdog budget). */
+  /** The longest delay among pages still missing (for the watchdog budget). */
   maxOutstandingDelayMs(): number {
     return Math.max(0, ...[...this.armed.values()].map((p) => p.delayMs));
   }
@@ -87,7 +80,6 @@ export class DelayedBacking {
   private onReadable(): void {
     try {
       for (const f of this.uffd!.readFaults()) {
-        this.faults.push(f);
         const off = Number(f.address - this.ram.addr);
         const page = off - (off % PAGE_SIZE);
         const p = this.armed.get(page);
