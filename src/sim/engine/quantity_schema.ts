@@ -1,0 +1,24 @@
+// zod schemas for scenario quantities: durations (to ns) and sizes (to bytes), built on units.ts.
+//
+// Each is `z.unknown()` plus a transform rather than a union of string and number, so a bad value yields
+// exactly one issue at the field's own path with units.ts's descriptive message (a zod union would report
+// "Invalid input" at the top and lose both).
+
+import { z } from 'zod';
+import { type ParseResult, parseDuration, parseSize } from './units.ts';
+
+/** A schema that runs `parse` and reports its error as one custom issue at the current path. */
+export function quantitySchema(parse: (input: unknown) => ParseResult) {
+  return z.unknown().transform((input, ctx): number => {
+    const r = parse(input);
+    if (r.ok) return r.value;
+    ctx.issues.push({ code: 'custom', message: r.error, input });
+    return z.NEVER;
+  });
+}
+
+/** A duration: "10us", "2ms", "1.5s", "250ns", or a number of ns. Output: ns. */
+export const durationSchema = quantitySchema(parseDuration);
+
+/** A size: "64KiB", "4K", "16GiB", "4096", or a number of bytes. Output: bytes (an integer). */
+export const sizeSchema = quantitySchema(parseSize);
