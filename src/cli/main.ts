@@ -9,7 +9,10 @@ program
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 
-const commands: Array<() => Promise<{ register(p: Command): void }>> = [() => import('./script_command.ts')];
+const commands: Array<() => Promise<{ register(p: Command): void }>> = [
+  () => import('./script_command.ts'),
+  () => import('./diff_command.ts'),
+];
 
 for (const load of commands) (await load()).register(program);
 

@@ -1,45 +1,60 @@
-// `kvmsim script FILE`: run a script scenario and print its transcript.
+// `kvmsim script FILE`: run a script scenario on the model (or on /dev/kvm) and print its transcript.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ERA_NAMES, type EraName } from '../host/x86/era.ts';
-import { readScenarioFile } from '../scenario/load.ts';
-import { parseScript } from '../script/load_script.ts';
+import { runScriptOnKvm } from '../oracle/backend.ts';
 import { runScript } from '../script/runner.ts';
-import { formatJsonLines, formatTable } from '../script/transcript.ts';
+import { formatJsonLines, formatTable, type TranscriptRecord } from '../script/transcript.ts';
 import { FTRACE_HEADER } from '../trace/ftrace.ts';
+import { BUG_HELP, collect, ERA_HELP, loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
 import { UsageError } from './usage_error.ts';
 
-interface ScriptFlags {
+interface ScriptFlags extends ScenarioFlags {
   json?: boolean;
-  era?: string;
   ftrace?: string;
   traceEvents?: boolean;
+  backend: string;
 }
+
+/** Exit code when the kernel backend cannot run the scenario here. */
+export const EXIT_KVM_UNAVAILABLE = 4;
 
 export function register(program: Command): void {
   program
     .command('script')
-    .description('run a `kind: script` scenario on the model and print its normalized transcript')
+    .description('run a `kind: script` scenario and print its normalized transcript')
     .argument('<file>', 'scenario file (YAML or JSON)')
     .option('--json', 'one JSON object per line instead of a table')
-    .option('--era <era>', `host kernel era (${ERA_NAMES.join(', ')}); overrides the scenario's`)
-    .option('--trace-events', 'include the kvm_*async_pf* tracepoints in the transcript')
-    .option('--ftrace <file>', 'write the tracepoints in ftrace text format to FILE')
-    .action((file: string, flags: ScriptFlags) => {
-      if (flags.era !== undefined && !(ERA_NAMES as readonly string[]).includes(flags.era))
-        throw new UsageError(
-          `--era: expected one of ${ERA_NAMES.join(', ')}, got ${JSON.stringify(flags.era)}`,
-        );
-      const raw = readScenarioFile(file, { bigint: true });
-      if (flags.era !== undefined && raw !== null && typeof raw === 'object')
-        (raw as { era?: string }).era = flags.era as EraName;
-      const script = parseScript(raw, file);
+    .option('--era <era>', ERA_HELP)
+    .option('--bug <name>', BUG_HELP, collect, [])
+    .option('--backend <backend>', 'model (the default) or kvm (the real kernel through /dev/kvm)', 'model')
+    .option('--trace-events', 'include the kvm_*async_pf* tracepoints in the transcript (model only)')
+    .option('--ftrace <file>', 'write the tracepoints in ftrace text format to FILE (model only)')
+    .action(async (file: string, flags: ScriptFlags) => {
+      if (flags.backend !== 'model' && flags.backend !== 'kvm')
+        throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
+      if (flags.backend === 'kvm' && (flags.traceEvents || flags.ftrace !== undefined))
+        throw new UsageError('--trace-events and --ftrace: only with --backend model');
+      const script = loadScriptWithFlags(file, flags);
+      const print = (records: TranscriptRecord[]) =>
+        process.stdout.write(flags.json ? formatJsonLines(records) : formatTable(records));
+      if (flags.backend === 'kvm') {
+        const r = await runScriptOnKvm(script);
+        if (!('records' in r)) {
+          process.stderr.write(`kvmsim: ${file}: kernel backend ${r.status}: ${r.reason}\n`);
+          process.exitCode = EXIT_KVM_UNAVAILABLE;
+          return;
+        }
+        print(r.records);
+        if (r.status === 'ok') for (const n of r.notes) process.stderr.write(`kvmsim: note: ${n}\n`);
+        else process.stderr.write(`kvmsim: ${file}: the kernel run ended in a ${r.status}: ${r.reason}\n`);
+        return;
+      }
       const { records, ftrace } = runScript(script, {
         traceEvents: flags.traceEvents,
         ftrace: flags.ftrace !== undefined,
       });
       if (flags.ftrace !== undefined)
         writeFileSync(flags.ftrace, `${FTRACE_HEADER}\n${ftrace.join('\n')}${ftrace.length ? '\n' : ''}`);
-      process.stdout.write(flags.json ? formatJsonLines(records) : formatTable(records));
+      print(records);
     });
 }

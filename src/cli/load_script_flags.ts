@@ -1,0 +1,33 @@
+// The flags shared by `kvmsim script` and `kvmsim diff` that change the scenario: --era and --bug.
+import { BUG_NAMES } from '../host/x86/bugs.ts';
+import { ERA_NAMES } from '../host/x86/era.ts';
+import { readScenarioFile } from '../scenario/load.ts';
+import { parseScript } from '../script/load_script.ts';
+import type { Script } from '../script/schema.ts';
+import { UsageError } from './usage_error.ts';
+
+export interface ScenarioFlags {
+  era?: string;
+  bug: string[];
+}
+
+export const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+export const ERA_HELP = `host kernel era (${ERA_NAMES.join(', ')}); overrides the scenario's`;
+export const BUG_HELP = `turn a historical bug on (repeatable): ${BUG_NAMES.join(', ')}`;
+
+/** Reads FILE and applies --era / --bug before validation, so their errors name the flag. */
+export function loadScriptWithFlags(file: string, flags: ScenarioFlags): Script {
+  if (flags.era !== undefined && !(ERA_NAMES as readonly string[]).includes(flags.era))
+    throw new UsageError(`--era: expected one of ${ERA_NAMES.join(', ')}, got ${JSON.stringify(flags.era)}`);
+  for (const b of flags.bug)
+    if (!(BUG_NAMES as readonly string[]).includes(b))
+      throw new UsageError(`--bug: expected one of ${BUG_NAMES.join(', ')}, got ${JSON.stringify(b)}`);
+  const raw = readScenarioFile(file, { bigint: true });
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const r = raw as { era?: string; bugs?: unknown };
+    if (flags.era !== undefined) r.era = flags.era;
+    if (flags.bug.length > 0) r.bugs = [...new Set([...(Array.isArray(r.bugs) ? r.bugs : []), ...flags.bug])];
+  }
+  return parseScript(raw, file);
+}
