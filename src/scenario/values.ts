@@ -1,6 +1,7 @@
 // zod building blocks for scenario values: integers written as numbers, bigints or "0x…" strings, sizes
 // with binary units, and names-or-numbers for MSRs and CPUID bits.
 import { z } from 'zod';
+import { parseSize } from '../sim/engine/units.ts';
 
 const INT_RE = /^(0x[0-9a-f_]+|[0-9][0-9_]*)$/i;
 
@@ -37,32 +38,16 @@ export const intIn = (min: number, max: number) =>
     return Number(b);
   });
 
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  B: 1,
-  KiB: 1024,
-  MiB: 1024 ** 2,
-  GiB: 1024 ** 3,
-  TiB: 1024 ** 4,
-};
-
-/** Parses a byte size: 4096, "64KiB", "16 GiB". Returns null when malformed. */
-export function parseSize(v: unknown): number | null {
-  if (typeof v === 'number' || typeof v === 'bigint') {
-    const n = Number(v);
-    return Number.isSafeInteger(n) && n >= 0 ? n : null;
-  }
-  if (typeof v !== 'string') return null;
-  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KiB|MiB|GiB|TiB)?\s*$/.exec(v);
-  if (!m) return null;
-  const n = Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
-  return Number.isSafeInteger(n) ? n : null;
+/** Parses a byte size (4096, "64KiB", "16 GiB"; bigints from YAML too); null when malformed. */
+function parseSizeValue(v: unknown): number | null {
+  const r = parseSize(typeof v === 'bigint' ? Number(v) : v);
+  return r.ok ? r.value : null;
 }
 
 /** A byte size that is a multiple of `align`, in (0, max]. */
 export const size = (align: number, max: number) =>
   z.unknown().transform((v, ctx) => {
-    const n = parseSize(v);
+    const n = parseSizeValue(v);
     if (n === null || n === 0 || n % align !== 0 || n > max) {
       ctx.addIssue({
         code: 'custom',
