@@ -710,5 +710,28 @@ test('x86-apf §2.4 P-DELIVER: can_deliver reads CR0.PG outside guest mode', () 
   assert.equal(kvm_can_deliver_async_pf(f.vm, f.vcpu), true);
   f.vcpu.cr0_pg = false;
   assert.equal(kvm_can_deliver_async_pf(f.vm, f.vcpu), false);
-  void KVM_MP_STATE_HALTED;
+});
+
+test('x86-apf §3.9 step 5 / §6.1 item 3: HLT returns at once while `done` is non-empty (the 100%-CPU HLT loop)', () => {
+  const f = new ApfFixture({ era: '6.18' }).enabledPv();
+  touch(f);
+  f.enter();
+  f.setU32(A + 4, 0x5555); // slot busy: the completion can never be dequeued
+  f.complete();
+  f.enter();
+  assert.equal(f.vcpu.async_pf.doneLen, 1);
+  f.vcpu.rflags_if = false;
+  kvm_emulate_halt(f.vcpu);
+  assert.equal(f.vcpu.mp_state, KVM_MP_STATE_HALTED);
+  assert.ok(kvm_arch_vcpu_runnable(f.vm, f.vcpu), 'has_events: done is non-empty, so HLT does not block');
+  f.setU32(A + 4, 0);
+  f.wrmsr(ACK, 1);
+  assert.equal(f.vcpu.async_pf.doneLen, 0);
+  assert.equal(
+    f.vcpu.mp_state,
+    KVM_MP_STATE_RUNNABLE,
+    'processing pulls the vCPU out of HALTED (§3.10 step 4)',
+  );
+  kvm_emulate_halt(f.vcpu);
+  assert.ok(!kvm_arch_vcpu_runnable(f.vm, f.vcpu), 'with done drained and IF = 0 a new HLT blocks');
 });
