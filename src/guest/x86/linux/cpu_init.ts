@@ -1,22 +1,25 @@
-// Enabling and disabling APF per CPU (x86-apf §4.1, §4.2, §4.6) as kernel work: each request pushes a
-// short list of ops onto the CPU's queue, and the CPU executes one op per step before anything else it
-// would do (as the boot code, the CPU-hotplug thread or a reboot IPI would). Every WRMSR is its own step,
-// so the host can act between the INT and the EN write, or between EN and the `enabled` store.
+// Enabling and disabling APF per CPU (x86-apf §4.1, §4.2, §4.6; the legacy guest §5.3) as kernel work:
+// each request pushes a short list of ops onto the CPU's queue, and the CPU executes one op per step
+// before anything else it would do (as the boot code, the CPU-hotplug thread or a reboot IPI would).
+// Every WRMSR is its own step, so the host can act between the INT and the EN write, or between EN and
+// the `enabled` store.
 import { APIC_SPIV, X2APIC_MSR_SVR } from '../../../abi/apicdef.ts';
 import { HYPERVISOR_CALLBACK_VECTOR } from '../../../abi/kvm_host.ts';
 import {
   KVM_ASYNC_PF_DELIVERY_AS_INT,
   KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
   KVM_ASYNC_PF_ENABLED,
+  KVM_ASYNC_PF_SEND_ALWAYS,
   KVM_FEATURE_ASYNC_PF_VMEXIT,
   MSR_KVM_ASYNC_PF_EN,
   MSR_KVM_ASYNC_PF_INT,
 } from '../../../abi/kvm_para.ts';
+import { BUG_INT_AFTER_EN } from '../../../host/x86/bugs.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { kvm_lapic_write } from '../../../host/x86/x86.ts';
 import { apf_reason_pa, apfEnabled, setApfEnabled } from './apf_reason.ts';
-import { kvm_async_pf_wanted, kvm_para_has_feature } from './config.ts';
+import { isLegacyGuest, kvm_async_pf_wanted, kvm_para_has_feature } from './config.ts';
 import type { GuestCtx } from './context.ts';
 import { guestWrmsr } from './guest_msr.ts';
 import { migrateTasksAway } from './scheduler.ts';
@@ -68,23 +71,37 @@ function kqPush(st: LinuxGuestState, cpu: number, op: number): void {
 /**
  * @kernel kvm_guest_init, the APF part (x86-apf §4.1): turn on the static key that gates the #PF hook and
  * install the 0xf3 system-vector handler, if CPUID has KVM_FEATURE_ASYNC_PF_INT and no `no-kvmapf`.
+ * The legacy guest (§5.3) has no system vector: it installs do_async_page_fault as the #PF handler if
+ * CPUID has KVM_FEATURE_ASYNC_PF, and reads the reason only while `enabled` is set, which `no-kvmapf`
+ * keeps clear — the same as a static key that stays off, which is how the model records it.
  * Boot-time setup with no MSR access, so not a step.
  */
 export function kvm_guest_init(st: LinuxGuestState): void {
   const on = kvm_async_pf_wanted(st.config);
   st.kvm_async_pf_enabled = on;
-  st.sysvec_installed = on;
+  st.sysvec_installed = on && !isLegacyGuest(st.config);
 }
 
 /** Pending kernel ops on this CPU. */
 export const kqPending = (st: LinuxGuestState, cpu: number): number =>
   st.cpu.kqLen[cpu]! - st.cpu.kqPos[cpu]!;
 
-/** The kvm_guest_cpu_init ops (x86-apf §4.2), when kvm_guest_init enabled APF. INT strictly before EN. */
+/**
+ * The kvm_guest_cpu_init ops (x86-apf §4.2), when kvm_guest_init enabled APF: INT strictly before EN —
+ * the EN write queues a wakeup-all that the host may deliver right after the WRMSR exit, with whatever
+ * vector INT holds then (§6.1 item 10). The `int-after-en` bug swaps the two writes. The legacy guest
+ * (§5.3) writes EN only.
+ */
 function pushCpuInit(st: LinuxGuestState, cpu: number): void {
   if (!kvm_async_pf_wanted(st.config)) return;
-  kqPush(st, cpu, KOP_APF_INT);
-  kqPush(st, cpu, KOP_APF_EN);
+  if (isLegacyGuest(st.config)) kqPush(st, cpu, KOP_APF_EN);
+  else if (st.config.bugs & BUG_INT_AFTER_EN) {
+    kqPush(st, cpu, KOP_APF_EN);
+    kqPush(st, cpu, KOP_APF_INT);
+  } else {
+    kqPush(st, cpu, KOP_APF_INT);
+    kqPush(st, cpu, KOP_APF_EN);
+  }
   kqPush(st, cpu, KOP_APF_SET_ENABLED);
 }
 
@@ -109,6 +126,8 @@ export function pushBoot(st: LinuxGuestState, cpu: number): void {
 /**
  * kvm_cpu_down_prepare → kvm_guest_cpu_offline(false) (CPU hotplug), or with `shutdown` the reboot and
  * crash paths (kvm_guest_cpu_offline(true): no wake-all). Then the CPU parks. x86-apf §4.6, case 73.
+ * 4.19 and 5.10 have the same two paths under other names: kvm_guest_cpu_offline() always wakes all,
+ * kvm_pv_guest_cpu_reboot() does not.
  */
 export function requestCpuOffline(st: LinuxGuestState, cpu: number, shutdown: boolean): void {
   kqPush(st, cpu, KOP_CLI);
@@ -135,12 +154,19 @@ export function requestPvDisableApf(st: LinuxGuestState, cpu: number): void {
   kqPush(st, cpu, KOP_STI);
 }
 
-/** The EN value kvm_guest_cpu_init writes. SEND_ALWAYS is never set (3a7c8fafd1b4). */
+/**
+ * The EN value kvm_guest_cpu_init writes: pa | ENABLED | DELIVERY_AS_INT [| PF_VMEXIT if CPUID has it];
+ * SEND_ALWAYS is never set (3a7c8fafd1b4). The legacy guest (x86-apf §5.3): pa | ENABLED
+ * [| SEND_ALWAYS with CONFIG_PREEMPT] [| PF_VMEXIT if CPUID has it].
+ */
 export function apfEnValue(st: LinuxGuestState, cpu: number): bigint {
-  let v = BigInt(apf_reason_pa(st.config, cpu)) | BigInt(KVM_ASYNC_PF_ENABLED | KVM_ASYNC_PF_DELIVERY_AS_INT);
-  if (kvm_para_has_feature(st.config, KVM_FEATURE_ASYNC_PF_VMEXIT))
-    v |= BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT);
-  return v;
+  const c = st.config;
+  let bits = KVM_ASYNC_PF_ENABLED;
+  if (isLegacyGuest(c)) {
+    if (c.preempt) bits |= KVM_ASYNC_PF_SEND_ALWAYS;
+  } else bits |= KVM_ASYNC_PF_DELIVERY_AS_INT;
+  if (kvm_para_has_feature(c, KVM_FEATURE_ASYNC_PF_VMEXIT)) bits |= KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT;
+  return BigInt(apf_reason_pa(c, cpu)) | BigInt(bits);
 }
 
 /** Executes the next kernel op of this CPU. */

@@ -88,3 +88,25 @@ test('encode: copyLinuxGuestState makes an equal, independent state the guest ca
   assert.deepEqual(encode(h.state, h.vm.mem), before, 'the original is untouched');
   assert.notDeepEqual(encode(copy, h.vm.mem), before);
 });
+
+test('encode: a legacy halted wait (node, saved context, the halted bit) survives decode(encode(s))', () => {
+  const h = new LinuxHarness({
+    era: '4.19',
+    guest: { kind: 'linux-4.19' },
+    tasks: [[{ kind: 'compute', ns: 1 }]],
+  });
+  h.boot();
+  h.injectPageFault(0, 0x1000); // into the idle task: a halted wait on CPU 0's idle node
+  h.step();
+  h.step();
+  assert.ok(h.state.cpu.haltNode[0]! >= 0);
+  const a = encode(h.state, h.vm.mem);
+  const scratchMem = new GuestMemory(h.vm.mem.size);
+  const scratch = newLinuxGuestState(h.state.config, 1);
+  decodeLinuxGuest(a, 0, scratch, scratchMem);
+  assert.equal(scratch.cpu.haltNode[0], h.state.cpu.haltNode[0]);
+  assert.equal(scratch.sleepers.halted[h.state.cpu.haltNode[0]!], 1);
+  assert.deepEqual(encode(scratch, scratchMem), a);
+  h.state.sleepers.halted[h.state.cpu.haltNode[0]!] = 0;
+  assert.notDeepEqual(encode(h.state, h.vm.mem), a, 'halted is part of the state');
+});

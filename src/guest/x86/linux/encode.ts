@@ -4,12 +4,13 @@
 // - global: the static key, sysvec installed, panic, the three WARN/pr_warn-once flags, task count;
 // - per CPU: online, current task, need_resched, slice (only when slicing is on), the exception and
 //   interrupt frames (pc and their live registers; zeros when the frame is empty), an armed MSR fixup,
-//   the `enabled` flag wherever it is stored, apf_reason.flags and .token from guest RAM, the pending
-//   kernel ops and the runqueue in order, zero-padded to their bounds;
+//   the `enabled` flag wherever it is stored, apf_reason.flags and .token from guest RAM, a legacy halted
+//   wait (its node and saved context), the pending kernel ops and the runqueue in order, zero-padded to
+//   their bounds;
 // - per task slot: state, cpu, kernel pc, program counter (mod 2^32), the fetched action, the token it
 //   waits on (when waiting) and host_apf_flags;
-// - the sleep table: the number of hashed nodes, then each as {token, cpu, task or -1 for a dummy} in
-//   bucket order and list order, zero-padded. Pool indices of dummies are not encoded, so states that
+// - the sleep table: the number of hashed nodes, then each as {token, cpu, node or -1 for a dummy,
+//   halted} in bucket order and list order, zero-padded (node: a task id, or a CPU's idle-task node). Pool indices of dummies are not encoded, so states that
 //   differ only in which free slot a dummy took encode the same.
 // Not in it: statistics and the last-step outputs (lastKind …), which do not influence behaviour.
 import type { GuestMemory } from '../../../mem/guest_memory.ts';
@@ -18,19 +19,20 @@ import { appendSleepNode, forEachSleepNode, isDummy, resetSleepTable } from './s
 import { EXC_NONE, IRQ_NONE, KPC_USER, KQ_CAP, type LinuxGuestState, TASK_FREE } from './state.ts';
 
 const HEADER_WORDS = 6;
-const CPU_FIXED_WORDS = 20;
+const CPU_FIXED_WORDS = 22;
 const TASK_WORDS = 12;
+const NODE_WORDS = 4;
 
 // Float64 ↔ two int32 words, exactly.
 const f64 = new Float64Array(1);
 const f64w = new Int32Array(f64.buffer);
 
 const cpuWords = (st: LinuxGuestState): number => CPU_FIXED_WORDS + KQ_CAP + 1 + st.config.max_tasks;
-const nodeBound = (st: LinuxGuestState): number => st.config.max_tasks + st.config.max_dummies;
+const nodeBound = (st: LinuxGuestState): number => st.config.max_tasks + st.ncpus + st.config.max_dummies;
 
 /** Words of every encoding for this state's configuration. */
 export const linuxGuestEncodedWords = (st: LinuxGuestState): number =>
-  HEADER_WORDS + st.ncpus * cpuWords(st) + st.config.max_tasks * TASK_WORDS + 1 + 3 * nodeBound(st);
+  HEADER_WORDS + st.ncpus * cpuWords(st) + st.config.max_tasks * TASK_WORDS + 1 + NODE_WORDS * nodeBound(st);
 
 /**
  * Writes the encoding of `st` at out[offset .. offset + linuxGuestEncodedWords(st)). `mem` is the guest
@@ -78,6 +80,8 @@ export function encodeLinuxGuest(st: LinuxGuestState, mem: GuestMemory, out: Int
     put(apfEnabled(mem, st.config, c.percpuEnabled, i) ? 1 : 0);
     put(mem.readU32(pa));
     put(mem.readU32(pa + 4));
+    put(c.haltNode[i]!);
+    put(c.haltNode[i]! >= 0 ? c.haltSaved[i]! : 0);
     const pending = c.kqLen[i]! - c.kqPos[i]!;
     put(pending);
     for (let k = 0; k < KQ_CAP; k++) put(k < pending ? c.kq[i * KQ_CAP + c.kqPos[i]! + k]! : 0);
@@ -111,12 +115,9 @@ export function encodeLinuxGuest(st: LinuxGuestState, mem: GuestMemory, out: Int
     put(s.token[node]!);
     put(s.cpu[node]!);
     put(isDummy(s, node) ? -1 : node);
+    put(s.halted[node]!);
   });
-  for (let k = count; k < nodeBound(st); k++) {
-    put(0);
-    put(0);
-    put(0);
-  }
+  for (let k = count * NODE_WORDS; k < nodeBound(st) * NODE_WORDS; k++) put(0);
 }
 
 /**
@@ -167,6 +168,8 @@ export function decodeLinuxGuest(
     setApfEnabled(mem, st.config, c.percpuEnabled, i, get() !== 0);
     mem.writeU32(pa, getU32());
     mem.writeU32(pa + 4, getU32());
+    c.haltNode[i] = get();
+    c.haltSaved[i] = get();
     const pending = get();
     c.kqPos[i] = 0;
     c.kqLen[i] = pending;
@@ -195,8 +198,10 @@ export function decodeLinuxGuest(
   for (let k = 0; k < count; k++) {
     const token = getU32();
     const cpu = get();
-    const task = get();
-    if (!appendSleepNode(s, token, cpu, task)) throw new RangeError('decode: more dummies than max_dummies');
+    const node = get();
+    const halted = get() !== 0;
+    if (!appendSleepNode(s, token, cpu, node, halted))
+      throw new RangeError('decode: more dummies than max_dummies');
   }
 }
 
@@ -225,6 +230,7 @@ export function copyLinuxGuestState(from: LinuxGuestState, to: LinuxGuestState):
     dummiesCreated: s.dummiesCreated,
     dummiesConsumed: s.dummiesConsumed,
     dummiesLeaked: s.dummiesLeaked,
+    dummiesFreedByWakeAll: s.dummiesFreedByWakeAll,
     dummyAllocFailures: s.dummyAllocFailures,
     duplicateTokens: s.duplicateTokens,
   });

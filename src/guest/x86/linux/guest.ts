@@ -1,12 +1,12 @@
-// The Linux guest (≥5.8, arch/x86/kernel/kvm.c, x86-apf §4) as a GuestModel for the host model: the host
-// delivers exceptions and interrupts into it at VM entry and then asks it to execute one instruction.
-// Each CPU runs, in priority order: its interrupt handler, its exception handler, queued kernel work
-// (boot, hotplug), and otherwise its current task — a task's own action, a task's wait loop, or the idle
-// task's `sti; hlt`.
+// The Linux guest (arch/x86/kernel/kvm.c: ≥5.8, x86-apf §4, and the legacy ≤5.7 guest, §5.3) as a
+// GuestModel for the host model: the host delivers exceptions and interrupts into it at VM entry and then
+// asks it to execute one instruction. Each CPU runs, in priority order: its interrupt handler, its
+// exception handler, a legacy halted wait, queued kernel work (boot, hotplug), and otherwise its current
+// task — a task's own action, a task's wait loop, or the idle task's `sti; hlt`.
 import { GP_VECTOR, PF_VECTOR } from '../../../abi/kvm_host.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import type { GuestModel, KvmVm } from '../../../host/x86/vm.ts';
-import { kvm_emulate_halt } from '../../../host/x86/x86.ts';
+import { stepApfWait } from './apf_wait.ts';
 import { defaultLinuxGuestConfig, type LinuxGuestConfig } from './config.ts';
 import type { GuestCtx } from './context.ts';
 import {
@@ -19,13 +19,15 @@ import {
   stepKernelOp,
 } from './cpu_init.ts';
 import { handleGeneralProtection } from './guest_msr.ts';
+import { guestHalt } from './halt.ts';
+import { stepHaltedWait } from './legacy_pf.ts';
 import { guestPanic, PANIC_UNHANDLED_EXCEPTION } from './panic.ts';
-import { enterNestedPfVmexit, enterPageFault, stepApfWait, stepException } from './pf_hook.ts';
+import { enterNestedPfVmexit, enterPageFault, stepException } from './pf_hook.ts';
 import type { TaskProgram } from './program.ts';
 import { schedule, send_reschedule_ipi, spawnTask, wakeTask } from './scheduler.ts';
 import type { GuestEventSink } from './sink.ts';
 import type { WakeTask } from './sleep_table.ts';
-import { GSTEP_HALT, GSTEP_NONE, KPC_USER, type LinuxGuestState, newLinuxGuestState } from './state.ts';
+import { GSTEP_NONE, KPC_USER, type LinuxGuestState, newLinuxGuestState } from './state.ts';
 import { enterInterrupt, stepInterrupt } from './sysvec.ts';
 import { stepTask } from './task_exec.ts';
 
@@ -53,7 +55,12 @@ export class LinuxGuest implements GuestModel, GuestCtx {
     const config = { ...defaultLinuxGuestConfig(vm.config.kvm_features), ...opts.config };
     this.state = newLinuxGuestState(config, vm.vcpus.length);
     this.sink = opts.sink ?? null;
-    this.wake = (task) => wakeTask(this, task, this.wakerCpu);
+    // A woken node's waiter: a task's swake_up_one, or for a legacy halted waiter smp_send_reschedule.
+    this.wake = (node) => {
+      const s = this.state.sleepers;
+      if (s.halted[node] !== 0) send_reschedule_ipi(this, s.cpu[node]!);
+      else wakeTask(this, node, this.wakerCpu);
+    };
     kvm_guest_init(this.state);
     for (let c = 0; c < vm.vcpus.length; c++) pushBoot(this.state, c);
   }
@@ -74,6 +81,24 @@ export class LinuxGuest implements GuestModel, GuestCtx {
     requestCpuOnline(this.state, cpu);
   }
 
+  /**
+   * INIT reached this CPU (a VMM or another CPU sent it): whatever the CPU was doing is gone — handler
+   * frames, a halted wait, queued kernel work — and it waits for SIPI, parked. A task that was running
+   * there is lost with it, and its sleepers stay hashed; CPU online (requestCpuOnline after SIPI) brings
+   * the CPU back. The host side (kvm_vcpu_reset) is the caller's.
+   */
+  cpuInit(cpu: number): void {
+    const c = this.state.cpu;
+    c.irqPc[cpu] = 0;
+    c.excPc[cpu] = 0;
+    c.haltNode[cpu] = -1;
+    c.gpFixupMsr[cpu] = 0;
+    c.needResched[cpu] = 0;
+    c.kqPos[cpu] = 0;
+    c.kqLen[cpu] = 0;
+    c.online[cpu] = 0;
+  }
+
   requestPvDisableApf(cpu: number): void {
     requestPvDisableApf(this.state, cpu);
     send_reschedule_ipi(this, cpu);
@@ -92,11 +117,12 @@ export class LinuxGuest implements GuestModel, GuestCtx {
     }
     if (cpu.irqPc[c] !== 0) stepInterrupt(this, vcpu);
     else if (cpu.excPc[c] !== 0) stepException(this, vcpu);
+    else if (cpu.haltNode[c]! >= 0) stepHaltedWait(this, vcpu);
     else if (kqPending(st, c) > 0) stepKernelOp(this, vcpu);
     else if (cpu.online[c] === 0) {
       // play_dead: cli; hlt.
       vcpu.rflags_if = false;
-      this.halt(vcpu);
+      guestHalt(this, vcpu);
     } else {
       const t = cpu.curr[c]!;
       if (t >= 0) {
@@ -108,17 +134,10 @@ export class LinuxGuest implements GuestModel, GuestCtx {
         // interrupt is taken after the HLT, never between the check and the halt).
         vcpu.rflags_if = true;
         vcpu.cpl = 0;
-        this.halt(vcpu);
+        guestHalt(this, vcpu);
       }
     }
     return true;
-  }
-
-  private halt(vcpu: KvmVcpu): void {
-    const c = vcpu.vcpu_id;
-    this.state.cpu.lastKind[c] = GSTEP_HALT;
-    this.state.cpu.halts[c] = this.state.cpu.halts[c]! + 1;
-    kvm_emulate_halt(vcpu);
   }
 
   deliverException(vcpu: KvmVcpu, vector: number, errorCode: number): void {

@@ -1,10 +1,15 @@
-// The 'page not present' side of the guest (x86-apf §4.3, §4.4, §4.7): the #PF entry hook
-// (exc_page_fault → kvm_handle_async_pf → __kvm_handle_async_pf), the wait loop of
-// kvm_async_pf_task_wait_schedule, and L1 KVM's handling of a #PF VM-exit from L2 when this Linux is
-// itself a hypervisor. Each exported `step…` runs one guest instruction-sized step.
+// The 'page not present' side of the guest (x86-apf §4.3, §4.7): the #PF entry hook (exc_page_fault →
+// kvm_handle_async_pf → __kvm_handle_async_pf) and L1 KVM's handling of a #PF VM-exit from L2 when this
+// Linux is itself a hypervisor; the waiting itself is apf_wait.ts. Each exported `step…` runs one guest
+// instruction-sized step. The legacy guest's #PF handler shares the entry and the flags read and then
+// branches to legacy_pf.ts.
+import { KVM_PV_REASON_PAGE_NOT_PRESENT, KVM_PV_REASON_PAGE_READY } from '../../../abi/kvm_para.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { apf_reason_pa, apfEnabled, kvm_read_and_reset_apf_flags } from './apf_reason.ts';
+import { excReturn, kvm_async_pf_task_wait_queue } from './apf_wait.ts';
+import { isLegacyGuest } from './config.ts';
 import type { GuestCtx } from './context.ts';
+import { do_async_page_fault } from './legacy_pf.ts';
 import {
   guestPanic,
   guestWarning,
@@ -12,15 +17,12 @@ import {
   PANIC_APF_KERNEL_MODE,
   PANIC_NO_TASK,
 } from './panic.ts';
-import { schedule } from './scheduler.ts';
-import { CONSUMED_DUMMY, kvm_async_pf_queue_task, sleeperUnhashed } from './sleep_table.ts';
+import { ALLOC_FAILED, kvm_async_pf_task_wake } from './sleep_table.ts';
 import {
   EXC_NONE,
   GSTEP_HANDLER,
   KPC_APF_WAIT,
   KPC_NESTED_APF_WAIT,
-  KPC_USER,
-  type LinuxGuestState,
   NPF_HANDLE,
   NPF_READ_FLAGS,
   PF_HANDLE,
@@ -28,11 +30,7 @@ import {
   packSaved,
   savedCpl,
   savedIf,
-  TASK_RUNNING,
-  TASK_SLEEPING,
 } from './state.ts';
-
-const KVM_PV_REASON_PAGE_NOT_PRESENT = 1;
 
 /**
  * IDT vectoring of a #PF (vector 14, interrupt gate): save the interrupted IF and CPL, enter the
@@ -75,15 +73,6 @@ export function enterNestedPfVmexit(g: GuestCtx, vcpu: KvmVcpu, faultAddress: nu
   vcpu.cpl = 0;
 }
 
-/** IRET from the exception frame to the interrupted context. */
-function excReturn(st: LinuxGuestState, vcpu: KvmVcpu): void {
-  const c = vcpu.vcpu_id;
-  const s = st.cpu.excSaved[c]!;
-  st.cpu.excPc[c] = EXC_NONE;
-  vcpu.rflags_if = savedIf(s);
-  vcpu.cpl = savedCpl(s);
-}
-
 /** One step of the exception frame on this CPU. */
 export function stepException(g: GuestCtx, vcpu: KvmVcpu): void {
   const st = g.state;
@@ -98,7 +87,8 @@ export function stepException(g: GuestCtx, vcpu: KvmVcpu): void {
       st.cpu.excPc[c] = PF_HANDLE;
       return;
     case PF_HANDLE:
-      __kvm_handle_async_pf(g, vcpu);
+      if (isLegacyGuest(st.config)) do_async_page_fault(g, vcpu);
+      else __kvm_handle_async_pf(g, vcpu);
       return;
     case NPF_READ_FLAGS: {
       // vmx/svm exit handling, IRQs off: host_apf_flags = kvm_read_and_reset_apf_flags(); then the run
@@ -159,27 +149,11 @@ function __kvm_handle_async_pf(g: GuestCtx, vcpu: KvmVcpu): void {
 }
 
 /**
- * The first half of kvm_async_pf_task_wait_schedule: consume a dummy (the wake came first: return at
- * once), or queue the task's node and enter the wait loop (`kpc`). Returns whether the task waits.
- */
-function kvm_async_pf_task_wait_queue(
-  st: LinuxGuestState,
-  c: number,
-  t: number,
-  token: number,
-  kpc: number,
-): boolean {
-  if (kvm_async_pf_queue_task(st.sleepers, token, t, c) === CONSUMED_DUMMY) return false;
-  st.task.state[t] = TASK_SLEEPING; // prepare_to_swait_exclusive(TASK_UNINTERRUPTIBLE)
-  st.task.kpc[t] = kpc;
-  st.task.waitToken[t] = token >>> 0;
-  st.task.sleeps[t] = st.task.sleeps[t]! + 1;
-  return true;
-}
-
-/**
  * @kernel kvm_handle_page_fault (L1's mmu.c, x86-apf §4.7): flags 0 is L1's own fault handling for L2
- * (not simulated); PAGE_NOT_PRESENT puts the L1 vCPU thread to sleep on the token; anything else WARNs.
+ * (not simulated); PAGE_NOT_PRESENT puts the L1 vCPU thread to sleep on the token (in the legacy guest
+ * kvm_async_pf_task_wait(token, 0), which schedules: not idle, not atomic, not kernel-interrupting);
+ * anything else WARNs — except in the legacy guest, where PAGE_READY wakes and any other value is a
+ * normal fault.
  */
 function kvm_handle_page_fault(g: GuestCtx, vcpu: KvmVcpu): void {
   const st = g.state;
@@ -187,8 +161,21 @@ function kvm_handle_page_fault(g: GuestCtx, vcpu: KvmVcpu): void {
   const t = st.cpu.curr[c]!;
   const flags = st.cpu.excFlags[c]!;
   st.cpu.excPc[c] = EXC_NONE;
-  if (flags === 0) {
-    st.counters.nestedNormalFaults++;
+  const legacy = isLegacyGuest(st.config);
+  if (
+    flags === 0 ||
+    (legacy && flags !== KVM_PV_REASON_PAGE_NOT_PRESENT && flags !== KVM_PV_REASON_PAGE_READY)
+  ) {
+    st.counters.nestedNormalFaults++; // ≤5.7: `default:` is L1's own fault handling too
+    return;
+  }
+  if (legacy && flags === KVM_PV_REASON_PAGE_READY) {
+    // ≤5.7 (x86-apf §5.3): a 'page ready' #PF VM-exit wakes, as do_async_page_fault would; IRQs off.
+    if (t >= 0) st.task.host_apf_flags[t] = 0;
+    g.wakerCpu = c;
+    if (kvm_async_pf_task_wake(st.sleepers, st.cpu.excToken[c]!, c, g.wake) === ALLOC_FAILED)
+      st.cpu.excPc[c] = NPF_HANDLE; // cpu_relax(); goto again
+    else st.counters.pageReadyFaults++;
     return;
   }
   if ((flags & KVM_PV_REASON_PAGE_NOT_PRESENT) === 0) {
@@ -207,29 +194,6 @@ function kvm_handle_page_fault(g: GuestCtx, vcpu: KvmVcpu): void {
   if (kvm_async_pf_task_wait_queue(st, c, t, st.cpu.excToken[c]!, KPC_NESTED_APF_WAIT))
     st.counters.nestedApfSleeps++;
   else vcpu.rflags_if = true;
-}
-
-/**
- * The wait loop of kvm_async_pf_task_wait_schedule for the current task `t` (x86-apf §4.4 step 2): if
- * its node was unhashed, finish and return (to user mode after a #PF, to L1's run loop after a nested
- * exit; either way the faulting access re-executes); otherwise enable IRQs and schedule() away.
- */
-export function stepApfWait(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
-  const st = g.state;
-  const c = vcpu.vcpu_id;
-  vcpu.rflags_if = false; // local_irq_disable() after schedule() returned
-  if (!sleeperUnhashed(st.sleepers, t)) {
-    st.task.state[t] = TASK_SLEEPING;
-    schedule(g, vcpu);
-    return;
-  }
-  st.task.state[t] = TASK_RUNNING; // finish_swait
-  const fromPf = st.task.kpc[t] === KPC_APF_WAIT;
-  st.task.kpc[t] = KPC_USER;
-  st.cpu.lastKind[c] = GSTEP_HANDLER;
-  st.cpu.lastTask[c] = t;
-  vcpu.rflags_if = true;
-  vcpu.cpl = fromPf ? 3 : 0;
 }
 
 /** For tests and the transcript: whether `cpu` has APF on (apf_reason.enabled or the per-CPU bool). */

@@ -6,8 +6,13 @@
 export type TouchMode =
   /** A user-space load/store (CPL 3): the only mode in which Linux can take a 'not present' #PF. */
   | 'user'
-  /** A kernel access on the task's behalf (copy_from_user in a syscall): CPL 0, IF=1. */
+  /** A kernel access on the task's behalf (copy_from_user in a syscall): CPL 0, IF=1, preemptible. */
   | 'kernel'
+  /**
+   * A kernel access in atomic context (under a spinlock: preempt_count > 0), IF=1. Only the legacy
+   * PREEMPT guest tells it apart from `kernel`: it cannot schedule there and waits halted (x86-apf §5.3).
+   */
+  | 'atomic'
   /** The task is an L1 KVM vCPU thread and the access runs in its L2 guest (x86-apf §4.7). */
   | 'l2';
 

@@ -21,7 +21,7 @@ export interface GuestEventSink {
  * Appends EventRecords to `out`. With `multiVcpu`, `vcpu` is added as the last key, as the bare guest and
  * the script runner do (JSON-lines transcripts compare key order).
  */
-export function transcriptSink(out: EventRecord[], multiVcpu = false): GuestEventSink {
+export function transcriptSink(out: { push(rec: EventRecord): unknown }, multiVcpu = false): GuestEventSink {
   const push = (cpu: number, rec: EventRecord): void => {
     out.push(multiVcpu ? ({ ...rec, vcpu: cpu } as EventRecord) : rec);
   };

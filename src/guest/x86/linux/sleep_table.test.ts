@@ -125,3 +125,18 @@ test('x86-apf §4.4: colliding tokens share a bucket, newest first (hlist_add_he
   assert.deepEqual(r.woken, [0]);
   assert.deepEqual(nodes(t), [[b, 0, 1]]);
 });
+
+test('x86-apf §9 item 6: apf_task_wake_all leaks the dummies it unlinks; the hypothetical fix frees them', () => {
+  for (const fixed of [false, true]) {
+    const t = newSleepTable(2, 2, 1, fixed);
+    const r = recorder();
+    kvm_async_pf_task_wake(t, 0x1000, 0, r.wake); // a dummy
+    kvm_async_pf_task_wake(t, 0x2000, 0, r.wake); // another
+    kvm_async_pf_task_wake(t, 0x2000, 0, r.wake); // a second wake for it: wake_one leaks it, fix or not
+    assert.equal(t.dummiesLeaked, 1);
+    assert.equal(kvm_async_pf_task_wake(t, 0xffffffff, 0, r.wake), WOKE_ALL);
+    assert.deepEqual(nodes(t), []);
+    assert.equal(t.dummiesLeaked, fixed ? 1 : 2);
+    assert.equal(t.dummiesFreedByWakeAll, fixed ? 1 : 0);
+  }
+});

@@ -1,8 +1,10 @@
-// async_pf_sleepers: the guest's global table of tasks waiting for a 'page ready' (x86-apf §4.4).
-// 256 hlist buckets indexed by hash_32(token, 8); a node is {token, cpu, wait queue}. A sleeper's node
-// lives on its kernel stack, so here node i (i < nTaskNodes) belongs to task i and is never allocated;
-// the "dummy" nodes a wake creates when it overtakes its fault are kzalloc'd, here taken from a fixed
-// pool with an index free list. Nothing is allocated per fault.
+// async_pf_sleepers: the guest's global table of tasks waiting for a 'page ready' (x86-apf §4.4, §5.3).
+// 256 hlist buckets indexed by hash_32(token, 8); a node is {token, cpu, wait queue} plus, in the legacy
+// guest, `halted`. A sleeper's node lives on its kernel stack, so here node i (i < nTaskNodes) belongs to
+// task i and is never allocated; the legacy guest's idle task can wait too (a halted wait), so node
+// nTaskNodes + c belongs to CPU c's idle task. The "dummy" nodes a wake creates when it overtakes its
+// fault are kzalloc'd, here taken from a fixed pool with an index free list. Nothing is allocated per
+// fault.
 //
 // The raw bucket spinlocks are not modelled: every function here runs as part of one guest step, so it
 // is atomic with respect to the other vCPUs' steps.
@@ -26,8 +28,22 @@ export interface SleepTable {
   readonly cpu: Int32Array;
   /** 1 while the node is hashed; hlist_unhashed() is `linked === 0`. */
   readonly linked: Uint8Array;
+  /**
+   * The legacy guest's `n->halted`: the waiter cannot schedule and loops on `sti; hlt`, so waking it is a
+   * reschedule IPI to `n->cpu` rather than a swake_up_one (x86-apf §5.3). Always 0 in ≥5.8 guests.
+   */
+  readonly halted: Uint8Array;
   /** Nodes [0, nTaskNodes) are the sleepers' on-stack nodes: node i belongs to task i. */
   readonly nTaskNodes: number;
+  /** Nodes [nTaskNodes, nTaskNodes + nCpuNodes) belong to the idle tasks: node nTaskNodes + c is CPU c's. */
+  readonly nCpuNodes: number;
+  /** The first dummy node: nTaskNodes + nCpuNodes. */
+  readonly firstDummy: number;
+  /**
+   * apf_task_wake_all kfree()s the dummies it unlinks (a hypothetical fix, config.wake_all_frees_dummies).
+   * False in every modelled kernel, which leak them.
+   */
+  readonly wakeAllFreesDummies: boolean;
   /** Head of the free list of dummy nodes (indices ≥ nTaskNodes), or -1 when the pool is exhausted. */
   freeDummy: number;
   /** Counters (not part of the encoded state). */
@@ -35,24 +51,36 @@ export interface SleepTable {
   dummiesConsumed: number;
   /** Dummies unlinked by a wake without being freed (x86-apf §4.4 apf_task_wake_all; §9 item 6). */
   dummiesLeaked: number;
+  /** Dummies unlinked and freed by the fixed apf_task_wake_all (wakeAllFreesDummies). */
+  dummiesFreedByWakeAll: number;
   dummyAllocFailures: number;
   /** A fault found a *sleeper* node with its token: only possible with duplicate tokens. */
   duplicateTokens: number;
 }
 
-export function newSleepTable(nTaskNodes: number, nDummies: number): SleepTable {
-  const n = nTaskNodes + nDummies;
+export function newSleepTable(
+  nTaskNodes: number,
+  nDummies: number,
+  nCpuNodes = 0,
+  wakeAllFreesDummies = false,
+): SleepTable {
+  const n = nTaskNodes + nCpuNodes + nDummies;
   const t: SleepTable = {
     head: new Int32Array(KVM_TASK_SLEEP_HASHSIZE).fill(NIL),
     next: new Int32Array(n).fill(NIL),
     token: new Uint32Array(n),
     cpu: new Int32Array(n),
     linked: new Uint8Array(n),
+    halted: new Uint8Array(n),
     nTaskNodes,
+    nCpuNodes,
+    firstDummy: nTaskNodes + nCpuNodes,
+    wakeAllFreesDummies,
     freeDummy: NIL,
     dummiesCreated: 0,
     dummiesConsumed: 0,
     dummiesLeaked: 0,
+    dummiesFreedByWakeAll: 0,
     dummyAllocFailures: 0,
     duplicateTokens: 0,
   };
@@ -64,15 +92,19 @@ export function newSleepTable(nTaskNodes: number, nDummies: number): SleepTable 
 export function resetSleepTable(t: SleepTable): void {
   t.head.fill(NIL);
   t.linked.fill(0);
+  t.halted.fill(0);
   t.next.fill(NIL);
   t.freeDummy = NIL;
-  for (let i = t.next.length - 1; i >= t.nTaskNodes; i--) {
+  for (let i = t.next.length - 1; i >= t.firstDummy; i--) {
     t.next[i] = t.freeDummy;
     t.freeDummy = i;
   }
 }
 
-export const isDummy = (t: SleepTable, node: number): boolean => node >= t.nTaskNodes;
+export const isDummy = (t: SleepTable, node: number): boolean => node >= t.firstDummy;
+
+/** The node of CPU `cpu`'s idle task (legacy halted waits). */
+export const cpuNode = (t: SleepTable, cpu: number): number => t.nTaskNodes + cpu;
 
 function allocDummy(t: SleepTable): number {
   const n = t.freeDummy;
@@ -115,17 +147,28 @@ export function _find_apf_task(t: SleepTable, bucket: number, token: number): nu
   return NIL;
 }
 
-/** Called for each sleeper a wake unlinks (the swake_up_one of its task). */
-export type WakeTask = (task: number) => void;
+/**
+ * Called for each waiter's node a wake unlinks: the swake_up_one of its task, or for a `halted` node
+ * (legacy) smp_send_reschedule(n->cpu). The node is already unlinked; its token, cpu and halted remain.
+ */
+export type WakeTask = (node: number) => void;
 
 /**
  * @kernel apf_task_wake_one: unlink the node and wake its sleeper. A dummy has no sleeper and is not
- * freed here: whoever unlinks a dummy this way leaks it.
+ * freed here: whoever unlinks a dummy this way leaks it — unless, with the hypothetical fix, it is
+ * apf_task_wake_all (`fromWakeAll`) that frees what it unlinked.
  */
-function apf_task_wake_one(t: SleepTable, bucket: number, n: number, wake: WakeTask): void {
+function apf_task_wake_one(
+  t: SleepTable,
+  bucket: number,
+  n: number,
+  wake: WakeTask,
+  fromWakeAll: boolean,
+): void {
   hlist_del_init(t, bucket, n);
   if (isDummy(t, n)) {
-    t.dummiesLeaked++;
+    if (fromWakeAll && t.wakeAllFreesDummies) t.dummiesFreedByWakeAll++;
+    else t.dummiesLeaked++;
     freeDummy(t, n);
   } else wake(n);
 }
@@ -135,10 +178,17 @@ export const QUEUED = 0;
 export const CONSUMED_DUMMY = 1;
 
 /**
- * @kernel kvm_async_pf_queue_task (the first half of kvm_async_pf_task_wait_schedule): consume a dummy
- * with this token, or hash the task's own node {token, cpu}.
+ * @kernel kvm_async_pf_queue_task (the first half of kvm_async_pf_task_wait_schedule; in the legacy guest
+ * the first half of kvm_async_pf_task_wait): consume a dummy with this token, or hash the waiter's own
+ * node {token, cpu, halted} — a task's node, or (legacy) the idle task's node of this CPU.
  */
-export function kvm_async_pf_queue_task(t: SleepTable, token: number, task: number, cpu: number): number {
+export function kvm_async_pf_queue_task(
+  t: SleepTable,
+  token: number,
+  node: number,
+  cpu: number,
+  halted = false,
+): number {
   const bucket = hash_32(token, KVM_TASK_SLEEP_HASHBITS);
   const e = _find_apf_task(t, bucket, token);
   if (e !== NIL) {
@@ -151,19 +201,23 @@ export function kvm_async_pf_queue_task(t: SleepTable, token: number, task: numb
     } else t.duplicateTokens++;
     return CONSUMED_DUMMY;
   }
-  t.token[task] = token >>> 0;
-  t.cpu[task] = cpu;
-  hlist_add_head(t, bucket, task);
+  t.token[node] = token >>> 0;
+  t.cpu[node] = cpu;
+  t.halted[node] = halted ? 1 : 0;
+  hlist_add_head(t, bucket, node);
   return QUEUED;
 }
 
-/** @kernel apf_task_wake_all: unlink and wake every node of this CPU, dummies included (leaked). */
+/**
+ * @kernel apf_task_wake_all: unlink and wake every node of this CPU, dummies included (leaked, or freed
+ * with the hypothetical fix).
+ */
 export function apf_task_wake_all(t: SleepTable, cpu: number, wake: WakeTask): void {
   for (let b = 0; b < KVM_TASK_SLEEP_HASHSIZE; b++) {
     let n = t.head[b]!;
     while (n !== NIL) {
       const next = t.next[n]!; // hlist_for_each_safe
-      if (t.cpu[n] === cpu) apf_task_wake_one(t, b, n, wake);
+      if (t.cpu[n] === cpu) apf_task_wake_one(t, b, n, wake, true);
       n = next;
     }
   }
@@ -189,7 +243,7 @@ export function kvm_async_pf_task_wake(t: SleepTable, token: number, cpu: number
   const bucket = hash_32(token, KVM_TASK_SLEEP_HASHBITS);
   const n = _find_apf_task(t, bucket, token);
   if (n !== NIL) {
-    apf_task_wake_one(t, bucket, n, wake);
+    apf_task_wake_one(t, bucket, n, wake, false);
     return WOKE;
   }
   const dummy = allocDummy(t);
@@ -199,13 +253,14 @@ export function kvm_async_pf_task_wake(t: SleepTable, token: number, cpu: number
   }
   t.token[dummy] = token >>> 0;
   t.cpu[dummy] = cpu;
+  t.halted[dummy] = 0; // kzalloc
   hlist_add_head(t, bucket, dummy);
   t.dummiesCreated++;
   return DUMMY_CREATED;
 }
 
-/** hlist_unhashed(&n.link) for a sleeper's node. */
-export const sleeperUnhashed = (t: SleepTable, task: number): boolean => t.linked[task] === 0;
+/** hlist_unhashed(&n.link) for a waiter's node. */
+export const sleeperUnhashed = (t: SleepTable, node: number): boolean => t.linked[node] === 0;
 
 /** Linked nodes, for tests and encoding: calls `f(bucket, node)` in bucket order, then list order. */
 export function forEachSleepNode(t: SleepTable, f: (bucket: number, node: number) => void): void {
@@ -215,14 +270,21 @@ export function forEachSleepNode(t: SleepTable, f: (bucket: number, node: number
 
 /**
  * Appends a node at the *tail* of its bucket (for decoding a canonical encoding, which lists each
- * bucket in list order). `task` < 0 takes a dummy from the pool; returns false if none is left.
+ * bucket in list order). `node` < 0 takes a dummy from the pool; returns false if none is left.
  */
-export function appendSleepNode(t: SleepTable, token: number, cpu: number, task: number): boolean {
-  const n = task >= 0 ? task : allocDummy(t);
+export function appendSleepNode(
+  t: SleepTable,
+  token: number,
+  cpu: number,
+  node: number,
+  halted = false,
+): boolean {
+  const n = node >= 0 ? node : allocDummy(t);
   if (n === NIL) return false;
   const bucket = hash_32(token, KVM_TASK_SLEEP_HASHBITS);
   t.token[n] = token >>> 0;
   t.cpu[n] = cpu;
+  t.halted[n] = halted ? 1 : 0;
   t.linked[n] = 1;
   t.next[n] = NIL;
   let p = t.head[bucket]!;

@@ -2,7 +2,7 @@
 // CPUs and the tasks, so that a step changes it in place, the explorer can copy and encode it
 // (encode.ts), and the hot path allocates nothing. Constants name every program counter the handlers
 // and the scheduler use.
-import { checkLinuxGuestConfig, type LinuxGuestConfig } from './config.ts';
+import { checkLinuxGuestConfig, type LinuxGuestConfig, wakeAllFreesDummies } from './config.ts';
 import { newSleepTable, type SleepTable } from './sleep_table.ts';
 
 // Task states (task->__state, reduced).
@@ -15,7 +15,10 @@ export const TASK_EXITED = 4;
 
 // Where a task is in the kernel when it is not in user mode (its kernel stack, in effect).
 export const KPC_USER = 0;
-/** In the wait loop of kvm_async_pf_task_wait_schedule, entered from the #PF hook (x86-apf §4.4). */
+/**
+ * In the wait loop of kvm_async_pf_task_wait_schedule, entered from the #PF hook (x86-apf §4.4), or in
+ * the legacy guest the scheduling wait of kvm_async_pf_task_wait (x86-apf §5.3).
+ */
 export const KPC_APF_WAIT = 1;
 /** The same loop, entered from kvm_handle_page_fault of L1's KVM after a #PF VM-exit (x86-apf §4.7). */
 export const KPC_NESTED_APF_WAIT = 2;
@@ -24,7 +27,10 @@ export const KPC_NESTED_APF_WAIT = 2;
 export const EXC_NONE = 0;
 /** exc_page_fault → kvm_handle_async_pf: kvm_read_and_reset_apf_flags. */
 export const PF_READ_FLAGS = 1;
-/** __kvm_handle_async_pf: normal fault, panic, WARN, or queue the task and sleep. */
+/**
+ * __kvm_handle_async_pf: normal fault, panic, WARN, or queue the task and sleep. In the legacy guest,
+ * do_async_page_fault's switch on the reason (legacy_pf.ts).
+ */
 export const PF_HANDLE = 2;
 /** L1 KVM's #PF VM-exit (irqoff part): host_apf_flags := kvm_read_and_reset_apf_flags(). */
 export const NPF_READ_FLAGS = 3;
@@ -97,6 +103,15 @@ export interface CpuState {
   readonly gpFixupValue: Float64Array;
   /** The separate per-CPU `async_pf_enabled` bool (config.enabled_flag === 'percpu'). */
   readonly percpuEnabled: Int32Array;
+  /**
+   * Legacy guest: the sleep node of a halted wait in progress on this CPU (kvm_async_pf_task_wait with
+   * `n.halted`: the `sti; hlt` loop inside the #PF handler), or -1. The waiter is the current task (an
+   * atomic context) or the idle task (node cpuNode(c)). While it lasts the CPU runs nothing else but
+   * handlers: it cannot schedule.
+   */
+  readonly haltNode: Int32Array;
+  /** The context the halted wait's #PF interrupted (packSaved), restored when the wait ends. */
+  readonly haltSaved: Int32Array;
   /** Kernel work: ops kq[cpu * KQ_CAP + kqPos .. kqLen) (cpu_init.ts). */
   readonly kq: Int32Array;
   readonly kqPos: Int32Array;
@@ -147,6 +162,10 @@ export interface GuestCounters {
   /** #PFs with flags = 0, left to the normal page-fault path. */
   normalPageFaults: number;
   asyncPfSleeps: number;
+  /** Legacy guest: 'not present' waits taken as halted waits (idle task, atomic context). */
+  haltedApfWaits: number;
+  /** Legacy guest: 'page ready' #PFs (reason 2) handled. */
+  pageReadyFaults: number;
   nestedApfSleeps: number;
   nestedNormalFaults: number;
   panics: number;
@@ -196,7 +215,7 @@ export function newLinuxGuestState(config: LinuxGuestConfig, ncpus: number): Lin
     warnedUnexpectedHostFlags: false,
     warnedMsrFault: false,
     nTasks: 0,
-    sleepers: newSleepTable(nt, config.max_dummies),
+    sleepers: newSleepTable(nt, config.max_dummies, ncpus, wakeAllFreesDummies(config)),
     cpu: {
       online: new Int32Array(ncpus).fill(1),
       curr: new Int32Array(ncpus).fill(-1),
@@ -214,6 +233,8 @@ export function newLinuxGuestState(config: LinuxGuestConfig, ncpus: number): Lin
       gpFixupMsr: i32(),
       gpFixupValue: f64(),
       percpuEnabled: i32(),
+      haltNode: new Int32Array(ncpus).fill(-1),
+      haltSaved: i32(),
       kq: new Int32Array(ncpus * KQ_CAP),
       kqPos: i32(),
       kqLen: i32(),
@@ -248,6 +269,8 @@ export function newLinuxGuestState(config: LinuxGuestConfig, ncpus: number): Lin
     counters: {
       normalPageFaults: 0,
       asyncPfSleeps: 0,
+      haltedApfWaits: 0,
+      pageReadyFaults: 0,
       nestedApfSleeps: 0,
       nestedNormalFaults: 0,
       panics: 0,

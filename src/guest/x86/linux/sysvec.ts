@@ -2,10 +2,12 @@
 // (x86-apf §4.5), one step per instruction in the kernel's order — EOI; irq_hv_callback_count++; then,
 // if this CPU has APF on: read the token; kvm_async_pf_task_wake(token); token := 0; WRMSR ACK = 1.
 // The order is the protocol: the slot must be zero before the ACK, because the ACK makes the host
-// rescan and it only writes a free slot. Also the two other interrupts the model can see: the
-// reschedule IPI and anything else (handled as spurious).
+// rescan and it only writes a free slot (x86-apf §6.1 item 1). The `ack-before-clear` bug swaps the last
+// two. Also the two other interrupts the model can see: the reschedule IPI and anything else (handled as
+// spurious). The legacy guest installs no handler here: its 'page ready' is a #PF (legacy_pf.ts).
 import { HYPERVISOR_CALLBACK_VECTOR } from '../../../abi/kvm_host.ts';
 import { MSR_KVM_ASYNC_PF_ACK } from '../../../abi/kvm_para.ts';
+import { BUG_ACK_BEFORE_CLEAR } from '../../../host/x86/bugs.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { apf_reason_pa, apfEnabled, clearApfToken, readApfToken } from './apf_reason.ts';
 import type { GuestCtx } from './context.ts';
@@ -76,6 +78,7 @@ export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
   const { vm, state: st } = g;
   const c = vcpu.vcpu_id;
   const cpu = st.cpu;
+  const ackBeforeClear = (st.config.bugs & BUG_ACK_BEFORE_CLEAR) !== 0;
   cpu.lastKind[c] = GSTEP_HANDLER;
   switch (cpu.irqPc[c]) {
     case IRQ_EOI:
@@ -96,11 +99,12 @@ export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
       g.wakerCpu = c;
       // On a failed dummy allocation the kernel relaxes and retries: stay on this instruction.
       if (kvm_async_pf_task_wake(st.sleepers, cpu.irqToken[c]!, c, g.wake) !== ALLOC_FAILED)
-        cpu.irqPc[c] = IRQ_CLEAR_TOKEN;
+        cpu.irqPc[c] = ackBeforeClear ? IRQ_ACK : IRQ_CLEAR_TOKEN;
       return;
     case IRQ_CLEAR_TOKEN:
       clearApfToken(vm.mem, st.config, c);
-      cpu.irqPc[c] = IRQ_ACK;
+      if (ackBeforeClear) irqReturn(st, vcpu);
+      else cpu.irqPc[c] = IRQ_ACK;
       return;
     case IRQ_ACK: {
       const ok = guestWrmsr(g, vcpu, MSR_KVM_ASYNC_PF_ACK, 1n);
@@ -108,7 +112,8 @@ export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
       if (!ok) st.counters.ackFaults++;
       g.sink?.ack(c, 1, ok);
       // Success: IRET. A #GP is delivered before the next step and must find the handler still running.
-      if (ok) irqReturn(st, vcpu);
+      if (ackBeforeClear) cpu.irqPc[c] = IRQ_CLEAR_TOKEN;
+      else if (ok) irqReturn(st, vcpu);
       else cpu.irqPc[c] = IRQ_IRET;
       return;
     }

@@ -25,11 +25,23 @@ export const ACT_TOUCH = 2;
 export const ACT_EXIT = 3;
 
 export const ACTF_WRITE = 1;
-/** Mode in bits 1–2: 0 user, 1 kernel, 2 l2. */
+/** Mode in bits 1–2: 0 user, 1 kernel, 2 l2, 3 atomic (a kernel access with preemption disabled). */
 export const ACTF_MODE_SHIFT = 1;
 export const MODE_USER = 0;
 export const MODE_KERNEL = 1;
 export const MODE_L2 = 2;
+export const MODE_ATOMIC = 3;
+
+const TOUCH_MODES: Readonly<Record<string, number>> = {
+  user: MODE_USER,
+  kernel: MODE_KERNEL,
+  l2: MODE_L2,
+  atomic: MODE_ATOMIC,
+};
+
+/** The mode of task `t`'s fetched action (MODE_*), or -1 when it is not a memory access. */
+export const taskTouchMode = (st: LinuxGuestState, t: number): number =>
+  st.task.actKind[t] === ACT_TOUCH ? st.task.actFlags[t]! >>> ACTF_MODE_SHIFT : -1;
 
 /** PFERR_WRITE_MASK: the only error-code bit an EPT violation of a plain access carries here. */
 const PFERR_WRITE_MASK = 2;
@@ -44,7 +56,7 @@ function storeAction(st: LinuxGuestState, t: number, a: TaskAction): void {
       ts.actGpa[t] = 0;
       return;
     case 'touch': {
-      const mode = a.mode === 'kernel' ? MODE_KERNEL : a.mode === 'l2' ? MODE_L2 : MODE_USER;
+      const mode = TOUCH_MODES[a.mode ?? 'user']!;
       ts.actKind[t] = ACT_TOUCH;
       ts.actGpa[t] = a.gpa;
       ts.actFlags[t] = (a.write ? ACTF_WRITE : 0) | (mode << ACTF_MODE_SHIFT);
@@ -110,7 +122,7 @@ function touch(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   const mode = flags >>> ACTF_MODE_SHIFT;
   // The vCPU stays at the access's level until the access completes (a retried kernel access is still in
   // the kernel; an L2 access is still in L2 until the VM-exit).
-  vcpu.cpl = mode === MODE_KERNEL ? 0 : 3;
+  vcpu.cpl = mode === MODE_KERNEL || mode === MODE_ATOMIC ? 0 : 3;
   vcpu.guest_mode = mode === MODE_L2;
   const gfn = Math.floor(gpa / 4096);
   if (gfn < vm.mem.npages && (vm.mem.pageState[gfn]! & PAGE_SPTE_MAPPED) !== 0) {

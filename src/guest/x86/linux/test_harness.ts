@@ -11,7 +11,7 @@ import { kvm_vcpu_run_step, STEP_BLOCKED, type VcpuStepResult } from '../../../h
 import { formatTracepoint, TRACEPOINT_NAMES } from '../../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { createVm, type KvmVm, type VmConfig } from '../../../host/x86/vm.ts';
-import { kvm_queue_exception_e, kvm_vcpu_kick } from '../../../host/x86/x86.ts';
+import { kvm_queue_exception_e, kvm_vcpu_kick, kvm_vmexit } from '../../../host/x86/x86.ts';
 import type { EventRecord } from '../../../script/transcript.ts';
 import { apf_reason_pa } from './apf_reason.ts';
 import { LinuxGuest, type LinuxGuestOptions } from './guest.ts';
@@ -141,6 +141,19 @@ export class LinuxHarness {
     v.cr2 = token;
     kvm_queue_exception_e(v, PF_VECTOR, 0);
     kvm_vcpu_kick(this.vm, v); // the host queues events during an exit; force one
+  }
+
+  /**
+   * An unrelated VM exit of vCPU i (a timer tick, say): the model's guest code exits only where its
+   * instructions do, and a ≤5.7 host polls for completions only at entry.
+   */
+  exit(i = 0): void {
+    kvm_vmexit(this.vcpu(i));
+  }
+
+  /** What a ≤5.7 host does for a 'page ready', done by hand: reason@0 := 2, #PF with CR2 = token. */
+  injectLegacyPageReady(i: number, token: number): void {
+    this.injectPageFault(i, token, 2);
   }
 
   /** What the host does for a 'page ready', done by hand: token@4 := token, IRQ 0xf3 into the LAPIC. */
