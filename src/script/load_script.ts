@@ -3,6 +3,7 @@
 import { eraConfig } from '../host/x86/era.ts';
 import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import { checkLinuxScript } from './linux_check.ts';
 import { type Script, ScriptSchema } from './schema.ts';
 
 /** Checks what the schema cannot: vCPU indices, memory ranges, era capabilities. */
@@ -31,6 +32,7 @@ export function checkScript(file: string, s: Script): Script {
     if (op.op === 'write_mem' && op.value >> BigInt(8 * op.size) !== 0n)
       throw new ScenarioError(file, `ops[${i}].value`, `expected a value that fits in ${op.size} byte(s)`);
   });
+  checkLinuxScript(file, s);
   return s;
 }
 

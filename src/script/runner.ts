@@ -3,17 +3,14 @@
 // their backing delay says. The transcript has no times in it; the ftrace output does.
 import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm_host.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
-import { async_pf_execute } from '../host/x86/async_pf.ts';
-import { workPending } from '../host/x86/async_pf_work.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';
-import { kvm_sync_fault_done } from '../host/x86/mmu_fault.ts';
 import { kvm_vcpu_run_step, STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop.ts';
-import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
-import { type KvmVcpu, OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
-import { createVm, type KvmVm } from '../host/x86/vm.ts';
+import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
+import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_set_msr_host_initiated } from '../host/x86/x86.ts';
-import { formatFtraceLine } from '../trace/ftrace.ts';
+import { HostTimeline } from './host_timeline.ts';
+import { runLinuxScript } from './linux_runner.ts';
 import type { Op, Script } from './schema.ts';
 import { hex, type TranscriptRecord } from './transcript.ts';
 import { parseDurationNs } from './units.ts';
@@ -32,63 +29,44 @@ export interface RunResult {
   ftrace: string[];
 }
 
-interface Timed {
-  t: number;
-  seq: number;
-  kind: 'work' | 'sync';
-  vcpu: number;
-  slot: number;
-  gen: number;
-}
-
 /** Runs a validated script on the model and returns its transcript. */
 export function runScript(script: Script, opts: RunOptions = {}): RunResult {
+  if (script.guest !== undefined) return runLinuxScript(script, opts);
   return new ScriptRun(script, opts).run();
 }
 
 class ScriptRun {
-  private readonly records: TranscriptRecord[] = [];
-  private readonly ftrace: string[] = [];
+  private readonly host: HostTimeline;
+  private readonly records: TranscriptRecord[];
   private readonly vm: KvmVm;
   private readonly guest: BareGuest;
-  private readonly timeline: Timed[] = [];
-  private readonly delays = new Map<number, number>();
-  private readonly warned = new Set<string>();
-  private now = 0;
-  private seq = 0;
   private readonly multi: boolean;
   private readonly budget: number;
 
   constructor(
     private readonly script: Script,
-    private readonly opts: RunOptions,
+    opts: RunOptions,
   ) {
     const c = script.vm;
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
-    this.vm = createVm(hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported), {
-      irqchip: c.irqchip,
-      enforce_pv_cpuid: c.enforce_pv_cpuid,
-      kvm_features: c.kvm_features,
-      hlt_in_guest: c.hlt_in_guest,
-      guest_state_protected: c.protected_state,
-      tdp: c.mmu === 'tdp',
-      memory: c.memory,
-      vcpus: c.vcpus,
-    });
-    this.vm.hooks = {
-      asyncWorkQueued: (vcpu, slot) =>
-        this.schedule('work', vcpu, slot, vcpu.async_pf.wGen[slot]!, vcpu.async_pf.wGfn[slot]!),
-      syncFault: (vcpu, gfn) => this.schedule('sync', vcpu, -1, 0, gfn),
-      kick: () => {},
-      warn: (vcpu, message) => {
-        // WARN_ON_ONCE: one splat per call site.
-        if (this.warned.has(message)) return;
-        this.warned.add(message);
-        this.records.push({ event: 'host_warning', ...(this.multi ? { vcpu: vcpu.vcpu_id } : {}), message });
+    this.host = new HostTimeline(
+      hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported),
+      {
+        irqchip: c.irqchip,
+        enforce_pv_cpuid: c.enforce_pv_cpuid,
+        kvm_features: c.kvm_features,
+        hlt_in_guest: c.hlt_in_guest,
+        guest_state_protected: c.protected_state,
+        tdp: c.mmu === 'tdp',
+        memory: c.memory,
+        vcpus: c.vcpus,
       },
-      trace: opts.traceEvents || opts.ftrace ? (v, tp, a, b) => this.trace(v, tp, a, b) : null,
-    };
+      this.multi,
+      opts,
+    );
+    this.vm = this.host.vm;
+    this.records = this.host.records;
     this.guest = new BareGuest(
       this.vm,
       script.handlers,
@@ -108,34 +86,7 @@ class ScriptRun {
 
   run(): RunResult {
     for (const [i, op] of this.script.ops.entries()) this.runOp(op, i);
-    return { records: this.records, ftrace: this.ftrace };
-  }
-
-  private schedule(kind: Timed['kind'], vcpu: KvmVcpu, slot: number, gen: number, gfn: number): void {
-    const t = this.now + (this.delays.get(gfn) ?? 0);
-    this.timeline.push({ t, seq: this.seq++, kind, vcpu: vcpu.vcpu_id, slot, gen });
-    this.timeline.sort((a, b) => a.t - b.t || a.seq - b.seq);
-  }
-
-  /** Fires timed events due by `now`. */
-  private fireDue(): void {
-    while (this.timeline.length > 0 && this.timeline[0]!.t <= this.now) this.fire(this.timeline.shift()!);
-  }
-
-  /** Advances time to the next timed event and fires it; false when there is none. */
-  private advance(): boolean {
-    const e = this.timeline.shift();
-    if (e === undefined) return false;
-    this.now = Math.max(this.now, e.t);
-    this.fire(e);
-    return true;
-  }
-
-  private fire(e: Timed): void {
-    const vcpu = this.vm.vcpus[e.vcpu]!;
-    if (e.kind === 'work') {
-      if (workPending(vcpu.async_pf, e.slot, e.gen)) async_pf_execute(this.vm, vcpu, e.slot);
-    } else kvm_sync_fault_done(this.vm, vcpu);
+    return { records: this.records, ftrace: this.host.ftrace };
   }
 
   private runOp(op: Op, index: number): void {
@@ -165,11 +116,8 @@ class ScriptRun {
         rec('ok');
         return;
       case 'touch':
-        if (op.backing !== undefined) {
-          const gfn = Math.floor(Number(op.gpa) / 4096);
-          this.delays.set(gfn, parseDurationNs(op.backing.delay));
-          if (gfn < this.vm.mem.npages) this.vm.mem.pageState[gfn] = 0; // host page missing
-        }
+        if (op.backing !== undefined)
+          this.host.setBacking(Math.floor(Number(op.gpa) / 4096), parseDurationNs(op.backing.delay));
         break;
       default:
         break;
@@ -178,9 +126,9 @@ class ScriptRun {
     vcpu.in_userspace = false;
     let steps = 0;
     while (this.guest.busy(vcpu)) {
-      this.fireDue();
+      this.host.fireDue();
       const r = kvm_vcpu_run_step(this.vm, vcpu);
-      if (r === STEP_BLOCKED && !this.advance()) break;
+      if (r === STEP_BLOCKED && !this.host.advance()) break;
       if (++steps > this.budget) break;
     }
     if (this.guest.busy(vcpu)) {
@@ -206,34 +154,15 @@ class ScriptRun {
     for (const v of vcpus) v.in_userspace = false;
     let steps = 0;
     for (;;) {
-      this.fireDue();
+      this.host.fireDue();
       let progress = false;
       for (const v of vcpus) {
         const r = kvm_vcpu_run_step(this.vm, v);
         if (r !== STEP_BLOCKED && !(r === STEP_IDLE && v.requests === 0)) progress = true;
       }
       if (++steps > this.budget) break;
-      if (!progress && !this.advance()) break;
+      if (!progress && !this.host.advance()) break;
     }
     for (const v of vcpus) v.in_userspace = true;
-  }
-
-  private trace(vcpu: number, tp: number, a: number, b: number): void {
-    const name = TRACEPOINT_NAMES[tp]!;
-    const text = formatTracepoint(tp, a, b);
-    if (this.opts.traceEvents) this.records.push({ trace: name, ...(this.multi ? { vcpu } : {}), text });
-    if (this.opts.ftrace) {
-      const worker = tp === TP_KVM_ASYNC_PF_COMPLETED;
-      this.ftrace.push(
-        formatFtraceLine({
-          comm: worker ? `kworker/${vcpu}:1` : `CPU ${vcpu}/KVM`,
-          pid: worker ? 100 + vcpu : 1000 + vcpu,
-          cpu: vcpu,
-          timeNs: this.now,
-          event: name,
-          text,
-        }),
-      );
-    }
   }
 }

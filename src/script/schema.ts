@@ -5,6 +5,7 @@ import * as para from '../abi/kvm_para.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
 import { intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
+import { LinuxGuestSchema } from './linux_schema.ts';
 
 /** MSR names accepted in scripts (besides numbers). */
 export const MSR_NAMES: Readonly<Record<string, number>> = {
@@ -99,7 +100,14 @@ export const OpSchema = z.discriminatedUnion('op', [
   op('rsm', {}),
   op('enter_l2', {}),
   op('leave_l2', {}),
-  op('run', {}),
+  op('run', {
+    /** Only with `guest:` (the Linux guest): stop after this much virtual time even if work is left. */
+    for: delay.optional(),
+  }),
+  // Only with `guest:` (the Linux guest): CPU hotplug, kvm_cpu_down_prepare (or with `shutdown` the
+  // reboot/crash path), and INIT + SIPI + kvm_cpu_online.
+  op('cpu_offline', { shutdown: z.boolean().default(false) }),
+  op('cpu_online', {}),
 ]);
 export type Op = z.output<typeof OpSchema>;
 
@@ -158,5 +166,10 @@ export const ScriptSchema = z.strictObject({
   vm: VmSchema,
   ops: z.array(OpSchema).min(1),
   handlers: HandlersSchema,
+  /**
+   * A Linux guest instead of the bare test guest (docs/scenarios.md, "Scripts with the Linux guest"):
+   * it boots and runs its tasks; `ops` are host-side only.
+   */
+  guest: LinuxGuestSchema.optional(),
 });
 export type Script = z.output<typeof ScriptSchema>;

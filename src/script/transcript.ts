@@ -31,7 +31,36 @@ export interface TraceRecord {
   text: string;
 }
 
-export type TranscriptRecord = OpRecord | EventRecord | TraceRecord;
+/**
+ * Scripts with a Linux guest: how each task ended, after the last op. `finished` (it ran off its
+ * program), `hung` (it waits for a 'page ready' that never came: `token`, and `wait: "halt"` for a legacy
+ * halted wait), or `unfinished` (still runnable when the script ended: a panic, a spinning vCPU, or ops
+ * that never ran it).
+ */
+export interface TaskRecord {
+  task: number;
+  vcpu?: number;
+  result: 'finished' | 'hung' | 'unfinished';
+  token?: string;
+  wait?: 'halt';
+}
+
+/**
+ * Scripts with a Linux guest: the sleep table's dummy entries at the end. `created` by wakes that found
+ * no waiter, `consumed` by the fault they stood for, `leaked` (unlinked by a wake without being freed,
+ * x86-apf §9 item 6), `freed` (unlinked and freed by the hypothetical fixed wake-all), `hashed` (still in
+ * the table: never consumed).
+ */
+export interface DummiesRecord {
+  dummies: 'sleep_table';
+  created: number;
+  consumed: number;
+  leaked: number;
+  freed: number;
+  hashed: number;
+}
+
+export type TranscriptRecord = OpRecord | EventRecord | TraceRecord | TaskRecord | DummiesRecord;
 
 export const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 
@@ -47,8 +76,18 @@ export function formatTable(records: readonly TranscriptRecord[]): string {
       const rest = [r.result, r.value === undefined ? '' : r.value].filter(Boolean).join('  ');
       return [`${String(r.op).padStart(3)} ${r.kind}${r.vcpu === undefined ? '' : `@${r.vcpu}`}`, rest];
     }
-    const { event, trace, ...fields } = r as Record<string, unknown>;
-    const label = event !== undefined ? `    ${String(event)}` : `    trace ${String(trace)}`;
+    if ('task' in r) {
+      const { task, vcpu, ...fields } = r;
+      const rest = Object.entries(fields).map(([k, v]) => (k === 'result' ? String(v) : `${k}=${String(v)}`));
+      return [`task ${task}${vcpu === undefined ? '' : `@${vcpu}`}`, rest.join('  ')];
+    }
+    const { event, trace, dummies, ...fields } = r as Record<string, unknown>;
+    const label =
+      event !== undefined
+        ? `    ${String(event)}`
+        : dummies !== undefined
+          ? 'dummies'
+          : `    trace ${String(trace)}`;
     return [
       label,
       Object.entries(fields)

@@ -1,0 +1,122 @@
+// The host side of a script run, shared by the bare-guest runner (runner.ts) and the Linux-guest runner
+// (linux_runner.ts): the VM with its hooks, and the timeline on which async workers and synchronous
+// fault-ins complete at the virtual time their page's backing delay says. Time only moves when a runner
+// advances it; the transcript records collected here have no times in them, the ftrace lines do.
+import { async_pf_execute } from '../host/x86/async_pf.ts';
+import { workPending } from '../host/x86/async_pf_work.ts';
+import type { EraConfig } from '../host/x86/era.ts';
+import { kvm_sync_fault_done } from '../host/x86/mmu_fault.ts';
+import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
+import type { KvmVcpu } from '../host/x86/vcpu.ts';
+import { createVm, type KvmVm, type VmConfig } from '../host/x86/vm.ts';
+import { formatFtraceLine } from '../trace/ftrace.ts';
+import type { TranscriptRecord } from './transcript.ts';
+
+export interface TimelineOptions {
+  /** Put tracepoints in the transcript. */
+  traceEvents?: boolean;
+  /** Collect ftrace-format lines. */
+  ftrace?: boolean;
+}
+
+/** A completion due at virtual time `t` (ties in scheduling order). */
+interface Timed {
+  t: number;
+  seq: number;
+  kind: 'work' | 'sync';
+  vcpu: number;
+  slot: number;
+  gen: number;
+}
+
+export class HostTimeline {
+  readonly records: TranscriptRecord[] = [];
+  readonly ftrace: string[] = [];
+  readonly vm: KvmVm;
+  /** Virtual time in nanoseconds. */
+  now = 0;
+  private readonly timeline: Timed[] = [];
+  private readonly delays = new Map<number, number>();
+  private readonly warned = new Set<string>();
+  private seq = 0;
+
+  constructor(
+    era: EraConfig,
+    config: VmConfig,
+    /** Records carry `vcpu` (more than one vCPU). */
+    readonly multi: boolean,
+    private readonly opts: TimelineOptions,
+  ) {
+    this.vm = createVm(era, config);
+    this.vm.hooks = {
+      asyncWorkQueued: (vcpu, slot) =>
+        this.schedule('work', vcpu, slot, vcpu.async_pf.wGen[slot]!, vcpu.async_pf.wGfn[slot]!),
+      syncFault: (vcpu, gfn) => this.schedule('sync', vcpu, -1, 0, gfn),
+      kick: () => {},
+      warn: (vcpu, message) => {
+        // WARN_ON_ONCE: one splat per call site.
+        if (this.warned.has(message)) return;
+        this.warned.add(message);
+        this.records.push({ event: 'host_warning', ...(this.multi ? { vcpu: vcpu.vcpu_id } : {}), message });
+      },
+      trace: opts.traceEvents || opts.ftrace ? (v, tp, a, b) => this.trace(v, tp, a, b) : null,
+    };
+  }
+
+  /** The host page of `gfn` is missing; faulting it in (async worker or blocking GUP) takes `delayNs`. */
+  setBacking(gfn: number, delayNs: number): void {
+    this.delays.set(gfn, delayNs);
+    if (gfn < this.vm.mem.npages) this.vm.mem.pageState[gfn] = 0;
+  }
+
+  private schedule(kind: Timed['kind'], vcpu: KvmVcpu, slot: number, gen: number, gfn: number): void {
+    const t = this.now + (this.delays.get(gfn) ?? 0);
+    this.timeline.push({ t, seq: this.seq++, kind, vcpu: vcpu.vcpu_id, slot, gen });
+    this.timeline.sort((a, b) => a.t - b.t || a.seq - b.seq);
+  }
+
+  /** The time of the next timed event, or Infinity when there is none. */
+  nextTime(): number {
+    return this.timeline.length > 0 ? this.timeline[0]!.t : Number.POSITIVE_INFINITY;
+  }
+
+  /** Fires timed events due by `now`. */
+  fireDue(): void {
+    while (this.timeline.length > 0 && this.timeline[0]!.t <= this.now) this.fire(this.timeline.shift()!);
+  }
+
+  /** Advances time to the next timed event and fires it; false when there is none. */
+  advance(): boolean {
+    const e = this.timeline.shift();
+    if (e === undefined) return false;
+    this.now = Math.max(this.now, e.t);
+    this.fire(e);
+    return true;
+  }
+
+  private fire(e: Timed): void {
+    const vcpu = this.vm.vcpus[e.vcpu]!;
+    if (e.kind === 'work') {
+      if (workPending(vcpu.async_pf, e.slot, e.gen)) async_pf_execute(this.vm, vcpu, e.slot);
+    } else kvm_sync_fault_done(this.vm, vcpu);
+  }
+
+  private trace(vcpu: number, tp: number, a: number, b: number): void {
+    const name = TRACEPOINT_NAMES[tp]!;
+    const text = formatTracepoint(tp, a, b);
+    if (this.opts.traceEvents) this.records.push({ trace: name, ...(this.multi ? { vcpu } : {}), text });
+    if (this.opts.ftrace) {
+      const worker = tp === TP_KVM_ASYNC_PF_COMPLETED;
+      this.ftrace.push(
+        formatFtraceLine({
+          comm: worker ? `kworker/${vcpu}:1` : `CPU ${vcpu}/KVM`,
+          pid: worker ? 100 + vcpu : 1000 + vcpu,
+          cpu: vcpu,
+          timeNs: this.now,
+          event: name,
+          text,
+        }),
+      );
+    }
+  }
+}

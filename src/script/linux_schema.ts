@@ -1,0 +1,71 @@
+// The optional `guest:` section of an x86 script (docs/scenarios.md, "Scripts with the Linux guest"):
+// instead of the bare test guest driven op by op, a Linux guest of a chosen generation boots on the vCPUs
+// and runs tasks whose programs touch memory and compute; the script's ops are then host-side only.
+import { z } from 'zod';
+import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../guest/x86/linux/config.ts';
+import { intIn, uint } from '../scenario/values.ts';
+import { DURATION_RE } from './units.ts';
+
+/** A duration: "50ms", "10us", "1.5s", or a bare number of nanoseconds. */
+const duration = z.union([z.string().regex(DURATION_RE), intIn(0, 2 ** 40)]);
+
+const TouchStepSchema = z.strictObject({
+  /** The guest physical (= virtual: identity-mapped) address accessed. */
+  touch: uint(52),
+  /**
+   * user (CPL 3), kernel (CPL 0, preemptible: copy_from_user), atomic (CPL 0 with preemption disabled),
+   * l2 (the task is an L1 KVM vCPU thread and the access runs in its L2 guest).
+   */
+  mode: z.enum(['user', 'kernel', 'atomic', 'l2']).default('user'),
+  write: z.boolean().default(false),
+  /** The host page is not resident at the start; faulting it in takes `delay`. */
+  backing: z.strictObject({ delay: duration }).optional(),
+});
+
+const ComputeStepSchema = z.strictObject({
+  /** A burst of user-mode computation that takes this long in virtual time. */
+  compute: duration,
+});
+
+/** One step of a task's program: `{touch: …}` or `{compute: …}`. */
+const TaskStepSchema = z.unknown().transform((v, ctx) => {
+  const schema = v !== null && typeof v === 'object' && 'compute' in v ? ComputeStepSchema : TouchStepSchema;
+  const r = schema.safeParse(v);
+  if (r.success) return r.data as z.output<typeof TouchStepSchema> | z.output<typeof ComputeStepSchema>;
+  const issue = r.error.issues[0]!;
+  ctx.addIssue({
+    code: 'custom',
+    path: issue.path,
+    message:
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (a step is {touch: gpa, mode, write, backing: {delay}} or {compute: duration})`
+        : issue.message,
+  });
+  return z.NEVER;
+});
+export type TaskStep = z.output<typeof TaskStepSchema>;
+
+const LinuxTaskSchema = z.strictObject({
+  /** The CPU whose runqueue the task starts on. */
+  cpu: intIn(0, 63).default(0),
+  /** Its actions in order; a task that runs off the end exits. */
+  program: z.array(TaskStepSchema).default([]),
+});
+
+export const LinuxGuestSchema = z.strictObject({
+  kind: z.enum(LINUX_GUEST_KINDS as [LinuxGuestKind, ...LinuxGuestKind[]]),
+  /** CONFIG_PREEMPT (the legacy guest's SEND_ALWAYS and halted-wait choice). */
+  preempt: z.boolean().default(false),
+  /** `no-kvmapf` on the kernel command line. */
+  no_kvmapf: z.boolean().default(false),
+  /** GPA of CPU 0's `apf_reason` (64-byte aligned); CPU n's is at + n * 128. */
+  apf_reason: uint(52)
+    .default(0x10000n)
+    .transform((v) => Number(v)),
+  /** Preempt a task after this many completed actions when another is runnable (0: never). */
+  slice: intIn(0, 1_000_000).default(0),
+  /** A hypothetical apf_task_wake_all that frees the dummies it unlinks (no kernel has it). */
+  wake_all_frees_dummies: z.boolean().default(false),
+  tasks: z.array(LinuxTaskSchema).max(4096).default([]),
+});
+export type LinuxGuestScript = z.output<typeof LinuxGuestSchema>;
