@@ -1,7 +1,7 @@
 // zod building blocks for scenario values: integers written as numbers, bigints or "0x…" strings, sizes
 // with binary units, and names-or-numbers for MSRs and CPUID bits.
 import { z } from 'zod';
-import { parseSize } from '../sim/engine/units.ts';
+import { parseDuration, parseSize } from '../sim/engine/units.ts';
 
 const INT_RE = /^(0x[0-9a-f_]+|[0-9][0-9_]*)$/i;
 
@@ -89,4 +89,15 @@ export const intOneOf = <T extends number>(...allowed: T[]) =>
       return z.NEVER;
     }
     return n as T;
+  });
+
+/** A duration ("50ms", "10us", 250, …) as nanoseconds. */
+export const durationNs = () =>
+  z.unknown().transform((v, ctx) => {
+    const r = parseDuration(typeof v === 'bigint' ? Number(v) : v);
+    if (!r.ok) {
+      ctx.addIssue({ code: 'custom', message: r.error });
+      return z.NEVER;
+    }
+    return r.value;
   });

@@ -30,7 +30,6 @@ import type { RunOptions, RunResult } from './runner.ts';
 import type { Op, Script } from './schema.ts';
 import { kvmSupportedPvFeatures } from './supported_cpuid.ts';
 import { hex, type OpRecord, type TaskRecord } from './transcript.ts';
-import { parseDurationNs } from './units.ts';
 
 /** Runs a validated script whose `guest` is set. */
 export function runLinuxScript(script: Script, opts: RunOptions = {}): RunResult {
@@ -39,7 +38,7 @@ export function runLinuxScript(script: Script, opts: RunOptions = {}): RunResult
 
 /** A task's program step as the guest model's action. */
 function toAction(step: TaskStep): TaskAction {
-  if ('compute' in step) return { kind: 'compute', ns: parseDurationNs(step.compute) };
+  if ('compute' in step) return { kind: 'compute', ns: step.compute };
   return { kind: 'touch', gpa: Number(step.touch), write: step.write, mode: step.mode };
 }
 
@@ -84,7 +83,7 @@ class LinuxScriptRun {
     for (const task of g.tasks)
       for (const step of task.program)
         if ('touch' in step && step.backing !== undefined)
-          this.host.setBacking(Number(step.touch / 4096n), parseDurationNs(step.backing.delay));
+          this.host.setBacking(Number(step.touch / 4096n), step.backing.delay);
     const program = fixedProgram(g.tasks.map((t) => t.program.map(toAction)));
     this.guest = new LinuxGuest(this.vm, program, {
       config: {
@@ -124,11 +123,7 @@ class LinuxScriptRun {
     };
     switch (op.op) {
       case 'run':
-        rec(
-          this.runAll(op.for === undefined ? Number.POSITIVE_INFINITY : parseDurationNs(op.for))
-            ? 'ok'
-            : 'hang',
-        );
+        rec(this.runAll(op.for === undefined ? Number.POSITIVE_INFINITY : op.for) ? 'ok' : 'hang');
         return;
       case 'host_set_msr':
         rec(kvm_set_msr_host_initiated(this.vm, vcpu, op.msr, op.value) ? 'ok' : 'rejected');

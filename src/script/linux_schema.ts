@@ -3,11 +3,10 @@
 // and runs tasks whose programs touch memory and compute; the script's ops are then host-side only.
 import { z } from 'zod';
 import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../guest/x86/linux/config.ts';
-import { intIn, uint } from '../scenario/values.ts';
-import { DURATION_RE } from './units.ts';
+import { durationNs, intIn, uint } from '../scenario/values.ts';
 
 /** A duration: "50ms", "10us", "1.5s", or a bare number of nanoseconds. */
-const duration = z.union([z.string().regex(DURATION_RE), intIn(0, 2 ** 40)]);
+const duration = durationNs();
 
 const TouchStepSchema = z.strictObject({
   /** The guest physical (= virtual: identity-mapped) address accessed. */

@@ -13,7 +13,6 @@ import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
 import type { Op, Script } from './schema.ts';
 import { hex, type TranscriptRecord } from './transcript.ts';
-import { parseDurationNs } from './units.ts';
 
 export interface RunOptions {
   /** Put tracepoints in the transcript. */
@@ -117,7 +116,7 @@ class ScriptRun {
         return;
       case 'touch':
         if (op.backing !== undefined)
-          this.host.setBacking(Math.floor(Number(op.gpa) / 4096), parseDurationNs(op.backing.delay));
+          this.host.setBacking(Math.floor(Number(op.gpa) / 4096), op.backing.delay);
         break;
       default:
         break;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import * as para from '../abi/kvm_para.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
-import { intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
+import { durationNs, intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
 import { LinuxGuestSchema } from './linux_schema.ts';
 
 /** MSR names accepted in scripts (besides numbers). */
@@ -68,8 +68,8 @@ const memSize = intOneOf(1, 2, 4, 8);
 const op = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) =>
   z.strictObject({ op: z.literal(kind), vcpu, ...shape });
 
-/** Fault-in latency on the host for a page that is not resident: "50ms", "10us", 0. */
-const delay = z.union([z.string().regex(/^\s*[0-9]+(\.[0-9]+)?\s*(ns|us|ms|s)\s*$/), intIn(0, 2 ** 40)]);
+/** Fault-in latency on the host for a page that is not resident: "50ms", "10us", 0 (ns). */
+const delay = durationNs();
 
 export const OpSchema = z.discriminatedUnion('op', [
   op('wrmsr', { msr, value: uint(64) }),

@@ -254,7 +254,8 @@ function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: num
     return;
   }
   if (kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, KVM_PV_REASON_PAGE_READY)) {
-    kvm_queue_exception_e_p(vcpu, PF_VECTOR, 0, token, false);
+    // In guest mode kvm_inject_page_fault marks an async #PF nested_apf: a #PF VM-exit to L1 (4.15+).
+    kvm_queue_exception_e_p(vcpu, PF_VECTOR, 0, token, vcpu.guest_mode);
     vcpu.stat.page_ready_irqs++;
   }
 }
