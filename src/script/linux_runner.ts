@@ -30,6 +30,7 @@ import type { RunOptions, RunResult } from './runner.ts';
 import type { Op, Script } from './schema.ts';
 import { kvmSupportedPvFeatures } from './supported_cpuid.ts';
 import { hex, type OpRecord, type TaskRecord } from './transcript.ts';
+import { toVmConfig } from './vm_config.ts';
 
 /** Runs a validated script whose `guest` is set. */
 export function runLinuxScript(script: Script, opts: RunOptions = {}): RunResult {
@@ -64,21 +65,7 @@ class LinuxScriptRun {
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
     this.clock = new Float64Array(c.vcpus);
-    this.host = new HostTimeline(
-      era,
-      {
-        irqchip: c.irqchip,
-        enforce_pv_cpuid: c.enforce_pv_cpuid,
-        kvm_features,
-        hlt_in_guest: c.hlt_in_guest,
-        guest_state_protected: c.protected_state,
-        tdp: c.mmu === 'tdp',
-        memory: c.memory,
-        vcpus: c.vcpus,
-      },
-      this.multi,
-      opts,
-    );
+    this.host = new HostTimeline(era, toVmConfig(c, kvm_features), this.multi, opts);
     this.vm = this.host.vm;
     for (const task of g.tasks)
       for (const step of task.program)

@@ -13,6 +13,7 @@ import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
 import type { Op, Script } from './schema.ts';
 import { hex, type TranscriptRecord } from './transcript.ts';
+import { toVmConfig } from './vm_config.ts';
 
 export interface RunOptions {
   /** Put tracepoints in the transcript. */
@@ -51,16 +52,7 @@ class ScriptRun {
     this.budget = opts.stepBudget ?? 100_000;
     this.host = new HostTimeline(
       hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported),
-      {
-        irqchip: c.irqchip,
-        enforce_pv_cpuid: c.enforce_pv_cpuid,
-        kvm_features: c.kvm_features,
-        hlt_in_guest: c.hlt_in_guest,
-        guest_state_protected: c.protected_state,
-        tdp: c.mmu === 'tdp',
-        memory: c.memory,
-        vcpus: c.vcpus,
-      },
+      toVmConfig(c),
       this.multi,
       opts,
     );

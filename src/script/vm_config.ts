@@ -1,0 +1,17 @@
+// A script's `vm:` section as the host model's VmConfig.
+import type { VmConfig } from '../host/x86/vm.ts';
+import type { Script } from './schema.ts';
+
+/** Maps the scenario's VM settings onto VmConfig; `kvm_features` may be narrowed by the caller. */
+export function toVmConfig(c: Script['vm'], kvm_features = c.kvm_features): VmConfig {
+  return {
+    irqchip: c.irqchip,
+    enforce_pv_cpuid: c.enforce_pv_cpuid,
+    kvm_features,
+    hlt_in_guest: c.hlt_in_guest,
+    guest_state_protected: c.protected_state,
+    tdp: c.mmu === 'tdp',
+    memory: c.memory,
+    vcpus: c.vcpus,
+  };
+}
