@@ -11,6 +11,8 @@ program
 
 const commands: Array<() => Promise<{ register(p: Command): void }>> = [
   () => import('./script_command.ts'),
+  () => import('./run_command.ts'),
+  () => import('./compare_command.ts'),
   () => import('./diff_command.ts'),
 ];
 

@@ -33,3 +33,36 @@ export const FTRACE_HEADER = [
   '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
   '#              | |         |   |||||     |         |',
 ].join('\n');
+
+/**
+ * A streaming ftrace text file: the header, then one line per event, handed to `write` in chunks of
+ * about 1 MiB (a long simulation produces millions of lines).
+ */
+export class FtraceWriter {
+  private buf: string[] = [];
+  private bufLen = 0;
+  lines = 0;
+
+  constructor(private readonly write: (chunk: string) => void) {
+    this.write(`${FTRACE_HEADER}\n`);
+  }
+
+  line(l: FtraceLine): void {
+    const s = `${formatFtraceLine(l)}\n`;
+    this.buf.push(s);
+    this.bufLen += s.length;
+    this.lines++;
+    if (this.bufLen >= 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0) return;
+    this.write(this.buf.join(''));
+    this.buf = [];
+    this.bufLen = 0;
+  }
+
+  close(): void {
+    this.flush();
+  }
+}

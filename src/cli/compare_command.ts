@@ -1,0 +1,46 @@
+// `kvmsim compare FILE --apf off,sync,legacy,interrupt [--seeds 5]`: the same scenario under several
+// protocol modes and seeds, one table of means with 95% confidence intervals and ratios against the
+// first mode (docs/simulator.md).
+import type { Command } from 'commander';
+import { compareModes, formatComparison } from '../sim/compare.ts';
+import { loadSimScenario } from '../sim/load_sim.ts';
+import { startProgress } from '../sim/progress.ts';
+import { parseCountFlag, parseModesFlag, parseSeedFlag } from './sim_flags.ts';
+
+interface CompareFlags {
+  apf: string;
+  seeds: string;
+  seed?: string;
+  json?: boolean;
+  progress?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('compare')
+    .description('run a `kind: sim` scenario under several APF protocol modes and seeds and compare them')
+    .argument('<file>', 'scenario file (YAML or JSON)')
+    .option(
+      '--apf <modes>',
+      'comma-separated protocol modes; the first is the baseline',
+      'off,sync,legacy,interrupt',
+    )
+    .option('--seeds <n>', 'seeds per mode (scenario seed, seed+1, …)', '5')
+    .option('--seed <n>', "first seed (overrides the scenario's)")
+    .option('--json', 'print every run and the summary as JSON')
+    .option('--progress', 'show a progress bar (on a terminal, for comparisons longer than a second)')
+    .action((file: string, flags: CompareFlags) => {
+      const modes = parseModesFlag(flags.apf);
+      const seeds = parseCountFlag('--seeds', flags.seeds, 1000);
+      const scenario = loadSimScenario(file);
+      if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
+      const progress = flags.progress ? startProgress('comparing') : null;
+      try {
+        const result = compareModes(scenario, modes, seeds, progress?.update ?? null);
+        progress?.stop();
+        process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
+      } finally {
+        progress?.stop();
+      }
+    });
+}

@@ -1,0 +1,63 @@
+// `kvmsim run FILE`: simulate a `kind: sim` scenario and print its metrics (docs/simulator.md).
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadSimScenario } from '../sim/load_sim.ts';
+import { startProgress } from '../sim/progress.ts';
+import { formatReport } from '../sim/report.ts';
+import { runSimulation } from '../sim/run.ts';
+import { SimTrace } from '../sim/sim_trace.ts';
+import { ChromeTraceWriter } from '../trace/chrome.ts';
+import { FtraceWriter } from '../trace/ftrace.ts';
+import { parseSeedFlag } from './sim_flags.ts';
+
+interface RunFlags {
+  seed?: string;
+  json?: boolean;
+  trace?: string;
+  ftrace?: string;
+  progress?: boolean;
+}
+
+/** A file sink for a trace writer (synchronous writes: the simulation is synchronous too). */
+function fileSink(path: string): { write: (s: string) => void; close: () => void } {
+  const fd = openSync(path, 'w');
+  return { write: (s) => void writeSync(fd, s), close: () => closeSync(fd) };
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('simulate a `kind: sim` scenario (workloads on an overcommitted host) and print its metrics')
+    .argument('<file>', 'scenario file (YAML or JSON)')
+    .option('--seed <n>', "root seed of the random streams (overrides the scenario's)")
+    .option('--json', 'print the metrics as JSON (every VM and the total)')
+    .option('--trace <file>', 'write a Chrome Trace Event JSON file (open it in Perfetto)')
+    .option('--ftrace <file>', 'write the kvm_*async_pf* tracepoints in ftrace text format')
+    .option('--progress', 'show a progress bar (on a terminal, for runs longer than a second)')
+    .action((file: string, flags: RunFlags) => {
+      const scenario = loadSimScenario(file);
+      if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
+      const chromeFile = flags.trace !== undefined ? fileSink(flags.trace) : null;
+      const ftraceFile = flags.ftrace !== undefined ? fileSink(flags.ftrace) : null;
+      const tracer =
+        chromeFile || ftraceFile
+          ? new SimTrace(
+              {
+                chrome: chromeFile ? new ChromeTraceWriter(chromeFile.write) : null,
+                ftrace: ftraceFile ? new FtraceWriter(ftraceFile.write) : null,
+              },
+              Math.max(10_000, scenario.duration / 2000),
+            )
+          : null;
+      const progress = flags.progress ? startProgress('simulating') : null;
+      try {
+        const { metrics } = runSimulation(scenario, { tracer, onProgress: progress?.update ?? null });
+        progress?.stop();
+        process.stdout.write(flags.json ? `${JSON.stringify(metrics, null, 2)}\n` : formatReport(metrics));
+      } finally {
+        progress?.stop();
+        chromeFile?.close();
+        ftraceFile?.close();
+      }
+    });
+}

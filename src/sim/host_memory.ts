@@ -1,0 +1,137 @@
+// The host's RAM as the simulator sees it: every VM's guest pages in one global index space, a limit
+// on how many may be resident, and CLOCK reclaim that evicts guest pages when a page-in goes over it.
+//
+// The per-page state is the host model's own byte per gfn (`vm.mem.pageState`: PAGE_HOST_RESIDENT,
+// PAGE_SPTE_MAPPED) plus one referenced bit per page here, so a host with 2.7 × 10^8 guest pages costs
+// about 300 MB and no object per page. Evicting a page clears both of its host bits — the page is
+// swapped out and its secondary-MMU mapping zapped (the MMU notifier) — so the guest's next access
+// faults. KSM is off: pages are never shared.
+//
+// The model sets PAGE_HOST_RESIDENT itself (the worker, a sync fault-in, a prefault); the simulator
+// calls `pagedIn` right after each such step for pages that were not resident before, which is where
+// the resident count grows and reclaim runs.
+import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../mem/guest_memory.ts';
+
+const NOT_RESIDENT = ~(PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED);
+
+export class HostMemory {
+  /** Resident pages, all VMs together (pinned kernel pages included). */
+  resident = 0;
+  /** Pages reclaimed so far, per VM. */
+  readonly evictions: Float64Array;
+  /** Resident pages per VM. */
+  readonly vmResident: Float64Array;
+  /** Page-ins per VM (0 → 1 transitions of PAGE_HOST_RESIDENT). */
+  readonly pageIns: Float64Array;
+  private readonly referenced: Uint8Array;
+  private readonly base: Float64Array;
+  private readonly end: Float64Array;
+  private readonly pinned: Float64Array;
+  /** CLOCK hand: a global page index, and the VM it is in. */
+  private hand: number;
+  private handVm = 0;
+
+  constructor(
+    readonly limit: number,
+    private readonly states: readonly Uint8Array[],
+    pinnedPages: readonly number[],
+  ) {
+    const n = states.length;
+    this.base = new Float64Array(n);
+    this.end = new Float64Array(n);
+    this.pinned = new Float64Array(n);
+    this.evictions = new Float64Array(n);
+    this.vmResident = new Float64Array(n);
+    this.pageIns = new Float64Array(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      this.base[i] = total;
+      this.pinned[i] = pinnedPages[i]!;
+      total += states[i]!.length;
+      this.end[i] = total;
+    }
+    this.referenced = new Uint8Array(Math.ceil(total / 8));
+    this.hand = this.base[0]! + this.pinned[0]!;
+  }
+
+  /** Total guest pages. */
+  get totalPages(): number {
+    return this.end[this.end.length - 1]!;
+  }
+
+  /**
+   * Sets VM `vm`'s starting residency: gfns [0, residentPages) resident and mapped, the rest swapped out.
+   * The caller orders pages so that this prefix is the workload's most popular part.
+   */
+  setInitialResidency(vm: number, residentPages: number): void {
+    const st = this.states[vm]!;
+    st.fill(0);
+    st.fill(PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED, 0, residentPages);
+    this.vmResident[vm] = residentPages;
+    this.resident += residentPages;
+  }
+
+  /** The workload accessed gfn: its referenced bit (the accessed bit CLOCK tests). */
+  touch(vm: number, gfn: number): void {
+    const g = this.base[vm]! + gfn;
+    this.referenced[g >>> 3]! |= 1 << (g & 7);
+  }
+
+  /** gfn of VM `vm` just became resident: count it, mark it referenced, reclaim if over the limit. */
+  pagedIn(vm: number, gfn: number): void {
+    this.resident++;
+    this.vmResident[vm]!++;
+    this.pageIns[vm]!++;
+    this.touch(vm, gfn);
+    while (this.resident > this.limit) this.evictOne();
+  }
+
+  /** Evicts one specific resident page (the bernoulli calibration pattern's "reclaimed meanwhile"). */
+  evict(vm: number, gfn: number): void {
+    const st = this.states[vm]!;
+    if ((st[gfn]! & PAGE_HOST_RESIDENT) === 0) return;
+    st[gfn] = st[gfn]! & NOT_RESIDENT;
+    this.resident--;
+    this.vmResident[vm]!--;
+    this.evictions[vm]!++;
+  }
+
+  /** CLOCK: sweep from the hand, giving referenced pages a second chance, and evict the first other one. */
+  private evictOne(): void {
+    const ref = this.referenced;
+    let vm = this.handVm;
+    let g = this.hand;
+    let st = this.states[vm]!;
+    let base = this.base[vm]!;
+    let end = this.end[vm]!;
+    // Two full sweeps always find a victim: the first clears every referenced bit.
+    for (let budget = 2 * this.totalPages + 2 * this.states.length; budget > 0; budget--) {
+      if (g >= end) {
+        vm = vm + 1 === this.states.length ? 0 : vm + 1;
+        st = this.states[vm]!;
+        base = this.base[vm]!;
+        end = this.end[vm]!;
+        g = base + this.pinned[vm]!;
+        continue;
+      }
+      const gfn = g - base;
+      const s = st[gfn]!;
+      if ((s & PAGE_HOST_RESIDENT) !== 0) {
+        const byte = g >>> 3;
+        const bit = 1 << (g & 7);
+        if ((ref[byte]! & bit) !== 0) ref[byte] = ref[byte]! & ~bit;
+        else {
+          st[gfn] = s & NOT_RESIDENT;
+          this.resident--;
+          this.vmResident[vm]!--;
+          this.evictions[vm]!++;
+          this.hand = g + 1;
+          this.handVm = vm;
+          return;
+        }
+      }
+      g++;
+    }
+    throw new Error('host memory: nothing to reclaim (every resident page is pinned)');
+  }
+}

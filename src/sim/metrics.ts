@@ -1,0 +1,355 @@
+// Metrics of a simulation run (docs/metrics.md defines each one): cumulative counters are snapshotted at
+// the end of warmup and at the end of the run, and the metrics are the difference, per VM and in total.
+// Latency histograms are reset at the end of warmup instead.
+
+import {
+  CAT_NAMES,
+  K_ASYNC_TRIED,
+  K_EXITS,
+  K_IO,
+  K_IRQ_INJECTED,
+  K_MINOR,
+  K_PF_INJECTED,
+  K_PREEMPTIONS,
+  K_PREFAULT_SYNC,
+  K_QUEUE_FULL,
+  K_QUEUED_AREA,
+  K_REPEATED,
+  K_SLOT_BUSY,
+  K_SLOT_BUSY_NS,
+  K_TICKS,
+  K_WAKEUP_ALL,
+  K_WARNINGS,
+  K_WORKS,
+  NCAT,
+  NCOUNT,
+} from './counters.ts';
+import { LogHistogram } from './histogram.ts';
+import type { Simulator } from './simulator.ts';
+
+// Raw per-VM vector: the simulator's counters, then the time categories, then model statistics.
+const R_TIME = NCOUNT;
+const R_MODEL = NCOUNT + NCAT;
+const M_BURSTS = R_MODEL;
+const M_TOUCHES = R_MODEL + 1;
+const M_PF_GUEST = R_MODEL + 2;
+const M_APF_HALTS = R_MODEL + 3;
+const M_SYNC = R_MODEL + 4;
+const M_PAGE_READY = R_MODEL + 5;
+const M_PREFAULTS = R_MODEL + 6;
+const M_ACKS = R_MODEL + 7;
+const M_CTX = R_MODEL + 8;
+const M_HALTS = R_MODEL + 9;
+const M_SLEEPS = R_MODEL + 10;
+const M_PAGE_INS = R_MODEL + 11;
+const M_EVICTIONS = R_MODEL + 12;
+const M_PANICS = R_MODEL + 13;
+const M_GUEST_WARNINGS = R_MODEL + 14;
+const M_PAGE_READY_PF = R_MODEL + 15;
+const M_NORMAL_PF = R_MODEL + 16;
+const NRAW = R_MODEL + 17;
+
+/** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
+export function collectRaw(sim: Simulator, t: number): Float64Array[] {
+  return sim.vms.map((sv, i) => {
+    const r = new Float64Array(NRAW);
+    for (let k = 0; k < NCOUNT; k++) r[k] = sim.count[i * NCOUNT + k]!;
+    const gs = sv.guest.state;
+    for (let c = 0; c < sv.vm.vcpus.length; c++) {
+      const g = sv.firstVcpu + c;
+      const tb = g * NCAT;
+      const s0 = sim.stepStart[g]!;
+      const s1 = sim.stepEnd[g]!;
+      const frac = s1 > t && s1 > s0 ? (s1 - Math.max(t, s0)) / (s1 - s0) : 0;
+      for (let k = 0; k < NCAT; k++) r[R_TIME + k]! += sim.time[tb + k]! - sim.lastCost[tb + k]! * frac;
+      if (sim.blocked[g] !== 0 && t > sim.blockedSince[g]!)
+        r[R_TIME + sim.blockedCat[g]!]! += t - sim.blockedSince[g]!;
+      r[K_QUEUED_AREA]! += sim.queuedNow[g]! * (t - sim.queuedSince[g]!);
+      const v = sv.vm.vcpus[c]!;
+      r[M_PF_GUEST]! += v.stat.pf_guest;
+      r[M_APF_HALTS]! += v.stat.apf_halts;
+      r[M_SYNC]! += v.stat.sync_faults;
+      r[M_PAGE_READY]! += v.stat.page_ready_irqs;
+      r[M_PREFAULTS]! += v.stat.pf_fixed;
+      r[M_CTX]! += gs.cpu.contextSwitches[c]!;
+      r[M_HALTS]! += gs.cpu.halts[c]!;
+    }
+    for (let k = 0; k < sv.nTasks; k++) {
+      r[M_BURSTS]! += gs.task.bursts[k]!;
+      r[M_TOUCHES]! += gs.task.touches[k]!;
+    }
+    r[M_ACKS] = gs.counters.acks;
+    r[M_SLEEPS] = gs.counters.asyncPfSleeps + gs.counters.haltedApfWaits;
+    r[M_PAGE_INS] = sim.host.pageIns[i]!;
+    r[M_EVICTIONS] = sim.host.evictions[i]!;
+    r[M_PANICS] = gs.counters.panics;
+    r[M_GUEST_WARNINGS] = gs.counters.warnings;
+    r[M_PAGE_READY_PF] = gs.counters.pageReadyFaults;
+    r[M_NORMAL_PF] = gs.counters.normalPageFaults;
+    return r;
+  });
+}
+
+export interface Latency {
+  count: number;
+  mean_us: number;
+  p50_us: number;
+  p95_us: number;
+  p99_us: number;
+  max_us: number;
+}
+
+export interface Metrics {
+  vcpus: number;
+  tasks: number;
+  work: {
+    /** Task CPU time (compute bursts + in-guest accesses), seconds. */
+    task_cpu_s: number;
+    /** Task CPU time per second of virtual time (vCPU-equivalents of useful work). */
+    task_cpu_rate: number;
+    bursts: number;
+    bursts_per_s: number;
+    touches: number;
+  };
+  /** Fractions of vCPU time (they sum to 1). */
+  vcpu_time: Record<(typeof CAT_NAMES)[number], number>;
+  faults: {
+    page_ins: number;
+    io_requests: number;
+    sync: number;
+    async_attempted: number;
+    works_created: number;
+    not_present_injected: number;
+    apf_halts: number;
+    repeated: number;
+    queue_full_fallbacks: number;
+    prefault_sync: number;
+    minor: number;
+    per_s: number;
+  };
+  page_ready: Latency;
+  done_wait: Latency;
+  slot_busy: { count: number; mean_us: number; max_us: number };
+  events: {
+    page_ready_notifications: number;
+    acks: number;
+    wakeup_alls: number;
+    exits: number;
+    pf_injected: number;
+    irq_injected: number;
+    context_switches: number;
+    guest_halts: number;
+    async_pf_sleeps: number;
+    preemptions: number;
+    ticks: number;
+  };
+  /** vcpu->async_pf.queued (outstanding works per vCPU): time-average and maximum. */
+  apf_queue: { mean: number; max: number };
+  memory: { resident_mib: number; evictions: number };
+  guest: { panics: number; warnings: number };
+}
+
+export interface VmMetrics extends Metrics {
+  name: string;
+  group: string;
+  apf: string;
+  era: string;
+  guest_kernel: string;
+}
+
+export interface SwapMetrics {
+  channels: number;
+  requests: number;
+  utilization: number;
+  mean_queue: number;
+  max_queue: number;
+  wait: Latency;
+  service: Latency;
+}
+
+export interface RunMetrics {
+  scenario: string;
+  seed: number;
+  /** Virtual time simulated, and the measured part of it (after warmup), in seconds. */
+  simulated_s: number;
+  measured_s: number;
+  host: { ram_mib: number; resident_mib: number; swap: SwapMetrics };
+  total: Metrics;
+  /** One per `vms` entry of the scenario (its `count` VMs together). */
+  groups: GroupMetrics[];
+  vms: VmMetrics[];
+}
+
+const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
+const r3 = (x: number): number => Math.round(x * 1e3) / 1e3;
+const MIB_PAGES = 256;
+
+function latency(h: LogHistogram): Latency {
+  const us = (ns: number) => r3(ns / 1000);
+  return {
+    count: h.count,
+    mean_us: us(h.mean()),
+    p50_us: us(h.quantile(0.5)),
+    p95_us: us(h.quantile(0.95)),
+    p99_us: us(h.quantile(0.99)),
+    max_us: us(h.max),
+  };
+}
+
+function metricsOf(
+  d: Float64Array,
+  measuredNs: number,
+  vcpus: number,
+  tasks: number,
+  pageReady: LogHistogram,
+  doneWait: LogHistogram,
+  queuedMax: number,
+  slotBusyMax: number,
+  residentPages: number,
+): Metrics {
+  const secs = measuredNs / 1e9;
+  const vcpuNs = measuredNs * vcpus;
+  const frac = (k: number) => (vcpuNs > 0 ? r6(d[R_TIME + k]! / vcpuNs) : 0);
+  const vcpuTime = Object.fromEntries(CAT_NAMES.map((n, k) => [n, frac(k)])) as Metrics['vcpu_time'];
+  const io = d[K_IO]!;
+  return {
+    vcpus,
+    tasks,
+    work: {
+      task_cpu_s: r6(d[R_TIME]! / 1e9),
+      task_cpu_rate: secs > 0 ? r6(d[R_TIME]! / measuredNs) : 0,
+      bursts: d[M_BURSTS]!,
+      bursts_per_s: secs > 0 ? r3(d[M_BURSTS]! / secs) : 0,
+      touches: d[M_TOUCHES]!,
+    },
+    vcpu_time: vcpuTime,
+    faults: {
+      page_ins: d[M_PAGE_INS]!,
+      io_requests: io,
+      sync: d[M_SYNC]!,
+      async_attempted: d[K_ASYNC_TRIED]!,
+      works_created: d[K_WORKS]!,
+      not_present_injected: d[M_PF_GUEST]!,
+      apf_halts: d[M_APF_HALTS]!,
+      repeated: d[K_REPEATED]!,
+      queue_full_fallbacks: d[K_QUEUE_FULL]!,
+      prefault_sync: d[K_PREFAULT_SYNC]!,
+      minor: d[K_MINOR]!,
+      per_s: secs > 0 ? r3(io / secs) : 0,
+    },
+    page_ready: latency(pageReady),
+    done_wait: latency(doneWait),
+    slot_busy: {
+      count: d[K_SLOT_BUSY]!,
+      mean_us: d[K_SLOT_BUSY]! > 0 ? r3(d[K_SLOT_BUSY_NS]! / d[K_SLOT_BUSY]! / 1000) : 0,
+      max_us: r3(slotBusyMax / 1000),
+    },
+    events: {
+      page_ready_notifications: d[M_PAGE_READY]!,
+      acks: d[M_ACKS]!,
+      wakeup_alls: d[K_WAKEUP_ALL]!,
+      exits: d[K_EXITS]!,
+      pf_injected: d[K_PF_INJECTED]!,
+      irq_injected: d[K_IRQ_INJECTED]!,
+      context_switches: d[M_CTX]!,
+      guest_halts: d[M_HALTS]!,
+      async_pf_sleeps: d[M_SLEEPS]!,
+      preemptions: d[K_PREEMPTIONS]!,
+      ticks: d[K_TICKS]!,
+    },
+    apf_queue: { mean: vcpuNs > 0 ? r6(d[K_QUEUED_AREA]! / vcpuNs) : 0, max: queuedMax },
+    memory: { resident_mib: r3(residentPages / MIB_PAGES), evictions: d[M_EVICTIONS]! },
+    guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
+  };
+}
+
+/** Makes `sim` snapshot its counters at the end of warmup. Call before `sim.run()`. */
+export function attachMetrics(sim: Simulator): void {
+  sim.onWarmup = (s) => collectRaw(s, s.now);
+}
+
+export interface GroupMetrics extends Metrics {
+  /** The `vms` entry's name (with ×count), its protocol mode and its VMs. */
+  name: string;
+  apf: string;
+  members: string[];
+}
+
+/** The run's metrics (after `sim.run()`). */
+export function buildMetrics(sim: Simulator): RunMetrics {
+  const sc = sim.scenario;
+  const end = sim.endTime;
+  const startT = sim.warmupSnapshot === null ? 0 : sc.warmup;
+  const measured = Math.max(0, end - startT);
+  const endRaw = collectRaw(sim, end);
+  const startRaw = (sim.warmupSnapshot as Float64Array[] | null) ?? endRaw.map(() => new Float64Array(NRAW));
+  const deltas = endRaw.map((e, i) => e.map((x, k) => x - startRaw[i]![k]!));
+  const qmaxOf = (i: number): number => {
+    const sv = sim.vms[i]!;
+    let q = 0;
+    for (let c = 0; c < sv.vm.vcpus.length; c++) q = Math.max(q, sim.queuedMax[sv.firstVcpu + c]!);
+    return q;
+  };
+  /** Metrics of a set of VMs: counters summed, histograms merged, maxima of maxima. */
+  const aggregate = (idx: readonly number[]): Metrics => {
+    const d = new Float64Array(NRAW);
+    const pr = new LogHistogram();
+    const dw = new LogHistogram();
+    let vcpus = 0;
+    let tasks = 0;
+    let qmax = 0;
+    let slotMax = 0;
+    let resident = 0;
+    for (const i of idx) {
+      for (let k = 0; k < NRAW; k++) d[k]! += deltas[i]![k]!;
+      pr.merge(sim.pageReady[i]!);
+      dw.merge(sim.doneWait[i]!);
+      vcpus += sim.vms[i]!.spec.vcpus;
+      tasks += sim.vms[i]!.nTasks;
+      qmax = Math.max(qmax, qmaxOf(i));
+      slotMax = Math.max(slotMax, sim.slotBusyMax[i]!);
+      resident += sim.host.vmResident[i]!;
+    }
+    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident);
+  };
+  const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
+    name: sv.spec.name,
+    group: sv.spec.groupName,
+    apf: sv.spec.apf,
+    era: sv.spec.era,
+    guest_kernel: sv.spec.guest,
+    ...aggregate([i]),
+  }));
+  const groupIdx = new Map<number, number[]>();
+  for (let i = 0; i < sim.vms.length; i++) {
+    const g = sim.vms[i]!.spec.group;
+    groupIdx.set(g, [...(groupIdx.get(g) ?? []), i]);
+  }
+  const groups: GroupMetrics[] = [...groupIdx.values()].map((idx) => ({
+    name: sim.vms[idx[0]!]!.spec.groupName,
+    apf: sim.vms[idx[0]!]!.spec.apf,
+    members: idx.map((i) => sim.vms[i]!.spec.name),
+    ...aggregate(idx),
+  }));
+  const sw = sim.swap;
+  const [busy0, queue0, started0] = sim.swapAtWarmup;
+  const swap: SwapMetrics = {
+    channels: sw.channels,
+    requests: sw.started - started0,
+    utilization: measured > 0 ? r6((sw.busyArea - busy0) / (sw.channels * measured)) : 0,
+    mean_queue: measured > 0 ? r6((sw.queueArea - queue0) / measured) : 0,
+    max_queue: sw.maxQueue,
+    wait: latency(sim.swapWait),
+    service: latency(sim.swapService),
+  };
+  return {
+    scenario: sc.name,
+    seed: sc.seed,
+    simulated_s: r6(end / 1e9),
+    measured_s: r6(measured / 1e9),
+    host: { ram_mib: r3(sc.ramPages / MIB_PAGES), resident_mib: r3(sim.host.resident / MIB_PAGES), swap },
+    total: aggregate(sim.vms.map((_, i) => i)),
+    groups,
+    vms,
+  };
+}

@@ -1,0 +1,85 @@
+// The human-readable report of a run: one column per VM group (a `vms` entry; its VMs summed) and one
+// for the host total, one row per metric. `--json` prints RunMetrics instead, with every VM.
+import type { Metrics, RunMetrics } from './metrics.ts';
+
+/** Left column left-aligned, the others right-aligned. */
+export function alignTable(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const r of rows) for (let i = 0; i < r.length; i++) widths[i] = Math.max(widths[i] ?? 0, r[i]!.length);
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const fx = (x: number, d = 0): string =>
+  x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const us = (x: number): string => (x >= 1000 ? `${fx(x / 1000, 2)} ms` : `${fx(x, 1)} µs`);
+
+interface Row {
+  label: string;
+  cell: (m: Metrics, secs: number) => string;
+}
+
+/** The rows of the table, in order; blank label = a section break. */
+export const REPORT_ROWS: readonly Row[] = [
+  { label: 'vCPUs / tasks', cell: (m) => `${m.vcpus} / ${m.tasks}` },
+  { label: 'guest work (task CPU s/s)', cell: (m) => fx(m.work.task_cpu_rate, 3) },
+  { label: 'bursts/s', cell: (m) => fx(m.work.bursts_per_s) },
+  { label: 'vCPU time: task', cell: (m) => pct(m.vcpu_time.task) },
+  { label: '  guest kernel', cell: (m) => pct(m.vcpu_time.guest_kernel) },
+  { label: '  APF handling + exits', cell: (m) => pct(m.vcpu_time.apf_exits) },
+  { label: '  idle (HLT)', cell: (m) => pct(m.vcpu_time.idle) },
+  { label: '  artificially halted', cell: (m) => pct(m.vcpu_time.apf_halted) },
+  { label: '  blocked in sync fault', cell: (m) => pct(m.vcpu_time.sync_blocked) },
+  { label: 'page-ins/s', cell: (m) => fx(m.faults.per_s) },
+  { label: 'faults: synchronous', cell: (m) => fx(m.faults.sync) },
+  { label: '  async attempted', cell: (m) => fx(m.faults.async_attempted) },
+  { label: '  not-present injected', cell: (m) => fx(m.faults.not_present_injected) },
+  { label: '  artificial halts', cell: (m) => fx(m.faults.apf_halts) },
+  { label: '  repeated', cell: (m) => fx(m.faults.repeated) },
+  { label: '  queue-full fallbacks', cell: (m) => fx(m.faults.queue_full_fallbacks) },
+  { label: '  prefault re-faults', cell: (m) => fx(m.faults.prefault_sync) },
+  { label: 'page-ready latency p50', cell: (m) => us(m.page_ready.p50_us) },
+  { label: '  p95', cell: (m) => us(m.page_ready.p95_us) },
+  { label: '  p99', cell: (m) => us(m.page_ready.p99_us) },
+  { label: '  max', cell: (m) => us(m.page_ready.max_us) },
+  { label: 'slot-busy delays (mean)', cell: (m) => `${fx(m.slot_busy.count)} (${us(m.slot_busy.mean_us)})` },
+  { label: 'page-ready notifications', cell: (m) => fx(m.events.page_ready_notifications) },
+  { label: 'ACKs', cell: (m) => fx(m.events.acks) },
+  { label: 'wakeup-alls', cell: (m) => fx(m.events.wakeup_alls) },
+  { label: 'VM exits/s', cell: (m, s) => fx(s > 0 ? m.events.exits / s : 0) },
+  { label: 'APF queue per vCPU (mean/max)', cell: (m) => `${fx(m.apf_queue.mean, 2)} / ${m.apf_queue.max}` },
+  {
+    label: 'resident MiB / evictions',
+    cell: (m) => `${fx(m.memory.resident_mib)} / ${fx(m.memory.evictions)}`,
+  },
+  { label: 'guest panics / warnings', cell: (m) => `${m.guest.panics} / ${m.guest.warnings}` },
+];
+
+export function formatReport(r: RunMetrics): string {
+  const gs = r.groups;
+  const secs = r.measured_s;
+  const cols = [
+    ...gs.map((g) => ({ head: `${g.name} (${g.apf})`, m: g as Metrics })),
+    ...(gs.length > 1 ? [{ head: 'total', m: r.total }] : []),
+  ];
+  const rows: string[][] = [['', ...cols.map((c) => c.head)]];
+  for (const row of REPORT_ROWS) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
+  const sw = r.host.swap;
+  const lines = [
+    `${r.scenario}: seed ${r.seed}, ${fx(r.simulated_s, 3)} s simulated, ${fx(secs, 3)} s measured`,
+    '',
+    alignTable(rows),
+    '',
+    `host: RAM ${fx(r.host.ram_mib)} MiB, resident ${fx(r.host.resident_mib)} MiB; swap: ${sw.channels} channel(s), ` +
+      `utilization ${pct(sw.utilization)}, queue mean ${fx(sw.mean_queue, 2)} max ${sw.max_queue}, ` +
+      `wait p99 ${us(sw.wait.p99_us)}, service p50 ${us(sw.service.p50_us)}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

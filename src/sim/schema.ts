@@ -1,0 +1,134 @@
+// The `kind: sim` scenario (docs/simulator.md): a host with RAM and a swap device, VMs with a protocol
+// mode and a workload, costs, and how long to run. Output of the schema is still one entry per `vms`
+// item (with `count`); load_sim.ts expands and cross-checks it.
+import { z } from 'zod';
+import { LINUX_GUEST_KINDS } from '../guest/x86/linux/config.ts';
+import { BUG_NAMES } from '../host/x86/bugs.ts';
+import { ERA_NAMES } from '../host/x86/era.ts';
+import { intIn } from '../scenario/values.ts';
+import { COST_NAMES, DEFAULT_COSTS, type SimCosts } from './costs.ts';
+import { durationDistSchema } from './engine/dist_schema.ts';
+import { durationSchema, sizeSchema } from './engine/quantity_schema.ts';
+
+export const APF_MODES = ['off', 'sync', 'legacy', 'interrupt'] as const;
+export type ApfMode = (typeof APF_MODES)[number];
+
+export const PATTERN_KINDS = ['uniform', 'hotcold', 'scan', 'zipf', 'bernoulli'] as const;
+
+const ratio = (what: string) =>
+  z
+    .number({ error: `${what} must be a number in [0, 1]` })
+    .min(0, `${what} must be >= 0`)
+    .max(1, `${what} must be <= 1`);
+
+const positive = (what: string) =>
+  z.number({ error: `${what} must be a number > 0` }).gt(0, `${what} must be > 0`);
+
+const PATTERNS = {
+  uniform: z.strictObject({ kind: z.literal('uniform') }),
+  hotcold: z.strictObject({
+    kind: z.literal('hotcold'),
+    /** Fraction of the working set that is hot. */
+    hot_pages: ratio('hot_pages').refine((x) => x > 0, 'hot_pages must be > 0'),
+    /** Fraction of touches that go to the hot pages. */
+    hot_touches: ratio('hot_touches'),
+  }),
+  scan: z.strictObject({ kind: z.literal('scan'), stride: intIn(1, 1 << 20).default(1) }),
+  zipf: z.strictObject({ kind: z.literal('zipf'), s: positive('s') }),
+  bernoulli: z.strictObject({ kind: z.literal('bernoulli'), p: ratio('p') }),
+} as const;
+
+export type PatternSpec = z.output<(typeof PATTERNS)[keyof typeof PATTERNS]>;
+
+/** Dispatches on `kind` by hand so that an error is one issue at the offending field. */
+const patternSchema = z.unknown().transform((input, ctx): PatternSpec => {
+  const kind = typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : undefined;
+  if (typeof kind !== 'string' || !(PATTERN_KINDS as readonly string[]).includes(kind)) {
+    ctx.issues.push({
+      code: 'custom',
+      message: `expected one of ${PATTERN_KINDS.map((k) => JSON.stringify(k)).join(', ')}, got ${kind === undefined ? 'nothing' : JSON.stringify(kind)}`,
+      input,
+      path: ['kind'],
+    });
+    return z.NEVER;
+  }
+  const r = PATTERNS[kind as keyof typeof PATTERNS].safeParse(input);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.issues.push({ ...issue, input } as z.core.$ZodRawIssue);
+  return z.NEVER;
+});
+
+const WorkloadSchema = z.strictObject({
+  /** Guest tasks per vCPU (each pinned to its vCPU's runqueue at start). */
+  tasks_per_vcpu: intIn(1, 256).default(1),
+  /** Length of a compute burst. */
+  burst: durationDistSchema.default({ dist: 'exponential', mean: 100_000 }),
+  /** Page touches after each burst (not used by `bernoulli`). */
+  touches_per_burst: intIn(0, 1_000_000).default(1),
+  /** Fraction of touches that are writes. */
+  write_fraction: ratio('write_fraction').default(0.3),
+  /** The pages the pattern ranges over (default: all guest RAM above the kernel's). */
+  working_set: sizeSchema.optional(),
+  pattern: patternSchema,
+  /** Preempt a task after this many completed actions if another is runnable (0: only on the tick). */
+  slice_actions: intIn(0, 1 << 30).default(0),
+});
+export type WorkloadSpec = z.output<typeof WorkloadSchema>;
+
+const VmEntrySchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'a name of letters, digits, "_", "." and "-"')
+    .optional(),
+  /** This many identical VMs (named name-0, name-1, …). */
+  count: intIn(1, 4096).default(1),
+  memory: sizeSchema,
+  vcpus: intIn(1, 64).default(1),
+  apf: z.enum(APF_MODES).default('interrupt'),
+  /** Host kernel era; default per mode (legacy: 4.19, otherwise 6.18). */
+  era: z.enum(ERA_NAMES).optional(),
+  /** Guest kernel; default per mode (legacy: linux-4.19, otherwise linux-6.x). */
+  guest: z.enum(LINUX_GUEST_KINDS).optional(),
+  /** Historical bug switches (docs/bugs.md), host and guest side. */
+  bugs: z.array(z.enum(BUG_NAMES)).default([]),
+  /** Fraction of guest RAM resident on the host at start (the workload's most popular pages first). */
+  initial_residency: ratio('initial_residency').default(1),
+  /** The guest's scheduler tick (a reschedule interrupt to every busy vCPU); 0 turns it off. */
+  tick: durationSchema.default(4_000_000),
+  workload: WorkloadSchema,
+});
+export type VmEntrySpec = z.output<typeof VmEntrySchema>;
+
+const costShape = Object.fromEntries(
+  COST_NAMES.map((n) => [n, durationSchema.default(DEFAULT_COSTS[n])]),
+) as Record<keyof SimCosts, z.ZodDefault<typeof durationSchema>>;
+
+const HostSchema = z.strictObject({
+  /** Host RAM available to guest memory; above it, reclaim evicts guest pages. */
+  ram: sizeSchema,
+  /** The eviction policy: CLOCK (second chance over the referenced bits). */
+  reclaim: z.enum(['clock']).default('clock'),
+  swap: z.strictObject({
+    /** Requests the device serves at once. */
+    channels: intIn(1, 65536).default(1),
+    /** Service time of one page-in. */
+    latency: durationDistSchema,
+  }),
+});
+
+export const SimScenarioSchema = z.strictObject({
+  kind: z.literal('sim'),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  seed: intIn(0, 0xffffffff).default(1),
+  /** Virtual time to simulate (after which the run stops). */
+  duration: durationSchema,
+  /** Measured metrics exclude the first `warmup` of virtual time. */
+  warmup: durationSchema.default(0),
+  /** Stop early once this many page-ins (major faults) happened. */
+  max_faults: intIn(1, Number.MAX_SAFE_INTEGER).optional(),
+  host: HostSchema,
+  costs: z.strictObject(costShape).prefault({}),
+  vms: z.array(VmEntrySchema).min(1, 'expected at least one VM'),
+});
+export type SimScenarioInput = z.output<typeof SimScenarioSchema>;

@@ -1,0 +1,121 @@
+// One simulated VM: the host model's KvmVm with the Linux guest model installed, built for a protocol
+// mode (docs/simulator.md, "Protocol modes"), plus the small adapter through which the simulator sees
+// what each run step injected.
+import { KVM_FEATURE_ASYNC_PF_INT } from '../abi/kvm_para.ts';
+import { linuxGuestConfigFor } from '../guest/x86/linux/config.ts';
+import { LinuxGuest } from '../guest/x86/linux/guest.ts';
+import { bugSet } from '../host/x86/bugs.ts';
+import { hostBehaviour } from '../host/x86/era.ts';
+import type { KvmVcpu } from '../host/x86/vcpu.ts';
+import { createVm, type GuestModel, type HostHooks, type KvmVm } from '../host/x86/vm.ts';
+import type { HostMemory } from './host_memory.ts';
+import { KERNEL_PAGES, type SimVmSpec, workingSetPages } from './load_sim.ts';
+import { WorkloadProgram } from './workload.ts';
+
+/** CPUID 0x40000001.eax of the reference host (what QEMU passes by default): ASYNC_PF, _VMEXIT, _INT … */
+export const HOST_KVM_FEATURES = 0x01007efb;
+
+/**
+ * Forwards to the Linux guest and counts what the host injected at VM entry, so the simulator can charge
+ * #PF injection and interrupt delivery per step without the guest exposing it.
+ */
+export class InjectionCounter implements GuestModel {
+  pf = 0;
+  irq = 0;
+  constructor(readonly inner: LinuxGuest) {}
+  step(vcpu: KvmVcpu): boolean {
+    return this.inner.step(vcpu);
+  }
+  deliverException(vcpu: KvmVcpu, vector: number, errorCode: number): void {
+    this.pf++;
+    this.inner.deliverException(vcpu, vector, errorCode);
+  }
+  deliverInterrupt(vcpu: KvmVcpu, vector: number): void {
+    this.irq++;
+    this.inner.deliverInterrupt(vcpu, vector);
+  }
+  deliverNestedPfVmexit(vcpu: KvmVcpu, faultAddress: number): void {
+    this.pf++;
+    this.inner.deliverNestedPfVmexit(vcpu, faultAddress);
+  }
+}
+
+export interface SimVm {
+  readonly index: number;
+  readonly spec: SimVmSpec;
+  readonly vm: KvmVm;
+  readonly guest: LinuxGuest;
+  readonly adapter: InjectionCounter;
+  readonly program: WorkloadProgram;
+  /** Global index of vCPU 0 (the simulator numbers all vCPUs of all VMs consecutively). */
+  readonly firstVcpu: number;
+  readonly nTasks: number;
+}
+
+/** The host side of VM `spec`: era and bugs, `async_pf: false` for `sync`, and its guest RAM. */
+export function createSimKvm(spec: SimVmSpec, hooks: HostHooks): KvmVm {
+  return createVm(
+    hostBehaviour(spec.era, bugSet(spec.bugs)),
+    {
+      irqchip: true,
+      enforce_pv_cpuid: false,
+      kvm_features: simKvmFeatures(spec),
+      hlt_in_guest: false,
+      guest_state_protected: false,
+      tdp: true,
+      memory: spec.memory,
+      vcpus: spec.vcpus,
+      async_pf: spec.apf !== 'sync',
+    },
+    hooks,
+  );
+}
+
+/** CPUID 0x40000001.eax: a ≤5.7 host never advertised KVM_FEATURE_ASYNC_PF_INT. */
+function simKvmFeatures(spec: SimVmSpec): number {
+  const legacyHost =
+    spec.apf === 'legacy' || ['2010', '2.6.38', '3.x', '4.14', '4.15', '4.19', '5.7'].includes(spec.era);
+  return legacyHost ? HOST_KVM_FEATURES & ~(1 << KVM_FEATURE_ASYNC_PF_INT) : HOST_KVM_FEATURES;
+}
+
+/**
+ * Installs the Linux guest on `vm` (built by createSimKvm): the guest kernel kind, `no-kvmapf` for
+ * `off`, the workload, and tasks spread evenly over the vCPUs (task t on vCPU t mod vcpus).
+ */
+export function installSimGuest(
+  spec: SimVmSpec,
+  vm: KvmVm,
+  index: number,
+  firstVcpu: number,
+  host: HostMemory,
+  rootSeed: number,
+): SimVm {
+  const nTasks = spec.vcpus * spec.workload.tasks_per_vcpu;
+  const program = new WorkloadProgram(
+    spec.workload,
+    {
+      vm: index,
+      vmName: spec.name,
+      rootSeed,
+      nTasks,
+      firstGfn: KERNEL_PAGES,
+      wsPages: workingSetPages(spec),
+    },
+    host,
+  );
+  const guest = new LinuxGuest(vm, program, {
+    config: {
+      ...linuxGuestConfigFor(spec.guest, vm.config.kvm_features),
+      no_kvmapf: spec.apf === 'off',
+      max_tasks: nTasks,
+      max_dummies: Math.max(16, nTasks),
+      slice_actions: spec.workload.slice_actions,
+      bugs: bugSet(spec.bugs),
+    },
+    sink: null,
+  });
+  const adapter = new InjectionCounter(guest);
+  vm.guest = adapter;
+  for (let t = 0; t < nTasks; t++) guest.spawnTask(t % spec.vcpus);
+  return { index, spec, vm, guest, adapter, program, firstVcpu, nTasks };
+}
