@@ -11,6 +11,12 @@ const NBUCKETS = EXACT + (MAX_EXP - SUB_BITS) * SUB;
 
 function bucketOf(v: number): number {
   if (v < EXACT) return v < 0 ? 0 : Math.floor(v);
+  if (v < 4294967296) {
+    // The common case (under 4.3 s): the exponent from the leading zeros of the integer part.
+    const i = v >>> 0;
+    const e = 31 - Math.clz32(i);
+    return EXACT + (e - SUB_BITS - 1) * SUB + ((i >>> (e - SUB_BITS)) - SUB);
+  }
   let e = Math.floor(Math.log2(v));
   if (2 ** e > v) e--;
   else if (2 ** (e + 1) <= v) e++;

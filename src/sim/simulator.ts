@@ -402,6 +402,10 @@ export class Simulator {
     const w = vcpu.async_pf;
     const heap = this.heap;
     const tracer = this.tracer;
+    const time = this.time;
+    const lastCost = this.lastCost;
+    const count = this.count;
+    const tb = g * NCAT;
     for (let inline = 0; ; inline++) {
       const entering = vcpu.mode !== IN_GUEST_MODE;
       const acks0 = gc.acks;
@@ -426,15 +430,15 @@ export class Simulator {
       else {
         if (entering) {
           cExit += costs.vm_exit;
-          this.count[cnt + K_EXITS]!++;
+          count[cnt + K_EXITS]!++;
         }
         if (adapter.pf !== 0) {
           cExit += costs.pf_injection * adapter.pf;
-          this.count[cnt + K_PF_INJECTED]! += adapter.pf;
+          count[cnt + K_PF_INJECTED]! += adapter.pf;
         }
         if (adapter.irq !== 0) {
           cExit += costs.irq_delivery * adapter.irq;
-          this.count[cnt + K_IRQ_INJECTED]! += adapter.irq;
+          count[cnt + K_IRQ_INJECTED]! += adapter.irq;
         }
         kind = cpu.lastKind[c]!;
         switch (kind) {
@@ -448,7 +452,7 @@ export class Simulator {
             break;
           case GSTEP_TOUCH_FIXED:
             cExit += costs.minor_fault;
-            this.count[cnt + K_MINOR]!++;
+            count[cnt + K_MINOR]!++;
             slice = S_MINOR;
             break;
           case GSTEP_TOUCH_EXIT:
@@ -498,7 +502,7 @@ export class Simulator {
       }
       const q = w.queued;
       if (q !== this.queuedNow[g]) {
-        this.count[cnt + K_QUEUED_AREA]! += this.queuedNow[g]! * (this.now - this.queuedSince[g]!);
+        count[cnt + K_QUEUED_AREA]! += this.queuedNow[g]! * (this.now - this.queuedSince[g]!);
         this.queuedNow[g] = q;
         this.queuedSince[g] = this.now;
         if (q > this.queuedMax[g]!) this.queuedMax[g] = q;
@@ -514,16 +518,15 @@ export class Simulator {
       const now = this.now;
       const cost = cTask + cKernel + cExit;
       const t2 = now + cost;
-      const tb = g * NCAT;
-      this.time[tb + T_TASK]! += cTask;
-      this.time[tb + T_KERNEL]! += cKernel;
-      this.time[tb + T_EXITS]! += cExit;
-      this.lastCost[tb + T_TASK] = cTask;
-      this.lastCost[tb + T_KERNEL] = cKernel;
-      this.lastCost[tb + T_EXITS] = cExit;
-      this.lastCost[tb + T_IDLE] = 0;
-      this.lastCost[tb + T_HALTED] = 0;
-      this.lastCost[tb + T_SYNC] = 0;
+      time[tb + T_TASK]! += cTask;
+      time[tb + T_KERNEL]! += cKernel;
+      time[tb + T_EXITS]! += cExit;
+      lastCost[tb + T_TASK] = cTask;
+      lastCost[tb + T_KERNEL] = cKernel;
+      lastCost[tb + T_EXITS] = cExit;
+      lastCost[tb + T_IDLE] = 0;
+      lastCost[tb + T_HALTED] = 0;
+      lastCost[tb + T_SYNC] = 0;
       this.stepStart[g] = now;
       this.stepEnd[g] = t2;
       if (tracer !== null) {
