@@ -14,6 +14,8 @@ const commands: Array<() => Promise<{ register(p: Command): void }>> = [
   () => import('./run_command.ts'),
   () => import('./compare_command.ts'),
   () => import('./diff_command.ts'),
+  () => import('./explore_command.ts'),
+  () => import('./replay_command.ts'),
 ];
 
 for (const load of commands) (await load()).register(program);

@@ -1,0 +1,71 @@
+// `kvmsim replay FILE`: re-run a counterexample saved by `kvmsim explore --save` through the same steps on
+// the model and print it. Exit 1 the recorded violation happens again, 0 the steps run but the property
+// no longer fails (e.g. the model was fixed since), 2 bad input or a step that is no longer enabled.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { renderReplay, replay, type SavedCounterexample } from '../explore/x86/counterexample.ts';
+import { PROPERTY_NAMES } from '../explore/x86/properties.ts';
+import type { Counterexample } from '../explore/x86/run.ts';
+import { parseExplore } from '../explore/x86/scenario.ts';
+import { ScenarioError } from '../scenario/scenario_error.ts';
+
+const KINDS = ['invariant', 'step', 'end', 'liveness'];
+
+function load(file: string): SavedCounterexample {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ScenarioError(
+      file,
+      '',
+      `cannot read a JSON counterexample (${(e as Error).message.split('\n')[0]})`,
+    );
+  }
+  const d = data as Partial<SavedCounterexample>;
+  if (d === null || typeof d !== 'object' || d.format !== 'kvmsim-explore-counterexample' || d.version !== 1)
+    throw new ScenarioError(
+      file,
+      'format',
+      'expected "kvmsim-explore-counterexample" version 1 (written by kvmsim explore --save)',
+    );
+  if (!PROPERTY_NAMES.includes(d.property as never))
+    throw new ScenarioError(file, 'property', `expected one of ${PROPERTY_NAMES.join(', ')}`);
+  if (!KINDS.includes(d.kind as string))
+    throw new ScenarioError(file, 'kind', `expected one of ${KINDS.join(', ')}`);
+  for (const key of ['steps', 'loop'] as const) {
+    const list = d[key];
+    if (!Array.isArray(list) || !list.every((s) => Number.isInteger(s?.id) && s.id >= 0))
+      throw new ScenarioError(file, key, 'expected a list of {id, label} with integer step ids');
+  }
+  return d as SavedCounterexample;
+}
+
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('re-run a counterexample saved by `kvmsim explore --save` and print it')
+    .argument('<file>', 'counterexample JSON')
+    .action((file: string) => {
+      const saved = load(file);
+      const { config } = parseExplore(saved.scenario, `${file} (scenario)`);
+      const cx: Counterexample = {
+        property: saved.property,
+        kind: saved.kind,
+        steps: saved.steps.map((s) => s.id),
+        loop: saved.loop.map((s) => s.id),
+        ...(saved.detail ? { detail: saved.detail } : {}),
+      };
+      const r = replay(config, cx);
+      const name = (saved.scenario as { name?: string } | null)?.name ?? file;
+      const header = `${name}: replay of a counterexample for ${cx.property}, ${cx.steps.length + cx.loop.length} steps`;
+      const relabelled = r.steps.some((s, k) => s.label !== [...saved.steps, ...saved.loop][k]?.label);
+      const verdict = r.diverged
+        ? `diverged: ${r.diverged}`
+        : r.reproduced
+          ? `reproduced: ${cx.property} fails${relabelled ? ' (some step labels differ from the saved ones)' : ''}`
+          : `not reproduced: the steps run but ${cx.property} no longer fails`;
+      process.stdout.write(`${renderReplay(r, header)}\n${verdict}\n`);
+      process.exitCode = r.diverged ? 2 : r.reproduced ? 1 : 0;
+    });
+}

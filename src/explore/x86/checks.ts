@@ -1,0 +1,95 @@
+// The state predicates behind the properties (docs/properties.md): invariants checked on every explored
+// state, the end-state checks, and the "pending" predicates the liveness pass works with.
+import { DF_VECTOR, KVM_MP_STATE_HALTED, KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
+import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
+import { IN_GUEST_MODE, type KvmVcpu } from '../../host/x86/vcpu.ts';
+import { TRIPLE_FAULT } from '../../host/x86/x86.ts';
+import { pendingSlots } from './host_codec.ts';
+import type { PropertyName } from './properties.ts';
+import type { X86World } from './world.ts';
+
+const scratch = new Int32Array(WORK_POOL_SIZE);
+
+/** A #DF (or a triple fault) is queued on this vCPU. */
+export const doubleFaultPending = (v: KvmVcpu): boolean =>
+  (v.exception.pending || v.exception.injected) &&
+  (v.exception.vector === DF_VECTOR || v.exception.vector === TRIPLE_FAULT);
+
+/**
+ * kick-not-lost: a vCPU executing guest code with KVM_REQ_APF_READY pending notices it only at its next
+ * exit. The kick is legitimately skipped only while a page-ready is outstanding (pageready_pending), whose
+ * ACK will rescan. With the store of the ACK still buffered, the committed value is already false.
+ */
+export function kickLost(v: KvmVcpu): boolean {
+  if (v.mode !== IN_GUEST_MODE || (v.requests & KVM_REQ_APF_READY) === 0) return false;
+  return !(v.apf.pageready_pending && !v.apf.pageready_pending_store_buffered);
+}
+
+function irrEmpty(v: KvmVcpu): boolean {
+  for (let i = 0; i < 8; i++) if (v.apic.irr[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * vCPU x has nothing outstanding or queued that could still wake a waiter on one of its tokens, and
+ * nothing is pending: no pending works, empty `done`, no synchronous fault in progress, no pending
+ * exception or IRR bit, no buffered store, no environment action half done, and the guest has no handler
+ * or kernel work in flight on that CPU.
+ */
+export function vcpuQuiet(w: X86World, x: number): boolean {
+  const v = w.vcpu(x);
+  const s = v.async_pf;
+  if (s.doneLen !== 0 || pendingSlots(s, scratch) !== 0 || v.sync_fault_gfn >= 0) return false;
+  if (v.exception.pending || v.exception.injected || !irrEmpty(v)) return false;
+  if (v.apf.pageready_pending_store_buffered || w.smm[x] !== 0 || w.hotplug[x] !== 0) return false;
+  return !w.guest.busy(x);
+}
+
+/**
+ * A lost wakeup: some waiter waits on a token of vCPU x (tokens carry the vCPU id; only x's page-ready or
+ * wakeup-all can end the wait) while x is quiet, so nothing will ever wake it.
+ */
+export function lostWakeup(w: X86World): boolean {
+  const g = w.guest;
+  for (let i = 0; i < g.waiterSlots; i++) {
+    if (!g.waiting(i)) continue;
+    const x = g.waiterVcpu(i);
+    if (x >= 0 ? vcpuQuiet(w, x) : allQuiet(w)) return true;
+  }
+  return false;
+}
+
+export function anyWaiter(w: X86World): boolean {
+  for (let i = 0; i < w.guest.waiterSlots; i++) if (w.guest.waiting(i)) return true;
+  return false;
+}
+
+function allQuiet(w: X86World): boolean {
+  for (let x = 0; x < w.layout.vcpus; x++) if (!vcpuQuiet(w, x)) return false;
+  return true;
+}
+
+/** The first invariant of `checks` that `w` violates, or null. */
+export function invariantViolation(w: X86World, checks: ReadonlySet<PropertyName>): PropertyName | null {
+  if (checks.has('no-guest-panic') && w.guest.panicked()) return 'no-guest-panic';
+  if (checks.has('no-unexpected-flags-warn') && w.guest.warnedFlags()) return 'no-unexpected-flags-warn';
+  if (checks.has('no-double-fault'))
+    for (const v of w.vm.vcpus) if (doubleFaultPending(v)) return 'no-double-fault';
+  if (checks.has('kick-not-lost') && !w.vm.era.completionPolled)
+    for (const v of w.vm.vcpus) if (kickLost(v)) return 'kick-not-lost';
+  if (checks.has('no-lost-wakeup') && lostWakeup(w)) return 'no-lost-wakeup';
+  return null;
+}
+
+/** A state with no enabled step: nobody may still wait, and no dummy may be left behind. */
+export function endViolation(w: X86World, checks: ReadonlySet<PropertyName>): PropertyName | null {
+  if (checks.has('no-lost-wakeup') && anyWaiter(w)) return 'no-lost-wakeup';
+  if (checks.has('dummy-consumed') && w.guest.dummies() > 0) return 'dummy-consumed';
+  return null;
+}
+
+/** vCPU v halted while its `done` list is non-empty: its HLT returns at once (x86-apf §6.1 item 3). */
+export const haltedWithDone = (w: X86World, v: number): boolean => {
+  const vcpu = w.vcpu(v);
+  return vcpu.async_pf.doneLen > 0 && (vcpu.mp_state === KVM_MP_STATE_HALTED || vcpu.apf.halted);
+};

@@ -1,0 +1,278 @@
+// The canonical encoding of one vCPU's host state (struct kvm_vcpu as src/host/x86/vcpu.ts holds it) and
+// its decoding back into the real objects, so the explorer can store a state as words and later run the
+// real host code on it again.
+//
+// Canonical means: two vCPUs that behave the same encode the same. So
+// - the async_pf work pool is written as a list sorted by token (wakeup-all items last), whatever slots
+//   the works occupy, and `done` as positions in that list; generations, creation numbers and the ring's
+//   head are not written (a decoded pool puts work i in slot i);
+// - the gfn hash is written as the sorted set of its gfns (decoding re-inserts them with the kernel's
+//   own kvm_add_async_pf_gfn; where a gfn sits in the probe sequence never changes what find/del answer);
+// - fields that are dead are written as 0: an exception's vector, error code and payload when none is
+//   pending or injected, the hva cache when it is invalid, CR2 (the host sets it at #PF delivery and both
+//   guests read it in the same delivery, so its old value never matters);
+// - derived fields are not written but rebuilt on decode by the host's own code: msr_en_flags
+//   (set_msr_en_val) and the hva cache's page view (kvm_gfn_to_hva_cache_init);
+// - statistics (vcpu.stat) are not written.
+import { GFN_HASH_EMPTY } from '../../abi/kvm_host.ts';
+import { kvm_add_async_pf_gfn, kvm_async_pf_hash_reset } from '../../host/x86/async_pf_hash.ts';
+import {
+  type AsyncPfState,
+  INVALID_GPA,
+  W_EXECUTED,
+  W_IN_USE,
+  W_ON_QUEUE,
+  W_WAKEUP_ALL,
+  WORK_POOL_SIZE,
+} from '../../host/x86/async_pf_work.ts';
+import { type KvmVcpu, set_msr_en_val } from '../../host/x86/vcpu.ts';
+import type { GuestMemory } from '../../mem/guest_memory.ts';
+import { kvm_gfn_to_hva_cache_init } from '../../mem/hva_cache.ts';
+
+/** Words per work in the pool encoding: flags, token, gfn, cr2_or_gpa, cr3, error code. */
+const WORK_WORDS = 6;
+const VCPU_FIXED_WORDS = 16;
+const LAPIC_WORDS = 19;
+
+/**
+ * Bounds of the encoding. `maxWorks` bounds the live works of one vCPU (pending, on `done`, or a
+ * wakeup-all item): the gfn hash forbids two outstanding works for one gfn, so it is the number of
+ * program pages plus one. `maxGfns` bounds the hash.
+ */
+export interface HostCodecBounds {
+  readonly maxWorks: number;
+  readonly maxGfns: number;
+}
+
+export const vcpuWords = (b: HostCodecBounds): number =>
+  VCPU_FIXED_WORDS + LAPIC_WORDS + 1 + b.maxWorks * WORK_WORDS + 1 + b.maxWorks + 1 + b.maxGfns;
+
+/** A live work's sort key: wakeup-all items after every real work, real works by token (creation order). */
+function workBefore(s: AsyncPfState, a: number, b: number): number {
+  const wa = s.wFlags[a]! & W_WAKEUP_ALL;
+  const wb = s.wFlags[b]! & W_WAKEUP_ALL;
+  if (wa !== wb) return wa - wb;
+  return s.wToken[a]! - s.wToken[b]! || s.wGfn[a]! - s.wGfn[b]! || a - b;
+}
+
+/** The live (in-use) slots of a pool in canonical order, written into `out`; returns how many. */
+export function canonicalSlots(s: AsyncPfState, out: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < WORK_POOL_SIZE; i++) {
+    if (s.wFlags[i] === 0) continue;
+    // Insertion sort: a handful of works.
+    let j = n++;
+    while (j > 0 && workBefore(s, out[j - 1]!, i) > 0) {
+      out[j] = out[j - 1]!;
+      j--;
+    }
+    out[j] = i;
+  }
+  return n;
+}
+
+/** Whether a slot holds a work whose worker has not run yet (workPending without the generation). */
+export const slotPending = (s: AsyncPfState, slot: number): boolean =>
+  (s.wFlags[slot]! & (W_IN_USE | W_ON_QUEUE | W_EXECUTED)) === (W_IN_USE | W_ON_QUEUE);
+
+/**
+ * The pending works of a pool (their worker has not run), in token order, written into `out`; returns
+ * how many. The explorer's worker step k runs the k-th of them.
+ */
+export function pendingSlots(s: AsyncPfState, out: Int32Array): number {
+  let n = 0;
+  for (let i = 0; i < WORK_POOL_SIZE; i++) {
+    if (!slotPending(s, i)) continue;
+    let j = n++;
+    while (j > 0 && workBefore(s, out[j - 1]!, i) > 0) {
+      out[j] = out[j - 1]!;
+      j--;
+    }
+    out[j] = i;
+  }
+  return n;
+}
+
+const slotScratch = new Int32Array(WORK_POOL_SIZE);
+const posOfSlot = new Int32Array(WORK_POOL_SIZE);
+const gfnScratch: number[] = [];
+
+function bit(b: boolean, shift: number): number {
+  return b ? 1 << shift : 0;
+}
+
+/** Writes the encoding of `v` at out[off ..]; returns the offset after it. */
+export function encodeVcpu(v: KvmVcpu, b: HostCodecBounds, out: Int32Array, off: number): number {
+  let w = off;
+  out[w++] =
+    (v.mode & 3) |
+    ((v.mp_state & 3) << 2) |
+    bit(v.rflags_if, 4) |
+    bit(v.interrupt_shadow, 5) |
+    ((v.cpl & 3) << 6) |
+    bit(v.cr0_pg, 8) |
+    bit(v.guest_mode, 9) |
+    bit(v.smm, 10) |
+    bit(v.irq_reinject, 11) |
+    bit(v.in_userspace, 12);
+  out[w++] = v.requests;
+  const e = v.exception;
+  const live = e.pending || e.injected;
+  out[w++] = live ? bit(e.pending, 0) | bit(e.injected, 1) | bit(e.has_payload, 2) | bit(e.vmexit, 3) : 0;
+  out[w++] = live ? e.vector : 0;
+  out[w++] = live ? e.error_code : 0;
+  out[w++] = live && (e.has_payload || e.vmexit) ? e.payload : 0;
+  const apf = v.apf;
+  out[w++] =
+    bit(apf.halted, 0) |
+    bit(apf.send_always, 1) |
+    bit(apf.delivery_as_pf_vmexit, 2) |
+    bit(apf.pageready_pending, 3) |
+    bit(apf.pageready_pending_store_buffered, 4) |
+    bit(apf.data.valid, 5);
+  out[w++] = Number(apf.msr_en_val & 0xffffffffn) | 0;
+  out[w++] = Number(apf.msr_en_val >> 32n) | 0;
+  out[w++] = Number(apf.msr_int_val & 0xffffffffn) | 0;
+  out[w++] = apf.vec;
+  out[w++] = apf.id | 0;
+  out[w++] = apf.host_apf_flags | 0;
+  out[w++] = apf.data.valid ? apf.data.gpa : 0;
+  out[w++] = apf.data.valid ? apf.data.len : 0;
+  out[w++] = v.sync_fault_gfn;
+  // LAPIC.
+  const apic = v.apic;
+  out[w++] = apic.apic_base | 0;
+  out[w++] = apic.spiv;
+  out[w++] = apic.tpr;
+  for (let i = 0; i < 8; i++) out[w++] = apic.irr[i]! | 0;
+  for (let i = 0; i < 8; i++) out[w++] = apic.isr[i]! | 0;
+  // The work pool, canonical.
+  const s = v.async_pf;
+  const n = canonicalSlots(s, slotScratch);
+  if (n > b.maxWorks)
+    throw new RangeError(`vcpu ${v.vcpu_id}: ${n} live works, the encoding holds ${b.maxWorks}`);
+  out[w++] = s.queued;
+  for (let k = 0; k < b.maxWorks; k++) {
+    if (k >= n) {
+      for (let j = 0; j < WORK_WORDS; j++) out[w++] = 0;
+      continue;
+    }
+    const slot = slotScratch[k]!;
+    posOfSlot[slot] = k;
+    out[w++] = s.wFlags[slot]!;
+    out[w++] = s.wToken[slot]! | 0;
+    out[w++] = s.wGfn[slot]!;
+    out[w++] = s.wCr2OrGpa[slot]! | 0;
+    out[w++] = s.wCr3[slot]! | 0;
+    out[w++] = s.wErrorCode[slot]! | 0;
+  }
+  out[w++] = s.doneLen;
+  for (let k = 0; k < b.maxWorks; k++)
+    out[w++] = k < s.doneLen ? posOfSlot[s.done[(s.doneHead + k) % WORK_POOL_SIZE]!]! + 1 : 0;
+  // The gfn hash as a sorted set.
+  gfnScratch.length = 0;
+  for (const g of apf.gfns) if (g !== GFN_HASH_EMPTY) gfnScratch.push(g);
+  if (gfnScratch.length > b.maxGfns)
+    throw new RangeError(
+      `vcpu ${v.vcpu_id}: ${gfnScratch.length} gfns hashed, the encoding holds ${b.maxGfns}`,
+    );
+  gfnScratch.sort((x, y) => x - y);
+  out[w++] = gfnScratch.length;
+  for (let k = 0; k < b.maxGfns; k++) out[w++] = k < gfnScratch.length ? gfnScratch[k]! : 0;
+  return w;
+}
+
+/** Overwrites `v` with the vCPU encoded at words[off ..]; returns the offset after it. */
+export function decodeVcpu(
+  words: Int32Array,
+  off: number,
+  b: HostCodecBounds,
+  v: KvmVcpu,
+  mem: GuestMemory,
+): number {
+  let w = off;
+  const f = words[w++]!;
+  v.mode = f & 3;
+  v.mp_state = (f >>> 2) & 3;
+  v.rflags_if = (f & (1 << 4)) !== 0;
+  v.interrupt_shadow = (f & (1 << 5)) !== 0;
+  v.cpl = (f >>> 6) & 3;
+  v.cr0_pg = (f & (1 << 8)) !== 0;
+  v.guest_mode = (f & (1 << 9)) !== 0;
+  v.smm = (f & (1 << 10)) !== 0;
+  v.irq_reinject = (f & (1 << 11)) !== 0;
+  v.in_userspace = (f & (1 << 12)) !== 0;
+  v.cr2 = 0;
+  v.requests = words[w++]!;
+  const e = v.exception;
+  const ef = words[w++]!;
+  e.pending = (ef & 1) !== 0;
+  e.injected = (ef & 2) !== 0;
+  e.has_payload = (ef & 4) !== 0;
+  e.vmexit = (ef & 8) !== 0;
+  e.vector = words[w++]!;
+  e.error_code = words[w++]!;
+  e.payload = words[w++]! >>> 0;
+  const apf = v.apf;
+  const af = words[w++]!;
+  apf.halted = (af & 1) !== 0;
+  apf.send_always = (af & 2) !== 0;
+  apf.delivery_as_pf_vmexit = (af & 4) !== 0;
+  apf.pageready_pending = (af & 8) !== 0;
+  apf.pageready_pending_store_buffered = (af & 16) !== 0;
+  apf.data.valid = (af & 32) !== 0;
+  const lo = BigInt(words[w++]! >>> 0);
+  const hi = BigInt(words[w++]! >>> 0);
+  set_msr_en_val(apf, (hi << 32n) | lo); // and the flag bits derived from it
+  apf.msr_int_val = BigInt(words[w++]! >>> 0);
+  apf.vec = words[w++]!;
+  apf.id = words[w++]! >>> 0;
+  apf.host_apf_flags = words[w++]! >>> 0;
+  const gpa = words[w++]!;
+  const len = words[w++]!;
+  // The cache's page view is derived: rebuild it as kvm_gfn_to_hva_cache_init does.
+  if (apf.data.valid) kvm_gfn_to_hva_cache_init(mem, apf.data, gpa, len);
+  else Object.assign(apf.data, { gpa: 0, len: 0, page: null, off: 0 });
+  v.sync_fault_gfn = words[w++]!;
+  const apic = v.apic;
+  apic.apic_base = words[w++]! >>> 0;
+  apic.spiv = words[w++]!;
+  apic.tpr = words[w++]!;
+  for (let i = 0; i < 8; i++) apic.irr[i] = words[w++]!;
+  for (let i = 0; i < 8; i++) apic.isr[i] = words[w++]!;
+  const s = v.async_pf;
+  s.wFlags.fill(0);
+  s.queued = words[w++]!;
+  let n = 0;
+  for (let k = 0; k < b.maxWorks; k++) {
+    const flags = words[w++]!;
+    if (flags === 0) {
+      w += WORK_WORDS - 1;
+      continue;
+    }
+    s.wFlags[k] = flags;
+    s.wToken[k] = words[w++]! >>> 0;
+    s.wGfn[k] = words[w++]!;
+    s.wCr2OrGpa[k] = words[w++]! >>> 0;
+    const cr3 = words[w++]!;
+    s.wCr3[k] = cr3 === INVALID_GPA ? INVALID_GPA : cr3 >>> 0;
+    s.wErrorCode[k] = words[w++]!;
+    s.wSeq[k] = k;
+    s.wGen[k] = 1;
+    n = k + 1;
+  }
+  s.nextSeq = n;
+  s.doneLen = words[w++]!;
+  s.doneHead = 0;
+  for (let k = 0; k < b.maxWorks; k++) {
+    const p = words[w++]!;
+    if (k < s.doneLen) s.done[k] = p - 1;
+  }
+  kvm_async_pf_hash_reset(apf.gfns);
+  const ng = words[w++]!;
+  for (let k = 0; k < b.maxGfns; k++) {
+    const g = words[w++]!;
+    if (k < ng) kvm_add_async_pf_gfn(apf.gfns, g);
+  }
+  return w;
+}

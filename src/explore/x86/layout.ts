@@ -1,0 +1,110 @@
+// Everything about an explore world that is fixed by its configuration: the program pages, the bounds of
+// the host encoding, the guest-memory words to track, where each part sits in the encoding, and the
+// table of step ids. Computed once per model and shared by all its worlds.
+import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
+import { bugSet, hasBug } from '../../host/x86/bugs.ts';
+import { type EraConfig, hostBehaviour } from '../../host/x86/era.ts';
+import { type EnvKind, type ExploreWorldConfig, LINUX_APF_REASON_BASE } from './config.ts';
+import { type HostCodecBounds, vcpuWords } from './host_codec.ts';
+
+export type StepKind =
+  | 'run'
+  | 'work'
+  | 'sync'
+  | 'drain'
+  | 'en_rewrite'
+  | 'svr_toggle'
+  | 'smi'
+  | 'init'
+  | 'init_deliver'
+  | 'evict';
+
+export interface StepDesc {
+  readonly kind: StepKind;
+  /** The vCPU (or, for `evict`, the index of the program page). */
+  readonly v: number;
+  /** For `work`: the rank of the pending work in token order. */
+  readonly k: number;
+}
+
+/** Per-vCPU environment kinds, in step-table order (evict is per page). */
+const VCPU_ENV: readonly EnvKind[] = ['en_rewrite', 'svr_toggle', 'smi', 'init'];
+
+export interface WorldLayout {
+  readonly cfg: ExploreWorldConfig;
+  readonly era: EraConfig;
+  readonly bugs: number;
+  readonly vcpus: number;
+  /** Program pages (gfns), sorted: they start non-resident. */
+  readonly pages: readonly number[];
+  readonly bounds: HostCodecBounds;
+  /** APF-area u32 words the host may write, besides those the guest adapter encodes. */
+  readonly candidateAreas: readonly number[];
+  readonly steps: readonly StepDesc[];
+  /** Step id of `run` for vCPU v is v; other kinds are looked up here. */
+  readonly stepIndex: ReadonlyMap<string, number>;
+}
+
+export const stepKey = (kind: StepKind, v: number, k = 0): string => `${kind}:${v}:${k}`;
+
+function programPages(cfg: ExploreWorldConfig): number[] {
+  const gpas: number[] = [];
+  if (cfg.guest.kind === 'linux') {
+    for (const t of cfg.guest.tasks) for (const a of t.program) if (a.kind === 'touch') gpas.push(a.gpa);
+  } else {
+    for (const p of cfg.guest.programs) for (const op of p) if (op.op === 'touch') gpas.push(Number(op.gpa));
+  }
+  return [...new Set(gpas.map((g) => Math.floor(g / 4096)))].sort((a, b) => a - b);
+}
+
+/** The shared APF areas the host's hva cache can point at: every EN value the guest or VMM may write. */
+function candidateAreas(cfg: ExploreWorldConfig): number[] {
+  const areas = new Set<number>();
+  if (cfg.guest.kind === 'linux') {
+    for (let c = 0; c < cfg.vm.vcpus; c++) areas.add(LINUX_APF_REASON_BASE + c * 128);
+  } else {
+    for (const p of cfg.guest.programs)
+      for (const op of p)
+        if (op.op === 'wrmsr' && op.msr === MSR_KVM_ASYNC_PF_EN && op.value !== 0n) {
+          const a = Number(op.value & ~0x3fn);
+          if (a + 8 <= cfg.vm.memory) areas.add(a);
+        }
+  }
+  return [...areas].sort((a, b) => a - b);
+}
+
+export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
+  const bugs = bugSet(cfg.bugs);
+  const era = hostBehaviour(cfg.era, bugs, cfg.vm.pv_msr_unsupported);
+  const pages = programPages(cfg);
+  const maxWorks = pages.length + 1;
+  const steps: StepDesc[] = [];
+  const V = cfg.vm.vcpus;
+  for (let v = 0; v < V; v++) steps.push({ kind: 'run', v, k: 0 });
+  for (let v = 0; v < V; v++)
+    for (let k = 0; k < Math.max(1, pages.length); k++) steps.push({ kind: 'work', v, k });
+  for (let v = 0; v < V; v++) steps.push({ kind: 'sync', v, k: 0 });
+  if (hasBug(bugs, 'present-queued-barrier'))
+    for (let v = 0; v < V; v++) steps.push({ kind: 'drain', v, k: 0 });
+  for (const kind of VCPU_ENV) {
+    if (cfg.env[kind] <= 0) continue;
+    for (let v = 0; v < V; v++) steps.push({ kind, v, k: 0 });
+    if (kind === 'init' && cfg.guest.kind === 'linux')
+      for (let v = 0; v < V; v++) steps.push({ kind: 'init_deliver', v, k: 0 });
+  }
+  if (cfg.env.evict > 0) for (let p = 0; p < pages.length; p++) steps.push({ kind: 'evict', v: p, k: 0 });
+  const stepIndex = new Map(steps.map((s, i) => [stepKey(s.kind, s.v, s.k), i]));
+  return {
+    cfg,
+    era,
+    bugs,
+    vcpus: V,
+    pages,
+    bounds: { maxWorks, maxGfns: Math.max(1, pages.length) },
+    candidateAreas: candidateAreas(cfg),
+    steps,
+    stepIndex,
+  };
+}
+
+export const hostWords = (l: WorldLayout): number => l.vcpus * vcpuWords(l.bounds);

@@ -1,0 +1,136 @@
+// The x86 async-PF protocol behind the explorer's Model<S> contract: the working state is an X86World
+// (a real VM and guest), encodings are X86World.encode (canonicalized by task symmetry when enabled),
+// and steps call the real host and guest code (steps.ts).
+//
+// Restoring a stored state decodes its words into a world's real objects (host_codec.ts, the guests'
+// codecs), so expanding a state costs one decode, not a replay from the initial state. copy() reuses the
+// words a world was decoded from when it has not changed since.
+
+import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
+import type { Model } from '../model.ts';
+import { endViolation, invariantViolation } from './checks.ts';
+import type { ExploreWorldConfig } from './config.ts';
+import { describeWorld } from './describe.ts';
+import { pendingSlots } from './host_codec.ts';
+import { buildLayout, stepKey, type WorldLayout } from './layout.ts';
+import { AMPLE_NONE, ampleStep } from './por.ts';
+import type { PropertyName } from './properties.ts';
+import { applyStep, stepEnabled, stepLabel } from './steps.ts';
+import { TaskSymmetry } from './symmetry.ts';
+import { X86World } from './world.ts';
+
+/** A world plus the words it was last decoded from (valid until a step changes it). */
+export interface X86State {
+  readonly world: X86World;
+  readonly cache: Int32Array;
+  cacheValid: boolean;
+}
+
+export interface X86Model extends Model<X86State> {
+  readonly layout: WorldLayout;
+  readonly checks: ReadonlySet<PropertyName>;
+  /** Null when symmetry is off or no two tasks are interchangeable. */
+  readonly symmetry: TaskSymmetry | null;
+  readonly por: boolean;
+  /** Encodes without the symmetry canonicalization (for the liveness pass and replay checks). */
+  encodeRaw(s: X86State, out: Int32Array): void;
+}
+
+export interface X86ModelOptions {
+  /** Override cfg.symmetry. */
+  readonly symmetry?: boolean;
+  /** Partial-order reduction (por.ts); on by default, always off for the liveness pass. */
+  readonly por?: boolean;
+}
+
+const pendScratch = new Int32Array(WORK_POOL_SIZE);
+const countScratch = new Int32Array(64);
+
+/** Pending works per vCPU (worker step k of vCPU v is enabled iff k < this). */
+function pendingCounts(w: X86World): Int32Array {
+  for (let v = 0; v < w.layout.vcpus; v++) countScratch[v] = pendingSlots(w.vcpu(v).async_pf, pendScratch);
+  return countScratch;
+}
+
+export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions = {}): X86Model {
+  const layout = buildLayout(cfg);
+  const template = new X86World(layout);
+  const words = template.offsets.words;
+  const checks: ReadonlySet<PropertyName> = new Set(cfg.properties);
+  const useSymmetry = opts.symmetry ?? cfg.symmetry;
+  const symmetry = useSymmetry ? TaskSymmetry.for(template) : null;
+  const steps = layout.steps;
+  const fresh = (): X86State => ({
+    world: new X86World(layout),
+    cache: new Int32Array(words),
+    cacheValid: false,
+  });
+  const dummyDelta = checks.has('no-dummy-leak');
+  const por = opts.por ?? true;
+  const workStep = (v: number): number => layout.stepIndex.get(stepKey('work', v, 0))!;
+
+  const model: X86Model = {
+    name: `x86 apf(${cfg.era}${cfg.bugs.length ? ` +${cfg.bugs.join(',')}` : ''}, ${cfg.guest.kind}, ${layout.vcpus} vCPU)`,
+    stateWords: words,
+    stepCount: steps.length,
+    layout,
+    checks,
+    symmetry,
+    por,
+    initial: fresh,
+    copy(from, to) {
+      if (!from.cacheValid) {
+        from.world.encode(from.cache);
+        from.cacheValid = true;
+      }
+      to.world.decode(from.cache, 0);
+      to.cacheValid = false; // `to` is about to be changed by a step
+    },
+    encode(s, out) {
+      s.world.encode(out);
+      if (symmetry !== null) symmetry.canonicalize(s.world, out);
+    },
+    encodeRaw(s, out) {
+      s.world.encode(out);
+    },
+    decode(w, offset, into) {
+      into.world.decode(w, offset);
+      const c = into.cache;
+      for (let i = 0; i < words; i++) c[i] = w[offset + i]!;
+      into.cacheValid = true;
+    },
+    enabled(s, out) {
+      if (por) {
+        const a = ampleStep(s.world, (v) => stepEnabled(s.world, steps[v]!));
+        if (a !== AMPLE_NONE) {
+          // Run steps have ids 0 .. V-1; the worker of v's first pending work has id workStep(v).
+          out[0] = a < layout.vcpus ? a : workStep(a - layout.vcpus);
+          return 1;
+        }
+      }
+      let n = 0;
+      const pending = pendingCounts(s.world);
+      for (let i = 0; i < steps.length; i++) {
+        const st = steps[i]!;
+        if (st.kind === 'work' ? st.k < pending[st.v]! : stepEnabled(s.world, st)) out[n++] = i;
+      }
+      return n;
+    },
+    apply(s, step) {
+      const w = s.world;
+      s.cacheValid = false;
+      w.obs.begin();
+      const leaked = dummyDelta ? w.guest.leakedDummies() : 0;
+      applyStep(w, steps[step]!);
+      const bad = w.obs.end();
+      if (bad !== null) return bad;
+      if (dummyDelta && w.guest.leakedDummies() > leaked) return 'no-dummy-leak';
+      return null;
+    },
+    invariant: (s) => invariantViolation(s.world, checks),
+    endState: (s) => endViolation(s.world, checks),
+    stepLabel: (step, before) => stepLabel(before.world, steps[step]!),
+    describe: (s) => describeWorld(s.world),
+  };
+  return model;
+}

@@ -1,0 +1,165 @@
+// What happened during one step, seen from outside the protocol code: the host's HostHooks (tracepoints,
+// WARNs, queued works, kicks) and the injections the guest receives (a GuestModel wrapper). Step checks
+// (properties.ts) are decided here. Nothing in this file changes the model's state, except that the guest
+// wrapper executes RSM for a vCPU the environment put in SMM (world.ts).
+import { DF_VECTOR } from '../../abi/kvm_host.ts';
+import {
+  W_EXECUTED,
+  W_IN_USE,
+  W_NOTPRESENT_INJECTED,
+  W_ON_DONE,
+  W_WAKEUP_ALL,
+  WORK_POOL_SIZE,
+} from '../../host/x86/async_pf_work.ts';
+import { formatTracepoint, TP_KVM_ASYNC_PF_READY, TRACEPOINT_NAMES } from '../../host/x86/trace.ts';
+import type { KvmVcpu } from '../../host/x86/vcpu.ts';
+import type { GuestModel, HostHooks, KvmVm } from '../../host/x86/vm.ts';
+import { TRIPLE_FAULT } from '../../host/x86/x86.ts';
+import { hex } from './guest_adapter.ts';
+import type { PropertyName } from './properties.ts';
+
+/** A page-ready the host is about to send (its tracepoint fired); resolved once we know it was written. */
+interface PendingReady {
+  vcpu: KvmVcpu;
+  token: number;
+  slotBefore: number;
+  irqsBefore: number;
+  notify: boolean;
+}
+
+export class Observer {
+  /** The first step-check failure of the current step, or null. */
+  violation: PropertyName | null = null;
+  /** Host WARNs, page-ready writes …, for counterexample rendering; null when not recording. */
+  events: string[] | null = null;
+  /** Works announced through asyncWorkQueued during the current step: [vcpu, slot]. */
+  readonly queued: Array<[number, number]> = [];
+  private pending: PendingReady | null = null;
+  private readonly checks: ReadonlySet<PropertyName>;
+
+  constructor(
+    private readonly vm: () => KvmVm,
+    checks: readonly PropertyName[],
+  ) {
+    this.checks = new Set(checks);
+  }
+
+  /** Starts a step. */
+  begin(): void {
+    this.violation = null;
+    this.pending = null;
+    this.queued.length = 0;
+  }
+
+  /** Ends a step; returns its first step-check failure. */
+  end(): PropertyName | null {
+    this.resolveReady();
+    return this.violation;
+  }
+
+  fail(p: PropertyName): void {
+    if (this.violation === null && this.checks.has(p)) this.violation = p;
+  }
+
+  /** The HostHooks of an explore world: observation only; the explorer finds works in the state. */
+  hooks(): HostHooks {
+    return {
+      asyncWorkQueued: (vcpu, slot) => {
+        this.queued.push([vcpu.vcpu_id, slot]);
+        this.events?.push(`host: schedule_work(async_pf_execute) token=${hex(vcpu.async_pf.wToken[slot]!)}`);
+      },
+      syncFault: (vcpu, gfn) => {
+        this.events?.push(`host vcpu${vcpu.vcpu_id}: synchronous fault-in of gfn ${hex(gfn)}`);
+      },
+      kick: (vcpu) => {
+        this.events?.push(`host: kick vcpu${vcpu.vcpu_id}`);
+      },
+      trace: (v, tp, a, b) => this.trace(v, tp, a, b),
+      warn: (vcpu, message) => {
+        this.events?.push(`host vcpu${vcpu.vcpu_id}: WARN ${message}`);
+        this.fail('no-host-warn');
+      },
+    };
+  }
+
+  private trace(v: number, tp: number, a: number, b: number): void {
+    this.resolveReady();
+    this.events?.push(`trace vcpu${v}: ${TRACEPOINT_NAMES[tp]}: ${formatTracepoint(tp, a, b)}`);
+    if (tp !== TP_KVM_ASYNC_PF_READY) return;
+    // kvm_arch_async_page_present is about to write the token (if it notifies at all): remember what the
+    // slot held and which work this is, and decide once we see whether the page-ready was sent.
+    const vm = this.vm();
+    const vcpu = vm.vcpus[v]!;
+    const d = vcpu.apf.data;
+    const slotBefore = d.valid && d.len >= 8 ? vm.mem.readU32(d.gpa + 4) : 0;
+    this.pending = {
+      vcpu,
+      token: a >>> 0,
+      slotBefore,
+      irqsBefore: vcpu.stat.page_ready_irqs,
+      notify: presentedWorkNotifies(vcpu),
+    };
+  }
+
+  private resolveReady(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.pending = null;
+    if (p.vcpu.stat.page_ready_irqs === p.irqsBefore) return; // nothing was written or injected
+    const legacy = this.vm().era.pageReady === 'pf';
+    this.events?.push(`host vcpu${p.vcpu.vcpu_id}: page-ready sent, token ${hex(p.token)}`);
+    if (p.token === 0) this.fail('no-token-zero');
+    if (legacy) return;
+    if (p.slotBefore !== 0) this.fail('no-busy-slot-write');
+    if (!p.notify) this.fail('pageready-only-for-injected');
+  }
+
+  /** Wraps the guest the host injects into: observes deliveries, and runs RSM for an env SMI. */
+  guest(inner: GuestModel, ext: GuestWrapperExt): GuestModel {
+    return {
+      step: (vcpu) => (ext.inSmm(vcpu) ? ext.rsm(vcpu) : inner.step(vcpu)),
+      deliverException: (vcpu, vector, errorCode) => {
+        if (vector === DF_VECTOR || vector === TRIPLE_FAULT) {
+          this.events?.push(
+            `guest vcpu${vcpu.vcpu_id}: ${vector === DF_VECTOR ? '#DF' : 'triple fault'} delivered`,
+          );
+          this.fail('no-double-fault');
+        }
+        ext.onException?.(vcpu, vector);
+        inner.deliverException(vcpu, vector, errorCode);
+      },
+      deliverInterrupt: (vcpu, vector) => {
+        ext.onInterrupt?.(vcpu, vector);
+        inner.deliverInterrupt(vcpu, vector);
+      },
+      deliverNestedPfVmexit: (vcpu, addr) => {
+        ext.onNestedPfVmexit?.(vcpu, addr);
+        inner.deliverNestedPfVmexit(vcpu, addr);
+      },
+    };
+  }
+}
+
+/** What the guest wrapper needs from the world and the guest adapter. */
+export interface GuestWrapperExt {
+  inSmm(vcpu: KvmVcpu): boolean;
+  /** RSM: leave the environment's SMM; returns true (an instruction ran). */
+  rsm(vcpu: KvmVcpu): boolean;
+  onException?(vcpu: KvmVcpu, vector: number): void;
+  onInterrupt?(vcpu: KvmVcpu, vector: number): void;
+  onNestedPfVmexit?(vcpu: KvmVcpu, addr: number): void;
+}
+
+/**
+ * The work kvm_arch_async_page_present is presenting (dequeued, not yet freed: executed and off `done`):
+ * whether it may notify under 2a18b7e7cd88 — a wakeup-all, or a work whose 'not present' was injected.
+ */
+function presentedWorkNotifies(vcpu: KvmVcpu): boolean {
+  const s = vcpu.async_pf;
+  for (let i = 0; i < WORK_POOL_SIZE; i++) {
+    const f = s.wFlags[i]!;
+    if ((f & (W_IN_USE | W_EXECUTED | W_ON_DONE)) === (W_IN_USE | W_EXECUTED))
+      return (f & (W_WAKEUP_ALL | W_NOTPRESENT_INJECTED)) !== 0;
+  }
+  return true;
+}

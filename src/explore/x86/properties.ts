@@ -1,0 +1,85 @@
+// The named checks of the x86 explorer (docs/properties.md has their full definitions). Each is one of:
+// - an invariant, checked on every explored state (state.ts predicates);
+// - a step check, evaluated on what the host and the guest did during one step (observer.ts);
+// - an end-state check, for a state with no enabled step;
+// - a liveness check, evaluated by the post-pass of liveness.ts on the whole state graph.
+
+export const PROPERTY_NAMES = [
+  'no-guest-panic',
+  'no-unexpected-flags-warn',
+  'no-host-warn',
+  'no-lost-wakeup',
+  'wakeup-liveness',
+  'no-busy-slot-write',
+  'no-token-zero',
+  'no-double-fault',
+  'pageready-only-for-injected',
+  'dummy-consumed',
+  'no-dummy-leak',
+  'no-hlt-spin',
+  'kick-not-lost',
+] as const;
+export type PropertyName = (typeof PROPERTY_NAMES)[number];
+
+export type PropertyKind = 'invariant' | 'step' | 'end' | 'liveness';
+
+export interface PropertyInfo {
+  readonly kind: readonly PropertyKind[];
+  /** One line, for --help-like listings and reports. */
+  readonly summary: string;
+}
+
+export const PROPERTIES: Readonly<Record<PropertyName, PropertyInfo>> = {
+  'no-guest-panic': { kind: ['invariant'], summary: 'the Linux guest never panics' },
+  'no-unexpected-flags-warn': {
+    kind: ['invariant'],
+    summary: 'the guest never WARNs "Unexpected async PF flags" (nor the L1 variant)',
+  },
+  'no-host-warn': {
+    kind: ['step'],
+    summary: 'the host never WARNs (e.g. a cached access with no valid cache)',
+  },
+  'no-lost-wakeup': {
+    kind: ['invariant', 'end'],
+    summary: 'nobody waits on a token of a vCPU that has no outstanding or queued work and nothing pending',
+  },
+  'wakeup-liveness': {
+    kind: ['liveness'],
+    summary: 'from every state, every waiter can be woken by protocol steps alone',
+  },
+  'no-busy-slot-write': {
+    kind: ['step'],
+    summary: 'the host writes a page-ready token only into a free slot (token@4 reads 0)',
+  },
+  'no-token-zero': { kind: ['step'], summary: 'the host never sends token 0' },
+  'no-double-fault': {
+    kind: ['invariant', 'step'],
+    summary: 'no #PF is queued on top of a pending exception: no #DF (or triple fault) is ever raised',
+  },
+  'pageready-only-for-injected': {
+    kind: ['step'],
+    summary: "E3+: page-ready is sent only for an injected 'not present' or a wakeup-all",
+  },
+  'dummy-consumed': {
+    kind: ['end', 'liveness'],
+    summary: 'every dummy sleep entry is eventually consumed by its fault',
+  },
+  'no-dummy-leak': {
+    kind: ['step'],
+    summary: 'no wake unlinks a dummy sleep entry without freeing it',
+  },
+  'no-hlt-spin': {
+    kind: ['liveness'],
+    summary: 'no vCPU halts while its `done` list can never drain (HLT would return at once forever)',
+  },
+  'kick-not-lost': {
+    kind: ['invariant'],
+    summary: 'E3+: a vCPU in guest mode with APF_READY pending has an un-ACKed page-ready that will rescan',
+  },
+};
+
+export const LIVENESS_PROPERTIES: readonly PropertyName[] = [
+  'wakeup-liveness',
+  'no-hlt-spin',
+  'dummy-consumed',
+];

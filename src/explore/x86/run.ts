@@ -1,0 +1,91 @@
+// One x86 explore run: the safety search (the generic engine, with the reductions on), then, when the
+// safety properties hold within the budget and a liveness property is asked for, the liveness pass.
+// The result carries the counterexample as step ids from the initial state, which counterexample.ts
+// replays and renders, and saves for `kvmsim replay`.
+import { explore, type Strategy } from '../explore.ts';
+import type { SearchStats } from '../search_types.ts';
+import type { ExploreWorldConfig } from './config.ts';
+import { checkLiveness } from './liveness.ts';
+import { x86ExploreModel } from './model.ts';
+import { LIVENESS_PROPERTIES, type PropertyName } from './properties.ts';
+
+export interface ExploreSearchOptions {
+  readonly strategy: Strategy;
+  readonly maxStates: number;
+  readonly maxMemBytes?: number;
+  readonly symmetry: boolean;
+  readonly por: boolean;
+  /** A clock for the statistics (the CLI passes performance.now); model code never reads one. */
+  readonly now?: () => number;
+}
+
+export interface Counterexample {
+  readonly property: PropertyName;
+  /** 'invariant' (a state), 'step' (inside the last step), 'end' (no step enabled), 'liveness' (a lasso). */
+  readonly kind: 'invariant' | 'step' | 'end' | 'liveness';
+  /** Step ids from the initial state. */
+  readonly steps: readonly number[];
+  /** Liveness: step ids of the loop that repeats after `steps` (empty: the run ends there). */
+  readonly loop: readonly number[];
+  readonly detail?: string;
+}
+
+export interface ExploreOutcome {
+  readonly verdict: 'ok' | 'counterexample' | 'budget';
+  readonly budgetReason?: string;
+  readonly counterexample?: Counterexample;
+  readonly safety: SearchStats;
+  readonly liveness?: { readonly states: number; readonly edges: number };
+  /** Milliseconds in all, and in the safety search alone, when a clock was given. */
+  readonly millis?: number;
+  readonly safetyMillis?: number;
+  readonly stateWords: number;
+}
+
+export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): ExploreOutcome {
+  const t0 = o.now?.();
+  const model = x86ExploreModel(cfg, { symmetry: o.symmetry, por: o.por });
+  const budget =
+    o.maxMemBytes !== undefined
+      ? { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes }
+      : { maxStates: o.maxStates };
+  const r = explore(model, { ...budget, strategy: o.strategy });
+  const t1 = o.now?.();
+  const done = (x: Omit<ExploreOutcome, 'millis' | 'safetyMillis' | 'stateWords'>): ExploreOutcome => ({
+    ...x,
+    stateWords: model.stateWords,
+    ...(t0 !== undefined && t1 !== undefined && o.now ? { millis: o.now() - t0, safetyMillis: t1 - t0 } : {}),
+  });
+  if (r.kind === 'budget') return done({ verdict: 'budget', budgetReason: r.reason, safety: r.stats });
+  if (r.kind === 'violation' || r.kind === 'invalid-end') {
+    const property = r.property as PropertyName;
+    const last = r.trace.states[r.trace.states.length - 1]!;
+    // A violation found in a step is reported with the state the step left; tell it from an invariant.
+    const kind = r.kind === 'invalid-end' ? 'end' : model.invariant(last) === property ? 'invariant' : 'step';
+    return done({
+      verdict: 'counterexample',
+      counterexample: { property, kind, steps: r.trace.steps, loop: [] },
+      safety: r.stats,
+    });
+  }
+  const live = cfg.properties.filter((p) => LIVENESS_PROPERTIES.includes(p));
+  if (live.length === 0) return done({ verdict: 'ok', safety: r.stats });
+  const lm = x86ExploreModel(cfg, { symmetry: o.symmetry, por: false });
+  const l = checkLiveness(lm, live, { maxStates: o.maxStates });
+  const liveness = { states: l.states, edges: l.edges };
+  if (l.kind === 'budget')
+    return done({ verdict: 'budget', budgetReason: 'maxStates (liveness pass)', safety: r.stats, liveness });
+  if (l.kind === 'ok') return done({ verdict: 'ok', safety: r.stats, liveness });
+  return done({
+    verdict: 'counterexample',
+    counterexample: {
+      property: l.property,
+      kind: 'liveness',
+      steps: l.lasso.prefix,
+      loop: l.lasso.loop,
+      detail: l.detail,
+    },
+    safety: r.stats,
+    liveness,
+  });
+}

@@ -1,0 +1,276 @@
+// The `kind: explore` scenario (docs/scenarios.md, "Explore scenarios"): YAML → zod → cross-field checks →
+// an ExploreWorldConfig plus search options. Task steps use the syntax of a script's Linux guest
+// (`{touch: gpa, mode, write}`, `{compute: duration}`), bare-guest programs the script op syntax; what
+// cannot be explored (host-side ops, fault-in delays, stores into guest memory) is rejected by name.
+import { z } from 'zod';
+import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../../guest/x86/linux/config.ts';
+import type { TaskAction } from '../../guest/x86/linux/program.ts';
+import { BUG_NAMES } from '../../host/x86/bugs.ts';
+import { ERA_NAMES, eraConfig } from '../../host/x86/era.ts';
+import { readScenarioFile, validateScenario } from '../../scenario/load.ts';
+import { ScenarioError } from '../../scenario/scenario_error.ts';
+import { durationNs, intIn, size, uint } from '../../scenario/values.ts';
+import { HandlersSchema, type Op, OpSchema, VmSchema } from '../../script/schema.ts';
+import type { ExploreWorldConfig } from './config.ts';
+import { PROPERTY_NAMES, type PropertyName } from './properties.ts';
+
+const TouchSchema = z.strictObject({
+  touch: uint(52),
+  mode: z.enum(['user', 'kernel', 'atomic', 'l2']).default('user'),
+  write: z.boolean().default(false),
+});
+const ComputeSchema = z.strictObject({ compute: durationNs() });
+
+/** `{touch: …}` or `{compute: …}`; anything else names both forms. */
+const StepSchema = z.unknown().transform((v, ctx) => {
+  if (v === null || typeof v !== 'object' || !('touch' in v || 'compute' in v)) {
+    const keys = v !== null && typeof v === 'object' ? Object.keys(v) : [];
+    ctx.addIssue({
+      code: 'custom',
+      message: `${keys.length ? `unknown field(s) ${keys.map((k) => JSON.stringify(k)).join(', ')}` : `got ${JSON.stringify(v)}`} (a step is {touch: gpa, mode, write} or {compute: duration})`,
+    });
+    return z.NEVER;
+  }
+  const schema = v !== null && typeof v === 'object' && 'compute' in v ? ComputeSchema : TouchSchema;
+  const r = schema.safeParse(v);
+  if (r.success) return r.data as z.output<typeof TouchSchema> | z.output<typeof ComputeSchema>;
+  const issue = r.error.issues[0]!;
+  ctx.addIssue({
+    code: 'custom',
+    path: issue.path,
+    message:
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (a step is {touch: gpa, mode, write} or {compute: duration})`
+        : issue.message,
+  });
+  return z.NEVER;
+});
+
+const TaskSchema = z.strictObject({
+  cpu: intIn(0, 3).default(0),
+  /** This many identical tasks (interchangeable: the symmetry reduction applies to them). */
+  count: intIn(1, 8).default(1),
+  program: z.array(StepSchema).min(1),
+});
+
+const LinuxSchema = z.strictObject({
+  kind: z.literal('linux'),
+  kernel: z.enum(LINUX_GUEST_KINDS as [LinuxGuestKind, ...LinuxGuestKind[]]).default('linux-5.10'),
+  preempt: z.boolean().default(false),
+  tasks: z.array(TaskSchema).min(1),
+  max_dummies: intIn(0, 16).default(2),
+  slice: intIn(0, 100).default(0),
+  apic_enable_at_boot: z.boolean().default(true),
+  wake_all_frees_dummies: z.boolean().default(false),
+});
+
+const BareSchema = z.strictObject({
+  kind: z.literal('bare'),
+  /** Per vCPU, the ops it runs (script op syntax); afterwards it idles in `sti; hlt`. */
+  vcpus: z.array(z.array(OpSchema)).min(1),
+  handlers: HandlersSchema,
+});
+
+const budget = () => intIn(0, 8).default(0);
+const EnvSchema = z
+  .strictObject({
+    en_rewrite: budget(),
+    svr_toggle: budget(),
+    smi: budget(),
+    init: budget(),
+    evict: budget(),
+  })
+  .prefault({});
+
+const SearchSchema = z
+  .strictObject({
+    strategy: z.enum(['bfs', 'dfs']).default('bfs'),
+    max_states: intIn(1, 2 ** 28).default(1_000_000),
+    max_mem: size(1, 2 ** 40).optional(),
+    symmetry: z.boolean().default(true),
+    por: z.boolean().default(true),
+  })
+  .prefault({});
+
+const ExpectSchema = z.strictObject({
+  verdict: z.enum(['ok', 'counterexample']),
+  property: z.enum(PROPERTY_NAMES).optional(),
+});
+
+export const ExploreScenarioSchema = z.strictObject({
+  kind: z.literal('explore'),
+  arch: z.literal('x86').default('x86'),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  era: z.enum(ERA_NAMES).default('6.18'),
+  bugs: z.array(z.enum(BUG_NAMES)).default([]),
+  vm: VmSchema,
+  guest: z.discriminatedUnion('kind', [LinuxSchema, BareSchema]),
+  environment: EnvSchema,
+  properties: z.array(z.enum(PROPERTY_NAMES)).min(1).optional(),
+  search: SearchSchema,
+  /** What the bug library's test expects of this scenario (documentation for a reader, too). */
+  expect: ExpectSchema.optional(),
+});
+export type ExploreScenario = z.output<typeof ExploreScenarioSchema>;
+
+/** Ops the bare guest can run in an explore world (the others are host-side or write untracked memory). */
+const BARE_OPS = new Set<Op['op']>([
+  'wrmsr',
+  'rdmsr',
+  'read_mem',
+  'apic_enable',
+  'sti',
+  'cli',
+  'hlt',
+  'touch',
+  'set_cr0_pg',
+  'set_cr3',
+  'smi',
+  'rsm',
+  'enter_l2',
+  'leave_l2',
+]);
+
+export interface LoadedExplore {
+  readonly scenario: ExploreScenario;
+  readonly config: ExploreWorldConfig;
+}
+
+/** Cross-field checks and the conversion to an ExploreWorldConfig. */
+export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldConfig {
+  const vm = s.vm;
+  if (vm.vcpus > 4)
+    throw new ScenarioError(file, 'vm.vcpus', `expected 1..4 vCPUs for exploration, got ${vm.vcpus}`);
+  if (vm.enforce_pv_cpuid && !eraConfig(s.era).hasEnforcePvFeatureCpuid)
+    throw new ScenarioError(
+      file,
+      'vm.enforce_pv_cpuid',
+      `KVM_CAP_ENFORCE_PV_FEATURE_CPUID does not exist in era ${s.era} (5.10+)`,
+    );
+  const inRam = (gpa: bigint, field: string): void => {
+    if (gpa >= BigInt(vm.memory))
+      throw new ScenarioError(file, field, `expected an address in guest RAM [0, ${vm.memory})`);
+  };
+  let pages = 0;
+  const gfns = new Set<bigint>();
+  let guest: ExploreWorldConfig['guest'];
+  if (s.guest.kind === 'linux') {
+    const g = s.guest;
+    if (vm.memory < 0x2000)
+      throw new ScenarioError(
+        file,
+        'vm.memory',
+        'expected at least 8KiB (the apf_reason areas live at 0x1000)',
+      );
+    const tasks: Array<{ cpu: number; program: TaskAction[] }> = [];
+    g.tasks.forEach((t, i) => {
+      if (t.cpu >= vm.vcpus)
+        throw new ScenarioError(
+          file,
+          `guest.tasks[${i}].cpu`,
+          `expected a CPU 0..${vm.vcpus - 1}, got ${t.cpu}`,
+        );
+      const program: TaskAction[] = t.program.map((st, k) => {
+        if ('compute' in st) return { kind: 'compute', ns: st.compute };
+        inRam(st.touch, `guest.tasks[${i}].program[${k}].touch`);
+        gfns.add(st.touch >> 12n);
+        return { kind: 'touch', gpa: Number(st.touch), write: st.write, mode: st.mode };
+      });
+      for (let c = 0; c < t.count; c++) tasks.push({ cpu: t.cpu, program });
+    });
+    if (tasks.length > 8)
+      throw new ScenarioError(file, 'guest.tasks', `expected at most 8 tasks in all, got ${tasks.length}`);
+    guest = {
+      kind: 'linux',
+      kernel: g.kernel,
+      preempt: g.preempt,
+      tasks,
+      max_dummies: g.max_dummies,
+      slice_actions: g.slice,
+      apic_enable_at_boot: g.apic_enable_at_boot,
+      wake_all_frees_dummies: g.wake_all_frees_dummies,
+    };
+  } else {
+    const g = s.guest;
+    if (g.vcpus.length > vm.vcpus)
+      throw new ScenarioError(
+        file,
+        'guest.vcpus',
+        `expected at most vm.vcpus = ${vm.vcpus} op lists, got ${g.vcpus.length}`,
+      );
+    g.vcpus.forEach((ops, v) => {
+      ops.forEach((op, k) => {
+        const at = `guest.vcpus[${v}][${k}]`;
+        if (!BARE_OPS.has(op.op))
+          throw new ScenarioError(
+            file,
+            `${at}.op`,
+            `expected one of ${[...BARE_OPS].join(', ')} (ops that run inside the guest), got ${JSON.stringify(op.op)}`,
+          );
+        if (op.vcpu !== undefined)
+          throw new ScenarioError(
+            file,
+            `${at}.vcpu`,
+            'not allowed here: the list says which vCPU runs the op',
+          );
+        if (op.op === 'touch') {
+          if (op.backing !== undefined)
+            throw new ScenarioError(
+              file,
+              `${at}.backing`,
+              'not allowed in explore scenarios: every touched page starts swapped out, and completions happen in every order',
+            );
+          inRam(op.gpa, `${at}.gpa`);
+          gfns.add(op.gpa >> 12n);
+        }
+        if (op.op === 'read_mem' && op.gpa + BigInt(op.size) > BigInt(vm.memory))
+          throw new ScenarioError(
+            file,
+            `${at}.gpa`,
+            `expected an address whose ${op.size} bytes lie in guest RAM [0, ${vm.memory})`,
+          );
+      });
+    });
+    guest = {
+      kind: 'bare',
+      programs: g.vcpus,
+      handlers: g.handlers,
+      ack_before_clear: s.bugs.includes('ack-before-clear'),
+    };
+  }
+  pages = gfns.size;
+  if (pages > 4)
+    throw new ScenarioError(file, 'guest', `expected at most 4 distinct pages touched, got ${pages}`);
+  const properties: PropertyName[] = s.properties ?? [...PROPERTY_NAMES];
+  return {
+    era: s.era,
+    bugs: s.bugs,
+    vm: {
+      vcpus: vm.vcpus,
+      memory: vm.memory,
+      irqchip: vm.irqchip,
+      kvm_features: vm.kvm_features,
+      enforce_pv_cpuid: vm.enforce_pv_cpuid,
+      tdp: vm.mmu === 'tdp',
+      hlt_in_guest: vm.hlt_in_guest,
+      protected_state: vm.protected_state,
+      guest_mode: vm.guest_mode,
+      pv_msr_unsupported: vm.pv_msr_unsupported,
+    },
+    guest,
+    env: s.environment,
+    properties,
+    symmetry: s.search.symmetry,
+  };
+}
+
+export function parseExplore(raw: unknown, file: string): LoadedExplore {
+  const scenario = validateScenario(file, raw, ExploreScenarioSchema);
+  return { scenario, config: toWorldConfig(file, scenario) };
+}
+
+export function loadExplore(file: string): LoadedExplore & { raw: unknown } {
+  const raw = readScenarioFile(file, { bigint: true });
+  return { ...parseExplore(raw, file), raw };
+}

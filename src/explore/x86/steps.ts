@@ -1,0 +1,172 @@
+// The explorer's steps over an explore world, each a call into the real host and guest code:
+// - run v: kvm_vcpu_run_step (the run loop: wakeup, requests, one injection, one guest instruction);
+// - work v k: async_pf_execute for the k-th pending work of vCPU v in token order (so completion order
+//   and timing are free: any pending work may complete at any point);
+// - sync v: kvm_sync_fault_done (a synchronous fault-in returns);
+// - drain v (present-queued-barrier only): the vCPU's buffered store becomes visible (kvm_drain_store_buffer);
+// - environment steps, each bounded by its budget: en_rewrite, svr_toggle, smi, init (+ init_deliver for
+//   the Linux hotplug cycle), evict.
+import { APIC_SPIV } from '../../abi/apicdef.ts';
+import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
+import { async_pf_execute } from '../../host/x86/async_pf.ts';
+import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
+import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
+import { kvm_sync_fault_done } from '../../host/x86/mmu_fault.ts';
+import { kvm_vcpu_can_step, kvm_vcpu_run_step } from '../../host/x86/run_loop.ts';
+import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';
+import { lapic_in_kernel } from '../../host/x86/vm.ts';
+import {
+  kvm_drain_store_buffer,
+  kvm_lapic_write,
+  kvm_set_cr0_pg,
+  kvm_set_msr_host_initiated,
+  kvm_vcpu_reset,
+  kvm_vmexit,
+} from '../../host/x86/x86.ts';
+import { PAGE_HOST_RESIDENT } from '../../mem/guest_memory.ts';
+import { ENV_KINDS, type EnvKind } from './config.ts';
+import { hex } from './guest_adapter.ts';
+import { pendingSlots } from './host_codec.ts';
+import type { StepDesc } from './layout.ts';
+import { LinuxAdapter } from './linux_adapter.ts';
+import { SMM_IN, type X86World } from './world.ts';
+
+const pendScratch = new Int32Array(WORK_POOL_SIZE);
+const envIndex = (k: EnvKind): number => ENV_KINDS.indexOf(k);
+
+/** Whether step `s` can run in world `w`. */
+export function stepEnabled(w: X86World, s: StepDesc): boolean {
+  const l = w.layout;
+  if (s.kind === 'evict') {
+    if (w.env[envIndex('evict')]! <= 0) return false;
+    const gfn = l.pages[s.v]!;
+    return (w.vm.mem.pageState[gfn]! & PAGE_HOST_RESIDENT) !== 0;
+  }
+  const vcpu = w.vcpu(s.v);
+  switch (s.kind) {
+    case 'run':
+      return !w.guest.dead() && kvm_vcpu_can_step(w.vm, vcpu);
+    case 'work':
+      return s.k < pendingSlots(vcpu.async_pf, pendScratch);
+    case 'sync':
+      return vcpu.sync_fault_gfn >= 0;
+    case 'drain':
+      return vcpu.apf.pageready_pending_store_buffered;
+    case 'init_deliver':
+      return w.hotplug[s.v] === 1 && w.guest instanceof LinuxAdapter && w.guest.parked(s.v);
+    default:
+      break;
+  }
+  // Environment steps act on a vCPU whose thread is not stuck in the host (a blocking fault-in), outside
+  // the environment's own SMM and hotplug cycle.
+  if (w.env[envIndex(s.kind)]! <= 0) return false;
+  if (vcpu.sync_fault_gfn >= 0 || (w.smm[s.v]! & SMM_IN) !== 0 || w.hotplug[s.v] !== 0) return false;
+  switch (s.kind) {
+    case 'en_rewrite':
+      return true;
+    case 'svr_toggle':
+      // A guest instruction: only while the vCPU executes guest code.
+      return lapic_in_kernel(w.vm) && vcpu.mode === IN_GUEST_MODE;
+    case 'smi':
+      return !vcpu.exception.pending && !vcpu.exception.injected;
+    case 'init':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Runs step `s` on `w` (enabled). */
+export function applyStep(w: X86World, s: StepDesc): void {
+  const vm = w.vm;
+  if (s.kind === 'evict') {
+    w.env[envIndex('evict')]!--;
+    vm.mem.pageState[w.layout.pages[s.v]!] = 0; // reclaimed: the next access needs I/O
+    return;
+  }
+  const vcpu = w.vcpu(s.v);
+  switch (s.kind) {
+    case 'run':
+      w.guest.beforeRun(vcpu);
+      kvm_vcpu_run_step(vm, vcpu);
+      return;
+    case 'work': {
+      pendingSlots(vcpu.async_pf, pendScratch);
+      async_pf_execute(vm, vcpu, pendScratch[s.k]!);
+      return;
+    }
+    case 'sync':
+      kvm_sync_fault_done(vm, vcpu);
+      return;
+    case 'drain':
+      kvm_drain_store_buffer(vcpu);
+      return;
+    case 'en_rewrite':
+      // The VMM's KVM_SET_MSRS runs on the vCPU thread outside KVM_RUN: the vCPU exits first.
+      w.env[envIndex('en_rewrite')]!--;
+      kvm_vmexit(vcpu);
+      kvm_set_msr_host_initiated(vm, vcpu, MSR_KVM_ASYNC_PF_EN, vcpu.apf.msr_en_val);
+      return;
+    case 'svr_toggle':
+      w.env[envIndex('svr_toggle')]!--;
+      kvm_lapic_write(vm, vcpu, APIC_SPIV, kvm_apic_sw_enabled(vcpu.apic) ? 0xff : 0x1ff);
+      return;
+    case 'smi':
+      w.env[envIndex('smi')]!--;
+      kvm_vmexit(vcpu);
+      w.smi(vcpu);
+      return;
+    case 'init':
+      w.env[envIndex('init')]!--;
+      if (w.guest instanceof LinuxAdapter) {
+        w.guest.initCpu(vcpu);
+        w.hotplug[s.v] = 1;
+      } else w.guest.initCpu(vcpu);
+      return;
+    case 'init_deliver':
+      // INIT + SIPI of the parked CPU; the trampoline turns paging back on before the online callbacks.
+      kvm_vcpu_reset(vm, vcpu, true);
+      kvm_set_cr0_pg(vm, vcpu, true);
+      (w.guest as LinuxAdapter).onlineCpu(vcpu);
+      w.hotplug[s.v] = 0;
+      return;
+    default:
+      throw new Error(`unknown step kind ${String((s as StepDesc).kind)}`);
+  }
+}
+
+/** A label for step `s` taken from world `w` (before it runs). */
+export function stepLabel(w: X86World, s: StepDesc): string {
+  if (s.kind === 'evict') return `env: host evicts page ${hex(w.layout.pages[s.v]! * 4096)}`;
+  const vcpu = w.vcpu(s.v);
+  switch (s.kind) {
+    case 'run': {
+      const entry = vcpu.mode !== IN_GUEST_MODE ? ' (entry)' : '';
+      return `vcpu${s.v} run${entry}: ${(w.smm[s.v]! & SMM_IN) !== 0 ? 'rsm' : w.guest.nextAction(vcpu)}`;
+    }
+    case 'work': {
+      const n = pendingSlots(vcpu.async_pf, pendScratch);
+      if (s.k >= n) return `worker vcpu${s.v} #${s.k}`;
+      const slot = pendScratch[s.k]!;
+      return `worker: async_pf_execute vcpu${s.v} token ${hex(vcpu.async_pf.wToken[slot]!)} gfn ${hex(vcpu.async_pf.wGfn[slot]!)}`;
+    }
+    case 'sync':
+      return `host: synchronous fault-in done vcpu${s.v} gfn ${hex(vcpu.sync_fault_gfn)}`;
+    case 'drain':
+      return `vcpu${s.v}: store buffer drains (pageready_pending = false visible)`;
+    case 'en_rewrite':
+      return `env: VMM rewrites MSR_KVM_ASYNC_PF_EN = ${`0x${vcpu.apf.msr_en_val.toString(16)}`} on vcpu${s.v}`;
+    case 'svr_toggle':
+      return `env: vcpu${s.v} guest writes SVR = ${kvm_apic_sw_enabled(vcpu.apic) ? '0xff (LAPIC off)' : '0x1ff (LAPIC on)'}`;
+    case 'smi':
+      return `env: SMI on vcpu${s.v} (CR0.PG := 0)`;
+    case 'init':
+      return w.guest instanceof LinuxAdapter
+        ? `env: cpu${s.v} hotplug: offline requested`
+        : `env: INIT vcpu${s.v}`;
+    case 'init_deliver':
+      return `env: INIT + SIPI vcpu${s.v}, cpu online requested`;
+    default:
+      return s.kind;
+  }
+}
