@@ -1,15 +1,16 @@
 // The real-KVM backend for x86 `kind: script` scenarios: runs a script on /dev/kvm and returns the same
 // normalized transcript as the model backend, or says why it could not. The kernel is the protocol
-// here; this module only probes, plans, and supervises a child process per script with a watchdog.
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// here; this module only probes, plans, and hands the scripts to supervised worker processes
+// (supervisor.ts), which run them on fresh VMs with a watchdog.
+import { availableParallelism } from 'node:os';
 import type { Script } from '../script/schema.ts';
-import type { OpRecord, TranscriptRecord } from '../script/transcript.ts';
+import type { TranscriptRecord } from '../script/transcript.ts';
 import { type HostFingerprint, hostFingerprint } from './fingerprint.ts';
 import type { GuestKind } from './machine.ts';
 import { type GuestChoice, planKvmRun } from './plan.ts';
 import { probeKvm } from './probe.ts';
-import type { WorkerMessage, WorkerRequest } from './worker.ts';
+import { KvmWorker } from './supervisor.ts';
+import type { WorkerRequest } from './worker.ts';
 
 export interface KvmRunOptions {
   /** Wall-clock limit for the whole script, VM creation included. Default 30 s. */
@@ -17,7 +18,11 @@ export interface KvmRunOptions {
   /** How long one op may make no progress (beyond its backing delays) before it counts as a hang.
    * Default 1000 ms. */
   hangMs?: number;
-  /** How long `run` waits after the last page-in for KVM's page-ready to arrive. Default 25 ms. */
+  /**
+   * How long `run` waits after the last page-in for KVM's worker to queue the completion. Default
+   * 100 ms: it takes well under a millisecond on an idle host (kvm-oracle §8), but tens of ms when
+   * the machine is loaded, and the page-ready of a busy slot leaves no trace to wait for.
+   */
   settleMs?: number;
   /** Force a guest instead of the automatic choice (for cross-checking the two guests). */
   guest?: GuestChoice;
@@ -47,114 +52,102 @@ export type KvmRunResult =
     };
 
 const fingerprints = new Map<string, HostFingerprint>();
+const DEFAULT_SETTLE_MS = 100;
+
+/** One script of a batch, with the options that may differ from script to script. */
+export interface KvmBatchItem extends Omit<KvmRunOptions, 'env'> {
+  script: Script;
+}
+
+export interface KvmBatchOptions {
+  /** How many worker processes run scripts at once. Default 2 (or 1 on a single CPU). */
+  parallel?: number;
+  /** Environment for the probe (KVM_ORACLE, KVM_ORACLE_DEVICE). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Called as each result arrives (progress, early reporting). */
+  onResult?(index: number, result: KvmRunResult): void;
+}
 
 export async function runScriptOnKvm(script: Script, opts: KvmRunOptions = {}): Promise<KvmRunResult> {
+  const { env, ...item } = opts;
+  const [r] = await runScriptsOnKvm([{ ...item, script }], { parallel: 1, env });
+  return r!;
+}
+
+/**
+ * Runs many scripts, each on a fresh VM, in `parallel` worker processes that each take the next
+ * script when done with one (supervisor.ts). The results are in the order of `items`; one script's
+ * hang or crash costs only that script (its worker is replaced).
+ */
+export async function runScriptsOnKvm(
+  items: readonly KvmBatchItem[],
+  opts: KvmBatchOptions = {},
+): Promise<KvmRunResult[]> {
+  const results: KvmRunResult[] = new Array(items.length);
+  const done = (i: number, r: KvmRunResult) => {
+    results[i] = r;
+    opts.onResult?.(i, r);
+  };
   const probe = await probeKvm(opts.env);
-  if (!probe.ok) return { status: 'unavailable', reason: probe.reason };
+  if (!probe.ok) {
+    for (let i = 0; i < items.length; i++) done(i, { status: 'unavailable', reason: probe.reason });
+    return results;
+  }
   let fingerprint = fingerprints.get(probe.device);
   if (!fingerprint) {
     fingerprint = hostFingerprint(probe.libc, probe.device);
     fingerprints.set(probe.device, fingerprint);
   }
-  const plan = planKvmRun(script, fingerprint, opts.guest);
-  if (!plan.run) return { status: 'skipped', reason: plan.reason, fingerprint };
-  const request: WorkerRequest = {
-    script,
-    device: probe.device,
-    guest: plan.guest,
-    hangMs: opts.hangMs ?? 1000,
-    settleMs: opts.settleMs ?? 25,
-  };
-  const started = performance.now();
-  const out = await supervise(request, opts.timeoutMs ?? 30_000);
-  if (out.status !== 'ok') return { ...out, fingerprint };
-  return {
-    status: 'ok',
-    records: out.records,
-    fingerprint,
-    guest: plan.guest,
-    notes: plan.notes,
-    elapsedMs: performance.now() - started,
-    sessionMs: out.sessionMs,
-  };
-}
-
-export type Supervised =
-  | { status: 'ok'; records: TranscriptRecord[]; sessionMs: number }
-  | { status: 'hang' | 'crash'; reason: string; records: TranscriptRecord[] };
-
-/**
- * Runs the worker and watches it. Two timers: the current op's budget (announced by the worker before
- * each op) and the whole-script limit. Either one firing kills the worker with SIGKILL, which also
- * ends a KVM_RUN blocked in the kernel. Exported for the watchdog tests.
- */
-export function supervise(request: WorkerRequest, timeoutMs: number): Promise<Supervised> {
-  const worker = fileURLToPath(new URL('./worker.ts', import.meta.url));
-  const child = fork(worker, [], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
-    serialization: 'advanced', // the script holds bigints
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  const records: TranscriptRecord[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-2000);
-  });
-  return new Promise((resolve) => {
-    let current: { index: number; kind: string; budgetMs: number } | null = null;
-    let opTimer: ReturnType<typeof setTimeout> | undefined;
-    let settled = false;
-    const finish = (r: Supervised, kill: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(opTimer);
-      clearTimeout(overall);
-      if (kill) child.kill('SIGKILL');
-      resolve(r);
+  const fp = fingerprint;
+  const queue: Array<{ index: number; request: WorkerRequest; item: KvmBatchItem; notes: string[] }> = [];
+  for (const [index, item] of items.entries()) {
+    const plan = planKvmRun(item.script, fp, item.guest);
+    if (!plan.run) {
+      done(index, { status: 'skipped', reason: plan.reason, fingerprint: fp });
+      continue;
+    }
+    const request: WorkerRequest = {
+      script: item.script,
+      device: probe.device,
+      guest: plan.guest,
+      hangMs: item.hangMs ?? 1000,
+      settleMs: item.settleMs ?? DEFAULT_SETTLE_MS,
     };
-    const hang = (reason: string) => {
-      const op = current;
-      const recorded = op && records.some((r) => 'op' in r && r.op === op.index);
-      const hung = op && !recorded ? [hangRecord(request.script, op.index, op.kind)] : [];
-      finish({ status: 'hang', reason, records: [...records, ...hung] }, true);
-    };
-    const overall = setTimeout(() => hang(`the script did not finish within ${timeoutMs} ms`), timeoutMs);
-    child.on('message', (m: WorkerMessage) => {
-      switch (m.type) {
-        case 'op':
-          current = m;
-          clearTimeout(opTimer);
-          opTimer = setTimeout(
-            () => hang(`op ${m.index} (${m.kind}) made no progress within ${Math.round(m.budgetMs)} ms`),
-            m.budgetMs,
-          );
-          break;
-        case 'record':
-          records.push(m.record);
-          break;
-        case 'end':
-          if (m.end.end === 'hang') finish({ status: 'hang', reason: m.end.reason, records }, false);
-          else finish({ status: 'ok', records, sessionMs: m.sessionMs }, false);
-          break;
-        case 'error':
-          finish({ status: 'crash', reason: m.message, records }, true);
-          break;
+    queue.push({ index, request, item, notes: plan.notes });
+  }
+  const parallel = Math.max(1, Math.min(opts.parallel ?? defaultParallel(), queue.length));
+  let next = 0;
+  const lane = async () => {
+    const worker = new KvmWorker();
+    try {
+      for (let q = queue[next++]; q; q = queue[next++]) {
+        const started = performance.now();
+        const out = await worker.run(q.request, q.item.timeoutMs ?? 30_000);
+        if (out.status !== 'ok') {
+          done(q.index, { ...out, fingerprint: fp });
+          continue;
+        }
+        done(q.index, {
+          status: 'ok',
+          records: out.records,
+          fingerprint: fp,
+          guest: q.request.guest,
+          notes: q.notes,
+          elapsedMs: performance.now() - started,
+          sessionMs: out.sessionMs,
+        });
       }
-    });
-    child.on('exit', (code, signal) => {
-      const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-      finish(
-        { status: 'crash', reason: `the KVM worker died (${how})${tail ? `: ${tail}` : ''}`, records },
-        false,
-      );
-    });
-    child.send(request);
-  });
+    } finally {
+      worker.close();
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
+  return results;
 }
 
-/** The record of an op that never completed, shaped like the session's op records. */
-function hangRecord(script: Script, index: number, kind: string): OpRecord {
-  const vcpu = script.vm.vcpus > 1 ? { vcpu: script.ops[index]?.vcpu ?? 0 } : {};
-  return { op: index, kind, ...vcpu, result: 'hang' };
+/** Two lanes keep both CPUs of a small CI machine busy (VM teardown sleeps ~14 ms in the kernel). */
+function defaultParallel(): number {
+  return Math.min(2, availableParallelism());
 }
+
+export { type Supervised, supervise } from './supervisor.ts';

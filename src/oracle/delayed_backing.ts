@@ -1,6 +1,6 @@
 // `touch { backing: { delay } }` on the host: the page is taken away from guest RAM, and when someone
-// (KVM's async worker, or the vCPU thread for a synchronous fault) faults on it, it is put back after
-// the delay with its old contents. Faults are served on the JS thread through a libuv poll handle,
+// (KVM's async worker, or the vCPU thread for a synchronous fault) faults on it, it is put back with
+// its old contents once the delay, counted from the touch, has passed. Faults are served on the JS thread through a libuv poll handle,
 // which is why KVM_RUN must run off that thread (kvm-oracle §6, pitfall 2).
 import type { Libc } from './ffi.ts';
 import { HostMapping, PAGE_SIZE } from './host_mapping.ts';
@@ -11,6 +11,10 @@ interface ArmedPage {
   contents: Uint8Array;
   /** Set when the fault arrived and the copy is scheduled. */
   scheduled: boolean;
+  /** Nobody will fault on it any more: its async work was cancelled before it started. */
+  abandoned: boolean;
+  /** performance.now() at arming, which is when the touch op starts. */
+  armedAt: number;
 }
 
 export class DelayedBacking {
@@ -44,7 +48,13 @@ export class DelayedBacking {
       ? this.ram.bytes.slice(page, page + PAGE_SIZE)
       : (this.armed.get(page)?.contents ?? new Uint8Array(PAGE_SIZE));
     if (this.ram.isResident(page)) this.ram.dropPage(page);
-    this.armed.set(page, { delayMs, contents, scheduled: false });
+    this.armed.set(page, {
+      delayMs,
+      contents,
+      scheduled: false,
+      abandoned: false,
+      armedAt: performance.now(),
+    });
   }
 
   /** The longest delay among pages still missing (for the watchdog budget). */
@@ -55,10 +65,23 @@ export class DelayedBacking {
   /**
    * Every armed page has been faulted and filled, and the last fill is at least `settleMs` old: KVM's
    * worker has had time to complete and queue the page-ready. A page armed but not faulted yet counts
-   * as pending: with `retry: false` the fault comes from KVM's worker, after the op has ended.
+   * as pending (with `retry: false` the fault comes from KVM's worker, after the op has ended), unless
+   * its work was cancelled.
    */
   quiescent(settleMs: number): boolean {
-    return this.armed.size === 0 && performance.now() - this.lastCopyAt >= settleMs;
+    for (const p of this.armed.values()) if (!p.abandoned) return false;
+    return performance.now() - this.lastCopyAt >= settleMs;
+  }
+
+  /**
+   * Called when the guest or the host disabled APF (an accepted EN write without both ENABLED and
+   * DELIVERY_AS_INT): KVM empties the queue with cancel_work_sync (x86-apf §8 case 14), which cancels
+   * the works that have not started and waits for the others, so once the write has returned every
+   * page still not faulted belongs to a cancelled work and nothing will fault on it. `run` must not
+   * wait for those; a later touch of the page faults on it as usual.
+   */
+  abandonUnfaulted(): void {
+    for (const p of this.armed.values()) if (!p.scheduled) p.abandoned = true;
   }
 
   close(): void {
@@ -89,11 +112,18 @@ export class DelayedBacking {
           continue;
         }
         p.scheduled = true;
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          this.fill(page, p.contents);
-          this.armed.delete(page);
-        }, p.delayMs);
+        p.abandoned = false;
+        // The delay counts from the touch, not from the fault: the model's worker starts at the fault
+        // of the touch op itself, while KVM's kworker may be scheduled tens of ms later on a loaded
+        // machine, which would reorder completions the delays were meant to order.
+        const t = setTimeout(
+          () => {
+            this.timers.delete(t);
+            this.fill(page, p.contents);
+            this.armed.delete(page);
+          },
+          Math.max(0, p.armedAt + p.delayMs - performance.now()),
+        );
         this.timers.add(t);
       }
     } catch (e) {

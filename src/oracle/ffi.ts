@@ -19,6 +19,8 @@ export interface Libc {
   ioctlUl(fd: number, req: number, arg: number | bigint): number;
   /** ioctl(fd, req, n) on a libuv worker thread: KVM_RUN blocks, and the JS thread must stay free. */
   ioctlUlAsync(fd: number, req: number, arg: number): Promise<number>;
+  /** ioctl(fd, req, ptr) on a libuv worker thread (KVM_SET_MSRS may wait for an async PF worker). */
+  ioctlPtrAsync(fd: number, req: number, buf: Buffer): Promise<number>;
   mmap(len: number, prot: number, flags: number, fd: number, offset: number): Pointer | null;
   munmap(addr: bigint, len: number): number;
   madvise(addr: bigint, len: number, advice: number): number;
@@ -87,6 +89,10 @@ async function bind(): Promise<Libc | { error: string }> {
       ioctlUlAsync: (fd, req, arg) =>
         new Promise((resolve, reject) =>
           ioctlUl.async(fd, req, arg, (err: unknown, res: number) => (err ? reject(err) : resolve(res))),
+        ),
+      ioctlPtrAsync: (fd, req, buf) =>
+        new Promise((resolve, reject) =>
+          ioctlPtr.async(fd, req, buf, (err: unknown, res: number) => (err ? reject(err) : resolve(res))),
         ),
       mmap: (len, prot, flags, fd, offset) => {
         const p = mmap(null, len, prot, flags, fd, offset);

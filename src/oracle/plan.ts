@@ -34,6 +34,10 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
   const vm = script.vm;
   const pvm = fp.vendor === 'kvm_pvm';
 
+  if (script.guest)
+    return skip(
+      `guest: ${script.guest.kind}: the Linux guest is a model of its own; the kvm backend runs only its op-interpreter test guests`,
+    );
   if (vm.protected_state)
     return skip('vm.protected_state: the kvm backend creates default VMs only (no SEV-ES, SNP or TDX)');
   if (vm.hlt_in_guest && !((fp.caps.KVM_CAP_X86_DISABLE_EXITS ?? 0) & KVM_X86_DISABLE_EXITS_HLT))
@@ -95,6 +99,9 @@ function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
     case 'enter_l2':
     case 'leave_l2':
       return 'nested virtualization (an L2 guest) is not implemented by the kvm guests';
+    case 'cpu_offline':
+    case 'cpu_online':
+      return 'CPU hotplug belongs to the Linux guest model; the kvm guests do not implement it';
     case 'write_mem':
     case 'read_mem':
       return accessProblem(op.gpa, op.size, vm.memory);

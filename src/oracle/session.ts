@@ -6,6 +6,7 @@
 // emit records in report order: events during the op (interrupts the op raised, a #PF and its
 // page-ready), the op's record (R_OK/R_GP), then interrupts taken after it (what `sti` let in). Host
 // ops (host_set_msr/host_get_msr) run while every vCPU is parked at R_READY.
+import { MSR_KVM_ASYNC_PF_EN } from '../abi/kvm_para.ts';
 import type { Op, Script } from '../script/schema.ts';
 import { type EventRecord, hex, type OpRecord, type TranscriptRecord } from '../script/transcript.ts';
 import { delayMs } from './delay.ts';
@@ -87,6 +88,14 @@ class Session {
     return this.multi ? { vcpu: v } : {};
   }
 
+  /**
+   * An event record, with `vcpu` last when the VM has several: the key order of the model's bare guest
+   * (`kvmsim diff` compares records as JSON text).
+   */
+  private emit(v: number, r: EventRecord): void {
+    this.opts.onRecord(this.multi ? ({ ...r, vcpu: v } as EventRecord) : r);
+  }
+
   private opRecord(i: number, op: Op, result: OpRecord['result'], value?: bigint): OpRecord {
     const r: OpRecord = { op: i, kind: op.op, ...this.vcpuField(op.vcpu ?? 0), result };
     if (value !== undefined) r.value = hex(value);
@@ -101,10 +110,12 @@ class Session {
     const pendingMs = this.backing?.maxOutstandingDelayMs() ?? 0;
     switch (op.op) {
       case 'host_set_msr': {
-        this.opts.onOp(i, op.op, this.opts.hangMs);
-        const n = vcpu.setMsrs([{ index: op.msr, data: op.value }]);
+        this.opts.onOp(i, op.op, this.opts.hangMs + pendingMs);
+        const entry = [{ index: op.msr, data: op.value }];
+        const n = this.backing ? await vcpu.setMsrsAsync(entry) : vcpu.setMsrs(entry);
         if (n === 1) view.noteWrite(op.msr, op.value);
         this.opts.onRecord(this.opRecord(i, op, n === 1 ? 'ok' : 'rejected'));
+        if (n === 1) this.afterMsrWrite(op.msr, op.value);
         return;
       }
       case 'host_get_msr': {
@@ -133,13 +144,26 @@ class Session {
         this.opts.onOp(i, op.op, this.opts.hangMs + pendingMs + this.opts.settleMs);
         break;
       case 'wrmsr':
+        // EN = 0 waits (cancel_work_sync) for workers still faulting pages in, so any op may take as
+        // long as the backing delays still running.
         view.noteWrite(op.msr, op.value);
-        this.opts.onOp(i, op.op, this.opts.hangMs);
+        this.opts.onOp(i, op.op, this.opts.hangMs + pendingMs);
         break;
       default:
-        this.opts.onOp(i, op.op, this.opts.hangMs);
+        this.opts.onOp(i, op.op, this.opts.hangMs + pendingMs);
     }
-    await this.guestOp(i, op, v, request(op), true);
+    const result = await this.guestOp(i, op, v, request(op), true);
+    if (op.op === 'wrmsr' && result === 'ok') this.afterMsrWrite(op.msr, op.value);
+  }
+
+  /**
+   * An accepted EN write that leaves APF disabled (not both ENABLED and DELIVERY_AS_INT) empties KVM's
+   * queue: works not started yet are cancelled, so their pages will never be faulted (see
+   * DelayedBacking.abandonUnfaulted). A rejected write returns before that, and a write rejected by
+   * the hva-cache check enables APF; neither cancels anything.
+   */
+  private afterMsrWrite(msr: number, value: bigint): void {
+    if (msr === MSR_KVM_ASYNC_PF_EN && (value & 0x9n) !== 0x9n) this.backing?.abandonUnfaulted();
   }
 
   private armBacking(gpa: bigint, ms: number): void {
@@ -155,14 +179,23 @@ class Session {
     this.started[v] = true;
   }
 
-  /** Runs one op on vCPU `v` until the guest is ready again; `record` = emit the op's own record. */
-  private async guestOp(i: number, op: Op, v: number, req: OpRequest, record: boolean): Promise<void> {
+  /**
+   * Runs one op on vCPU `v` until the guest is ready again; `record` = emit the op's own record.
+   * Returns the op's result.
+   */
+  private async guestOp(
+    i: number,
+    op: Op,
+    v: number,
+    req: OpRequest,
+    record: boolean,
+  ): Promise<'ok' | '#GP'> {
     await this.start(v);
     const vcpu = this.m.vcpus[v]!;
     const block = this.blocks[v]!;
     const view = this.views[v]!;
     block.writeOp(req, view.area, view.prVector, this.handlers);
-    let done = false;
+    let done: 'ok' | '#GP' | null = null;
     for (;;) {
       const exit = await vcpu.runAsync();
       if (this.backing?.error) throw this.backing.error;
@@ -176,7 +209,7 @@ class Session {
         }
         if (exit.reason === 'shutdown') {
           // A triple fault: KVM cannot run this vCPU again without a reset, so the script ends here.
-          this.opts.onRecord({ event: 'shutdown', ...this.vcpuField(v), reason: 'triple fault' });
+          this.emit(v, { event: 'shutdown', reason: 'triple fault' });
           throw new Stop({ end: 'completed' });
         }
         if (exit.reason === 'hlt') {
@@ -187,40 +220,38 @@ class Session {
         }
         throw new Error(`op ${i} (${op.op}): unexpected ${describeExit(exit)}`);
       }
-      const ev = this.vcpuField(v);
       const data = exit.reason === 'mmio' ? exit.data : 0n;
       switch (ch) {
         case P.R_READY:
           if (!done) throw new Error(`op ${i} (${op.op}): the guest is ready again without a result`);
-          return;
+          return done;
         case P.R_OK:
-          done = true;
+          done = 'ok';
           if (record) this.opts.onRecord(this.opRecord(i, op, 'ok', resultValue(op, block)));
           break;
         case P.R_GP:
-          done = true;
+          done = '#GP';
           if (record) this.opts.onRecord(this.opRecord(i, op, '#GP'));
           break;
         case P.R_IRQ: {
-          const r: EventRecord = { event: 'irq', ...ev, vector: hex(Number(data)) };
+          const r: EventRecord = { event: 'irq', vector: hex(Number(data)) };
           if (view.area !== null) {
             const { token, flags } = block.irq();
             Object.assign(r, { token: hex(token), flags: hex(flags) });
           }
-          this.opts.onRecord(r);
+          this.emit(v, r);
           break;
         }
         case P.R_PF: {
           const pf = block.pageFault();
-          const r: EventRecord = { event: '#PF', ...ev, cr2: hex(pf.cr2), error_code: hex(pf.errorCode) };
+          const r: EventRecord = { event: '#PF', cr2: hex(pf.cr2), error_code: hex(pf.errorCode) };
           if (view.area !== null) r.flags = hex(pf.flags);
-          this.opts.onRecord(r);
+          this.emit(v, r);
           break;
         }
         case P.R_ACK:
-          this.opts.onRecord({
+          this.emit(v, {
             event: 'ack',
-            ...ev,
             value: hex(this.handlers.ackValue),
             result: data === 0n ? 'ok' : '#GP',
           });
@@ -234,10 +265,11 @@ class Session {
         case P.R_PANIC: {
           // The guests do not continue after an unexpected exception: the script ends here.
           const p = block.panic();
-          this.opts.onRecord(
+          this.emit(
+            v,
             p.vector === 0xffff || p.vector === 14
-              ? { event: 'guest_panic', ...ev, reason: panicReason(p.vector, p.rip) }
-              : { event: 'exception', ...ev, vector: hex(p.vector), error_code: hex(p.errorCode) },
+              ? { event: 'guest_panic', reason: panicReason(p.vector, p.rip) }
+              : { event: 'exception', vector: hex(p.vector), error_code: hex(p.errorCode) },
           );
           throw new Stop({ end: 'completed' });
         }

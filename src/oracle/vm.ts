@@ -234,6 +234,16 @@ export class VcpuFd {
     return check(this.libc, 'KVM_SET_MSRS', this.libc.ioctlPtr(this.fd, K.KVM_SET_MSRS, encodeMsrs(entries)));
   }
 
+  /**
+   * KVM_SET_MSRS off the JS thread: a host write of EN = 0 waits (cancel_work_sync) for an async PF
+   * worker that may be blocked on a userfaultfd page only the JS thread fills.
+   */
+  async setMsrsAsync(entries: readonly MsrEntry[]): Promise<number> {
+    const r = await this.libc.ioctlPtrAsync(this.fd, K.KVM_SET_MSRS, encodeMsrs(entries));
+    if (r < 0) throw new KvmError('KVM_SET_MSRS', -1);
+    return r;
+  }
+
   /** The values of the first `n` processed MSRs, `n` being KVM's return value. */
   getMsrs(indices: readonly number[]): { n: number; values: bigint[] } {
     const b = encodeMsrs(indices.map((index) => ({ index, data: 0n })));
