@@ -76,7 +76,7 @@ const isProtocolStep = (m: X86Model, step: number): boolean => {
 export function checkLiveness(
   model: X86Model,
   properties: readonly PropertyName[],
-  budget: { readonly maxStates: number },
+  budget: { readonly maxStates: number; readonly maxMemBytes?: number },
 ): LivenessResult {
   const want = new Set(properties);
   const W = model.stateWords;
@@ -106,7 +106,9 @@ export function checkLiveness(
       model.encode(next, buf);
       let r = set.findOrAdd(buf);
       if (r === VISITED_FULL) {
-        if (set.size >= budget.maxStates) return { kind: 'budget', states: set.size, edges: src.n };
+        const lists = 4 * (parent.a.length + parentStep.a.length + fact.a.length + 3 * src.a.length);
+        if (set.size >= budget.maxStates || set.grownByteLength + lists > (budget.maxMemBytes ?? Infinity))
+          return { kind: 'budget', states: set.size, edges: src.n };
         set.grow();
         r = set.findOrAdd(buf);
       }

@@ -71,10 +71,10 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
   const live = cfg.properties.filter((p) => LIVENESS_PROPERTIES.includes(p));
   if (live.length === 0) return done({ verdict: 'ok', safety: r.stats });
   const lm = x86ExploreModel(cfg, { symmetry: o.symmetry, por: false });
-  const l = checkLiveness(lm, live, { maxStates: o.maxStates });
+  const l = checkLiveness(lm, live, { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes });
   const liveness = { states: l.states, edges: l.edges };
   if (l.kind === 'budget')
-    return done({ verdict: 'budget', budgetReason: 'maxStates (liveness pass)', safety: r.stats, liveness });
+    return done({ verdict: 'budget', budgetReason: 'liveness pass', safety: r.stats, liveness });
   if (l.kind === 'ok') return done({ verdict: 'ok', safety: r.stats, liveness });
   return done({
     verdict: 'counterexample',
