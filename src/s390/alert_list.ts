@@ -2,7 +2,8 @@
 // with NONE_GISA_ADDR (so millicode links new GISAs without raising another GAL), unlinks every cut-off GISA,
 // and repeats until an exchange returns NONE — the final exchange stores NULL, re-enabling GAL interruptions.
 // A single alerted GISA costs three exchanges. The function is split into micro-steps (one xchg, or one
-// unlinked GISA) so millicode can link GISAs in between, as on real hardware.
+// unlinked GISA) so millicode can link GISAs in between, as on real hardware. `alert_walk: single_xchg` swaps in
+// v1/v2's walk (one exchange with NULL) for the v3 claim's ablation.
 import { GISA_ADDR_MASK, NONE_GISA_ADDR, NULL_GISA_ADDR } from '../abi/s390_gisa.ts';
 import { __find_vcpu_for_floating_irq } from './float_irq.ts';
 import { kvm_s390_vcpu_wakeup } from './idle.ts';
@@ -39,14 +40,17 @@ function afterUnlink(w: S390World, vm: VmState): void {
     case 'kicker_timer':
       if (kickerActive(vm)) cancelKicker(vm);
       startKicker(w, vm, 0);
-      emit(w, { event: 'kicker_started', vm: vm.name, delay_ns: 0 });
+      if (w.tracing) emit(w, { event: 'kicker_started', vm: vm.name, delay_ns: 0 });
       return;
     case 'kick_cover':
       kickCover(w, vm);
       return;
     case 'kick_one': {
       const v = __find_vcpu_for_floating_irq(w, vm);
-      if (v) kvm_s390_vcpu_wakeup(w, vm, v, '__find_vcpu_for_floating_irq');
+      if (v) {
+        vm.stat.kicks++;
+        kvm_s390_vcpu_wakeup(w, vm, v, '__find_vcpu_for_floating_irq');
+      }
       return;
     }
   }
@@ -65,20 +69,22 @@ export function alertWalkStep(w: S390World, walk: AlertWalk, by: string): void {
   const gib = w.gib;
   if (!gib || walk.phase === WALK_IDLE) return;
   if (walk.phase === WALK_XCHG) {
-    walk.final = (walk.origin & NONE_GISA_ADDR) !== 0;
+    // single_xchg (v1/v2) makes its one exchange the final one: store NULL at once.
+    walk.final = w.cfg.alert_walk === 'single_xchg' || (walk.origin & NONE_GISA_ADDR) !== 0;
     const stored = walk.final ? NULL_GISA_ADDR : NONE_GISA_ADDR;
     const returned = gib.alert_list_origin;
     gib.alert_list_origin = stored;
     walk.origin = returned;
     walk.xchgs++;
     w.stat.xchg++;
-    emit(w, {
-      event: 'xchg',
-      n: walk.xchgs,
-      stored: stored === NULL_GISA_ADDR ? 'NULL' : 'NONE',
-      returned: originName(w, returned),
-      by,
-    });
+    if (w.tracing)
+      emit(w, {
+        event: 'xchg',
+        n: walk.xchgs,
+        stored: stored === NULL_GISA_ADDR ? 'NULL' : 'NONE',
+        returned: originName(w, returned),
+        by,
+      });
   } else {
     const addr = walk.origin;
     const vm = vmByGisa(w, addr);
@@ -86,7 +92,8 @@ export function alertWalkStep(w: S390World, walk: AlertWalk, by: string): void {
     if (!vm) throw new Error(`alert list entry ${hex32(addr)} is not a GISA`);
     walk.origin = vm.gisa.next_alert;
     vm.gisa.next_alert = vm.gisa_addr;
-    emit(w, { event: 'unlink', vm: vm.name, by });
+    vm.stat.unlinks++;
+    if (w.tracing) emit(w, { event: 'unlink', vm: vm.name, by });
     afterUnlink(w, vm);
   }
   // Where the do { xchg; while (origin & GISA_ADDR_MASK) unlink; } while (!final) loop goes next.
@@ -97,6 +104,7 @@ export function alertWalkStep(w: S390World, walk: AlertWalk, by: string): void {
 /** process_gib_alert_list run to completion by a caller that owns the CPU (kvm_s390_gisa_destroy ≥6.6). */
 export function process_gib_alert_list(w: S390World, by: string): number {
   const walk: AlertWalk = { phase: WALK_IDLE, origin: 0, final: false, xchgs: 0 };
+  w.stat.walks++;
   beginWalk(walk);
   while (walk.phase !== WALK_IDLE) alertWalkStep(w, walk, by);
   return walk.xchgs;
@@ -109,6 +117,7 @@ export function process_gib_alert_list(w: S390World, by: string): number {
 export function gib_alert_irq_handler(w: S390World): void {
   w.gal_pending = false;
   w.stat.IRQIO_GAL++;
+  w.stat.walks++;
   beginWalk(w.walk);
-  emit(w, { event: 'gib_alert_irq_handler' });
+  if (w.tracing) emit(w, { event: 'gib_alert_irq_handler' });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { decodeState, encodeState, stateKey, stateWords } from './codec.ts';
+import { decodeState, encodeInto, encodeState, stateKey, stateWords } from './codec.ts';
 import { __inject_io } from './float_irq.ts';
 import { applyStep, enabledSteps } from './steps.ts';
 import { startKicker } from './timers.ts';
@@ -81,4 +81,24 @@ test('classic lists beyond classicCap are a RangeError, within it they round-tri
   __inject_io(w, vm, io);
   assert.throws(() => encodeState(w), RangeError);
   assert.doesNotThrow(() => encodeState(w, { classicCap: 3 }));
+});
+
+test('encodeInto writes exactly stateWords words, for every codec option', () => {
+  const w = fresh('current');
+  for (const opts of [{}, { classicCap: 0 }, { classicCap: 3, time: 'relative' as const }]) {
+    const out = new Int32Array(stateWords(w, opts) + 8);
+    assert.equal(encodeInto(w, out, opts), stateWords(w, opts));
+  }
+});
+
+test('a value that does not fit its packed field is a RangeError naming it, never a silent merge', () => {
+  const w = fresh('current');
+  w.vms[0]!.gi.ref_count[3] = 16;
+  assert.throws(() => encodeState(w), /codec: ref_count = 16 does not fit/);
+  const v = fresh('current');
+  v.vms[1]!.gisa.next_alert = 0x12345000;
+  assert.throws(() => encodeState(v), /codec: next_alert = .* does not fit/);
+  const c = fresh('current');
+  __inject_io(c, c.vms[0]!, { ai: false, isc: 2, subchannel_id: 1, subchannel_nr: 9, io_int_parm: 0 });
+  assert.throws(() => encodeState(c, { classicCap: 0 }), /exceeds classicCap/);
 });

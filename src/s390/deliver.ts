@@ -14,15 +14,7 @@ import { EINVAL, ENOMEM } from './errno.ts';
 import { kvm_s390_reinject_io_int } from './float_irq.ts';
 import { gisa_get_ipm, gisa_set_ipm_gisc, gisa_tac_ipm_gisc } from './gisa.ts';
 import { hex32, int_word_to_isc, isc_to_int_word, iscBit, topIsc } from './isc.ts';
-import {
-  type ClassicIo,
-  emit,
-  type IoInfo,
-  type S390World,
-  type VcpuState,
-  type VmState,
-  vcpuName,
-} from './world.ts';
+import { type ClassicIo, emit, type S390World, type VcpuState, type VmState, vcpuName } from './world.ts';
 
 const hasGisa = (vm: VmState): boolean => vm.gi.origin !== NULL_GISA_ADDR;
 
@@ -50,13 +42,13 @@ function popClassic(vm: VmState, isc: number, match?: (e: ClassicIo) => boolean)
   return entry;
 }
 
-function writeLowcore(v: VcpuState, io: IoInfo): void {
-  v.lowcore = {
-    subchannel_id: io.subchannel_id,
-    subchannel_nr: io.subchannel_nr,
-    io_int_parm: io.io_int_parm,
-    io_int_word: io.io_int_word,
-  };
+/** Stores the I/O interruption parameters in the guest lowcore (in place: a delivery allocates nothing). */
+function writeLowcore(v: VcpuState, id: number, nr: number, parm: number, word: number): void {
+  const lc = v.lowcore;
+  lc.subchannel_id = id;
+  lc.subchannel_nr = nr;
+  lc.io_int_parm = parm;
+  lc.io_int_word = word;
   v.stat.deliver_io++;
 }
 
@@ -72,30 +64,27 @@ export function __deliver_io(
 ): 'classic' | 'gisa' | 'none' {
   const entry = popClassic(vm, isc);
   if (entry) {
-    writeLowcore(v, entry);
-    emit(w, {
-      event: 'deliver_io',
-      vcpu: vcpuName(vm, v),
-      isc,
-      source: 'classic',
-      io_int_word: hex32(entry.io_int_word),
-    });
+    writeLowcore(v, entry.subchannel_id, entry.subchannel_nr, entry.io_int_parm, entry.io_int_word);
+    if (w.tracing)
+      emit(w, {
+        event: 'deliver_io',
+        vcpu: vcpuName(vm, v),
+        isc,
+        source: 'classic',
+        io_int_word: hex32(entry.io_int_word),
+      });
     return 'classic';
   }
   if (hasGisa(vm) && gisa_tac_ipm_gisc(vm, isc)) {
-    writeLowcore(v, {
-      subchannel_id: 0,
-      subchannel_nr: 0,
-      io_int_parm: 0,
-      io_int_word: isc_to_int_word(isc),
-    });
-    emit(w, {
-      event: 'deliver_io',
-      vcpu: vcpuName(vm, v),
-      isc,
-      source: 'gisa',
-      io_int_word: hex32(isc_to_int_word(isc)),
-    });
+    writeLowcore(v, 0, 0, 0, isc_to_int_word(isc));
+    if (w.tracing)
+      emit(w, {
+        event: 'deliver_io',
+        vcpu: vcpuName(vm, v),
+        isc,
+        source: 'gisa',
+        io_int_word: hex32(isc_to_int_word(isc)),
+      });
     return 'gisa';
   }
   return 'none';
@@ -160,7 +149,7 @@ export function kvm_s390_get_io_int(
   if (isc < 0) return classic ? { kind: 'classic', entry: classic } : { kind: 'none' };
   if (classic && int_word_to_isc(classic.io_int_word) <= isc) {
     gisa_set_ipm_gisc(vm, isc);
-    emit(w, { event: 'ipm_restored_bit', vm: vm.name, isc });
+    if (w.tracing) emit(w, { event: 'ipm_restored_bit', vm: vm.name, isc });
     return { kind: 'classic', entry: classic };
   }
   if (allocFails) {
@@ -168,7 +157,7 @@ export function kvm_s390_get_io_int(
     return classic ? { kind: 'classic', entry: classic } : { kind: 'none' };
   }
   if (classic) {
-    emit(w, { event: 'reinject', vm: vm.name, isc: int_word_to_isc(classic.io_int_word) });
+    if (w.tracing) emit(w, { event: 'reinject', vm: vm.name, isc: int_word_to_isc(classic.io_int_word) });
     kvm_s390_reinject_io_int(w, vm, classic);
   }
   return { kind: 'ai', isc };

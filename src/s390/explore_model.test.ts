@@ -18,7 +18,7 @@ test('the step table has one id per potential step, and encodings have a fixed l
   const w = world({});
   const m = gisaModel(w);
   assert.equal(m.stepCount, stepTable(w).length);
-  assert.equal(m.stepCount, 2 + (8 + 2) + 2 * 6);
+  assert.equal(m.stepCount, 2 + (8 + 3) + 2 * 6);
   const a = new Int32Array(m.stateWords);
   m.encode(m.initial(), a);
   const s = m.initial();
@@ -39,7 +39,7 @@ test('current kernel: no structural or progress violation with 2 vCPUs and 2 fir
 test('5.2 (v7): the stale kicked_mask bit (pre-F2) ends in a kicker livelock', () => {
   const r = bfs(gisaModel(world({ strategy: 'v7' })), { maxStates: 100_000 });
   assert.ok(r.kind === 'violation');
-  assert.match(r.property, /^kicker livelock/);
+  assert.match(r.property, /^lost AI: kicker livelock/);
   assert.ok(r.trace.labels.includes('resume a/0'));
 });
 
@@ -48,7 +48,7 @@ test('F3 off: a vCPU whose CR6 lacks the ISC clobbers deliverable_mask → kicke
     maxStates: 100_000,
   });
   assert.ok(r.kind === 'violation');
-  assert.match(r.property, /^kicker livelock: a\/1/);
+  assert.match(r.property, /^lost AI: kicker livelock: ISC 6 pending in a, a\/1/);
   assert.equal(
     bfs(gisaModel(world({ strategy: 'current' }, [0, 1], [0x80, 0x02])), { maxStates: 100_000 }).kind,
     'ok',
@@ -58,11 +58,11 @@ test('F3 off: a vCPU whose CR6 lacks the ISC clobbers deliverable_mask → kicke
 test('F1 off: vcpu_id 7 at vcpu_idx 0 is never found by the kicker → livelock', () => {
   const r = bfs(gisaModel(world({ strategy: 'current', fixes: { F1: false } }, [7])), { maxStates: 100_000 });
   assert.ok(r.kind === 'violation');
-  assert.match(r.property, /^kicker livelock/);
+  assert.match(r.property, /^lost AI: kicker livelock/);
 });
 
 test('v4 (as reconstructed): IAM restore refused while listed strands an AI', () => {
   const r = bfs(gisaModel(world({ strategy: 'v4' })), { maxStates: 100_000 });
   assert.ok(r.kind === 'violation');
-  assert.match(r.property, /^stranded interruption/);
+  assert.match(r.property, /^lost AI: stranded interruption/);
 });

@@ -1,41 +1,56 @@
-// The GISA/GIB model behind the explorer's Model<S> contract (src/explore/model.ts): integer step ids over a
-// fixed table of every step this world shape can take, fixed-length encodings from codec.ts, and the
-// invariants of invariants.ts. Time is abstracted (timers are only "armed"), firmware AIs are bounded by each
-// VM's ai_budget, and guest behaviour is "enter SIE, leave SIE, or go idle" with static PSW/CR6 settings.
+// The GISA/GIB model behind the explorer's Model<S> contract (src/explore/model.ts): integer step ids over the
+// fixed step layout of this world shape (steps.ts), fixed-length encodings from codec.ts, and the properties
+// of invariants.ts. Time is abstracted (timers are only "armed"), firmware AIs are bounded by each VM's
+// ai_budget, and guest behaviour is "enter SIE, leave SIE, or go idle" with static PSW/CR6 settings.
+//
+// The working states are ordinary worlds with tracing off; every step runs the model's own applyStep. What
+// makes it fast is that nothing on the per-transition path allocates or builds strings: enabledStepIds writes
+// ids into the engine's buffer, the codec is closure-free, and the checker reuses its scratch state.
 import type { Model } from '../explore/model.ts';
-import { type CodecOptions, decodeInto, encodeInto, stateWords } from './codec.ts';
-import { progressViolation, structuralViolation } from './invariants.ts';
+import { originName } from './alert_list.ts';
+import { type CodecOptions, cloneWorld, decodeInto, encodeInto, stateWords } from './codec.ts';
+import { PROPERTIES, type PropertyName, S390Checker } from './invariants.ts';
 import { hex8, hexBits } from './isc.ts';
-import { applyStep, type ExploreOptions, enabledSteps, type S390Step } from './steps.ts';
-import { type S390World, VCPU_STATE_NAMES } from './world.ts';
+import { applyStep, type ExploreOptions, enabledStepIds, type S390Step, stepLayout } from './steps.ts';
+import { DESTROY_NAMES, type S390World, VCPU_STATE_NAMES } from './world.ts';
 
-const stepKey = (s: S390Step): string =>
-  [s.kind, 'vm' in s ? s.vm : '', 'vcpu' in s ? s.vcpu : '', 'isc' in s ? s.isc : ''].join(':');
+const WALK_PHASES = ['idle', 'xchg next', 'unlink next'];
 
-/** Every step the explorer may enumerate for this world shape, in id order. */
-export function stepTable(w: S390World): S390Step[] {
-  const out: S390Step[] = [{ kind: 'gal_irq' }, { kind: 'gal_step' }];
-  for (const vm of w.vms) {
-    for (let isc = 0; isc <= 7; isc++) out.push({ kind: 'firmware_ai', vm: vm.index, isc });
-    out.push({ kind: 'kicker_fire', vm: vm.index }, { kind: 'destroy_spin', vm: vm.index });
-    for (const v of vm.vcpus)
-      for (const kind of ['sie_present', 'ckc_fire', 'enter_sie', 'leave_sie', 'wait', 'resume'] as const)
-        out.push({ kind, vm: vm.index, vcpu: v.vcpu_idx });
-  }
-  return out;
+export interface GisaModelOptions {
+  /**
+   * The codec. Default: timers as "armed" and classic lists of capacity 0 — the explorer's steps never queue
+   * classic interruptions, and an entry would make encoding throw rather than be silently dropped.
+   */
+  codec?: CodecOptions;
+  explore?: ExploreOptions;
+  /** The properties to check (default all of them). */
+  check?: readonly PropertyName[];
+  name?: string;
 }
 
+/** Every step the explorer may enumerate for this world shape, in id order. */
+export const stepTable = (w: S390World): readonly S390Step[] => stepLayout(w).table;
+
 /** Builds a Model over copies of `template` (its current state is the initial state). */
-export function gisaModel(
-  template: S390World,
-  opts: { codec?: CodecOptions; explore?: ExploreOptions; name?: string } = {},
-): Model<S390World> {
-  const codec: CodecOptions = { time: 'armed', ...opts.codec };
-  const table = stepTable(template);
-  const ids = new Map(table.map((s, i) => [stepKey(s), i]));
+export function gisaModel(template: S390World, opts: GisaModelOptions = {}): Model<S390World> {
+  const codec: CodecOptions = { classicCap: 0, ...opts.codec, time: 'armed' };
+  const layout = stepLayout(template);
+  const table = layout.table;
   const words = stateWords(template, codec);
   const scratch = new Int32Array(words);
-  const fresh = (): S390World => structuredClone({ ...template, events: [] });
+  const checker = new S390Checker(template, opts.check ?? PROPERTIES, codec);
+  const explore = opts.explore ?? {};
+  // Where the engine last decoded a state from: copying that state again decodes the same words instead of
+  // re-encoding it (BFS copies each expanded state once per enabled step). Stored encodings never change, so
+  // this is valid until the world is mutated by a step or overwritten.
+  let srcWorld: S390World | null = null;
+  let srcWords: Int32Array = scratch;
+  let srcOffset = 0;
+  const fresh = (): S390World => {
+    const w = cloneWorld(template);
+    w.tracing = false;
+    return w;
+  };
   return {
     name:
       opts.name ??
@@ -44,23 +59,31 @@ export function gisaModel(
     stepCount: table.length,
     initial: fresh,
     copy(from, to) {
-      encodeInto(from, scratch, codec);
-      decodeInto(scratch, 0, to, codec);
+      if (from === to) return;
       to.now = from.now;
+      if (from === srcWorld) decodeInto(srcWords, srcOffset, to, codec);
+      else {
+        encodeInto(from, scratch, codec);
+        decodeInto(scratch, 0, to, codec);
+      }
+      if (to === srcWorld) srcWorld = null;
     },
-    encode: (s, out) => encodeInto(s, out, codec),
-    decode: (w, offset, into) => decodeInto(w, offset, into, codec),
-    enabled(s, out) {
-      let n = 0;
-      for (const step of enabledSteps(s, opts.explore)) out[n++] = ids.get(stepKey(step))!;
-      return n;
+    encode: (s, out) => {
+      encodeInto(s, out, codec);
     },
+    decode(words, offset, into) {
+      decodeInto(words, offset, into, codec);
+      srcWorld = into;
+      srcWords = words;
+      srcOffset = offset;
+    },
+    enabled: (s, out) => enabledStepIds(s, layout, out, explore),
     apply(s, step) {
-      s.events.length = 0;
+      if (s === srcWorld) srcWorld = null;
       const r = applyStep(s, table[step]!);
       return r.result === 'invalid' ? `step not applicable: ${String(r.why)}` : null;
     },
-    invariant: (s) => structuralViolation(s) ?? progressViolation(s),
+    invariant: (s) => checker.check(s),
     endState: () => null,
     stepLabel: (step) => {
       const s = table[step]!;
@@ -70,9 +93,9 @@ export function gisaModel(
     },
     describe(s) {
       const out: Record<string, string | number | boolean> = {
-        alert_list_origin: s.gib ? s.gib.alert_list_origin : -1,
+        alert_list_origin: s.gib ? originName(s, s.gib.alert_list_origin) : 'no GIB',
         gal_pending: s.gal_pending,
-        walk: s.walk.phase,
+        walk: WALK_PHASES[s.walk.phase] ?? s.walk.phase,
       };
       for (const vm of s.vms) {
         out[`${vm.name}.ipm`] = hex8(vm.gisa.ipm);
@@ -81,6 +104,7 @@ export function gisaModel(
         out[`${vm.name}.timer`] = vm.gi.timer_at >= 0;
         out[`${vm.name}.idle_mask`] = hexBits(vm.idle_mask);
         out[`${vm.name}.kicked_mask`] = hexBits(vm.gi.kicked_mask);
+        out[`${vm.name}.destroy`] = DESTROY_NAMES[vm.destroy] ?? vm.destroy;
         for (const v of vm.vcpus)
           out[`${vm.name}/${v.vcpu_idx}`] = `${VCPU_STATE_NAMES[v.state]}${v.wakeup_pending ? '+wake' : ''}`;
       }

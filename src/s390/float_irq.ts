@@ -69,12 +69,13 @@ export function __find_vcpu_for_floating_irq(w: S390World, vm: VmState): VcpuSta
 export function __floating_irq_kick(w: S390World, vm: VmState, ai: boolean): void {
   const dst = __find_vcpu_for_floating_irq(w, vm);
   if (!dst) {
-    emit(w, { event: 'floating_kick', vm: vm.name, target: null });
+    if (w.tracing) emit(w, { event: 'floating_kick', vm: vm.name, target: null });
     return;
   }
   const ioInt = !(ai && vm.gi.origin !== NULL_GISA_ADDR);
   if (ioInt) dst.cpuflags = (dst.cpuflags | CPUSTAT_IO_INT) >>> 0;
-  emit(w, { event: 'floating_kick', vm: vm.name, target: vcpuName(vm, dst), cpustat_io_int: ioInt });
+  if (w.tracing)
+    emit(w, { event: 'floating_kick', vm: vm.name, target: vcpuName(vm, dst), cpustat_io_int: ioInt });
   kvm_s390_vcpu_wakeup(w, vm, dst, '__floating_irq_kick');
 }
 
@@ -91,7 +92,8 @@ export function __inject_io(w: S390World, vm: VmState, io: IoInject): number {
   const isc = io.isc & MAX_ISC;
   if (vm.gi.origin !== NULL_GISA_ADDR && io.ai) {
     gisa_set_ipm_gisc(vm, isc);
-    emit(w, { event: 'ipm_set', vm: vm.name, isc, ipm: hex8(vm.gisa.ipm), by: 'gisa_set_ipm_gisc' });
+    if (w.tracing)
+      emit(w, { event: 'ipm_set', vm: vm.name, isc, ipm: hex8(vm.gisa.ipm), by: 'gisa_set_ipm_gisc' });
     return 0;
   }
   if (vm.fi.io_counter >= w.cfg.max_float_irqs) return -EBUSY;
@@ -102,7 +104,8 @@ export function __inject_io(w: S390World, vm: VmState, io: IoInject): number {
     io_int_parm: io.io_int_parm >>> 0,
     io_int_word: ioIntWord(io.ai, isc),
   });
-  emit(w, { event: 'queued', vm: vm.name, isc, ai: io.ai, list_len: vm.fi.lists[isc]!.length });
+  if (w.tracing)
+    emit(w, { event: 'queued', vm: vm.name, isc, ai: io.ai, list_len: vm.fi.lists[isc]!.length });
   return 0;
 }
 

@@ -17,18 +17,18 @@ export function kvm_s390_gib_init(w: S390World, nisc: number, fault: GibInitFaul
 
 function gibInit(w: S390World, nisc: number, fault: GibInitFault): number {
   if (!w.cfg.aiv) {
-    emit(w, { event: 'log', msg: 'gib not initialized, no AIV facility' });
+    if (w.tracing) emit(w, { event: 'log', msg: 'gib not initialized, no AIV facility' });
     return 0;
   }
   if (fault === 'nomem') return -ENOMEM;
   if (fault === 'register') {
-    emit(w, { event: 'log', msg: 'Registering the GIB alert interruption handler failed' });
+    if (w.tracing) emit(w, { event: 'log', msg: 'Registering the GIB alert interruption handler failed' });
     return -EIO;
   }
   w.adapter_registered = true;
   w.gib = { addr: GIB_ADDR, alert_list_origin: NULL_GISA_ADDR, nisc };
   if (fault === 'chsc') {
-    emit(w, { event: 'log', msg: 'Associating the GIB with the AIV facility failed' });
+    if (w.tracing) emit(w, { event: 'log', msg: 'Associating the GIB with the AIV facility failed' });
     w.gib = null;
     w.adapter_registered = false;
     return -EIO;
@@ -38,14 +38,15 @@ function gibInit(w: S390World, nisc: number, fault: GibInitFault): number {
     // kvm_s390_pci_aen_init failed: unregister and free, but no CHSC set-GIB(0).
     w.adapter_registered = false;
     w.gib = null;
-    emit(w, {
-      event: 'log',
-      msg: 'AEN init failed; GIB page freed while still associated',
-      chsc: hex32(w.chsc_gib_origin),
-    });
+    if (w.tracing)
+      emit(w, {
+        event: 'log',
+        msg: 'AEN init failed; GIB page freed while still associated',
+        chsc: hex32(w.chsc_gib_origin),
+      });
     return -EIO;
   }
-  emit(w, { event: 'gib_init', gib: hex32(GIB_ADDR), nisc });
+  if (w.tracing) emit(w, { event: 'gib_init', gib: hex32(GIB_ADDR), nisc });
   return 0;
 }
 
@@ -56,5 +57,5 @@ export function kvm_s390_gib_destroy(w: S390World): void {
   w.adapter_registered = false;
   w.gib = null;
   w.kvm_loaded = false;
-  emit(w, { event: 'gib_destroy' });
+  if (w.tracing) emit(w, { event: 'gib_destroy' });
 }

@@ -17,11 +17,11 @@ export const gisa_in_alert_list = (vm: VmState): boolean => vm.gisa.next_alert !
  */
 export function gisa_set_iam(w: S390World, vm: VmState, iam: number, via: string): number {
   if (gisa_in_alert_list(vm)) {
-    emit(w, { event: 'gisa_set_iam', vm: vm.name, iam: hex8(iam), rc: '-EBUSY', via });
+    if (w.tracing) emit(w, { event: 'gisa_set_iam', vm: vm.name, iam: hex8(iam), rc: '-EBUSY', via });
     return -EBUSY;
   }
   vm.gisa.iam = iam & 0xff;
-  emit(w, { event: 'gisa_set_iam', vm: vm.name, iam: hex8(iam), rc: 'ok', via });
+  if (w.tracing) emit(w, { event: 'gisa_set_iam', vm: vm.name, iam: hex8(iam), rc: 'ok', via });
   return 0;
 }
 
@@ -40,7 +40,7 @@ export function gisa_get_ipm_or_restore_iam(w: S390World, vm: VmState, via: stri
   if (pending) return pending;
   vm.gisa.iam = vm.gi.mask;
   vm.stat.iam_restores++;
-  emit(w, { event: 'iam_restored', vm: vm.name, iam: hex8(vm.gi.mask), via });
+  if (w.tracing) emit(w, { event: 'iam_restored', vm: vm.name, iam: hex8(vm.gi.mask), via });
   return 0;
 }
 
@@ -70,7 +70,7 @@ export function kvm_s390_gisa_init(w: S390World, vm: VmState): void {
   vm.gi.expires = w.cfg.expires_ns;
   cancelKicker(vm);
   vm.gisa = { next_alert: vm.gisa_addr, ipm: 0, iam: 0 };
-  emit(w, { event: 'gisa_init', vm: vm.name, origin: hex32(vm.gisa_addr) });
+  if (w.tracing) emit(w, { event: 'gisa_init', vm: vm.name, origin: hex32(vm.gisa_addr) });
 }
 
 /** kvm_s390_get_gisa_desc: the SIE gd value (format bit not modelled), 0 without a GISA. */
@@ -80,7 +80,7 @@ export const kvm_s390_get_gisa_desc = (vm: VmState): number => vm.gi.origin;
 export function kvm_s390_gisa_clear(w: S390World, vm: VmState): void {
   if (vm.gi.origin === NULL_GISA_ADDR) return;
   gisa_clear_ipm(vm);
-  emit(w, { event: 'gisa_clear', vm: vm.name });
+  if (w.tracing) emit(w, { event: 'gisa_clear', vm: vm.name });
 }
 
 export const validGisc = (gisc: number): boolean => Number.isInteger(gisc) && gisc >= 0 && gisc <= MAX_ISC;

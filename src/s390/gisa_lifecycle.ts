@@ -13,24 +13,26 @@ function finishDestroy(w: S390World, vm: VmState): void {
   cancelKicker(vm);
   vm.gi.origin = NULL_GISA_ADDR;
   vm.destroy = DESTROY_DONE;
-  emit(w, { event: 'gisa_destroyed', vm: vm.name });
+  if (w.tracing) emit(w, { event: 'gisa_destroyed', vm: vm.name });
 }
 
 /** Returns 'stall' when the pre-6.6 busy-wait does not finish; the VM then stays in DESTROY_SPINNING. */
 export function kvm_s390_gisa_destroy(w: S390World, vm: VmState): 'ok' | 'stall' {
   if (vm.gi.origin === NULL_GISA_ADDR) return 'ok';
   if (w.cfg.fixes.F5) {
-    if (vm.gi.mask) emit(w, { event: 'WARN', msg: `unexpected non zero alert.mask ${hex8(vm.gi.mask)}` });
+    if (vm.gi.mask && w.tracing)
+      emit(w, { event: 'WARN', msg: `unexpected non zero alert.mask ${hex8(vm.gi.mask)}` });
     vm.gi.mask = 0;
     if (gisa_set_iam(w, vm, vm.gi.mask, 'kvm_s390_gisa_destroy'))
       process_gib_alert_list(w, 'kvm_s390_gisa_destroy');
     finishDestroy(w, vm);
     return 'ok';
   }
-  if (vm.gi.mask) emit(w, { event: 'log', msg: `vm ${vm.name} has unexpected iam ${hex8(vm.gi.mask)}` });
+  if (vm.gi.mask && w.tracing)
+    emit(w, { event: 'log', msg: `vm ${vm.name} has unexpected iam ${hex8(vm.gi.mask)}` });
   if (gisa_in_alert_list(vm)) {
     vm.destroy = DESTROY_SPINNING;
-    emit(w, { event: 'destroy_busy_wait', vm: vm.name });
+    if (w.tracing) emit(w, { event: 'destroy_busy_wait', vm: vm.name });
     return 'stall';
   }
   finishDestroy(w, vm);

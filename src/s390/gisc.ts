@@ -14,7 +14,7 @@ export function kvm_s390_gisc_register(w: S390World, vm: VmState, gisc: number):
   vm.gi.ref_count[gisc]!++;
   if (vm.gi.ref_count[gisc] === 1) {
     vm.gi.mask |= iscBit(gisc);
-    emit(w, { event: 'alert_mask', vm: vm.name, mask: hex8(vm.gi.mask) });
+    if (w.tracing) emit(w, { event: 'alert_mask', vm: vm.name, mask: hex8(vm.gi.mask) });
     gisa_set_iam(w, vm, vm.gi.mask, 'kvm_s390_gisc_register');
   }
   return w.gib?.nisc ?? GAL_ISC;
@@ -28,7 +28,7 @@ export function kvm_s390_gisc_unregister(w: S390World, vm: VmState, gisc: number
   vm.gi.ref_count[gisc]!--;
   if (vm.gi.ref_count[gisc] === 0) {
     vm.gi.mask &= ~iscBit(gisc) & 0xff;
-    emit(w, { event: 'alert_mask', vm: vm.name, mask: hex8(vm.gi.mask) });
+    if (w.tracing) emit(w, { event: 'alert_mask', vm: vm.name, mask: hex8(vm.gi.mask) });
     gisa_set_iam(w, vm, vm.gi.mask, 'kvm_s390_gisc_unregister');
   }
   return 0;

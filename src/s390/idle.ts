@@ -19,6 +19,9 @@ export function __unset_cpu_idle(w: S390World, vm: VmState, v: VcpuState): void 
   vm.idle_mask &= ~(1 << idleIndex(w, v));
 }
 
+/** Callers of kvm_s390_vcpu_wakeup that belong to the GIB alert machinery (counted as kick_wakeup). */
+const ALERT_KICKERS = new Set(['__airqs_kick_single_vcpu', 'kick_cover', '__find_vcpu_for_floating_irq']);
+
 /**
  * kvm_s390_vcpu_wakeup: valid_wakeup, then kvm_vcpu_wake_up. Only a halted vCPU has a sleeper to wake; its
  * thread then has to run kvm_vcpu_check_block (the `resume` step) to find out whether it is runnable.
@@ -29,6 +32,7 @@ export function kvm_s390_vcpu_wakeup(w: S390World, vm: VmState, v: VcpuState, by
   if (sleeping) {
     v.wakeup_pending = true;
     v.stat.halt_wakeup++;
+    if (ALERT_KICKERS.has(by)) v.stat.kick_wakeup++;
   }
-  emit(w, { event: 'wakeup', vcpu: vcpuName(vm, v), by, sleeping });
+  if (w.tracing) emit(w, { event: 'wakeup', vcpu: vcpuName(vm, v), by, sleeping });
 }

@@ -4,7 +4,7 @@
 // vCPUs covering every pending ISC — reconstructed here from the cover letter only (spec §9.5).
 import { gisa_get_ipm_or_restore_iam } from './gisa.ts';
 import { kvm_s390_vcpu_wakeup } from './idle.ts';
-import { hex8, setBits } from './isc.ts';
+import { hex8 } from './isc.ts';
 import { forwardKicker } from './timers.ts';
 import { emit, type S390World, type VmState, vcpuName } from './world.ts';
 
@@ -16,7 +16,8 @@ import { emit, type S390World, type VmState, vcpuName } from './world.ts';
  * a non-matching idle vCPU clobbers the mask for everyone after it.
  */
 export function __airqs_kick_single_vcpu(w: S390World, vm: VmState, deliverable_mask: number): void {
-  for (const idx of setBits(vm.idle_mask, vm.online_vcpus)) {
+  for (let idx = 0; idx < vm.online_vcpus; idx++) {
+    if (!(vm.idle_mask & (1 << idx))) continue;
     const vcpu = vm.vcpus[idx]!;
     if (!vcpu.psw_io) continue;
     let hit: number;
@@ -28,7 +29,7 @@ export function __airqs_kick_single_vcpu(w: S390World, vm: VmState, deliverable_
     if (!hit) continue;
     const bit = 1 << idx;
     if (vm.gi.kicked_mask & bit) {
-      emit(w, { event: 'kick_in_flight', vm: vm.name, vcpu: vcpuName(vm, vcpu) });
+      if (w.tracing) emit(w, { event: 'kick_in_flight', vm: vm.name, vcpu: vcpuName(vm, vcpu) });
       return;
     }
     vm.gi.kicked_mask |= bit;
@@ -36,7 +37,8 @@ export function __airqs_kick_single_vcpu(w: S390World, vm: VmState, deliverable_
     kvm_s390_vcpu_wakeup(w, vm, vcpu, '__airqs_kick_single_vcpu');
     return;
   }
-  emit(w, { event: 'kick_no_candidate', vm: vm.name, deliverable_mask: hex8(deliverable_mask) });
+  if (w.tracing)
+    emit(w, { event: 'kick_no_candidate', vm: vm.name, deliverable_mask: hex8(deliverable_mask) });
 }
 
 /**
@@ -48,7 +50,8 @@ export function gisa_vcpu_kicker(w: S390World, vm: VmState): 'RESTART' | 'NOREST
   vm.gi.timer_at = -1;
   vm.stat.kicker_calls++;
   const pending = gisa_get_ipm_or_restore_iam(w, vm, 'gisa_vcpu_kicker');
-  emit(w, { event: 'kicker', vm: vm.name, pending: hex8(pending), ret: pending ? 'RESTART' : 'NORESTART' });
+  if (w.tracing)
+    emit(w, { event: 'kicker', vm: vm.name, pending: hex8(pending), ret: pending ? 'RESTART' : 'NORESTART' });
   if (!pending) return 'NORESTART';
   __airqs_kick_single_vcpu(w, vm, pending);
   forwardKicker(w, vm, vm.gi.expires, firedAt);
@@ -62,13 +65,14 @@ export function gisa_vcpu_kicker(w: S390World, vm: VmState): 'RESTART' | 'NOREST
  */
 export function kickCover(w: S390World, vm: VmState): void {
   let remaining = gisa_get_ipm_or_restore_iam(w, vm, 'process_gib_alert_list');
-  for (const idx of setBits(vm.idle_mask, vm.online_vcpus)) {
+  for (let idx = 0; idx < vm.online_vcpus; idx++) {
     if (!remaining) break;
+    if (!(vm.idle_mask & (1 << idx))) continue;
     const vcpu = vm.vcpus[idx]!;
     if (!vcpu.psw_io || !(remaining & vcpu.cr6)) continue;
     remaining &= ~vcpu.cr6 & 0xff;
     vm.stat.kicks++;
     kvm_s390_vcpu_wakeup(w, vm, vcpu, 'kick_cover');
   }
-  if (remaining) emit(w, { event: 'kick_uncovered', vm: vm.name, iscs: hex8(remaining) });
+  if (remaining && w.tracing) emit(w, { event: 'kick_uncovered', vm: vm.name, iscs: hex8(remaining) });
 }

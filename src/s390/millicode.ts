@@ -16,8 +16,11 @@ export const sieDeliverable = (vm: VmState, v: VcpuState): number =>
   sieUsesGisa(v) && v.psw_io ? vm.gisa.ipm & v.cr6 : 0;
 
 /** A vCPU of the VM that can take ISC `isc` directly (spec §9.2: the model reads H3's "otherwise" as this). */
-const presenter = (vm: VmState, isc: number): VcpuState | undefined =>
-  vm.vcpus.find((v) => sieUsesGisa(v) && v.psw_io && (v.cr6 & iscBit(isc)) !== 0);
+function presenter(vm: VmState, isc: number): VcpuState | undefined {
+  const bit = iscBit(isc);
+  for (const v of vm.vcpus) if (sieUsesGisa(v) && v.psw_io && (v.cr6 & bit) !== 0) return v;
+  return undefined;
+}
 
 /** Outcome of a firmware-made-pending AI. */
 export type FirmwareAiOutcome =
@@ -37,12 +40,13 @@ export function firmware_ai(w: S390World, vm: VmState, isc: number): FirmwareAiO
   if (vm.gi.origin === NULL_GISA_ADDR || !w.gib) return 'no_gisa';
   const bit = iscBit(isc);
   vm.gisa.ipm |= bit;
-  emit(w, { event: 'ipm_set', vm: vm.name, isc, ipm: hex8(vm.gisa.ipm), by: 'firmware' });
+  if (w.tracing) emit(w, { event: 'ipm_set', vm: vm.name, isc, ipm: hex8(vm.gisa.ipm), by: 'firmware' });
   const p = presenter(vm, isc);
   if (p) return 'presentable';
   if (gisa_in_alert_list(vm)) return 'listed';
   if (!(vm.gisa.iam & bit)) return 'iam_clear';
   vm.gisa.iam = 0;
+  vm.stat.alerts++;
   const old = w.gib.alert_list_origin;
   vm.gisa.next_alert = old;
   w.gib.alert_list_origin = vm.gisa_addr;
@@ -51,13 +55,14 @@ export function firmware_ai(w: S390World, vm: VmState, isc: number): FirmwareAiO
     w.gal_pending = true;
     w.stat.gal_raised++;
   }
-  emit(w, {
-    event: 'alert',
-    vm: vm.name,
-    isc,
-    next_alert: old === NONE_GISA_ADDR ? 'NONE' : old === NULL_GISA_ADDR ? 'NULL' : hex32(old),
-    gal,
-  });
+  if (w.tracing)
+    emit(w, {
+      event: 'alert',
+      vm: vm.name,
+      isc,
+      next_alert: old === NONE_GISA_ADDR ? 'NONE' : old === NULL_GISA_ADDR ? 'NULL' : hex32(old),
+      gal,
+    });
   return gal ? 'alerted' : 'alerted_no_gal';
 }
 
@@ -66,8 +71,12 @@ export function sie_present(w: S390World, vm: VmState, v: VcpuState): number {
   const isc = topIsc(sieDeliverable(vm, v));
   if (isc < 0) return -1;
   vm.gisa.ipm &= ~iscBit(isc) & 0xff;
-  v.lowcore = { subchannel_id: 0, subchannel_nr: 0, io_int_parm: 0, io_int_word: isc_to_int_word(isc) };
+  const lc = v.lowcore;
+  lc.subchannel_id = 0;
+  lc.subchannel_nr = 0;
+  lc.io_int_parm = 0;
+  lc.io_int_word = isc_to_int_word(isc);
   v.stat.sie_presented++;
-  emit(w, { event: 'sie_present', vcpu: vcpuName(vm, v), isc, ipm: hex8(vm.gisa.ipm) });
+  if (w.tracing) emit(w, { event: 'sie_present', vcpu: vcpuName(vm, v), isc, ipm: hex8(vm.gisa.ipm) });
   return isc;
 }

@@ -224,35 +224,93 @@ export interface ExploreOptions {
   spuriousWakeups?: boolean;
   /** Let the guest of each running vCPU go idle (enabled wait). Default true. */
   guestWaits?: boolean;
+  /** Let user space destroy each VM once (kvm_arch_destroy_vm), at any point. Default false. */
+  destroys?: boolean;
+}
+
+/** Per-VM step ids: firmware_ai for ISC 0..7, then these. */
+const VM_KICKER = 8;
+const VM_DESTROY_SPIN = 9;
+const VM_DESTROY = 10;
+const VM_STEPS = 11;
+/** Per-vCPU step ids, in this order. */
+const VCPU_KINDS = ['sie_present', 'ckc_fire', 'enter_sie', 'leave_sie', 'wait', 'resume'] as const;
+const V_SIE_PRESENT = 0;
+const V_CKC = 1;
+const V_ENTER = 2;
+const V_LEAVE = 3;
+const V_WAIT = 4;
+const V_RESUME = 5;
+
+/**
+ * Integer ids for every step a scheduler may pick in a world of this shape (VMs and their vCPU counts):
+ * 0 gal_irq, 1 gal_step, then per VM firmware_ai ISC 0..7, kicker_fire, destroy_spin, destroy, then per vCPU
+ * the six vCPU steps. `table[id]` is the step object; `vmBase[m]` is VM m's first id.
+ */
+export interface StepLayout {
+  readonly table: readonly S390Step[];
+  readonly vmBase: Int32Array;
+}
+
+export function stepLayout(w: S390World): StepLayout {
+  const table: S390Step[] = [{ kind: 'gal_irq' }, { kind: 'gal_step' }];
+  const vmBase = new Int32Array(w.vms.length);
+  for (const vm of w.vms) {
+    const m = vm.index;
+    vmBase[m] = table.length;
+    for (let isc = 0; isc <= 7; isc++) table.push({ kind: 'firmware_ai', vm: m, isc });
+    table.push({ kind: 'kicker_fire', vm: m }, { kind: 'destroy_spin', vm: m }, { kind: 'destroy', vm: m });
+    for (const v of vm.vcpus) for (const kind of VCPU_KINDS) table.push({ kind, vm: m, vcpu: v.vcpu_idx });
+  }
+  return { table, vmBase };
 }
 
 /**
- * The steps enabled in this state, in a fixed order. Firmware AIs are bounded by each VM's ai_budget and limited
- * to the registered ISCs (alert.mask), which keeps the reachable state space finite.
+ * Writes the ids (per `layout`) of the steps enabled in this state into `out`, in id order, and returns how many.
+ * This is the one definition of "enabled"; it allocates nothing. Firmware AIs are bounded by each VM's
+ * ai_budget and limited to the registered ISCs (alert.mask), which keeps the reachable state space finite.
  */
-export function enabledSteps(w: S390World, opts: ExploreOptions = {}): S390Step[] {
-  const out: S390Step[] = [];
-  if (w.gal_pending && w.walk.phase === WALK_IDLE && w.gib) out.push({ kind: 'gal_irq' });
-  if (w.walk.phase !== WALK_IDLE) out.push({ kind: 'gal_step' });
+export function enabledStepIds(
+  w: S390World,
+  layout: StepLayout,
+  out: Int32Array,
+  opts: ExploreOptions = {},
+): number {
+  let n = 0;
+  if (w.gal_pending && w.walk.phase === WALK_IDLE && w.gib) out[n++] = 0;
+  if (w.walk.phase !== WALK_IDLE) out[n++] = 1;
+  const waits = opts.guestWaits !== false;
   for (const vm of w.vms) {
-    const m = vm.index;
+    const base = layout.vmBase[vm.index]!;
     if (vm.gi.origin && vm.ai_budget > 0)
-      for (const isc of iscsOf(vm.gi.mask)) out.push({ kind: 'firmware_ai', vm: m, isc });
-    if (vm.gi.timer_at >= 0) out.push({ kind: 'kicker_fire', vm: m });
-    if (vm.destroy === DESTROY_SPINNING && !gisa_in_alert_list(vm)) out.push({ kind: 'destroy_spin', vm: m });
-    for (const v of vm.vcpus) {
-      const c = v.vcpu_idx;
-      if (sieDeliverable(vm, v)) out.push({ kind: 'sie_present', vm: m, vcpu: c });
-      if (v.ckc_timer_at >= 0) out.push({ kind: 'ckc_fire', vm: m, vcpu: c });
-      if (v.state === VCPU_HOST) out.push({ kind: 'enter_sie', vm: m, vcpu: c });
+      for (let isc = 0; isc <= 7; isc++) if (vm.gi.mask & (0x80 >> isc)) out[n++] = base + isc;
+    if (vm.gi.timer_at >= 0) out[n++] = base + VM_KICKER;
+    if (vm.destroy === DESTROY_SPINNING && !gisa_in_alert_list(vm)) out[n++] = base + VM_DESTROY_SPIN;
+    if (opts.destroys && vm.online_vcpus > 0) out[n++] = base + VM_DESTROY;
+    const vcpus = vm.vcpus;
+    for (let c = 0; c < vcpus.length; c++) {
+      const v = vcpus[c]!;
+      const vb = base + VM_STEPS + c * VCPU_KINDS.length;
+      if (sieDeliverable(vm, v)) out[n++] = vb + V_SIE_PRESENT;
+      if (v.ckc_timer_at >= 0) out[n++] = vb + V_CKC;
+      if (v.state === VCPU_HOST) out[n++] = vb + V_ENTER;
       if (v.state === VCPU_IN_SIE) {
-        out.push({ kind: 'leave_sie', vm: m, vcpu: c });
-        if (opts.guestWaits !== false) out.push({ kind: 'wait', vm: m, vcpu: c });
+        out[n++] = vb + V_LEAVE;
+        if (waits) out[n++] = vb + V_WAIT;
       }
-      if (v.state === VCPU_HALTED && (v.wakeup_pending || opts.spuriousWakeups))
-        out.push({ kind: 'resume', vm: m, vcpu: c });
+      if (v.state === VCPU_HALTED && (v.wakeup_pending || opts.spuriousWakeups)) out[n++] = vb + V_RESUME;
     }
   }
+  return n;
+}
+
+/** The enabled steps as objects, in a fixed order (for scripts, tests and simple schedulers). */
+export function enabledSteps(w: S390World, opts: ExploreOptions = {}): S390Step[] {
+  const layout = stepLayout(w);
+  const ids = new Int32Array(layout.table.length);
+  const n = enabledStepIds(w, layout, ids, opts);
+  const out: S390Step[] = [];
+  for (let i = 0; i < n; i++) out.push(layout.table[ids[i]!]!);
   return out;
 }
 

@@ -86,11 +86,22 @@ export function defaultFixes(s: Strategy): Fixes {
  */
 export type FloatingKick = 'idle_first' | 'last_sleep_cpu';
 
+/**
+ * How process_gib_alert_list cuts the list off. `none_marker` (v3 and later, the default): exchange with NONE so
+ * GISAs linked during the walk raise no GAL, and repeat until an exchange returns NONE, then store NULL.
+ * `single_xchg` (v1/v2's unlink_gib_alert_list): one exchange with NULL, so a GISA linked while the host is
+ * still walking raises a new GAL. Only an ablation switch for the v3 claim (C3: "rewritten to reduce the number
+ * of GAL interruptions on the host for many guest scenarios"); everything else stays as the strategy says.
+ */
+export type AlertWalkKind = 'none_marker' | 'single_xchg';
+export const ALERT_WALK_KINDS = ['none_marker', 'single_xchg'] as const;
+
 /** Static configuration of a modelled host. Not part of the explorer state. */
 export interface S390Config {
   readonly strategy: Strategy;
   readonly fixes: Fixes;
   readonly floating_kick: FloatingKick;
+  readonly alert_walk: AlertWalkKind;
   /** css_general_characteristics.aiv: the AIV facility (GIB and GISA) exists. */
   readonly aiv: boolean;
   /** kvm_s390_pci_interp_allowed(): gib_init also sets up zPCI AEN (≥6.0 only). */
@@ -105,6 +116,7 @@ export interface S390ConfigInput {
   strategy?: Strategy;
   fixes?: Partial<Fixes>;
   floating_kick?: FloatingKick;
+  alert_walk?: AlertWalkKind;
   aiv?: boolean;
   zpci?: boolean;
   use_gisa?: boolean;
@@ -118,6 +130,7 @@ export function resolveConfig(input: S390ConfigInput = {}): S390Config {
     strategy,
     fixes: { ...defaultFixes(strategy), ...input.fixes },
     floating_kick: input.floating_kick ?? 'idle_first',
+    alert_walk: input.alert_walk ?? 'none_marker',
     aiv: input.aiv ?? true,
     zpci: input.zpci ?? false,
     use_gisa: input.use_gisa ?? true,

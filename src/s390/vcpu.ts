@@ -40,14 +40,14 @@ export function vcpu_enter_sie(w: S390World, vm: VmState, v: VcpuState): void {
   vm.gi.kicked_mask &= ~(1 << idleIndex(w, v));
   v.state = VCPU_IN_SIE;
   vm.vcpus_in_sie++;
-  emit(w, { event: 'sie_entry', vcpu: vcpuName(vm, v) });
+  if (w.tracing) emit(w, { event: 'sie_entry', vcpu: vcpuName(vm, v) });
 }
 
 /** SIE exit + vcpu_post_run. v3 re-arms the IAM when the last vCPU leaves SIE ("restored as soon a vm is idle"). */
 export function vcpu_leave_sie(w: S390World, vm: VmState, v: VcpuState): void {
   v.state = VCPU_HOST;
   vm.vcpus_in_sie--;
-  emit(w, { event: 'sie_exit', vcpu: vcpuName(vm, v) });
+  if (w.tracing) emit(w, { event: 'sie_exit', vcpu: vcpuName(vm, v) });
   if (traits(w).restoreOnVmIdle && vm.vcpus_in_sie === 0 && vm.gi.origin !== NULL_GISA_ADDR)
     gisa_set_iam(w, vm, vm.gi.mask, 'vm_idle');
 }
@@ -55,10 +55,17 @@ export function vcpu_leave_sie(w: S390World, vm: VmState, v: VcpuState): void {
 const psw_interrupts_disabled = (v: VcpuState): boolean => !v.psw_io && !v.psw_ext && !v.psw_mchk;
 
 export interface WaitOutcome {
-  rc: number;
+  readonly rc: number;
   /** Where handle_wait returned: runnable (fast path), disabled_wait, gisa_pending, ckc_expired, blocked. */
-  path: 'runnable' | 'disabled_wait' | 'gisa_pending' | 'ckc_expired' | 'blocked';
+  readonly path: 'runnable' | 'disabled_wait' | 'gisa_pending' | 'ckc_expired' | 'blocked';
 }
+
+// The outcomes are shared constants: a simulator runs handle_wait millions of times.
+const RUNNABLE: WaitOutcome = Object.freeze({ rc: 0, path: 'runnable' });
+const DISABLED_WAIT: WaitOutcome = Object.freeze({ rc: -EOPNOTSUPP, path: 'disabled_wait' });
+const GISA_PENDING: WaitOutcome = Object.freeze({ rc: 0, path: 'gisa_pending' });
+const CKC_EXPIRED: WaitOutcome = Object.freeze({ rc: 0, path: 'ckc_expired' });
+const BLOCKED: WaitOutcome = Object.freeze({ rc: 0, path: 'blocked' });
 
 /**
  * O9 kvm_s390_handle_wait for a vCPU that just left SIE on an enabled-wait intercept. Step 4 is the strategy
@@ -67,26 +74,26 @@ export interface WaitOutcome {
  */
 export function kvm_s390_handle_wait(w: S390World, vm: VmState, v: VcpuState): WaitOutcome {
   v.stat.exit_wait_state++;
-  if (kvm_arch_vcpu_runnable(w, vm, v)) return { rc: 0, path: 'runnable' };
-  if (psw_interrupts_disabled(v)) return { rc: -EOPNOTSUPP, path: 'disabled_wait' };
+  if (kvm_arch_vcpu_runnable(w, vm, v)) return RUNNABLE;
+  if (psw_interrupts_disabled(v)) return DISABLED_WAIT;
   if (vm.gi.origin !== NULL_GISA_ADDR) {
     const how = traits(w).waitRestore;
     if (how === 'get_ipm_or_restore_iam') {
       const pending = gisa_get_ipm_or_restore_iam(w, vm, 'kvm_s390_handle_wait');
-      if (pending & v.cr6) return { rc: 0, path: 'gisa_pending' };
+      if (pending & v.cr6) return GISA_PENDING;
     } else if (how === 'set_iam') gisa_set_iam(w, vm, vm.gi.mask, 'kvm_s390_handle_wait');
   }
   if (v.ckc_ns < 0) {
     __set_cpu_idle(w, vm, v);
   } else {
-    if (v.ckc_ns === 0) return { rc: 0, path: 'ckc_expired' };
+    if (v.ckc_ns === 0) return CKC_EXPIRED;
     __set_cpu_idle(w, vm, v);
     startCkc(w, v, v.ckc_ns);
   }
   vm.fi.last_sleep_cpu = v.vcpu_idx;
   v.state = VCPU_HALTED;
-  emit(w, { event: 'halt', vcpu: vcpuName(vm, v), idle_mask_bit: idleIndex(w, v) });
-  return { rc: 0, path: 'blocked' };
+  if (w.tracing) emit(w, { event: 'halt', vcpu: vcpuName(vm, v), idle_mask_bit: idleIndex(w, v) });
+  return BLOCKED;
 }
 
 /**
@@ -97,18 +104,19 @@ export function kvm_s390_handle_wait(w: S390World, vm: VmState, v: VcpuState): W
 export function vcpu_check_block(w: S390World, vm: VmState, v: VcpuState): 'exit' | 'sleep' {
   v.wakeup_pending = false;
   if (!kvm_arch_vcpu_runnable(w, vm, v)) {
-    emit(w, {
-      event: 'halt_sleep_again',
-      vcpu: vcpuName(vm, v),
-      kicked_mask_bit: (vm.gi.kicked_mask >> v.vcpu_idx) & 1,
-    });
+    if (w.tracing)
+      emit(w, {
+        event: 'halt_sleep_again',
+        vcpu: vcpuName(vm, v),
+        kicked_mask_bit: (vm.gi.kicked_mask >> v.vcpu_idx) & 1,
+      });
     return 'sleep';
   }
   v.valid_wakeup = false;
   __unset_cpu_idle(w, vm, v);
   cancelCkc(v);
   v.state = VCPU_HOST;
-  emit(w, { event: 'halt_exit', vcpu: vcpuName(vm, v) });
+  if (w.tracing) emit(w, { event: 'halt_exit', vcpu: vcpuName(vm, v) });
   return 'exit';
 }
 
@@ -129,5 +137,5 @@ export function setPsw(v: VcpuState, m: { io?: boolean; ext?: boolean; mchk?: bo
 /** Guest loads CR6: the ISC enable byte. */
 export function setCr6(w: S390World, vm: VmState, v: VcpuState, mask: number): void {
   v.cr6 = mask & 0xff;
-  emit(w, { event: 'cr6', vcpu: vcpuName(vm, v), iscs: hex8(v.cr6) });
+  if (w.tracing) emit(w, { event: 'cr6', vcpu: vcpuName(vm, v), iscs: hex8(v.cr6) });
 }

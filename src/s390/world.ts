@@ -59,7 +59,17 @@ export interface VcpuState {
   gd: number;
   eca_aiv: boolean;
   lowcore: IoInfo;
-  stat: { deliver_io: number; exit_wait_state: number; halt_wakeup: number; sie_presented: number };
+  /**
+   * Kernel counters (deliver_io, exit_wait_state, halt_wakeup) plus model counters: sie_presented (H2),
+   * kick_wakeup (halt_wakeup caused by the alert machinery: the kicker, v5's cover kick, v3/v4's kick).
+   */
+  stat: {
+    deliver_io: number;
+    exit_wait_state: number;
+    halt_wakeup: number;
+    sie_presented: number;
+    kick_wakeup: number;
+  };
 }
 
 export interface GisaWord0 {
@@ -112,12 +122,15 @@ export interface VmState {
   destroy: number;
   /** Explorer bound: firmware AIs the environment may still make pending. */
   ai_budget: number;
+  /** inject_io is the kernel's; the rest are model counters a simulator reads (alerts: linked by millicode). */
   stat: {
     inject_io: number;
     kicker_calls: number;
     kicker_restarts: number;
     kicks: number;
     iam_restores: number;
+    alerts: number;
+    unlinks: number;
   };
 }
 
@@ -159,9 +172,15 @@ export interface S390World {
   /** The interrupt-context run of process_gib_alert_list. */
   walk: AlertWalk;
   vms: VmState[];
-  stat: { IRQIO_GAL: number; gal_raised: number; xchg: number };
+  /** IRQIO_GAL is the kernel's; walks counts every process_gib_alert_list run (interrupt or destroy). */
+  stat: { IRQIO_GAL: number; gal_raised: number; xchg: number; walks: number };
   /** Events of the steps run since the last drain; not part of the state. */
   events: S390Event[];
+  /**
+   * Whether steps record events. Scripts and tests read them; a simulator or an explorer running millions of
+   * steps turns this off, so a step builds no event objects (and formats no hex strings) at all.
+   */
+  tracing: boolean;
 }
 
 /** Address of the one GIB page (31-bit DMA memory). */
@@ -183,8 +202,9 @@ export function createWorld(input: S390ConfigInput = {}): S390World {
     gal_pending: false,
     walk: { phase: WALK_IDLE, origin: 0, final: false, xchgs: 0 },
     vms: [],
-    stat: { IRQIO_GAL: 0, gal_raised: 0, xchg: 0 },
+    stat: { IRQIO_GAL: 0, gal_raised: 0, xchg: 0, walks: 0 },
     events: [],
+    tracing: true,
   };
 }
 
@@ -207,7 +227,7 @@ export function createVcpu(vcpu_id: number, vcpu_idx: number): VcpuState {
     gd: 0,
     eca_aiv: false,
     lowcore: { subchannel_id: 0, subchannel_nr: 0, io_int_parm: 0, io_int_word: 0 },
-    stat: { deliver_io: 0, exit_wait_state: 0, halt_wakeup: 0, sie_presented: 0 },
+    stat: { deliver_io: 0, exit_wait_state: 0, halt_wakeup: 0, sie_presented: 0, kick_wakeup: 0 },
   };
 }
 
@@ -239,7 +259,15 @@ export function createVmRecord(name: string, index: number, vcpu_ids: readonly n
     vcpus_in_sie: 0,
     destroy: DESTROY_NONE,
     ai_budget: 0,
-    stat: { inject_io: 0, kicker_calls: 0, kicker_restarts: 0, kicks: 0, iam_restores: 0 },
+    stat: {
+      inject_io: 0,
+      kicker_calls: 0,
+      kicker_restarts: 0,
+      kicks: 0,
+      iam_restores: 0,
+      alerts: 0,
+      unlinks: 0,
+    },
   };
 }
 
@@ -249,9 +277,14 @@ export function emit(w: S390World, e: S390Event): void {
   w.events.push(e);
 }
 
-/** The VM owning a GISA address (container_of(gisa, struct sie_page2, gisa)->kvm). */
+/**
+ * The VM owning a GISA address (container_of(gisa, struct sie_page2, gisa)->kvm). VM n's GISA is at a fixed
+ * address, so this is arithmetic, not a search: the alert-list walk and the invariants call it per entry.
+ */
 export function vmByGisa(w: S390World, addr: number): VmState | undefined {
-  return w.vms.find((vm) => vm.gisa_addr === addr);
+  const n = (addr - SIE_PAGE2_BASE - SIE_PAGE2_GISA_OFFSET) / 0x1000;
+  const vm = Number.isInteger(n) ? w.vms[n] : undefined;
+  return vm !== undefined && vm.gisa_addr === addr ? vm : undefined;
 }
 
 /** "a/1": how events name a vCPU. */
