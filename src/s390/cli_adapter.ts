@@ -1,0 +1,124 @@
+// The s390 side of the generic commands. `kvmsim script|run|explore FILE` read a scenario; when its top level
+// says `arch: s390` they hand the file to one of these functions instead of the x86 loader:
+//
+//   kind: script  → runS390ScriptFile(file, { json, traceEvents })
+//   kind: sim     → runS390Sim(file, { seed, json })        (kvmsim run)
+//   kind: explore → exploreS390(file, { strategy, maxStates, maxMemBytes, json })   (kvmsim explore)
+//
+// Each returns the text to print and the exit code, and never writes to stdout itself, so a command only adds
+// `process.stdout.write(r.text); process.exitCode = r.exitCode`. Bad input throws a ScenarioError (a
+// UsageError: one line, exit 2), as the x86 loaders do. Exit codes follow the generic commands: run 0, or 1
+// when an expected direction failed for some seed; explore 0 properties hold, 1 counterexample, 3 budget.
+import { UsageError } from '../cli/usage_error.ts';
+import { readScenarioFile } from '../scenario/load.ts';
+import { ScenarioError } from '../scenario/scenario_error.ts';
+import { METRIC_NAMES, type MetricName } from '../sim/s390/metrics.ts';
+import { formatSimReport } from '../sim/s390/report.ts';
+import { runSimScenario, type SimReport } from '../sim/s390/run.ts';
+import { parseS390Sim } from '../sim/s390/scenario.ts';
+import { type ExploreOutcome, parseS390Explore, runS390Explore } from './explore_scenario.ts';
+import { parseS390Script, runS390Script, type TranscriptLine, transcriptHasFailures } from './script.ts';
+
+export type S390Kind = 'script' | 'sim' | 'explore';
+
+/** `script`/`sim`/`explore` when a parsed scenario says `arch: s390`, else null (not ours). */
+export function s390Kind(raw: unknown): S390Kind | null {
+  if (raw === null || typeof raw !== 'object' || (raw as { arch?: unknown }).arch !== 's390') return null;
+  const kind = (raw as { kind?: unknown }).kind;
+  return kind === 'script' || kind === 'sim' || kind === 'explore' ? kind : null;
+}
+
+/** Reads a scenario file and tells whether it is an s390 one (and of which kind). */
+export function s390FileKind(file: string): S390Kind | null {
+  return s390Kind(readScenarioFile(file));
+}
+
+export interface CliResult<T> {
+  readonly text: string;
+  readonly exitCode: number;
+  readonly result: T;
+}
+
+function expectKind(file: string, raw: unknown, kind: S390Kind): void {
+  const got = s390Kind(raw);
+  if (got !== kind)
+    throw new ScenarioError(
+      file,
+      'kind',
+      `expected an arch: s390, kind: ${kind} scenario${got ? `, got ${got}` : ''}`,
+    );
+}
+
+/** `kvmsim script FILE` for `arch: s390`: the transcript as a table or JSON lines; exit 1 on a failed expect. */
+export function runS390ScriptFile(
+  file: string,
+  opts: { json?: boolean; traceEvents?: boolean } = {},
+): CliResult<TranscriptLine[]> {
+  const raw = readScenarioFile(file);
+  expectKind(file, raw, 'script');
+  const lines = runS390Script(parseS390Script(raw, file), { traceEvents: opts.traceEvents });
+  const text = opts.json
+    ? lines.map((l) => `${JSON.stringify(l)}\n`).join('')
+    : lines
+        .map((l) => `${l.op !== undefined ? `${String(l.op).padStart(3)} ` : '      '}${JSON.stringify(l)}\n`)
+        .join('');
+  return { text, exitCode: transcriptHasFailures(lines) ? 1 : 0, result: lines };
+}
+
+/** `kvmsim run FILE` for `arch: s390`: every variant × seed (`seed` runs only that one), then the directions. */
+export function runS390Sim(
+  file: string,
+  opts: { seed?: number; json?: boolean; metrics?: readonly MetricName[] } = {},
+): CliResult<SimReport> {
+  const raw = readScenarioFile(file);
+  expectKind(file, raw, 'sim');
+  const scenario = parseS390Sim(raw, file);
+  const report = runSimScenario(scenario, opts.seed !== undefined ? { seeds: [opts.seed] } : {});
+  const text = opts.json
+    ? `${JSON.stringify(report, null, 2)}\n`
+    : formatSimReport(report, opts.metrics ? { metrics: opts.metrics } : {});
+  return { text, exitCode: report.ok ? 0 : 1, result: report };
+}
+
+/** Parses a comma-separated metric list (a `--metrics` flag); an unknown name is a UsageError (exit 2). */
+export function parseMetricList(v: string): MetricName[] {
+  const names = v.split(',').map((m) => m.trim());
+  for (const m of names)
+    if (!(METRIC_NAMES as readonly string[]).includes(m))
+      throw new UsageError(
+        `--metrics: unknown metric ${JSON.stringify(m)}; known: ${METRIC_NAMES.join(', ')}`,
+      );
+  return names as MetricName[];
+}
+
+export const EXPLORE_EXIT = { ok: 0, counterexample: 1, budget: 3 } as const;
+
+/** `kvmsim explore FILE` for `arch: s390`: the search, its statistics, and the counterexample if any. */
+export function exploreS390(
+  file: string,
+  opts: { strategy?: 'bfs' | 'dfs'; maxStates?: number; maxMemBytes?: number; json?: boolean } = {},
+): CliResult<ExploreOutcome & { millis: number }> {
+  const raw = readScenarioFile(file);
+  expectKind(file, raw, 'explore');
+  const scenario = parseS390Explore(raw, file);
+  const t0 = performance.now();
+  const outcome = runS390Explore(scenario, opts);
+  const millis = performance.now() - t0;
+  const result = { ...outcome, millis: Math.round(millis) };
+  const exitCode =
+    outcome.kind === 'ok'
+      ? EXPLORE_EXIT.ok
+      : outcome.kind === 'budget'
+        ? EXPLORE_EXIT.budget
+        : EXPLORE_EXIT.counterexample;
+  if (opts.json) return { text: `${JSON.stringify({ file, ...result })}\n`, exitCode, result };
+  const rate = millis > 0 ? `, ${Math.round((outcome.states / millis) * 1000)} states/s` : '';
+  const lines = [
+    `${outcome.name}: ${outcome.kind}${outcome.property ? ` — ${outcome.property}` : ''}`,
+    `${outcome.states} states, ${outcome.transitions} transitions, depth ${outcome.maxDepth}, ` +
+      `${outcome.bytesPerState} B/state, ${(millis / 1000).toFixed(2)} s${rate}`,
+    `expected ${outcome.expected}: ${outcome.asExpected ? 'as expected' : 'NOT as expected'}`,
+  ];
+  if (outcome.trace) lines.push(`counterexample (${outcome.steps} steps):`, outcome.trace);
+  return { text: `${lines.join('\n')}\n`, exitCode, result };
+}
