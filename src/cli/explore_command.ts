@@ -7,6 +7,7 @@ import { renderReplay, replay, saveCounterexample } from '../explore/x86/counter
 import { PROPERTIES } from '../explore/x86/properties.ts';
 import { type ExploreOutcome, runExplore } from '../explore/x86/run.ts';
 import { loadExplore } from '../explore/x86/scenario.ts';
+import { exploreS390, s390FileKind } from '../s390/cli_adapter.ts';
 import { UsageError } from './usage_error.ts';
 
 export const EXIT_OK = 0;
@@ -64,6 +65,18 @@ export function register(program: Command): void {
         flags.maxStates !== undefined ? positiveInt('--max-states', flags.maxStates, 2 ** 28) : undefined;
       const maxMemMb =
         flags.maxMem !== undefined ? positiveInt('--max-mem', flags.maxMem, 1 << 20) : undefined;
+      if (s390FileKind(file) !== null) {
+        // arch: s390 explore scenarios (docs/s390.md), on the same engine.
+        const r = exploreS390(file, {
+          strategy: flags.dfs ? 'dfs' : flags.bfs ? 'bfs' : undefined,
+          maxStates,
+          maxMemBytes: maxMemMb !== undefined ? maxMemMb * 2 ** 20 : undefined,
+          json: flags.json,
+        });
+        process.stdout.write(r.text);
+        process.exitCode = r.exitCode;
+        return;
+      }
       const { scenario, config, raw } = loadExplore(file);
       const search = scenario.search;
       const outcome = runExplore(config, {

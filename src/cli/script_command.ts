@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScriptOnKvm } from '../oracle/backend.ts';
+import { runS390ScriptFile, s390FileKind } from '../s390/cli_adapter.ts';
 import { runScript } from '../script/runner.ts';
 import { formatJsonLines, formatTable, type TranscriptRecord } from '../script/transcript.ts';
 import { FTRACE_HEADER } from '../trace/ftrace.ts';
@@ -34,6 +35,15 @@ export function register(program: Command): void {
         throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
       if (flags.backend === 'kvm' && (flags.traceEvents || flags.ftrace !== undefined))
         throw new UsageError('--trace-events and --ftrace: only with --backend model');
+      if (s390FileKind(file) !== null) {
+        // arch: s390 scripts (docs/s390.md): the model only; exit 1 when an `expect` in it fails.
+        if (flags.backend !== 'model' || flags.era !== undefined || flags.bug.length > 0 || flags.ftrace)
+          throw new UsageError('--backend, --era, --bug and --ftrace: x86 scripts only');
+        const r = runS390ScriptFile(file, { json: flags.json, traceEvents: flags.traceEvents });
+        process.stdout.write(r.text);
+        process.exitCode = r.exitCode;
+        return;
+      }
       const script = loadScriptWithFlags(file, flags);
       const print = (records: TranscriptRecord[]) =>
         process.stdout.write(flags.json ? formatJsonLines(records) : formatTable(records));
