@@ -67,6 +67,20 @@ test('skips: protected state, foreign era, unimplemented ops, the guests private
   );
 });
 
+test('scripts with the Linux guest, and its CPU hotplug ops, are skipped: the kvm guests are op interpreters', () => {
+  const linux = planKvmRun(
+    script({
+      vm: { memory: '4MiB' },
+      guest: { kind: 'linux-6.x', tasks: [{ program: [{ compute: '1ms' }] }] },
+      ops: [{ op: 'run' }],
+    }),
+    pvm,
+  );
+  assert.ok(!linux.run && /guest: linux-6\.x: the Linux guest is a model of its own/.test(linux.reason));
+  const hotplug = planKvmRun(script({ ops: [{ op: 'cpu_offline' }] }), pvm);
+  assert.ok(!hotplug.run && /CPU hotplug/.test(hotplug.reason));
+});
+
 test('era 2026 with en-commit-before-validate is this 6.18 kernel', () => {
   assert.ok(planKvmRun(script({ era: '2026', bugs: ['en-commit-before-validate'], ops: msrOps }), pvm).run);
 });
