@@ -70,6 +70,13 @@ export class KvmWorker {
     child.on('message', (m: WorkerMessage) => {
       if (this.child === child) this.onMessage(m);
     });
+    // A failed send or spawn: the script cannot run in this child; its exit (if any) follows.
+    child.on('error', (e) => {
+      const p = this.pending;
+      if (this.child !== child || !p) return;
+      this.kill();
+      this.finish(p, { status: 'crash', reason: `the KVM worker failed: ${e.message}`, records: p.records });
+    });
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = null;
