@@ -35,8 +35,9 @@ export const swapTid = (ch: number): number => 1000 + ch;
 const CAT = 'apf';
 const MIB_PAGES = 256;
 
+/** The slice being extended on a thread; `name` null when none (one object per thread, reused). */
 interface OpenSlice {
-  name: string;
+  name: string | null;
   t0: number;
   t1: number;
 }
@@ -51,11 +52,17 @@ export class SimTrace implements SimTracer {
   private readonly chrome: ChromeTraceWriter | null;
   private readonly ftrace: FtraceWriter | null;
   /** Per global vCPU: the slice being extended, and the task slice (on the task's thread). */
-  private vcpuOpen: (OpenSlice | null)[] = [];
-  private taskOpen: (OpenSlice | null)[] = [];
+  private vcpuOpen: OpenSlice[] = [];
+  private taskOpen: OpenSlice[] = [];
   private taskOfVcpu: Int32Array = new Int32Array(0);
-  /** Live tokens: key → [begin time, completion time or -1]. */
-  private readonly live = new Map<number, [number, number]>();
+  /** "task N" and "on vCPU N", built once. */
+  private readonly taskNames: string[] = [];
+  private readonly onVcpuNames: string[] = [];
+  /** Per global vCPU: pid and tid of its thread. */
+  private vcpuPid: Int32Array = new Int32Array(0);
+  private vcpuTidOf: Int32Array = new Int32Array(0);
+  /** Live tokens: key → begin time, completion time (-1 before), async id. */
+  private readonly live = new Map<number, { t0: number; tc: number; id: string }>();
   private lastQueued = -1;
   private lastBusy = -1;
 
@@ -67,9 +74,16 @@ export class SimTrace implements SimTracer {
 
   begin(sim: Simulator): void {
     const n = sim.vcpus.length;
-    this.vcpuOpen = new Array(n).fill(null);
-    this.taskOpen = new Array(n).fill(null);
+    this.vcpuOpen = Array.from({ length: n }, () => ({ name: null, t0: 0, t1: 0 }));
+    this.taskOpen = Array.from({ length: n }, () => ({ name: null, t0: 0, t1: 0 }));
     this.taskOfVcpu = new Int32Array(n).fill(-1);
+    this.vcpuPid = new Int32Array(n);
+    this.vcpuTidOf = new Int32Array(n);
+    for (let g = 0; g < n; g++) {
+      const vm = sim.vcpuVm[g]!;
+      this.vcpuPid[g] = vmPid(vm);
+      this.vcpuTidOf[g] = vcpuTid(vm, g - sim.vms[vm]!.firstVcpu);
+    }
     const ch = this.chrome;
     if (ch === null) return;
     ch.processName(HOST_PID, 'host', 0);
@@ -82,40 +96,56 @@ export class SimTrace implements SimTracer {
     });
   }
 
-  private flushVcpu(sim: Simulator, g: number): void {
-    const o = this.vcpuOpen[g];
-    if (o == null || this.chrome === null) return;
-    const vm = sim.vcpuVm[g]!;
-    const c = g - sim.vms[vm]!.firstVcpu;
-    this.chrome.complete(vmPid(vm), vcpuTid(vm, c), 'vcpu', o.name, o.t0, o.t1 - o.t0);
-    this.vcpuOpen[g] = null;
+  private flushVcpu(_sim: Simulator, g: number): void {
+    const o = this.vcpuOpen[g]!;
+    if (o.name === null || this.chrome === null) return;
+    this.chrome.complete(this.vcpuPid[g]!, this.vcpuTidOf[g]!, 'vcpu', o.name, o.t0, o.t1 - o.t0);
+    o.name = null;
+  }
+
+  private taskName(t: number): string {
+    let n = this.taskNames[t];
+    if (n === undefined) {
+      n = `task ${t}`;
+      this.taskNames[t] = n;
+    }
+    return n;
   }
 
   private flushTask(sim: Simulator, g: number): void {
-    const o = this.taskOpen[g];
-    if (o == null || this.chrome === null) return;
+    const o = this.taskOpen[g]!;
+    if (o.name === null || this.chrome === null) return;
     const vm = sim.vcpuVm[g]!;
     this.chrome.complete(vmPid(vm), taskTid(vm, this.taskOfVcpu[g]!), 'task', o.name, o.t0, o.t1 - o.t0);
-    this.taskOpen[g] = null;
+    o.name = null;
   }
 
   step(sim: Simulator, g: number, slice: number, task: number, t0: number, t1: number): void {
     if (this.chrome === null) return;
-    const name = slice === 0 ? `task ${task}` : SLICE_NAMES[slice]!;
-    const o = this.vcpuOpen[g];
-    if (o != null && o.name === name && o.t1 === t0) o.t1 = t1;
+    const name = slice === 0 ? this.taskName(task) : SLICE_NAMES[slice]!;
+    const o = this.vcpuOpen[g]!;
+    if (o.name === name && o.t1 === t0) o.t1 = t1;
     else {
       this.flushVcpu(sim, g);
-      this.vcpuOpen[g] = { name, t0, t1 };
+      o.name = name;
+      o.t0 = t0;
+      o.t1 = t1;
     }
     if (slice !== 0) return;
-    const c = g - sim.vms[sim.vcpuVm[g]!]!.firstVcpu;
-    const to = this.taskOpen[g];
-    if (to != null && this.taskOfVcpu[g] === task && to.t1 === t0) to.t1 = t1;
+    const to = this.taskOpen[g]!;
+    if (to.name !== null && this.taskOfVcpu[g] === task && to.t1 === t0) to.t1 = t1;
     else {
       this.flushTask(sim, g);
       this.taskOfVcpu[g] = task;
-      this.taskOpen[g] = { name: `on vCPU ${c}`, t0, t1 };
+      const c = g - sim.vms[sim.vcpuVm[g]!]!.firstVcpu;
+      let on = this.onVcpuNames[c];
+      if (on === undefined) {
+        on = `on vCPU ${c}`;
+        this.onVcpuNames[c] = on;
+      }
+      to.name = on;
+      to.t0 = t0;
+      to.t1 = t1;
     }
   }
 
@@ -130,65 +160,57 @@ export class SimTrace implements SimTracer {
   }
 
   preempted(_sim: Simulator, g: number, t: number): void {
-    const o = this.vcpuOpen[g];
-    if (o != null && o.t1 > t) o.t1 = t;
-    const to = this.taskOpen[g];
-    if (to != null && to.t1 > t) to.t1 = t;
+    const o = this.vcpuOpen[g]!;
+    if (o.name !== null && o.t1 > t) o.t1 = t;
+    const to = this.taskOpen[g]!;
+    if (to.name !== null && to.t1 > t) to.t1 = t;
   }
 
   private key(g: number, token: number): number {
     return g * 4294967296 + token;
   }
 
-  private id(sim: Simulator, g: number, token: number): string {
-    const vm = sim.vcpuVm[g]!;
-    return `vm${vm}.vcpu${g - sim.vms[vm]!.firstVcpu}.0x${token.toString(16)}`;
-  }
-
   notPresent(sim: Simulator, g: number, token: number, gva: number, t: number): void {
     if (this.chrome === null) return;
     const k = this.key(g, token);
-    if (this.live.has(k)) this.endToken(sim, g, token, t, 'replaced');
-    this.live.set(k, [t, -1]);
+    if (this.live.has(k)) this.endToken(g, token, t, 'replaced');
     const vm = sim.vcpuVm[g]!;
-    const tid = vcpuTid(vm, g - sim.vms[vm]!.firstVcpu);
-    const id = this.id(sim, g, token);
-    this.chrome.asyncBegin(vmPid(vm), tid, CAT, `token 0x${token.toString(16)}`, id, t, {
-      gva: `0x${gva.toString(16)}`,
-    });
-    this.chrome.flowStart(vmPid(vm), tid, CAT, 'page ready', id, t);
+    const hex = token.toString(16);
+    const id = `vm${vm}.vcpu${g - sim.vms[vm]!.firstVcpu}.0x${hex}`;
+    this.live.set(k, { t0: t, tc: -1, id });
+    const pid = this.vcpuPid[g]!;
+    const tid = this.vcpuTidOf[g]!;
+    this.chrome.asyncBegin(pid, tid, CAT, `token 0x${hex}`, id, t, { gva: `0x${gva.toString(16)}` });
+    this.chrome.flowStart(pid, tid, CAT, 'page ready', id, t);
   }
 
-  completed(sim: Simulator, g: number, token: number, t: number): void {
+  completed(_sim: Simulator, g: number, token: number, t: number): void {
     const e = this.live.get(this.key(g, token));
     if (e === undefined || this.chrome === null) return;
-    e[1] = t;
-    const vm = sim.vcpuVm[g]!;
-    const tid = vcpuTid(vm, g - sim.vms[vm]!.firstVcpu);
-    const id = this.id(sim, g, token);
-    this.chrome.asyncBegin(vmPid(vm), tid, CAT, 'page-in', id, e[0]);
-    this.chrome.asyncEnd(vmPid(vm), tid, CAT, 'page-in', id, t);
+    e.tc = t;
+    const pid = this.vcpuPid[g]!;
+    const tid = this.vcpuTidOf[g]!;
+    this.chrome.asyncBegin(pid, tid, CAT, 'page-in', e.id, e.t0);
+    this.chrome.asyncEnd(pid, tid, CAT, 'page-in', e.id, t);
   }
 
-  tokenEnd(sim: Simulator, g: number, token: number, t: number, woken: boolean): void {
-    this.endToken(sim, g, token, t, woken ? 'task woken' : 'halt ended');
+  tokenEnd(_sim: Simulator, g: number, token: number, t: number, woken: boolean): void {
+    this.endToken(g, token, t, woken ? 'task woken' : 'halt ended');
   }
 
-  private endToken(sim: Simulator, g: number, token: number, t: number, how: string): void {
+  private endToken(g: number, token: number, t: number, how: string): void {
     const k = this.key(g, token);
     const e = this.live.get(k);
     if (e === undefined || this.chrome === null) return;
     this.live.delete(k);
-    const vm = sim.vcpuVm[g]!;
-    const tid = vcpuTid(vm, g - sim.vms[vm]!.firstVcpu);
-    const id = this.id(sim, g, token);
-    const name = `token 0x${token.toString(16)}`;
-    if (e[1] >= 0) {
-      this.chrome.asyncBegin(vmPid(vm), tid, CAT, 'notify', id, e[1]);
-      this.chrome.asyncEnd(vmPid(vm), tid, CAT, 'notify', id, t);
+    const pid = this.vcpuPid[g]!;
+    const tid = this.vcpuTidOf[g]!;
+    if (e.tc >= 0) {
+      this.chrome.asyncBegin(pid, tid, CAT, 'notify', e.id, e.tc);
+      this.chrome.asyncEnd(pid, tid, CAT, 'notify', e.id, t);
     }
-    this.chrome.asyncEnd(vmPid(vm), tid, CAT, name, id, t, { end: how });
-    this.chrome.flowEnd(vmPid(vm), tid, CAT, 'page ready', id, t);
+    this.chrome.asyncEnd(pid, tid, CAT, `token 0x${token.toString(16)}`, e.id, t, { end: how });
+    this.chrome.flowEnd(pid, tid, CAT, 'page ready', e.id, t);
   }
 
   io(
@@ -244,10 +266,10 @@ export class SimTrace implements SimTracer {
 
   end(sim: Simulator, t: number): void {
     for (let g = 0; g < this.vcpuOpen.length; g++) {
-      const o = this.vcpuOpen[g];
-      if (o != null && o.t1 > t) o.t1 = t;
-      const to = this.taskOpen[g];
-      if (to != null && to.t1 > t) to.t1 = t;
+      const o = this.vcpuOpen[g]!;
+      if (o.name !== null && o.t1 > t) o.t1 = t;
+      const to = this.taskOpen[g]!;
+      if (to.name !== null && to.t1 > t) to.t1 = t;
       this.flushVcpu(sim, g);
       this.flushTask(sim, g);
       if (sim.blocked[g] !== 0 && sim.blockedSince[g]! < t)
@@ -255,7 +277,7 @@ export class SimTrace implements SimTracer {
     }
     for (const k of [...this.live.keys()].sort((x, y) => x - y)) {
       const g = Math.floor(k / 4294967296);
-      this.endToken(sim, g, k - g * 4294967296, t, 'outstanding at end');
+      this.endToken(g, k - g * 4294967296, t, 'outstanding at end');
     }
     this.sample(sim, t);
     this.chrome?.close();

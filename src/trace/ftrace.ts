@@ -52,7 +52,7 @@ export class FtraceWriter {
     this.buf.push(s);
     this.bufLen += s.length;
     this.lines++;
-    if (this.bufLen >= 1 << 20) this.flush();
+    if (this.bufLen >= 1 << 16) this.flush();
   }
 
   flush(): void {
