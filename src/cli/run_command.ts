@@ -1,6 +1,7 @@
 // `kvmsim run FILE`: simulate a `kind: sim` scenario and print its metrics (docs/simulator.md).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parseMetricList, runS390Sim, s390FileKind } from '../s390/cli_adapter.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
 import { formatReport } from '../sim/report.ts';
@@ -9,6 +10,7 @@ import { SimTrace } from '../sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../trace/chrome.ts';
 import { FtraceWriter } from '../trace/ftrace.ts';
 import { parseSeedFlag } from './sim_flags.ts';
+import { UsageError } from './usage_error.ts';
 
 interface RunFlags {
   seed?: string;
@@ -16,6 +18,7 @@ interface RunFlags {
   trace?: string;
   ftrace?: string;
   progress?: boolean;
+  metrics?: string;
 }
 
 /** A file sink for a trace writer (synchronous writes: the simulation is synchronous too). */
@@ -34,7 +37,22 @@ export function register(program: Command): void {
     .option('--trace <file>', 'write a Chrome Trace Event JSON file (open it in Perfetto)')
     .option('--ftrace <file>', 'write the kvm_*async_pf* tracepoints in ftrace text format')
     .option('--progress', 'show a progress bar (on a terminal, for runs longer than a second)')
+    .option('--metrics <list>', 'arch: s390 sim scenarios only: these metric rows (comma-separated)')
     .action((file: string, flags: RunFlags) => {
+      if (s390FileKind(file) !== null) {
+        // arch: s390, kind: sim (docs/s390.md): its own simulator and report; exit 1 on a failed direction.
+        if (flags.trace !== undefined || flags.ftrace !== undefined || flags.progress)
+          throw new UsageError('--trace, --ftrace and --progress: x86 sim scenarios only');
+        const r = runS390Sim(file, {
+          seed: flags.seed !== undefined ? parseSeedFlag(flags.seed) : undefined,
+          json: flags.json,
+          metrics: flags.metrics !== undefined ? parseMetricList(flags.metrics) : undefined,
+        });
+        process.stdout.write(r.text);
+        process.exitCode = r.exitCode;
+        return;
+      }
+      if (flags.metrics !== undefined) throw new UsageError('--metrics: arch: s390 sim scenarios only');
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       const chromeFile = flags.trace !== undefined ? fileSink(flags.trace) : null;
