@@ -1,10 +1,11 @@
 // `kvmsim replay FILE`: re-run a counterexample saved by `kvmsim explore --save` through the same steps on
 // the model and print it. Exit 1 the recorded violation happens again, 0 the steps run but the property
 // no longer fails (e.g. the model was fixed since), 2 bad input or a step that is no longer enabled.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { renderReplay, replay, type SavedCounterexample } from '../explore/x86/counterexample.ts';
 import { PROPERTY_NAMES } from '../explore/x86/properties.ts';
+import { writeReplayChromeTrace, writeReplayFtrace } from '../explore/x86/replay_trace.ts';
 import type { Counterexample } from '../explore/x86/run.ts';
 import { parseExplore } from '../explore/x86/scenario.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
@@ -46,7 +47,9 @@ export function register(program: Command): void {
     .command('replay')
     .description('re-run a counterexample saved by `kvmsim explore --save` and print it')
     .argument('<file>', 'counterexample JSON')
-    .action((file: string) => {
+    .option('--trace <file>', 'also write the steps as Chrome Trace Event JSON (Perfetto)')
+    .option('--ftrace <file>', "also write the steps' kvm_*async_pf* tracepoints in ftrace text format")
+    .action((file: string, flags: { trace?: string; ftrace?: string }) => {
       const saved = load(file);
       const { config } = parseExplore(saved.scenario, `${file} (scenario)`);
       const cx: Counterexample = {
@@ -65,6 +68,13 @@ export function register(program: Command): void {
         : r.reproduced
           ? `reproduced: ${cx.property} fails${relabelled ? ' (some step labels differ from the saved ones)' : ''}`
           : `not reproduced: the steps run but ${cx.property} no longer fails`;
+      const collect = (path: string, emit: (write: (c: string) => void) => void) => {
+        const chunks: string[] = [];
+        emit((c) => chunks.push(c));
+        writeFileSync(path, chunks.join(''));
+      };
+      if (flags.trace !== undefined) collect(flags.trace, (w) => writeReplayChromeTrace(r, header, w));
+      if (flags.ftrace !== undefined) collect(flags.ftrace, (w) => writeReplayFtrace(r, w));
       process.stdout.write(`${renderReplay(r, header)}\n${verdict}\n`);
       process.exitCode = r.diverged ? 2 : r.reproduced ? 1 : 0;
     });
