@@ -9,7 +9,7 @@ import { loadExplore } from '../../src/explore/x86/scenario.ts';
 
 test('token-zero counterexample → Perfetto slices per actor and ftrace lines with token 0x0', () => {
   const { config } = loadExplore(join(import.meta.dirname, '../../examples/explore/token-zero.yaml'));
-  const outcome = runExplore(config, { strategy: 'bfs', maxStates: 100_000 });
+  const outcome = runExplore(config, { strategy: 'bfs', maxStates: 100_000, symmetry: true, por: true });
   const cx = outcome.counterexample;
   assert.ok(cx, 'the bug is found');
   const r = replay(config, cx);
