@@ -86,7 +86,17 @@ export function register(program: Command): void {
         symmetry: flags.symmetry !== false && search.symmetry,
         por: flags.por !== false && search.por,
         now: () => performance.now(),
+        // A progress line on a terminal; nothing when stderr is a file or a pipe.
+        ...(process.stderr.isTTY
+          ? {
+              onProgress: (st: { states: number; transitions: number; maxDepth: number }) =>
+                process.stderr.write(
+                  `\r${st.states.toLocaleString('en')} states, ${st.transitions.toLocaleString('en')} transitions, depth ${st.maxDepth}   `,
+                ),
+            }
+          : {}),
       });
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       const cx = outcome.counterexample;
       const rep = cx ? replay(config, cx) : null;
       if (cx && rep && flags.save !== undefined)

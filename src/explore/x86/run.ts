@@ -17,6 +17,8 @@ export interface ExploreSearchOptions {
   readonly por: boolean;
   /** A clock for the statistics (the CLI passes performance.now); model code never reads one. */
   readonly now?: () => number;
+  /** Called every 65,536 expanded states of the safety search (the CLI's progress line on a TTY). */
+  readonly onProgress?: (stats: SearchStats) => void;
 }
 
 export interface Counterexample {
@@ -49,7 +51,19 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
     o.maxMemBytes !== undefined
       ? { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes }
       : { maxStates: o.maxStates };
-  const r = explore(model, { ...budget, strategy: o.strategy });
+  const onProgress = o.onProgress;
+  const r = explore(model, {
+    ...budget,
+    strategy: o.strategy,
+    ...(onProgress
+      ? {
+          onProgress: (st: SearchStats) => {
+            onProgress(st);
+            return undefined;
+          },
+        }
+      : {}),
+  });
   const t1 = o.now?.();
   const done = (x: Omit<ExploreOutcome, 'millis' | 'safetyMillis' | 'stateWords'>): ExploreOutcome => ({
     ...x,
