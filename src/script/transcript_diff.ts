@@ -24,13 +24,19 @@ export function comparable(records: readonly TranscriptRecord[]): TranscriptReco
   return out;
 }
 
+/** A record as JSON with its keys sorted, so field order alone never makes two records differ. */
+const canonical = (r: TranscriptRecord | undefined): string =>
+  r === undefined
+    ? ''
+    : JSON.stringify(Object.fromEntries(Object.entries(r).sort(([x], [y]) => (x < y ? -1 : 1))));
+
 export function diffTranscripts(
   a: readonly TranscriptRecord[],
   b: readonly TranscriptRecord[],
 ): TranscriptDiff {
   const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) return { index: i, left: a[i], right: b[i] };
+    if (canonical(a[i]) !== canonical(b[i])) return { index: i, left: a[i], right: b[i] };
   }
   return { index: -1, left: undefined, right: undefined };
 }
