@@ -8,7 +8,7 @@ import { durationNs, intIn, uint } from '../scenario/values.ts';
 /** A duration: "50ms", "10us", "1.5s", or a bare number of nanoseconds. */
 const duration = durationNs();
 
-const TouchStepSchema = z.strictObject({
+const touchFields = {
   /** The guest physical (= virtual: identity-mapped) address accessed. */
   touch: uint(52),
   /**
@@ -17,31 +17,55 @@ const TouchStepSchema = z.strictObject({
    */
   mode: z.enum(['user', 'kernel', 'atomic', 'l2']).default('user'),
   write: z.boolean().default(false),
+};
+const TouchStepSchema = z.strictObject({
+  ...touchFields,
   /** The host page is not resident at the start; faulting it in takes `delay`. */
   backing: z.strictObject({ delay: duration }).optional(),
 });
+/** Without `backing`: for the explorer, where fault-in timing is a nondeterministic step. */
+const UntimedTouchStepSchema = z.strictObject(touchFields);
 
 const ComputeStepSchema = z.strictObject({
   /** A burst of user-mode computation that takes this long in virtual time. */
   compute: duration,
 });
 
-/** One step of a task's program: `{touch: …}` or `{compute: …}`. */
-const TaskStepSchema = z.unknown().transform((v, ctx) => {
-  const schema = v !== null && typeof v === 'object' && 'compute' in v ? ComputeStepSchema : TouchStepSchema;
-  const r = schema.safeParse(v);
-  if (r.success) return r.data as z.output<typeof TouchStepSchema> | z.output<typeof ComputeStepSchema>;
-  const issue = r.error.issues[0]!;
-  ctx.addIssue({
-    code: 'custom',
-    path: issue.path,
-    message:
-      issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (a step is {touch: gpa, mode, write, backing: {delay}} or {compute: duration})`
-        : issue.message,
+/**
+ * One step of a task's program: `{touch: …}` or `{compute: …}`, with one error line naming both forms.
+ * `backing: false` rejects fault-in delays (the explorer's task programs).
+ */
+export function taskStepSchema<B extends boolean>(opts: { backing: B }) {
+  const touch = opts.backing ? TouchStepSchema : UntimedTouchStepSchema;
+  const forms = `a step is {touch: gpa, mode, write${opts.backing ? ', backing: {delay}' : ''}} or {compute: duration}`;
+  type Out =
+    | z.output<B extends true ? typeof TouchStepSchema : typeof UntimedTouchStepSchema>
+    | z.output<typeof ComputeStepSchema>;
+  return z.unknown().transform((v, ctx): Out => {
+    if (v === null || typeof v !== 'object' || !('touch' in v || 'compute' in v)) {
+      const keys = v !== null && typeof v === 'object' ? Object.keys(v) : [];
+      ctx.addIssue({
+        code: 'custom',
+        message: `${keys.length ? `unknown field(s) ${keys.map((k) => JSON.stringify(k)).join(', ')}` : `got ${JSON.stringify(v)}`} (${forms})`,
+      });
+      return z.NEVER;
+    }
+    const r = ('compute' in v ? ComputeStepSchema : touch).safeParse(v);
+    if (r.success) return r.data as Out;
+    const issue = r.error.issues[0]!;
+    ctx.addIssue({
+      code: 'custom',
+      path: issue.path,
+      message:
+        issue.code === 'unrecognized_keys'
+          ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (${forms})`
+          : issue.message,
+    });
+    return z.NEVER;
   });
-  return z.NEVER;
-});
+}
+
+const TaskStepSchema = taskStepSchema({ backing: true });
 export type TaskStep = z.output<typeof TaskStepSchema>;
 
 const LinuxTaskSchema = z.strictObject({

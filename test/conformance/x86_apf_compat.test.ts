@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type EraName, eraConfig } from '../../src/host/x86/era.ts';
+import { ERA_NAMES, type EraName, eraConfig } from '../../src/host/x86/era.ts';
 import { readScenarioFile } from '../../src/scenario/load.ts';
 import { loadScript, parseScript } from '../../src/script/load_script.ts';
 import { runScript } from '../../src/script/runner.ts';
@@ -96,21 +96,7 @@ function matrixScript(kind: string, era: EraName) {
 }
 
 test('x86-apf §5.4: every guest kind on every host era: legacy iff both ≤5.7, interrupts iff both ≥5.8, else halts only', () => {
-  const eras: EraName[] = [
-    '2.6.38',
-    '3.x',
-    '4.14',
-    '4.15',
-    '4.19',
-    '5.7',
-    '5.8',
-    '5.10',
-    '6.8',
-    '6.17',
-    '6.18',
-    '2026',
-  ];
-  for (const era of eras) {
+  for (const era of ERA_NAMES) {
     const oldHost = eraConfig(era).pageReady === 'pf';
     for (const kind of ['linux-4.19', 'linux-5.10', 'linux-6.x']) {
       const oldGuest = kind === 'linux-4.19';

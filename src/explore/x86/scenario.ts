@@ -9,42 +9,14 @@ import { BUG_NAMES } from '../../host/x86/bugs.ts';
 import { ERA_NAMES, eraConfig } from '../../host/x86/era.ts';
 import { readScenarioFile, validateScenario } from '../../scenario/load.ts';
 import { ScenarioError } from '../../scenario/scenario_error.ts';
-import { durationNs, intIn, size, uint } from '../../scenario/values.ts';
+import { intIn, size } from '../../scenario/values.ts';
+import { taskStepSchema } from '../../script/linux_schema.ts';
 import { HandlersSchema, type Op, OpSchema, VmSchema } from '../../script/schema.ts';
 import type { ExploreWorldConfig } from './config.ts';
 import { PROPERTY_NAMES, type PropertyName } from './properties.ts';
 
-const TouchSchema = z.strictObject({
-  touch: uint(52),
-  mode: z.enum(['user', 'kernel', 'atomic', 'l2']).default('user'),
-  write: z.boolean().default(false),
-});
-const ComputeSchema = z.strictObject({ compute: durationNs() });
-
-/** `{touch: …}` or `{compute: …}`; anything else names both forms. */
-const StepSchema = z.unknown().transform((v, ctx) => {
-  if (v === null || typeof v !== 'object' || !('touch' in v || 'compute' in v)) {
-    const keys = v !== null && typeof v === 'object' ? Object.keys(v) : [];
-    ctx.addIssue({
-      code: 'custom',
-      message: `${keys.length ? `unknown field(s) ${keys.map((k) => JSON.stringify(k)).join(', ')}` : `got ${JSON.stringify(v)}`} (a step is {touch: gpa, mode, write} or {compute: duration})`,
-    });
-    return z.NEVER;
-  }
-  const schema = v !== null && typeof v === 'object' && 'compute' in v ? ComputeSchema : TouchSchema;
-  const r = schema.safeParse(v);
-  if (r.success) return r.data as z.output<typeof TouchSchema> | z.output<typeof ComputeSchema>;
-  const issue = r.error.issues[0]!;
-  ctx.addIssue({
-    code: 'custom',
-    path: issue.path,
-    message:
-      issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (a step is {touch: gpa, mode, write} or {compute: duration})`
-        : issue.message,
-  });
-  return z.NEVER;
-});
+/** `{touch: …}` or `{compute: …}`: a script's Linux-guest task step without fault-in delays. */
+const StepSchema = taskStepSchema({ backing: false });
 
 const TaskSchema = z.strictObject({
   cpu: intIn(0, 3).default(0),
