@@ -20,6 +20,9 @@ export class GuestMemory {
   /** PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED per gfn. */
   readonly pageState: Uint8Array;
   private readonly pages = new Map<number, DataView>();
+  /** The last page looked up: the guest's hot data (apf_reason, its own stack) sits in a page or two. */
+  private lastGfn = -1;
+  private lastPage: DataView | null = null;
 
   constructor(size: number) {
     this.size = size;
@@ -34,11 +37,14 @@ export class GuestMemory {
 
   /** The page holding `gpa`, allocated on demand; the caller has checked `contains`. */
   page(gfn: number): DataView {
+    if (gfn === this.lastGfn) return this.lastPage!;
     let p = this.pages.get(gfn);
     if (p === undefined) {
       p = new DataView(new ArrayBuffer(PAGE_SIZE));
       this.pages.set(gfn, p);
     }
+    this.lastGfn = gfn;
+    this.lastPage = p;
     return p;
   }
 

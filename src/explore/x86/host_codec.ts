@@ -25,6 +25,7 @@ import {
   W_WAKEUP_ALL,
   WORK_POOL_SIZE,
 } from '../../host/x86/async_pf_work.ts';
+import { apic_update_highest } from '../../host/x86/lapic.ts';
 import { type KvmVcpu, set_msr_en_val } from '../../host/x86/vcpu.ts';
 import type { GuestMemory } from '../../mem/guest_memory.ts';
 import { kvm_gfn_to_hva_cache_init } from '../../mem/hva_cache.ts';
@@ -240,6 +241,7 @@ export function decodeVcpu(
   apic.tpr = words[w++]!;
   for (let i = 0; i < 8; i++) apic.irr[i] = words[w++]!;
   for (let i = 0; i < 8; i++) apic.isr[i] = words[w++]!;
+  apic_update_highest(apic);
   const s = v.async_pf;
   s.wFlags.fill(0);
   s.queued = words[w++]!;

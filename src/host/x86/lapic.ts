@@ -22,6 +22,14 @@ export interface KvmLapic {
   /** 256-bit request and in-service registers. */
   irr: Uint32Array;
   isr: Uint32Array;
+  /**
+   * The highest vector set in irr / isr, or -1 (the kernel's highest_isr_cache, here for both): the
+   * interrupt-window check runs after every guest instruction, so it must not scan 256 bits each time.
+   * Every write to irr/isr goes through this file; code that fills them directly (state restore) calls
+   * apic_update_highest.
+   */
+  highest_irr: number;
+  highest_isr: number;
 }
 
 export function newLapic(bsp: boolean): KvmLapic {
@@ -31,6 +39,8 @@ export function newLapic(bsp: boolean): KvmLapic {
     tpr: 0,
     irr: new Uint32Array(8),
     isr: new Uint32Array(8),
+    highest_irr: -1,
+    highest_isr: -1,
   };
 }
 
@@ -42,6 +52,8 @@ export function kvm_lapic_reset(apic: KvmLapic, initEvent: boolean, bsp: boolean
   apic.tpr = 0;
   apic.irr.fill(0);
   apic.isr.fill(0);
+  apic.highest_irr = -1;
+  apic.highest_isr = -1;
 }
 
 export const kvm_apic_hw_enabled = (apic: KvmLapic): boolean =>
@@ -67,8 +79,14 @@ function highest(r: Uint32Array): number {
 }
 
 export const apic_irr_test = (apic: KvmLapic, vector: number): boolean => testBit(apic.irr, vector);
-export const apic_find_highest_irr = (apic: KvmLapic): number => highest(apic.irr);
-export const apic_find_highest_isr = (apic: KvmLapic): number => highest(apic.isr);
+export const apic_find_highest_irr = (apic: KvmLapic): number => apic.highest_irr;
+export const apic_find_highest_isr = (apic: KvmLapic): number => apic.highest_isr;
+
+/** Recomputes the highest-vector caches after irr/isr were written wholesale (a state restore). */
+export function apic_update_highest(apic: KvmLapic): void {
+  apic.highest_irr = highest(apic.irr);
+  apic.highest_isr = highest(apic.isr);
+}
 
 /** @kernel apic_update_ppr: the processor priority is the higher of TPR and the in-service class. */
 export function apic_ppr(apic: KvmLapic): number {
@@ -83,7 +101,9 @@ export function apic_ppr(apic: KvmLapic): number {
  */
 export function kvm_apic_set_irq(apic: KvmLapic, vector: number): boolean {
   if (!kvm_apic_sw_enabled(apic)) return false;
-  setBit(apic.irr, vector & 0xff);
+  const v = vector & 0xff;
+  setBit(apic.irr, v);
+  if (v > apic.highest_irr) apic.highest_irr = v;
   return true;
 }
 
@@ -92,9 +112,8 @@ export function kvm_apic_set_irq(apic: KvmLapic, vector: number): boolean {
  * A hardware-disabled APIC delivers nothing.
  */
 export function kvm_apic_has_interrupt(apic: KvmLapic): number {
-  if (!kvm_apic_hw_enabled(apic)) return -1;
-  const v = apic_find_highest_irr(apic);
-  if (v < 0 || (v & 0xf0) <= (apic_ppr(apic) & 0xf0)) return -1;
+  const v = apic.highest_irr;
+  if (v < 0 || !kvm_apic_hw_enabled(apic) || (v & 0xf0) <= (apic_ppr(apic) & 0xf0)) return -1;
   return v;
 }
 
@@ -102,12 +121,17 @@ export function kvm_apic_has_interrupt(apic: KvmLapic): number {
 export function kvm_apic_ack_interrupt(apic: KvmLapic, vector: number): void {
   clearBit(apic.irr, vector);
   setBit(apic.isr, vector);
+  if (vector === apic.highest_irr) apic.highest_irr = highest(apic.irr);
+  if (vector > apic.highest_isr) apic.highest_isr = vector;
 }
 
 /** @kernel apic_set_eoi: retire the highest in-service vector. */
 export function apic_set_eoi(apic: KvmLapic): number {
-  const v = apic_find_highest_isr(apic);
-  if (v >= 0) clearBit(apic.isr, v);
+  const v = apic.highest_isr;
+  if (v >= 0) {
+    clearBit(apic.isr, v);
+    apic.highest_isr = highest(apic.isr);
+  }
   return v;
 }
 
