@@ -2,6 +2,7 @@
 // sees the same workload draws as the others), summarized per metric as mean ± the 95% confidence
 // interval of the mean across seeds (Student's t, n − 1 degrees of freedom) and the ratio of the mean to
 // the first mode's.
+import { type OrderNote, orderNotes } from './compare_order.ts';
 import { type SimScenario, withMode } from './load_sim.ts';
 import type { RunMetrics } from './metrics.ts';
 import { alignTable } from './report.ts';
@@ -99,6 +100,10 @@ export interface Comparison {
   scenario: string;
   seeds: number[];
   modes: Array<{ mode: ApfMode; metrics: Record<string, Summary> }>;
+  /** The smallest tasks-per-vCPU of the scenario's VMs (the expected order assumes more than one). */
+  tasksPerVcpu: number;
+  /** Where guest work departs from interrupt ≥ legacy ≥ off ≥ sync, and why (compare_order.ts). */
+  notes: OrderNote[];
 }
 
 export function compareModes(
@@ -123,23 +128,27 @@ export function compareModes(
     return { mode, runs };
   });
   const base = perMode[0]!;
+  const tasksPerVcpu = Math.min(...scenario.vms.map((v) => v.workload.tasks_per_vcpu));
+  const summaries = perMode.map(({ mode, runs }) => {
+    const metrics: Record<string, Summary> = {};
+    for (const m of COMPARE_METRICS) {
+      const values = runs.map(m.get);
+      const s = summarize(values);
+      const b = summarize(base.runs.map(m.get)).mean;
+      metrics[m.key] = {
+        ...s,
+        ratio: b !== 0 && Number.isFinite(b) && Number.isFinite(s.mean) ? s.mean / b : null,
+        values,
+      };
+    }
+    return { mode, metrics };
+  });
   return {
     scenario: scenario.name,
     seeds,
-    modes: perMode.map(({ mode, runs }) => {
-      const metrics: Record<string, Summary> = {};
-      for (const m of COMPARE_METRICS) {
-        const values = runs.map(m.get);
-        const s = summarize(values);
-        const b = summarize(base.runs.map(m.get)).mean;
-        metrics[m.key] = {
-          ...s,
-          ratio: b !== 0 && Number.isFinite(b) && Number.isFinite(s.mean) ? s.mean / b : null,
-          values,
-        };
-      }
-      return { mode, metrics };
-    }),
+    modes: summaries,
+    tasksPerVcpu,
+    notes: orderNotes(summaries, tasksPerVcpu),
   };
 }
 
@@ -163,5 +172,6 @@ export function formatComparison(c: Comparison): string {
   const head =
     `${c.scenario}: ${c.seeds.length} seed(s) per mode (${c.seeds.join(', ')}); ` +
     `mean ± 95% confidence interval, (×ratio) against ${first}`;
-  return `${head}\n\n${alignTable(rows)}\n`;
+  const notes = c.notes.map((n) => `note: ${n.text}\n`).join('');
+  return `${head}\n\n${alignTable(rows)}\n${notes ? `\n${notes}` : ''}`;
 }
