@@ -1,6 +1,11 @@
 // ftrace's text format (the `trace` file and `trace-cmd report`): one line per event,
 //   <comm>-<pid> [<cpu>] <flags> <seconds>.<usecs>: <event>: <printk text>
 // Virtual time is in nanoseconds; the kernel prints seconds with 6 decimals.
+//
+// Lines are encoded into a byte buffer (ascii_out.ts) and handed to `write` in 64 KiB chunks. A hot
+// caller prepares the constant columns — the task and CPU (FtraceTask), the event and its printk format
+// (FtraceFormat) — once, and then writes a line as one copy of each plus the timestamp and the fields.
+import { AsciiOut, Fragment } from './ascii_out.ts';
 
 export interface FtraceLine {
   comm: string;
@@ -11,13 +16,19 @@ export interface FtraceLine {
   text: string;
 }
 
+/** `<comm>-<pid>` right-aligned in 22 columns, then `[<cpu>]` (3 digits) and the flags. */
+const taskColumns = (comm: string, pid: number, cpu: number): string =>
+  `${`${comm}-${pid}`.padStart(22)} [${String(cpu).padStart(3, '0')}] ..... `;
+
+/** Seconds (right-aligned in 5 columns) and microseconds (6 digits) of a time in ns. */
+function timestamp(timeNs: number): string {
+  const secs = Math.floor(timeNs / 1e9);
+  const usecs = Math.floor((timeNs % 1e9) / 1e3);
+  return `${String(secs).padStart(5)}.${String(usecs).padStart(6, '0')}`;
+}
+
 export function formatFtraceLine(l: FtraceLine): string {
-  const task = `${l.comm}-${l.pid}`.padStart(22);
-  const cpu = String(l.cpu).padStart(3, '0');
-  const secs = Math.floor(l.timeNs / 1e9);
-  const usecs = Math.floor((l.timeNs % 1e9) / 1e3);
-  const ts = `${String(secs).padStart(5)}.${String(usecs).padStart(6, '0')}`;
-  return `${task} [${cpu}] ..... ${ts}: ${l.event}: ${l.text}`;
+  return `${taskColumns(l.comm, l.pid, l.cpu)}${timestamp(l.timeNs)}: ${l.event}: ${l.text}`;
 }
 
 /** The header trace-cmd and the `trace` file print before the events. */
@@ -34,32 +45,108 @@ export const FTRACE_HEADER = [
   '#              | |         |   |||||     |         |',
 ].join('\n');
 
+/** The columns of a line before its timestamp (task, CPU, flags), encoded once. */
+export class FtraceTask {
+  readonly columns: Fragment;
+
+  constructor(comm: string, pid: number, cpu: number) {
+    this.columns = new Fragment(taskColumns(comm, pid, cpu));
+  }
+}
+
 /**
- * A streaming ftrace text file: the header, then one line per event, handed to `write` in chunks of
- * about 1 MiB (a long simulation produces millions of lines).
+ * An event and its printk text as literal pieces around hex fields: the text is
+ * pieces[0] + hex(field 0) + pieces[1] + … + pieces[n], where field i is the line's a (fields[i] = 0)
+ * or b (1), printed like Number.prototype.toString(16). Encoded once.
+ */
+export class FtraceFormat {
+  /** `: <event>: ` + pieces[0]. */
+  readonly head: Fragment;
+  readonly fields: Uint8Array;
+  /** pieces[1…]. */
+  readonly rest: readonly Fragment[];
+
+  constructor(
+    event: string,
+    private readonly pieces: readonly string[],
+    fields: readonly number[],
+  ) {
+    if (pieces.length !== fields.length + 1 || fields.some((f) => f !== 0 && f !== 1))
+      throw new Error(`FtraceFormat ${event}: ${pieces.length} pieces for fields ${fields.join()}`);
+    this.head = new Fragment(`: ${event}: ${pieces[0]}`);
+    this.fields = Uint8Array.from(fields);
+    this.rest = pieces.slice(1).map((p) => new Fragment(p));
+  }
+
+  /** The printk text with fields a and b, as a string: what `FtraceWriter.formatted` writes. */
+  text(a: number, b: number): string {
+    let s = this.pieces[0]!;
+    for (let i = 0; i < this.fields.length; i++)
+      s += (this.fields[i] === 0 ? a : b).toString(16) + this.pieces[i + 1]!;
+    return s;
+  }
+}
+
+/**
+ * A streaming ftrace text file: the header, then one line per event, handed to `write` in 64 KiB
+ * chunks (a long simulation produces millions of lines).
  */
 export class FtraceWriter {
-  private buf: string[] = [];
-  private bufLen = 0;
+  private readonly out: AsciiOut;
   lines = 0;
 
-  constructor(private readonly write: (chunk: string) => void) {
-    this.write(`${FTRACE_HEADER}\n`);
+  constructor(write: (chunk: string) => void) {
+    write(`${FTRACE_HEADER}\n`);
+    this.out = new AsciiOut(write);
   }
 
   line(l: FtraceLine): void {
-    const s = `${formatFtraceLine(l)}\n`;
-    this.buf.push(s);
-    this.bufLen += s.length;
+    this.out.text(formatFtraceLine(l));
+    this.out.byte(0x0a);
     this.lines++;
-    if (this.bufLen >= 1 << 16) this.flush();
+  }
+
+  /** The line formatFtraceLine makes of task's columns, timeNs and fmt's event and text with a and b. */
+  formatted(task: FtraceTask, timeNs: number, fmt: FtraceFormat, a: number, b: number): void {
+    const o = this.out;
+    o.fragment(task.columns);
+    this.timestamp(timeNs);
+    o.fragment(fmt.head);
+    const fields = fmt.fields;
+    const rest = fmt.rest;
+    for (let i = 0; i < fields.length; i++) {
+      o.hexDigits(fields[i] === 0 ? a : b);
+      o.fragment(rest[i]!);
+    }
+    o.byte(0x0a);
+    this.lines++;
+  }
+
+  /** The line formatFtraceLine makes of task's columns, timeNs, event and text. */
+  lineOf(task: FtraceTask, timeNs: number, event: string, text: string): void {
+    const o = this.out;
+    o.fragment(task.columns);
+    this.timestamp(timeNs);
+    o.text(`: ${event}: ${text}`);
+    o.byte(0x0a);
+    this.lines++;
+  }
+
+  /** timestamp(timeNs), digit by digit for the usual times (finite, ≥ 0). */
+  private timestamp(timeNs: number): void {
+    const o = this.out;
+    if (!(timeNs >= 0 && timeNs < Number.MAX_SAFE_INTEGER)) {
+      o.raw(timestamp(timeNs));
+      return;
+    }
+    const secs = Math.floor(timeNs / 1e9);
+    o.spacePadded(secs, 5);
+    o.byte(0x2e); // '.'
+    o.padded(Math.floor((timeNs % 1e9) / 1e3), 6);
   }
 
   flush(): void {
-    if (this.buf.length === 0) return;
-    this.write(this.buf.join(''));
-    this.buf = [];
-    this.bufLen = 0;
+    this.out.flush();
   }
 
   close(): void {

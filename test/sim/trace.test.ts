@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { formatTracepoint, TRACEPOINT_NAMES } from '../../src/host/x86/trace.ts';
 import { loadSimScenario } from '../../src/sim/load_sim.ts';
 import { runSimulation } from '../../src/sim/run.ts';
-import { HOST_PID, SimTrace, vmPid } from '../../src/sim/sim_trace.ts';
+import { HOST_PID, SimTrace, tracepointFormat, vmPid } from '../../src/sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../../src/trace/chrome.ts';
 import { FtraceWriter } from '../../src/trace/ftrace.ts';
 
@@ -167,4 +168,13 @@ test('ftrace: kernel line format, tracepoint names and printk formats', () => {
   // Timestamps never go back.
   const ts = lines.map((l) => Number(/ (\d+\.\d{6}): /.exec(l)![1]));
   for (let i = 1; i < ts.length; i++) assert.ok(ts[i]! >= ts[i - 1]!);
+});
+
+test("ftrace: every tracepoint has a prepared format, and it prints formatTracepoint's text", () => {
+  const values = [0, 1, 0xabc, 0xffffffff, 0x100000000, 0x7f12_3456_7000, 2 ** 52 + 1];
+  TRACEPOINT_NAMES.forEach((name, tp) => {
+    const fmt = tracepointFormat(tp);
+    assert.ok(fmt !== null, name);
+    for (const a of values) for (const b of values) assert.equal(fmt.text(a, b), formatTracepoint(tp, a, b));
+  });
 });
