@@ -7,6 +7,7 @@
 //    Chrome JSON + ftrace written (to a sink that only counts bytes): run time and trace events/s.
 // 3. Scale: examples/sim/host-1tib.yaml (64 VMs × 16 GiB, 512 vCPUs, 2.7 × 10^8 pages) to 10^7 faults
 //    in a child process, which reports its peak RSS. SIM_BENCH_TIB_FAULTS overrides the count.
+
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { async_pf_execute } from '../src/host/x86/async_pf.ts';
 import { eraConfig } from '../src/host/x86/era.ts';
 import { kvm_vcpu_run_step, STEP_BLOCKED } from '../src/host/x86/run_loop.ts';
 import { createVm } from '../src/host/x86/vm.ts';
+import { host_page_evict } from '../src/mem/page_state.ts';
 import { loadSimScenario, withMode } from '../src/sim/load_sim.ts';
 import { runSimulation } from '../src/sim/run.ts';
 import { SimTrace } from '../src/sim/sim_trace.ts';
@@ -86,7 +88,7 @@ function bareModelRun(faults: number): number {
         if (flip) return compute;
         gfn = gfn >= 15000 ? 2000 : gfn + 1;
         touch.gpa = gfn * 4096;
-        vm.mem.pageState[gfn] = 0;
+        host_page_evict(vm.mem.pageState, gfn);
         return touch;
       },
     },

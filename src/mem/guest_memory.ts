@@ -1,14 +1,10 @@
 // Guest physical memory: one RAM memslot at GPA 0, stored sparsely (a page is allocated on first write,
-// so a 16 GiB guest costs nothing until written), plus per-gfn host state in one byte each:
-// whether the host page is resident (else a fault on it "needs I/O") and whether the guest's secondary
-// MMU (EPT/NPT or shadow page tables) maps it.
+// so a 16 GiB guest costs nothing until written), plus per-gfn host state in one byte each (page_state.ts
+// owns it: whether the host page is resident, and whether the guest's secondary MMU maps it).
+import { newPageStates, type PageStates } from './page_state.ts';
 
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
-
-/** Per-gfn host state bits. */
-export const PAGE_HOST_RESIDENT = 1 << 0;
-export const PAGE_SPTE_MAPPED = 1 << 1;
 
 export const gpaToGfn = (gpa: number): number => Math.floor(gpa / PAGE_SIZE);
 export const gfnToGpa = (gfn: number): number => gfn * PAGE_SIZE;
@@ -17,8 +13,8 @@ export class GuestMemory {
   /** Bytes of RAM in the memslot at GPA 0. */
   readonly size: number;
   readonly npages: number;
-  /** PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED per gfn. */
-  readonly pageState: Uint8Array;
+  /** PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED per gfn; written only through page_state.ts's transitions. */
+  readonly pageState: PageStates;
   private readonly pages = new Map<number, DataView>();
   /** The last page looked up: the guest's hot data (apf_reason, its own stack) sits in a page or two. */
   private lastGfn = -1;
@@ -27,7 +23,7 @@ export class GuestMemory {
   constructor(size: number) {
     this.size = size;
     this.npages = Math.ceil(size / PAGE_SIZE);
-    this.pageState = new Uint8Array(this.npages).fill(PAGE_HOST_RESIDENT);
+    this.pageState = newPageStates(this.npages);
   }
 
   /** The memslot covers [gpa, gpa+len). */

@@ -2,10 +2,10 @@
 // (linux_runner.ts): the VM with its hooks, and the timeline on which async workers and synchronous
 // fault-ins complete at the virtual time their page's backing delay says. Time only moves when a runner
 // advances it; the transcript records collected here have no times in them, the ftrace lines do.
-import { async_pf_execute } from '../host/x86/async_pf.ts';
+
 import { workPending } from '../host/x86/async_pf_work.ts';
 import type { EraConfig } from '../host/x86/era.ts';
-import { kvm_sync_fault_done } from '../host/x86/mmu_fault.ts';
+import { applyX86Step } from '../host/x86/steps.ts';
 import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import { createVm, type KvmVm, type VmConfig } from '../host/x86/vm.ts';
@@ -66,7 +66,7 @@ export class HostTimeline {
   /** The host page of `gfn` is missing; faulting it in (async worker or blocking GUP) takes `delayNs`. */
   setBacking(gfn: number, delayNs: number): void {
     this.delays.set(gfn, delayNs);
-    if (gfn < this.vm.mem.npages) this.vm.mem.pageState[gfn] = 0;
+    applyX86Step(this.vm, { kind: 'host_reclaim', gfn });
   }
 
   private schedule(kind: Timed['kind'], vcpu: KvmVcpu, slot: number, gen: number, gfn: number): void {
@@ -97,8 +97,9 @@ export class HostTimeline {
   private fire(e: Timed): void {
     const vcpu = this.vm.vcpus[e.vcpu]!;
     if (e.kind === 'work') {
-      if (workPending(vcpu.async_pf, e.slot, e.gen)) async_pf_execute(this.vm, vcpu, e.slot);
-    } else kvm_sync_fault_done(this.vm, vcpu);
+      if (workPending(vcpu.async_pf, e.slot, e.gen))
+        applyX86Step(this.vm, { kind: 'work', vcpu: e.vcpu, slot: e.slot });
+    } else applyX86Step(this.vm, { kind: 'sync_done', vcpu: e.vcpu });
   }
 
   private trace(vcpu: number, tp: number, a: number, b: number): void {

@@ -13,16 +13,11 @@ import { forEachSleepNode, isDummy } from '../guest/x86/linux/sleep_table.ts';
 import { GSTEP_COMPUTE, GSTEP_HALT, TASK_EXITED, TASK_SLEEPING } from '../guest/x86/linux/state.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';
-import { kvm_vcpu_can_step, kvm_vcpu_run_step, STEP_RAN } from '../host/x86/run_loop.ts';
+import { kvm_vcpu_can_step, STEP_RAN } from '../host/x86/run_loop.ts';
+import { applyX86Step } from '../host/x86/steps.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
-import {
-  kvm_get_msr_host_initiated,
-  kvm_set_cr0_pg,
-  kvm_set_msr_host_initiated,
-  kvm_vcpu_reset,
-  kvm_vmexit,
-} from '../host/x86/x86.ts';
+import { kvm_get_msr_host_initiated, kvm_vmexit } from '../host/x86/x86.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { APF_REASON_STRIDE } from './linux_check.ts';
 import type { LinuxGuestScript, TaskStep } from './linux_schema.ts';
@@ -113,7 +108,17 @@ class LinuxScriptRun {
         rec(this.runAll(op.for === undefined ? Number.POSITIVE_INFINITY : op.for) ? 'ok' : 'hang');
         return;
       case 'host_set_msr':
-        rec(kvm_set_msr_host_initiated(this.vm, vcpu, op.msr, op.value) ? 'ok' : 'rejected');
+        rec(
+          applyX86Step(this.vm, {
+            kind: 'host_set_msr',
+            vcpu: vcpu.vcpu_id,
+            msr: op.msr,
+            value: op.value,
+            exit: false,
+          }) === 1
+            ? 'ok'
+            : 'rejected',
+        );
         return;
       case 'host_get_msr': {
         const v = kvm_get_msr_host_initiated(this.vm, vcpu, op.msr);
@@ -133,8 +138,7 @@ class LinuxScriptRun {
         rec('ok');
         return;
       case 'init':
-        kvm_vcpu_reset(this.vm, vcpu, true);
-        this.guest.cpuInit(vcpu.vcpu_id);
+        applyX86Step(this.vm, { kind: 'init', vcpu: vcpu.vcpu_id });
         rec('ok');
         return;
       case 'cpu_offline':
@@ -150,19 +154,14 @@ class LinuxScriptRun {
   }
 
   /**
-   * An SMI taken between two guest instructions, and the RSM at the end of the SMM handler: SMM entry
-   * clears CR0.PG and IF (≤6.17 the PG change clears the async-PF queue, x86-apf §3.12), RSM restores
-   * them (6.18+: PG 0→1 rescans). The SMM handler itself is firmware and touches nothing of async PF.
+   * An SMI taken between two guest instructions, and the RSM at the end of the SMM handler (smm.ts): SMM
+   * entry clears CR0.PG and IF (≤6.17 the PG change clears the async-PF queue, x86-apf §3.12), RSM restores
+   * them (6.18+: PG 0→1 rescans). The handler is firmware that touches nothing of async PF, so it runs to
+   * its RSM before the next op.
    */
   private smi(vcpu: KvmVcpu): void {
-    const pg = vcpu.cr0_pg;
-    const iflag = vcpu.rflags_if;
-    vcpu.smm = true;
-    vcpu.rflags_if = false;
-    kvm_set_cr0_pg(this.vm, vcpu, false);
-    kvm_set_cr0_pg(this.vm, vcpu, pg);
-    vcpu.rflags_if = iflag;
-    vcpu.smm = false;
+    applyX86Step(this.vm, { kind: 'smi', vcpu: vcpu.vcpu_id });
+    applyX86Step(this.vm, { kind: 'rsm', vcpu: vcpu.vcpu_id });
   }
 
   /**
@@ -172,10 +171,8 @@ class LinuxScriptRun {
   private cpuOnline(vcpu: KvmVcpu): boolean {
     const c = vcpu.vcpu_id;
     if (this.guest.state.cpu.online[c] === 1) return false;
-    kvm_vcpu_reset(this.vm, vcpu, true);
-    this.guest.cpuInit(c);
-    kvm_set_cr0_pg(this.vm, vcpu, true);
-    this.guest.requestCpuOnline(c);
+    applyX86Step(this.vm, { kind: 'init', vcpu: c });
+    applyX86Step(this.vm, { kind: 'sipi', vcpu: c });
     return true;
   }
 
@@ -225,7 +222,7 @@ class LinuxScriptRun {
       host.now = at;
       this.clock[next] = at;
       const v = vcpus[next]!;
-      const r = kvm_vcpu_run_step(this.vm, v);
+      const r = applyX86Step(this.vm, { kind: 'run', vcpu: v.vcpu_id });
       steps++;
       if (r !== STEP_RAN) continue;
       const kind = st().cpu.lastKind[next];

@@ -5,10 +5,11 @@ import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm_host.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';
-import { kvm_vcpu_run_step, STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop.ts';
+import { STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop.ts';
+import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
-import { kvm_get_msr_host_initiated, kvm_set_msr_host_initiated } from '../host/x86/x86.ts';
+import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
 import type { Op, Script } from './schema.ts';
@@ -42,6 +43,8 @@ class ScriptRun {
   private readonly guest: BareGuest;
   private readonly multi: boolean;
   private readonly budget: number;
+  /** The `run` step of each vCPU. */
+  private readonly runSteps: readonly X86Step[];
 
   constructor(
     private readonly script: Script,
@@ -57,6 +60,7 @@ class ScriptRun {
       opts,
     );
     this.vm = this.host.vm;
+    this.runSteps = this.vm.vcpus.map((v): X86Step => ({ kind: 'run', vcpu: v.vcpu_id }));
     this.records = this.host.records;
     this.guest = new BareGuest(
       this.vm,
@@ -92,7 +96,14 @@ class ScriptRun {
       });
     switch (op.op) {
       case 'host_set_msr': {
-        const ok = kvm_set_msr_host_initiated(this.vm, vcpu, op.msr, op.value);
+        const ok =
+          applyX86Step(this.vm, {
+            kind: 'host_set_msr',
+            vcpu: vcpu.vcpu_id,
+            msr: op.msr,
+            value: op.value,
+            exit: false,
+          }) === 1;
         if (ok) this.guest.noteMsrWrite(vcpu, op.msr, op.value);
         rec(ok ? 'ok' : 'rejected');
         return;
@@ -118,7 +129,7 @@ class ScriptRun {
     let steps = 0;
     while (this.guest.busy(vcpu)) {
       this.host.fireDue();
-      const r = kvm_vcpu_run_step(this.vm, vcpu);
+      const r = applyX86Step(this.vm, this.runSteps[vcpu.vcpu_id]!);
       if (r === STEP_BLOCKED && !this.host.advance()) break;
       if (++steps > this.budget) break;
     }
@@ -148,7 +159,7 @@ class ScriptRun {
       this.host.fireDue();
       let progress = false;
       for (const v of vcpus) {
-        const r = kvm_vcpu_run_step(this.vm, v);
+        const r = applyX86Step(this.vm, this.runSteps[v.vcpu_id]!);
         if (r !== STEP_BLOCKED && !(r === STEP_IDLE && v.requests === 0)) progress = true;
       }
       if (++steps > this.budget) break;

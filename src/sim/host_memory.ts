@@ -10,9 +10,12 @@
 // The model sets PAGE_HOST_RESIDENT itself (the worker, a sync fault-in, a prefault); the simulator
 // calls `pagedIn` right after each such step for pages that were not resident before, which is where
 // the resident count grows and reclaim runs.
-import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../mem/guest_memory.ts';
-
-const NOT_RESIDENT = ~(PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED);
+import {
+  host_page_evict,
+  PAGE_HOST_RESIDENT,
+  type PageStates,
+  setResidentPrefix,
+} from '../mem/page_state.ts';
 
 export class HostMemory {
   /** Resident pages, all VMs together (pinned kernel pages included). */
@@ -33,7 +36,7 @@ export class HostMemory {
 
   constructor(
     readonly limit: number,
-    private readonly states: readonly Uint8Array[],
+    private readonly states: readonly PageStates[],
     pinnedPages: readonly number[],
   ) {
     const n = states.length;
@@ -65,8 +68,7 @@ export class HostMemory {
    */
   setInitialResidency(vm: number, residentPages: number): void {
     const st = this.states[vm]!;
-    st.fill(0);
-    st.fill(PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED, 0, residentPages);
+    setResidentPrefix(st, residentPages);
     this.vmResident[vm] = residentPages;
     this.resident += residentPages;
   }
@@ -90,7 +92,7 @@ export class HostMemory {
   evict(vm: number, gfn: number): void {
     const st = this.states[vm]!;
     if ((st[gfn]! & PAGE_HOST_RESIDENT) === 0) return;
-    st[gfn] = st[gfn]! & NOT_RESIDENT;
+    host_page_evict(st, gfn);
     this.resident--;
     this.vmResident[vm]!--;
     this.evictions[vm]!++;
@@ -121,7 +123,7 @@ export class HostMemory {
         const bit = 1 << (g & 7);
         if ((ref[byte]! & bit) !== 0) ref[byte] = ref[byte]! & ~bit;
         else {
-          st[gfn] = s & NOT_RESIDENT;
+          host_page_evict(st, gfn);
           this.resident--;
           this.vmResident[vm]!--;
           this.evictions[vm]!++;

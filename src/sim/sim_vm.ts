@@ -38,6 +38,12 @@ export class InjectionCounter implements GuestModel {
     this.pf++;
     this.inner.deliverNestedPfVmexit(vcpu, faultAddress);
   }
+  onInit(vcpu: KvmVcpu): void {
+    this.inner.onInit(vcpu);
+  }
+  onSipi(vcpu: KvmVcpu): void {
+    this.inner.onSipi(vcpu);
+  }
 }
 
 export interface SimVm {

@@ -42,8 +42,8 @@ import {
 } from '../host/x86/trace.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../host/x86/vcpu.ts';
 import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
-import { kvm_vcpu_kick } from '../host/x86/x86.ts';
-import { PAGE_HOST_RESIDENT } from '../mem/guest_memory.ts';
+import { kvm_vcpu_kick } from '../host/x86/vm.ts';
+import { PAGE_HOST_RESIDENT } from '../mem/page_state.ts';
 import type { SimCosts } from './costs.ts';
 import {
   K_ASYNC_TRIED,

@@ -12,7 +12,7 @@ import { formatTracepoint, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import { createVm, type KvmVm, type VmConfig } from '../host/x86/vm.ts';
 import { kvm_emulate_rdmsr, kvm_emulate_wrmsr, kvm_lapic_write, vcpu_enter_guest } from '../host/x86/x86.ts';
-import { PAGE_SPTE_MAPPED } from '../mem/guest_memory.ts';
+import { host_page_evict, PAGE_SPTE_MAPPED } from '../mem/page_state.ts';
 
 export const A = 0x10000;
 
@@ -64,6 +64,8 @@ export class ApfFixture {
     };
     this.vm.guest = {
       step: () => false,
+      onInit() {},
+      onSipi() {},
       deliverException: (v, vector, errorCode) =>
         this.delivered.push({ kind: 'exception', vector, errorCode, cr2: v.cr2 }),
       deliverInterrupt: (v, vector) => {
@@ -117,7 +119,7 @@ export class ApfFixture {
 
   /** Marks gfn's host page non-resident (NEEDS_IO) and unmapped. */
   evict(gfn: number): void {
-    this.vm.mem.pageState[gfn] = 0;
+    host_page_evict(this.vm.mem.pageState, gfn);
   }
 
   /** A guest access to `gpa` that misses the secondary MMU (an EPT/NPT violation). */

@@ -1,7 +1,7 @@
 // Host RAM accounting and CLOCK reclaim.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../src/mem/guest_memory.ts';
+import { host_page_fault_in, PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../src/mem/page_state.ts';
 import { HostMemory } from '../../src/sim/host_memory.ts';
 
 const BOTH = PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED;
@@ -14,7 +14,7 @@ test('host memory: a page-in over the limit evicts an unreferenced page and clea
   h.setInitialResidency(1, 10);
   assert.equal(h.resident, 20);
   for (let g = 2; g < 10; g++) h.touch(0, g); // VM 0's pages are hot, except gfn 10.. (not resident)
-  b[12] = PAGE_HOST_RESIDENT; // VM 1 faults gfn 12 in
+  host_page_fault_in(b, 12); // VM 1 faults gfn 12 in
   h.pagedIn(1, 12);
   assert.equal(h.resident, 20);
   // The hand started at VM 0's first unpinned page; every resident one there was referenced, so the
@@ -33,11 +33,11 @@ test('host memory: the second chance clears referenced bits, so a hot page survi
   const h = new HostMemory(6, [a], [1]);
   h.setInitialResidency(0, 6);
   for (let g = 1; g < 6; g++) h.touch(0, g);
-  a[6] = PAGE_HOST_RESIDENT;
+  host_page_fault_in(a, 6);
   h.pagedIn(0, 6); // everything referenced: one full sweep clears the bits, then gfn 1 goes
   assert.equal(a[1], 0);
   assert.equal(h.resident, 6);
-  a[7] = PAGE_HOST_RESIDENT;
+  host_page_fault_in(a, 7);
   h.pagedIn(0, 7);
   assert.equal(a[2], 0);
 });

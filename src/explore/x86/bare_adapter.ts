@@ -7,9 +7,9 @@
 import { PF_VECTOR } from '../../abi/kvm_host.ts';
 import { KVM_PV_REASON_PAGE_NOT_PRESENT, KVM_PV_REASON_PAGE_READY } from '../../abi/kvm_para.ts';
 import { BareGuest } from '../../guest/x86/bare/bare_guest.ts';
+import { deliverInit } from '../../host/x86/init_sipi.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import type { KvmVm } from '../../host/x86/vm.ts';
-import { kvm_vcpu_reset } from '../../host/x86/x86.ts';
 import type { Op } from '../../script/schema.ts';
 import type { BareGuestSpec } from './config.ts';
 import { type GuestAdapter, hex } from './guest_adapter.ts';
@@ -37,8 +37,20 @@ interface BareCpuView {
   result: string;
   value: bigint | undefined;
   faulted: boolean;
-  smmSavedPg: boolean;
-  smmSavedIf: boolean;
+}
+
+/**
+ * A bare program's own SMM (its `smi` op; its later ops are the handler, up to its `rsm` op): what RSM
+ * will restore, from vcpu.smram. The saved CPL is not encoded: a bare program's ops run one at a time at
+ * CPL 0 between accesses, so `smi` always saves 0. (The environment's SMI is encoded by the world.)
+ */
+const smmBits = (v: KvmVcpu): number =>
+  v.smm ? (v.smram.cr0_pg ? 32 : 0) | (v.smram.rflags_if ? 64 : 0) : 0;
+
+function restoreSmmBits(v: KvmVcpu, f0: number): void {
+  if (!v.smm) return;
+  v.smram.cr0_pg = (f0 & 32) !== 0;
+  v.smram.rflags_if = (f0 & 64) !== 0;
 }
 
 /** Handler frames a bare vCPU can have nested (a #PF wait, an interrupt inside it, a #GP …). */
@@ -102,8 +114,7 @@ export class BareAdapter implements GuestAdapter {
         ((c.phase & 3) << 1) |
         (c.result === '#GP' ? 8 : 0) |
         (c.faulted ? 16 : 0) |
-        (c.smmSavedPg ? 32 : 0) |
-        (c.smmSavedIf ? 64 : 0) |
+        smmBits(this.vm.vcpus[v]!) |
         (c.frames.length << 8);
       out[w++] = c.opIndex + 1;
       out[w++] = this.model.area[v]! + 1;
@@ -143,8 +154,7 @@ export class BareAdapter implements GuestAdapter {
       c.result = f0 & 8 ? '#GP' : 'ok';
       c.value = undefined;
       c.faulted = (f0 & 16) !== 0;
-      c.smmSavedPg = (f0 & 32) !== 0;
-      c.smmSavedIf = (f0 & 64) !== 0;
+      restoreSmmBits(this.vm.vcpus[v]!, f0);
       const nf = f0 >>> 8;
       this.model.area[v] = words[w++]! - 1;
       this.model.pageReadyVector[v] = words[w++]! - 1;
@@ -217,10 +227,9 @@ export class BareAdapter implements GuestAdapter {
 
   /** INIT (as the bare `init` op, but from outside): the op in progress and its handlers are abandoned. */
   initCpu(vcpu: KvmVcpu): void {
-    kvm_vcpu_reset(this.vm, vcpu, true);
     const v = vcpu.vcpu_id;
-    this.model.area[v] = -1;
-    this.model.pageReadyVector[v] = -1;
+    deliverInit(this.vm, vcpu);
+    // An INIT from outside interrupts the op in flight (a program's own `init` op is itself the op).
     this.model.abandonOp(vcpu);
     this.outstanding[v]!.length = 0;
   }

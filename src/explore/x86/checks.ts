@@ -2,11 +2,11 @@
 // state, the end-state checks, and the "pending" predicates the liveness pass works with.
 import { DF_VECTOR, KVM_MP_STATE_HALTED, KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
+import { pendingSlots } from '../../host/x86/codec.ts';
+import { TRIPLE_FAULT } from '../../host/x86/exception.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../../host/x86/vcpu.ts';
-import { TRIPLE_FAULT } from '../../host/x86/x86.ts';
-import { pendingSlots } from './host_codec.ts';
 import type { PropertyName } from './properties.ts';
-import type { X86World } from './world.ts';
+import { inFirmwareSmm, type X86World } from './world.ts';
 
 const scratch = new Int32Array(WORK_POOL_SIZE);
 
@@ -41,7 +41,7 @@ export function vcpuQuiet(w: X86World, x: number): boolean {
   const s = v.async_pf;
   if (s.doneLen !== 0 || pendingSlots(s, scratch) !== 0 || v.sync_fault_gfn >= 0) return false;
   if (v.exception.pending || v.exception.injected || !irrEmpty(v)) return false;
-  if (v.apf.pageready_pending_store_buffered || w.smm[x] !== 0 || w.hotplug[x] !== 0) return false;
+  if (v.apf.pageready_pending_store_buffered || inFirmwareSmm(w.vcpu(x)) || w.hotplug[x] !== 0) return false;
   return !w.guest.busy(x);
 }
 

@@ -7,12 +7,12 @@ import {
   W_WAKEUP_ALL,
   WORK_POOL_SIZE,
 } from '../../host/x86/async_pf_work.ts';
+import { canonicalSlots } from '../../host/x86/codec.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
-import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
+import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/page_state.ts';
 import { ENV_KINDS } from './config.ts';
 import { hex } from './guest_adapter.ts';
-import { canonicalSlots } from './host_codec.ts';
 import type { X86World } from './world.ts';
 
 const MODES = ['outside', 'in-guest', 'exiting'];

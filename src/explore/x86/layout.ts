@@ -3,9 +3,9 @@
 // table of step ids. Computed once per model and shared by all its worlds.
 import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { bugSet, hasBug } from '../../host/x86/bugs.ts';
+import { type HostCodecBounds, vcpuWords } from '../../host/x86/codec.ts';
 import { type EraConfig, hostBehaviour } from '../../host/x86/era.ts';
 import { type EnvKind, type ExploreWorldConfig, LINUX_APF_REASON_BASE } from './config.ts';
-import { type HostCodecBounds, vcpuWords } from './host_codec.ts';
 
 export type StepKind =
   | 'run'

@@ -190,15 +190,11 @@ export class LinuxAdapter implements GuestAdapter {
 
   /**
    * INIT of a Linux CPU is a hotplug cycle, done by the world in two steps: here the offline request
-   * (kvm_cpu_down_prepare: wake-all, EN = 0, park); world.ts delivers INIT once the CPU is parked and
-   * then calls onlineCpu.
+   * (kvm_cpu_down_prepare: wake-all, EN = 0, park); steps.ts delivers INIT + SIPI (init_sipi.ts)
+   * once the CPU is parked.
    */
   initCpu(vcpu: KvmVcpu): void {
     this.model.requestCpuOffline(vcpu.vcpu_id, false);
-  }
-
-  onlineCpu(vcpu: KvmVcpu): void {
-    this.model.requestCpuOnline(vcpu.vcpu_id);
   }
 
   /** The CPU finished going offline: parked, no kernel work left. */

@@ -2,16 +2,16 @@
 // (a real VM and guest), encodings are X86World.encode (canonicalized by task symmetry when enabled),
 // and steps call the real host and guest code (steps.ts).
 //
-// Restoring a stored state decodes its words into a world's real objects (host_codec.ts, the guests'
+// Restoring a stored state decodes its words into a world's real objects (src/host/x86/codec.ts, the guests'
 // codecs), so expanding a state costs one decode, not a replay from the initial state. copy() reuses the
 // words a world was decoded from when it has not changed since.
 
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
+import { pendingSlots } from '../../host/x86/codec.ts';
 import type { Model } from '../model.ts';
 import { endViolation, invariantViolation } from './checks.ts';
 import type { ExploreWorldConfig } from './config.ts';
 import { describeWorld } from './describe.ts';
-import { pendingSlots } from './host_codec.ts';
 import { buildLayout, stepKey, type WorldLayout } from './layout.ts';
 import { AMPLE_NONE, ampleStep } from './por.ts';
 import type { PropertyName } from './properties.ts';

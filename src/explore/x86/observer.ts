@@ -1,7 +1,6 @@
 // What happened during one step, seen from outside the protocol code: the host's HostHooks (tracepoints,
-// WARNs, queued works, kicks) and the injections the guest receives (a GuestModel wrapper). Step checks
-// (properties.ts) are decided here. Nothing in this file changes the model's state, except that the guest
-// wrapper executes RSM for a vCPU the environment put in SMM (world.ts).
+// WARNs, queued works, kicks, injections). Step checks (properties.ts) are decided here. Nothing in this
+// file changes the model's state, and nothing wraps the guest.
 import { DF_VECTOR } from '../../abi/kvm_host.ts';
 import {
   W_EXECUTED,
@@ -11,10 +10,16 @@ import {
   W_WAKEUP_ALL,
   WORK_POOL_SIZE,
 } from '../../host/x86/async_pf_work.ts';
+import { TRIPLE_FAULT } from '../../host/x86/exception.ts';
 import { formatTracepoint, TP_KVM_ASYNC_PF_READY, TRACEPOINT_NAMES } from '../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
-import type { GuestModel, HostHooks, KvmVm } from '../../host/x86/vm.ts';
-import { TRIPLE_FAULT } from '../../host/x86/x86.ts';
+import {
+  type HostHooks,
+  INJECT_EXCEPTION,
+  INJECT_IRQ,
+  type InjectKind,
+  type KvmVm,
+} from '../../host/x86/vm.ts';
 import { hex } from './guest_adapter.ts';
 import type { PropertyName } from './properties.ts';
 
@@ -35,6 +40,7 @@ export class Observer {
   /** Works announced through asyncWorkQueued during the current step: [vcpu, slot]. */
   readonly queued: Array<[number, number]> = [];
   private pending: PendingReady | null = null;
+  private monitor: InjectionMonitor | null = null;
   private readonly checks: ReadonlySet<PropertyName>;
 
   constructor(
@@ -79,6 +85,7 @@ export class Observer {
         this.events?.push(`host vcpu${vcpu.vcpu_id}: WARN ${message}`);
         this.fail('no-host-warn');
       },
+      injected: (vcpu, kind, vector) => this.injected(vcpu, kind, vector),
     };
   }
 
@@ -114,40 +121,32 @@ export class Observer {
     if (!p.notify) this.fail('pageready-only-for-injected');
   }
 
-  /** Wraps the guest the host injects into: observes deliveries, and runs RSM for an env SMI. */
-  guest(inner: GuestModel, ext: GuestWrapperExt): GuestModel {
-    return {
-      step: (vcpu) => (ext.inSmm(vcpu) ? ext.rsm(vcpu) : inner.step(vcpu)),
-      deliverException: (vcpu, vector, errorCode) => {
-        if (vector === DF_VECTOR || vector === TRIPLE_FAULT) {
-          this.events?.push(
-            `guest vcpu${vcpu.vcpu_id}: ${vector === DF_VECTOR ? '#DF' : 'triple fault'} delivered`,
-          );
-          this.fail('no-double-fault');
-        }
-        ext.onException?.(vcpu, vector);
-        inner.deliverException(vcpu, vector, errorCode);
-      },
-      deliverInterrupt: (vcpu, vector) => {
-        ext.onInterrupt?.(vcpu, vector);
-        inner.deliverInterrupt(vcpu, vector);
-      },
-      deliverNestedPfVmexit: (vcpu, addr) => {
-        ext.onNestedPfVmexit?.(vcpu, addr);
-        inner.deliverNestedPfVmexit(vcpu, addr);
-      },
-    };
+  /** Who else watches injections (the bare adapter's token bookkeeping), set once the guest exists. */
+  setMonitor(m: InjectionMonitor | null): void {
+    this.monitor = m;
+  }
+
+  /** VM entry injects an event (HostHooks.injected), just before the guest receives it. */
+  private injected(vcpu: KvmVcpu, kind: InjectKind, vector: number): void {
+    const m = this.monitor;
+    if (kind === INJECT_EXCEPTION) {
+      if (vector === DF_VECTOR || vector === TRIPLE_FAULT) {
+        this.events?.push(
+          `guest vcpu${vcpu.vcpu_id}: ${vector === DF_VECTOR ? '#DF' : 'triple fault'} delivered`,
+        );
+        this.fail('no-double-fault');
+      }
+      m?.onException(vcpu, vector);
+    } else if (kind === INJECT_IRQ) m?.onInterrupt(vcpu, vector);
+    else m?.onNestedPfVmexit(vcpu, vector);
   }
 }
 
-/** What the guest wrapper needs from the world and the guest adapter. */
-export interface GuestWrapperExt {
-  inSmm(vcpu: KvmVcpu): boolean;
-  /** RSM: leave the environment's SMM; returns true (an instruction ran). */
-  rsm(vcpu: KvmVcpu): boolean;
-  onException?(vcpu: KvmVcpu, vector: number): void;
-  onInterrupt?(vcpu: KvmVcpu, vector: number): void;
-  onNestedPfVmexit?(vcpu: KvmVcpu, addr: number): void;
+/** What an injection monitor (the bare adapter) is told, before the guest model receives the event. */
+export interface InjectionMonitor {
+  onException(vcpu: KvmVcpu, vector: number): void;
+  onInterrupt(vcpu: KvmVcpu, vector: number): void;
+  onNestedPfVmexit(vcpu: KvmVcpu, addr: number): void;
 }
 
 /**

@@ -50,12 +50,12 @@ import {
 import { ACT_NONE, ACT_TOUCH } from '../../guest/x86/linux/task_exec.ts';
 import { kvm_arch_can_dequeue_async_page_present } from '../../host/x86/apf.ts';
 import { W_WAKEUP_ALL, WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
+import { pendingSlots } from '../../host/x86/codec.ts';
 import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';
-import { PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
+import { PAGE_SPTE_MAPPED } from '../../mem/page_state.ts';
 import { ENV_KINDS } from './config.ts';
-import { pendingSlots } from './host_codec.ts';
 import { LinuxAdapter } from './linux_adapter.ts';
-import type { X86World } from './world.ts';
+import { inFirmwareSmm, type X86World } from './world.ts';
 
 const scratch = new Int32Array(WORK_POOL_SIZE);
 const EVICT = ENV_KINDS.indexOf('evict');
@@ -64,7 +64,7 @@ const bucketOf = (token: number): number => hash_32(token, KVM_TASK_SLEEP_HASHBI
 /** Whether no environment step (other than evict) can run now or later. */
 function environmentDone(w: X86World): boolean {
   for (let i = 0; i < w.env.length; i++) if (i !== EVICT && w.env[i]! > 0) return false;
-  for (let v = 0; v < w.layout.vcpus; v++) if (w.smm[v] !== 0 || w.hotplug[v] !== 0) return false;
+  for (let v = 0; v < w.layout.vcpus; v++) if (inFirmwareSmm(w.vcpu(v)) || w.hotplug[v] !== 0) return false;
   return true;
 }
 

@@ -8,28 +8,19 @@
 //   the Linux hotplug cycle), evict.
 import { APIC_SPIV } from '../../abi/apicdef.ts';
 import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
-import { async_pf_execute } from '../../host/x86/async_pf.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
+import { pendingSlots } from '../../host/x86/codec.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
-import { kvm_sync_fault_done } from '../../host/x86/mmu_fault.ts';
-import { kvm_vcpu_can_step, kvm_vcpu_run_step } from '../../host/x86/run_loop.ts';
+import { kvm_vcpu_can_step } from '../../host/x86/run_loop.ts';
+import { applyX86Step } from '../../host/x86/steps.ts';
 import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';
 import { lapic_in_kernel } from '../../host/x86/vm.ts';
-import {
-  kvm_drain_store_buffer,
-  kvm_lapic_write,
-  kvm_set_cr0_pg,
-  kvm_set_msr_host_initiated,
-  kvm_vcpu_reset,
-  kvm_vmexit,
-} from '../../host/x86/x86.ts';
-import { PAGE_HOST_RESIDENT } from '../../mem/guest_memory.ts';
+import { PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
 import { ENV_KINDS, type EnvKind } from './config.ts';
 import { hex } from './guest_adapter.ts';
-import { pendingSlots } from './host_codec.ts';
 import type { StepDesc } from './layout.ts';
 import { LinuxAdapter } from './linux_adapter.ts';
-import { SMM_IN, type X86World } from './world.ts';
+import { inFirmwareSmm, type X86World } from './world.ts';
 
 const pendScratch = new Int32Array(WORK_POOL_SIZE);
 const envIndex = (k: EnvKind): number => ENV_KINDS.indexOf(k);
@@ -60,7 +51,7 @@ export function stepEnabled(w: X86World, s: StepDesc): boolean {
   // Environment steps act on a vCPU whose thread is not stuck in the host (a blocking fault-in), outside
   // the environment's own SMM and hotplug cycle.
   if (w.env[envIndex(s.kind)]! <= 0) return false;
-  if (vcpu.sync_fault_gfn >= 0 || (w.smm[s.v]! & SMM_IN) !== 0 || w.hotplug[s.v] !== 0) return false;
+  if (vcpu.sync_fault_gfn >= 0 || inFirmwareSmm(vcpu) || w.hotplug[s.v] !== 0) return false;
   switch (s.kind) {
     case 'en_rewrite':
       return true;
@@ -76,59 +67,65 @@ export function stepEnabled(w: X86World, s: StepDesc): boolean {
   }
 }
 
-/** Runs step `s` on `w` (enabled). */
+/** Runs step `s` on `w` (enabled): budgets here, the step itself through the x86 step vocabulary. */
 export function applyStep(w: X86World, s: StepDesc): void {
   const vm = w.vm;
   if (s.kind === 'evict') {
     w.env[envIndex('evict')]!--;
-    vm.mem.pageState[w.layout.pages[s.v]!] = 0; // reclaimed: the next access needs I/O
+    applyX86Step(vm, { kind: 'host_reclaim', gfn: w.layout.pages[s.v]! }); // the next access needs I/O
     return;
   }
-  const vcpu = w.vcpu(s.v);
+  const vcpu = s.v;
   switch (s.kind) {
     case 'run':
-      w.guest.beforeRun(vcpu);
-      kvm_vcpu_run_step(vm, vcpu);
+      w.guest.beforeRun(w.vcpu(vcpu));
+      applyX86Step(vm, { kind: 'run', vcpu });
       return;
     case 'work': {
-      pendingSlots(vcpu.async_pf, pendScratch);
-      async_pf_execute(vm, vcpu, pendScratch[s.k]!);
+      pendingSlots(w.vcpu(vcpu).async_pf, pendScratch);
+      applyX86Step(vm, { kind: 'work', vcpu, slot: pendScratch[s.k]! });
       return;
     }
     case 'sync':
-      kvm_sync_fault_done(vm, vcpu);
+      applyX86Step(vm, { kind: 'sync_done', vcpu });
       return;
     case 'drain':
-      kvm_drain_store_buffer(vcpu);
+      applyX86Step(vm, { kind: 'drain', vcpu });
       return;
     case 'en_rewrite':
       // The VMM's KVM_SET_MSRS runs on the vCPU thread outside KVM_RUN: the vCPU exits first.
       w.env[envIndex('en_rewrite')]!--;
-      kvm_vmexit(vcpu);
-      kvm_set_msr_host_initiated(vm, vcpu, MSR_KVM_ASYNC_PF_EN, vcpu.apf.msr_en_val);
+      applyX86Step(vm, {
+        kind: 'host_set_msr',
+        vcpu,
+        msr: MSR_KVM_ASYNC_PF_EN,
+        value: w.vcpu(vcpu).apf.msr_en_val,
+        exit: true,
+      });
       return;
     case 'svr_toggle':
       w.env[envIndex('svr_toggle')]!--;
-      kvm_lapic_write(vm, vcpu, APIC_SPIV, kvm_apic_sw_enabled(vcpu.apic) ? 0xff : 0x1ff);
+      applyX86Step(vm, {
+        kind: 'lapic_write',
+        vcpu,
+        reg: APIC_SPIV,
+        value: kvm_apic_sw_enabled(w.vcpu(vcpu).apic) ? 0xff : 0x1ff,
+      });
       return;
     case 'smi':
       w.env[envIndex('smi')]!--;
-      kvm_vmexit(vcpu);
-      w.smi(vcpu);
+      applyX86Step(vm, { kind: 'smi', vcpu }); // the vCPU's next run step is the firmware handler's RSM
       return;
     case 'init':
       w.env[envIndex('init')]!--;
-      if (w.guest instanceof LinuxAdapter) {
-        w.guest.initCpu(vcpu);
-        w.hotplug[s.v] = 1;
-      } else w.guest.initCpu(vcpu);
+      w.guest.initCpu(w.vcpu(vcpu));
+      if (w.guest instanceof LinuxAdapter) w.hotplug[vcpu] = 1;
       return;
     case 'init_deliver':
       // INIT + SIPI of the parked CPU; the trampoline turns paging back on before the online callbacks.
-      kvm_vcpu_reset(vm, vcpu, true);
-      kvm_set_cr0_pg(vm, vcpu, true);
-      (w.guest as LinuxAdapter).onlineCpu(vcpu);
-      w.hotplug[s.v] = 0;
+      applyX86Step(vm, { kind: 'init', vcpu });
+      applyX86Step(vm, { kind: 'sipi', vcpu });
+      w.hotplug[vcpu] = 0;
       return;
     default:
       throw new Error(`unknown step kind ${String((s as StepDesc).kind)}`);
@@ -142,7 +139,7 @@ export function stepLabel(w: X86World, s: StepDesc): string {
   switch (s.kind) {
     case 'run': {
       const entry = vcpu.mode !== IN_GUEST_MODE ? ' (entry)' : '';
-      return `vcpu${s.v} run${entry}: ${(w.smm[s.v]! & SMM_IN) !== 0 ? 'rsm' : w.guest.nextAction(vcpu)}`;
+      return `vcpu${s.v} run${entry}: ${inFirmwareSmm(vcpu) ? 'rsm' : w.guest.nextAction(vcpu)}`;
     }
     case 'work': {
       const n = pendingSlots(vcpu.async_pf, pendScratch);

@@ -2,23 +2,43 @@
 // real guest, plus the environment's budgets. The explorer never keeps worlds: it keeps their
 // encodings, and restores a world from words by decoding into these same objects (decode below), so
 // every step runs the real host and guest code.
-import { KVM_MP_STATE_HALTED } from '../../abi/kvm_host.ts';
+
+import { decodeVcpu, encodeVcpu, vcpuWords } from '../../host/x86/codec.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../../host/x86/vm.ts';
-import { kvm_set_cr0_pg, vcpu_block_wakeup } from '../../host/x86/x86.ts';
+import { host_page_evict, restorePageState } from '../../mem/page_state.ts';
 import { BareAdapter } from './bare_adapter.ts';
 import { ENV_KINDS } from './config.ts';
 import type { GuestAdapter } from './guest_adapter.ts';
-import { decodeVcpu, encodeVcpu, vcpuWords } from './host_codec.ts';
 import type { WorldLayout } from './layout.ts';
 import { type EventLog, LinuxAdapter } from './linux_adapter.ts';
 import { Observer } from './observer.ts';
 
-/** smm[v] bits: in the environment's SMM, and what RSM restores. */
-export const SMM_IN = 1;
-export const SMM_PG = 2;
-export const SMM_IF = 4;
+/**
+ * The encoded SMM word of a vCPU in the environment's SMM: in SMM, and what RSM restores (vcpu.smram,
+ * smm.ts). 0 outside it. (A bare-guest program's own `smi` op is part of the guest's encoding instead.)
+ */
+const SMM_IN = 1;
+const SMM_PG = 2;
+const SMM_IF = 4;
 const SMM_CPL_SHIFT = 3;
+
+/** The vCPU is in the SMM of an environment SMI: its next run step is the firmware handler's RSM. */
+export const inFirmwareSmm = (v: KvmVcpu): boolean => v.smm && v.smram.firmware;
+
+function smmWord(v: KvmVcpu): number {
+  if (!inFirmwareSmm(v)) return 0;
+  const s = v.smram;
+  return SMM_IN | (s.cr0_pg ? SMM_PG : 0) | (s.rflags_if ? SMM_IF : 0) | (s.cpl << SMM_CPL_SHIFT);
+}
+
+function restoreSmm(v: KvmVcpu, word: number): void {
+  const s = v.smram;
+  s.cr0_pg = (word & SMM_PG) !== 0;
+  s.rflags_if = (word & SMM_IF) !== 0;
+  s.cpl = (word >>> SMM_CPL_SHIFT) & 3;
+  s.firmware = true;
+}
 
 /** Word offsets of an encoding's parts. */
 export interface WorldOffsets {
@@ -38,8 +58,6 @@ export class X86World {
   readonly obs: Observer;
   /** Remaining budget per ENV_KINDS entry. */
   readonly env: Int32Array;
-  /** Per vCPU: SMM_* bits of the environment's SMI (0: not in SMM). */
-  readonly smm: Int32Array;
   /** Per vCPU (Linux INIT): 1 while the hotplug cycle waits for the CPU to park. */
   readonly hotplug: Int32Array;
   readonly log: EventLog = { events: null };
@@ -62,7 +80,7 @@ export class X86World {
       },
       this.obs.hooks(),
     );
-    for (const g of layout.pages) this.vm.mem.pageState[g] = 0; // swapped out on the host
+    for (const g of layout.pages) host_page_evict(this.vm.mem.pageState, g); // swapped out on the host
     let adapter: GuestAdapter;
     if (cfg.guest.kind === 'linux') {
       adapter = new LinuxAdapter(this.vm, cfg.guest, layout.bugs, this.log);
@@ -73,49 +91,15 @@ export class X86World {
     }
     this.guest = adapter;
     const monitor = adapter instanceof BareAdapter ? adapter : null;
-    this.vm.guest = this.obs.guest(adapter.model, {
-      inSmm: (vcpu) => (this.smm[vcpu.vcpu_id]! & SMM_IN) !== 0,
-      rsm: (vcpu) => this.rsm(vcpu),
-      onException: monitor ? (vcpu, vector) => monitor.onException(vcpu, vector) : undefined,
-      onInterrupt: monitor ? (vcpu, vector) => monitor.onInterrupt(vcpu, vector) : undefined,
-      onNestedPfVmexit: monitor ? (vcpu, addr) => monitor.onNestedPfVmexit(vcpu, addr) : undefined,
-    });
+    this.vm.guest = adapter.model;
+    this.obs.setMonitor(monitor);
     this.env = Int32Array.from(ENV_KINDS, (k) => cfg.env[k]);
-    this.smm = new Int32Array(layout.vcpus);
     this.hotplug = new Int32Array(layout.vcpus);
     this.offsets = worldOffsets(layout, adapter);
   }
 
   vcpu(v: number): KvmVcpu {
     return this.vm.vcpus[v]!;
-  }
-
-  /**
-   * The environment's SMI (x86-apf §6.1 item 11): SMM entry saves and clears CR0.PG (kvm_set_cr0_pg, which
-   * ≤6.17 clears the APF queue) and IF; a halted vCPU wakes for it. The vCPU's next instruction is RSM.
-   */
-  smi(vcpu: KvmVcpu): void {
-    const v = vcpu.vcpu_id;
-    this.smm[v] =
-      SMM_IN | (vcpu.cr0_pg ? SMM_PG : 0) | (vcpu.rflags_if ? SMM_IF : 0) | (vcpu.cpl << SMM_CPL_SHIFT);
-    // vcpu_block returns for the pending SMI (kvm_vcpu_has_events) and ends any halt.
-    if (vcpu.mp_state === KVM_MP_STATE_HALTED || vcpu.apf.halted) vcpu_block_wakeup(vcpu);
-    vcpu.smm = true;
-    vcpu.rflags_if = false;
-    vcpu.cpl = 0;
-    kvm_set_cr0_pg(this.vm, vcpu, false);
-  }
-
-  /** RSM: CR0.PG comes back (6.18+ rescans), then IF and CPL. */
-  private rsm(vcpu: KvmVcpu): boolean {
-    const v = vcpu.vcpu_id;
-    const s = this.smm[v]!;
-    this.smm[v] = 0;
-    vcpu.smm = false;
-    kvm_set_cr0_pg(this.vm, vcpu, (s & SMM_PG) !== 0);
-    vcpu.rflags_if = (s & SMM_IF) !== 0;
-    vcpu.cpl = (s >>> SMM_CPL_SHIFT) & 3;
-    return true;
   }
 
   /** Writes this world's encoding (not canonicalized for symmetry) into out[0 .. words). */
@@ -132,7 +116,7 @@ export class X86World {
     for (const g of l.pages) out[w++] = mem.pageState[g]!;
     w = o.env;
     for (let i = 0; i < this.env.length; i++) out[w++] = this.env[i]!;
-    for (let v = 0; v < l.vcpus; v++) out[w++] = this.smm[v]!;
+    for (const v of this.vm.vcpus) out[w++] = smmWord(v);
     for (let v = 0; v < l.vcpus; v++) out[w++] = this.hotplug[v]!;
   }
 
@@ -147,10 +131,14 @@ export class X86World {
     for (const gpa of o.watched) mem.writeU32(gpa, words[w++]! >>> 0);
     this.guest.decode(words, offset + o.guest);
     w = offset + o.pages;
-    for (const g of l.pages) mem.pageState[g] = words[w++]!;
+    for (const g of l.pages) restorePageState(mem.pageState, g, words[w++]!);
     w = offset + o.env;
     for (let i = 0; i < this.env.length; i++) this.env[i] = words[w++]!;
-    for (let v = 0; v < l.vcpus; v++) this.smm[v] = words[w++]!;
+    for (const v of this.vm.vcpus) {
+      const word = words[w++]!;
+      if (word !== 0) restoreSmm(v, word);
+      else v.smram.firmware = false;
+    }
     for (let v = 0; v < l.vcpus; v++) this.hotplug[v] = words[w++]!;
   }
 }

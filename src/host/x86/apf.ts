@@ -14,8 +14,8 @@ import {
   KVM_PV_REASON_PAGE_NOT_PRESENT,
   KVM_PV_REASON_PAGE_READY,
 } from '../../abi/kvm_para.ts';
-import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
 import { kvm_read_guest_offset_cached_u32, kvm_write_guest_offset_cached_u32 } from '../../mem/hva_cache.ts';
+import { host_page_fault_in_and_map } from '../../mem/page_state.ts';
 import { kvm_add_async_pf_gfn, kvm_del_async_pf_gfn } from './async_pf_hash.ts';
 import {
   type AsyncPfState,
@@ -24,11 +24,11 @@ import {
   W_NOTPRESENT_INJECTED,
   W_WAKEUP_ALL,
 } from './async_pf_work.ts';
+import { kvm_queue_exception_e_p } from './exception.ts';
 import { kvm_apic_enabled, kvm_apic_set_irq } from './lapic.ts';
 import { TP_KVM_ASYNC_PF_NOT_PRESENT, TP_KVM_ASYNC_PF_READY } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
-import { type KvmVm, lapic_in_kernel } from './vm.ts';
-import { kvm_queue_exception_e_p, kvm_vcpu_kick } from './x86.ts';
+import { type KvmVm, kvm_vcpu_kick, lapic_in_kernel } from './vm.ts';
 
 /** @kernel kvm_pv_async_pf_enabled (P-EN): bits 0 and 3 of MSR_KVM_ASYNC_PF_EN. */
 export function kvm_pv_async_pf_enabled(vm: KvmVm, vcpu: KvmVcpu): boolean {
@@ -199,7 +199,7 @@ export function kvm_arch_async_page_ready(vm: KvmVm, vcpu: KvmVcpu, slot: number
   if (!direct && w.wCr3[slot] !== vcpu.cr3) return;
   const gfn = w.wGfn[slot]!;
   if (gfn >= vm.mem.npages) return;
-  vm.mem.pageState[gfn] = vm.mem.pageState[gfn]! | PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED;
+  host_page_fault_in_and_map(vm.mem.pageState, gfn);
   vcpu.stat.pf_fixed++;
 }
 

@@ -1,7 +1,7 @@
 // The generic half of async page faults (virt/kvm/async_pf.c, x86-apf §2.2, §3.7, §3.9–§3.12): creating
 // a work, the worker's completion, draining `done`, wakeup-all and clearing the queue.
 import { ASYNC_PF_PER_VCPU } from '../../abi/kvm_host.ts';
-import { PAGE_HOST_RESIDENT } from '../../mem/guest_memory.ts';
+import { host_page_fault_in } from '../../mem/page_state.ts';
 import {
   fill_arch_async_pf,
   kvm_arch_async_page_not_present,
@@ -63,7 +63,7 @@ export function kvm_setup_async_pf(
 export function async_pf_execute(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
   const w = vcpu.async_pf;
   const gfn = w.wGfn[slot]!;
-  if (gfn < vm.mem.npages) vm.mem.pageState[gfn] = vm.mem.pageState[gfn]! | PAGE_HOST_RESIDENT;
+  if (gfn < vm.mem.npages) host_page_fault_in(vm.mem.pageState, gfn);
   w.wFlags[slot] = w.wFlags[slot]! | W_EXECUTED;
   const first = doneEmpty(w);
   donePush(w, slot);

@@ -1,7 +1,7 @@
 // The async-or-sync decision of a guest memory fault (x86-apf §3.6): kvm_mmu_do_page_fault reaching
 // __kvm_mmu_faultin_pfn for a page whose host copy is not resident.
 import { KVM_REQ_APF_HALT } from '../../abi/kvm_host.ts';
-import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
+import { host_page_fault_in_and_map, PAGE_HOST_RESIDENT, spte_install } from '../../mem/page_state.ts';
 import { alloc_apf_token, kvm_can_do_async_pf } from './apf.ts';
 import { kvm_setup_async_pf } from './async_pf.ts';
 import { kvm_find_async_pf_gfn } from './async_pf_hash.ts';
@@ -37,7 +37,7 @@ export function kvm_mmu_do_page_fault(
   const st = vm.mem.pageState;
   if (st[gfn]! & PAGE_HOST_RESIDENT) {
     // The non-blocking GUP found the page: map it.
-    st[gfn] = st[gfn]! | PAGE_SPTE_MAPPED;
+    spte_install(st, gfn);
     return RET_PF_FIXED;
   }
   // KVM_PFN_ERR_NEEDS_IO
@@ -63,6 +63,6 @@ export function kvm_mmu_do_page_fault(
 export function kvm_sync_fault_done(vm: KvmVm, vcpu: KvmVcpu): void {
   const gfn = vcpu.sync_fault_gfn;
   if (gfn < 0) return;
-  vm.mem.pageState[gfn] = vm.mem.pageState[gfn]! | PAGE_HOST_RESIDENT | PAGE_SPTE_MAPPED;
+  host_page_fault_in_and_map(vm.mem.pageState, gfn);
   vcpu.sync_fault_gfn = -1;
 }

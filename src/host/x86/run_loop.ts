@@ -4,6 +4,7 @@
 // a synchronous fault are the other steps; a scheduler interleaves them with these.
 
 import { kvm_arch_interrupt_allowed } from './apf.ts';
+import { emulator_leave_smm } from './smm.ts';
 import { IN_GUEST_MODE, type KvmVcpu, OUTSIDE_GUEST_MODE } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 import {
@@ -25,6 +26,12 @@ export const STEP_RAN = 2;
 export const STEP_IDLE = 3;
 export type VcpuStepResult = typeof STEP_BLOCKED | typeof STEP_HALTED | typeof STEP_RAN | typeof STEP_IDLE;
 
+/** The firmware SMM handler, run as its final RSM: an instruction ran. */
+function firmwareRsm(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  emulator_leave_smm(vm, vcpu);
+  return true;
+}
+
 /** Whether kvm_vcpu_run_step can make progress now. */
 export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
   vcpu.mode === IN_GUEST_MODE || (!vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu));
@@ -41,7 +48,8 @@ export function kvm_vcpu_run_step(vm: KvmVm, vcpu: KvmVcpu): VcpuStepResult {
     if (!kvm_vcpu_running(vcpu)) vcpu_block_wakeup(vcpu);
     if (vcpu_enter_guest(vm, vcpu) === ENTER_HALTED) return STEP_HALTED;
   }
-  const ran = vm.guest.step(vcpu);
+  // In SMM with a firmware handler, the instruction is the handler's RSM (smm.ts).
+  const ran = vcpu.smm && vcpu.smram.firmware ? firmwareRsm(vm, vcpu) : vm.guest.step(vcpu);
   if (vcpu.mode === IN_GUEST_MODE && kvm_arch_interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vm, vcpu))
     vcpu.mode = OUTSIDE_GUEST_MODE;
   return ran ? STEP_RAN : STEP_IDLE;

@@ -76,8 +76,10 @@ export interface KvmVcpu {
   cr3: number;
   /** Running a nested guest (L2). */
   guest_mode: boolean;
-  /** In System Management Mode (entered by an SMI, left by RSM). */
+  /** In System Management Mode (entered by an SMI, left by RSM): HF_SMM_MASK. */
   smm: boolean;
+  /** What enter_smm saved in the SMRAM state-save area and RSM restores (smm.ts). */
+  readonly smram: Smram;
   readonly exception: PendingException;
   /** An IRQ or NMI injection awaits re-injection (event_needs_reinjection). */
   irq_reinject: boolean;
@@ -89,6 +91,18 @@ export interface KvmVcpu {
   /** The vCPU is outside KVM_RUN (its VMM thread is in userspace): nothing runs on it. */
   in_userspace: boolean;
   readonly stat: VcpuStats;
+}
+
+/** The part of the SMRAM state-save area that async PF depends on: CR0.PG, RFLAGS.IF and the CPL. */
+export interface Smram {
+  cr0_pg: boolean;
+  rflags_if: boolean;
+  cpl: number;
+  /**
+   * The SMM handler is firmware, modelled as its final RSM alone: the vCPU's next instruction in SMM is
+   * RSM (run_loop.ts). False when a test guest's own ops are the handler (the bare guest's `smi` op).
+   */
+  firmware: boolean;
 }
 
 export interface VcpuStats {
@@ -114,6 +128,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
     cr3: 0,
     guest_mode: false,
     smm: false,
+    smram: { cr0_pg: false, rflags_if: false, cpl: 0, firmware: false },
     exception: {
       pending: false,
       injected: false,

@@ -4,7 +4,7 @@
 import { GuestMemory } from '../../mem/guest_memory.ts';
 import type { EraConfig } from './era.ts';
 import type { TraceSink } from './trace.ts';
-import { type KvmVcpu, newVcpu } from './vcpu.ts';
+import { EXITING_GUEST_MODE, IN_GUEST_MODE, type KvmVcpu, newVcpu } from './vcpu.ts';
 
 export interface VmConfig {
   /** KVM_CREATE_IRQCHIP: the LAPIC is emulated in the kernel. */
@@ -41,7 +41,18 @@ export interface HostHooks {
   trace: TraceSink | null;
   /** A host kernel WARN (a splat in dmesg), e.g. the Q-EN-1 cached access. */
   warn?: (vcpu: KvmVcpu, message: string) => void;
+  /**
+   * VM entry is injecting an event (INJECT_EXCEPTION, INJECT_IRQ or INJECT_NESTED_PF_VMEXIT with its
+   * vector, or for the nested #PF VM-exit its fault address), just before the guest model receives it:
+   * what a step did, as data, for schedulers that count or check injections. Absent: nobody listens.
+   */
+  injected?: (vcpu: KvmVcpu, kind: InjectKind, vector: number) => void;
 }
+
+export const INJECT_EXCEPTION = 1;
+export const INJECT_IRQ = 2;
+export const INJECT_NESTED_PF_VMEXIT = 3;
+export type InjectKind = typeof INJECT_EXCEPTION | typeof INJECT_IRQ | typeof INJECT_NESTED_PF_VMEXIT;
 
 /**
  * The guest model: it receives injected events at VM entry and executes guest instructions one at a
@@ -60,6 +71,10 @@ export interface GuestModel {
   deliverInterrupt(vcpu: KvmVcpu, vector: number): void;
   /** A #PF VM-exit from L2 to L1 with the token as fault address (nested APF). */
   deliverNestedPfVmexit(vcpu: KvmVcpu, faultAddress: number): void;
+  /** INIT reached the vCPU (init_sipi.ts): the guest CPU's context is gone; the host has reset the vCPU. */
+  onInit(vcpu: KvmVcpu): void;
+  /** SIPI: the CPU starts at the guest's startup trampoline. */
+  onSipi(vcpu: KvmVcpu): void;
 }
 
 export interface KvmVm {
@@ -80,6 +95,8 @@ const nullGuest: GuestModel = {
   deliverException() {},
   deliverInterrupt() {},
   deliverNestedPfVmexit() {},
+  onInit() {},
+  onSipi() {},
 };
 
 export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nullHooks()): KvmVm {
@@ -98,3 +115,13 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
 
 /** @kernel lapic_in_kernel */
 export const lapic_in_kernel = (vm: KvmVm): boolean => vm.config.irqchip;
+
+/**
+ * @kernel kvm_vcpu_kick: an IPI forces a vCPU that is in guest mode out, so it sees new requests at its
+ * next entry. A vCPU outside guest mode needs none; a blocked one is woken by __kvm_vcpu_wake_up.
+ */
+export function kvm_vcpu_kick(vm: KvmVm, vcpu: KvmVcpu): void {
+  if (vcpu.mode === IN_GUEST_MODE) vcpu.mode = EXITING_GUEST_MODE;
+  vcpu.stat.kicks++;
+  vm.hooks.kick(vcpu);
+}

@@ -3,7 +3,6 @@
 // writes and INIT/RESET.
 import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE, MSR_IA32_APICBASE_EXTD } from '../../abi/apicdef.ts';
 import {
-  DF_VECTOR,
   KVM_MP_STATE_HALTED,
   KVM_MP_STATE_RUNNABLE,
   KVM_REQ_APF_HALT,
@@ -33,7 +32,6 @@ import {
   kvm_set_msr_host,
 } from './msr.ts';
 import {
-  EXITING_GUEST_MODE,
   IN_GUEST_MODE,
   type KvmVcpu,
   kvm_check_request,
@@ -41,7 +39,7 @@ import {
   OUTSIDE_GUEST_MODE,
   set_msr_en_val,
 } from './vcpu.ts';
-import { type KvmVm, lapic_in_kernel } from './vm.ts';
+import { INJECT_EXCEPTION, INJECT_IRQ, INJECT_NESTED_PF_VMEXIT, type KvmVm, lapic_in_kernel } from './vm.ts';
 
 /** @kernel kvm_vcpu_running: RUNNABLE and not in the artificial halt. */
 export const kvm_vcpu_running = (vcpu: KvmVcpu): boolean =>
@@ -89,16 +87,6 @@ export function kvm_drain_store_buffer(vcpu: KvmVcpu): void {
   }
 }
 
-/**
- * @kernel kvm_vcpu_kick: an IPI forces a vCPU that is in guest mode out, so it sees new requests at its
- * next entry. A vCPU outside guest mode needs none; a blocked one is woken by __kvm_vcpu_wake_up.
- */
-export function kvm_vcpu_kick(vm: KvmVm, vcpu: KvmVcpu): void {
-  if (vcpu.mode === IN_GUEST_MODE) vcpu.mode = EXITING_GUEST_MODE;
-  vcpu.stat.kicks++;
-  vm.hooks.kick(vcpu);
-}
-
 export const ENTER_HALTED = 0;
 export const ENTER_OK = 1;
 
@@ -133,11 +121,13 @@ function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
     e.injected = false;
     if (e.vmexit) {
       e.vmexit = false;
+      vm.hooks.injected?.(vcpu, INJECT_NESTED_PF_VMEXIT, e.payload);
       vm.guest.deliverNestedPfVmexit(vcpu, e.payload);
       return;
     }
     if (e.has_payload && e.vector === PF_VECTOR) vcpu.cr2 = e.payload;
     e.has_payload = false;
+    vm.hooks.injected?.(vcpu, INJECT_EXCEPTION, e.vector);
     vm.guest.deliverException(vcpu, e.vector, e.error_code);
     return;
   }
@@ -145,73 +135,8 @@ function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
   const vector = kvm_apic_has_interrupt(vcpu.apic);
   if (vector < 0) return;
   kvm_apic_ack_interrupt(vcpu.apic, vector);
+  vm.hooks.injected?.(vcpu, INJECT_IRQ, vector);
   vm.guest.deliverInterrupt(vcpu, vector);
-}
-
-/** x86 exception classes for double-fault detection (SDM Table 6-5). */
-const EXCPT_BENIGN = 0;
-const EXCPT_CONTRIBUTORY = 1;
-const EXCPT_PF = 2;
-function exception_class(vector: number): number {
-  if (vector === PF_VECTOR) return EXCPT_PF;
-  if (vector === 0 || (vector >= 10 && vector <= 13)) return EXCPT_CONTRIBUTORY; // #DE, #TS, #NP, #SS, #GP
-  return EXCPT_BENIGN;
-}
-
-/**
- * @kernel kvm_multiple_exception: queue an exception. On top of one already pending or injected, a #PF
- * followed by a #PF or a contributory fault (or two contributory faults) becomes #DF; anything on top of
- * a #DF is a triple fault (reported as vector -1: shutdown). This is the #DF hazard of x86-apf §6.1
- * item 7. `vmexit` delivers a #PF as a VM-exit to L1 (nested APF).
- */
-export function kvm_queue_exception_e_p(
-  vcpu: KvmVcpu,
-  vector: number,
-  errorCode: number,
-  payload: number | null,
-  vmexit: boolean,
-): void {
-  const e = vcpu.exception;
-  if (e.pending || e.injected) {
-    const c1 = exception_class(e.vector);
-    const c2 = exception_class(vector);
-    if (e.vector === DF_VECTOR) {
-      e.vector = TRIPLE_FAULT;
-    } else if (
-      (c1 === EXCPT_CONTRIBUTORY && c2 === EXCPT_CONTRIBUTORY) ||
-      (c1 === EXCPT_PF && c2 !== EXCPT_BENIGN)
-    ) {
-      e.vector = DF_VECTOR;
-      e.error_code = 0;
-      e.has_payload = false;
-      e.vmexit = false;
-    } else {
-      // Benign: the new exception replaces the pending one's delivery (the first is re-raised later).
-      e.vector = vector;
-      e.error_code = errorCode;
-      e.has_payload = payload !== null;
-      e.payload = payload ?? 0;
-      e.vmexit = vmexit;
-    }
-    e.pending = true;
-    e.injected = false;
-    return;
-  }
-  e.pending = true;
-  e.injected = false;
-  e.vector = vector;
-  e.error_code = errorCode;
-  e.has_payload = payload !== null;
-  e.payload = payload ?? 0;
-  e.vmexit = vmexit;
-}
-
-/** A triple fault: the vCPU shuts down. */
-export const TRIPLE_FAULT = -1;
-
-/** @kernel kvm_queue_exception_e (#GP(0) for a failed guest MSR access, and the like). */
-export function kvm_queue_exception_e(vcpu: KvmVcpu, vector: number, errorCode: number): void {
-  kvm_queue_exception_e_p(vcpu, vector, errorCode, null, false);
 }
 
 /** kvm_emulate_halt: the guest executed HLT (with HLT exiting). */

@@ -9,8 +9,11 @@ import {
   MSR_KVM_ASYNC_PF_EN,
   MSR_KVM_ASYNC_PF_INT,
 } from '../../../abi/kvm_para.ts';
+import { kvm_queue_exception_e, TRIPLE_FAULT } from '../../../host/x86/exception.ts';
+import { deliverInit } from '../../../host/x86/init_sipi.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
 import { kvm_mmu_do_page_fault, RET_PF_RETRY } from '../../../host/x86/mmu_fault.ts';
+import { emulator_leave_smm, enter_smm } from '../../../host/x86/smm.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import type { GuestModel, KvmVm } from '../../../host/x86/vm.ts';
 import {
@@ -18,13 +21,10 @@ import {
   kvm_emulate_rdmsr,
   kvm_emulate_wrmsr,
   kvm_lapic_write,
-  kvm_queue_exception_e,
   kvm_set_cr0_pg,
-  kvm_vcpu_reset,
   kvm_vmexit,
-  TRIPLE_FAULT,
 } from '../../../host/x86/x86.ts';
-import { PAGE_SPTE_MAPPED } from '../../../mem/guest_memory.ts';
+import { PAGE_SPTE_MAPPED } from '../../../mem/page_state.ts';
 import type { Handlers, Op } from '../../../script/schema.ts';
 import { type EventRecord, hex, type OpRecord } from '../../../script/transcript.ts';
 
@@ -54,9 +54,6 @@ interface BareCpu {
   value: bigint | undefined;
   /** The op's instruction faulted (#GP) and the fault has not been delivered yet. */
   faulted: boolean;
-  /** State saved by SMI for RSM: CR0.PG and IF. */
-  smmSavedPg: boolean;
-  smmSavedIf: boolean;
 }
 
 export interface BareGuestSink {
@@ -91,8 +88,6 @@ export class BareGuest implements GuestModel {
       result: 'ok' as const,
       value: undefined,
       faulted: false,
-      smmSavedPg: false,
-      smmSavedIf: false,
     }));
     this.area = new Array<number>(n).fill(-1);
     this.pageReadyVector = new Array<number>(n).fill(-1);
@@ -128,6 +123,15 @@ export class BareGuest implements GuestModel {
     const c = this.cpus[vcpu.vcpu_id]!;
     return c.op === null ? null : { op: c.op, index: c.opIndex };
   }
+
+  /** INIT: the test guest forgets its area and page-ready vector (its op list goes on). */
+  onInit(vcpu: KvmVcpu): void {
+    this.area[vcpu.vcpu_id] = -1;
+    this.pageReadyVector[vcpu.vcpu_id] = -1;
+  }
+
+  /** SIPI: the test guest has no startup trampoline; its op list goes on. */
+  onSipi(_vcpu: KvmVcpu): void {}
 
   /** Abandons the op in progress (the runner reports it as hung). */
   abandonOp(vcpu: KvmVcpu): void {
@@ -437,17 +441,12 @@ export class BareGuest implements GuestModel {
         vcpu.cr3 = Number(op.value);
         return;
       case 'smi':
-        // SMM entry saves and clears CR0.PG and IF (≤6.17 this clears the APF queue).
-        c.smmSavedPg = vcpu.cr0_pg;
-        c.smmSavedIf = vcpu.rflags_if;
-        vcpu.smm = true;
-        vcpu.rflags_if = false;
-        kvm_set_cr0_pg(vm, vcpu, false);
+        // SMM entry saves CR0.PG, IF and CPL and clears them (≤6.17 this clears the APF queue); the
+        // program's next ops are the SMM handler, up to its `rsm`.
+        enter_smm(vm, vcpu, false);
         return;
       case 'rsm':
-        vcpu.smm = false;
-        kvm_set_cr0_pg(vm, vcpu, c.smmSavedPg);
-        vcpu.rflags_if = c.smmSavedIf;
+        emulator_leave_smm(vm, vcpu);
         return;
       case 'enter_l2':
         kvm_vmexit(vcpu); // VMLAUNCH/VMRESUME is emulated by L0
@@ -458,9 +457,7 @@ export class BareGuest implements GuestModel {
         vcpu.guest_mode = false;
         return;
       case 'init':
-        kvm_vcpu_reset(vm, vcpu, true);
-        this.area[vcpu.vcpu_id] = -1;
-        this.pageReadyVector[vcpu.vcpu_id] = -1;
+        deliverInit(vm, vcpu); // a self-INIT: the op completes, the program goes on
         return;
       default:
         throw new Error(`bare guest: op ${op.op} is not a guest instruction`);

@@ -1,6 +1,7 @@
 // x86-apf §8.6 (guest side, Linux ≥5.8): cases 61–73 on the host model (era 6.18), driving the host run
 // loop step by step. Where a case needs an event the 5.8+ host cannot produce in that order (a page-ready
 // before its #PF, flags = 2), the test plays the host's part by hand (injectPageFault / injectPageReady).
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { APIC_SPIV_APIC_ENABLED } from '../../../abi/apicdef.ts';
@@ -11,6 +12,7 @@ import {
   KVM_FEATURE_ASYNC_PF_INT,
 } from '../../../abi/kvm_para.ts';
 import { apic_irr_test } from '../../../host/x86/lapic.ts';
+import { host_page_evict } from '../../../mem/page_state.ts';
 import { cpuApfEnabled } from './pf_hook.ts';
 import { forEachSleepNode } from './sleep_table.ts';
 import {
@@ -114,7 +116,7 @@ test('x86-apf §8 case 64: #PF with flags@0 = 0 is a normal page fault; flags st
 // x86-apf §8 case 65
 test('x86-apf §8 case 65: flags@0 = 1 from user mode with IF = 1: flags cleared, task sleeps on CR2', () => {
   const h = new LinuxHarness({ tasks: [[{ kind: 'touch', gpa: 0x300000, write: false }]] });
-  h.vm.mem.pageState[0x300] = 0;
+  host_page_evict(h.vm.mem.pageState, 0x300);
   // Boot, then run the task into its fault: the host writes flags = 1 and queues #PF(CR2 = 0x1000).
   h.runUntil(() => h.state.cpu.excPc[0] === PF_HANDLE);
   assert.equal(h.vm.mem.readU32(h.area()), 0, 'kvm_read_and_reset_apf_flags cleared flags');
@@ -183,7 +185,7 @@ test('x86-apf §8 case 68: flags@0 = 2: cleared, WARN_ONCE "Unexpected async PF 
 // x86-apf §8 case 69
 test('x86-apf §8 case 69: IRQ 0xf3 with a sleeper: EOI; wake; token := 0; ACK, in that order', () => {
   const h = new LinuxHarness({ tasks: [[{ kind: 'touch', gpa: 0x300000, write: true }]] });
-  h.vm.mem.pageState[0x300] = 0;
+  host_page_evict(h.vm.mem.pageState, 0x300);
   h.run();
   assert.equal(h.state.task.state[0], TASK_SLEEPING);
   h.completeWorks();

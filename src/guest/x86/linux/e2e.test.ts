@@ -1,8 +1,10 @@
 // End-to-end: the Linux guest on the host model of era 6.18, driven by the host run loop
 // (kvm_vcpu_run_step) and the async workers (async_pf_execute), from boot to a completed fault.
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { STEP_BLOCKED, STEP_HALTED } from '../../../host/x86/run_loop.ts';
+import { host_page_evict } from '../../../mem/page_state.ts';
 import { forEachSleepNode } from './sleep_table.ts';
 import {
   GSTEP_COMPUTE,
@@ -33,7 +35,7 @@ test('e2e: boot → wakeup-all → #PF 0x1000 → sleep, another task, idle → 
       ],
     ],
   });
-  h.vm.mem.pageState[GFN] = 0; // not resident on the host: the first touch needs I/O
+  host_page_evict(h.vm.mem.pageState, GFN); // not resident on the host: the first touch needs I/O
   const st = h.state;
   const v = h.vcpu();
 
@@ -90,7 +92,7 @@ test('e2e: a kernel-mode (CPL 0) access gets no #PF: the host halts the vCPU (no
   const h = new LinuxHarness({
     tasks: [[{ kind: 'touch', gpa: PAGE, write: false, mode: 'kernel' }], [{ kind: 'compute', ns: 1 }]],
   });
-  h.vm.mem.pageState[GFN] = 0;
+  host_page_evict(h.vm.mem.pageState, GFN);
   const st = h.state;
   const v = h.vcpu();
   h.runUntil(() => st.task.retries[0] === 1);
@@ -113,7 +115,7 @@ test('e2e: hlt_in_guest and a CPL 0 access: synchronous fault-in, the vCPU threa
     hlt_in_guest: true,
     tasks: [[{ kind: 'touch', gpa: PAGE, write: true, mode: 'kernel' }]],
   });
-  h.vm.mem.pageState[GFN] = 0;
+  host_page_evict(h.vm.mem.pageState, GFN);
   h.run();
   assert.equal(h.syncFaults.length, 1);
   assert.equal(h.works.length, 0, 'no async work, no token');
@@ -127,7 +129,7 @@ test('e2e: hlt_in_guest and a CPL 0 access: synchronous fault-in, the vCPU threa
 // kvm_handle_page_fault, L1 runs with interrupts on, so the page-ready IRQ can overtake the sleep.
 test('x86-apf §8 case 70 (e2e, L1 hypervisor): the page-ready wins the race; the dummy is consumed', () => {
   const h = new LinuxHarness({ tasks: [[{ kind: 'touch', gpa: PAGE, write: true, mode: 'l2' }]] });
-  h.vm.mem.pageState[GFN] = 0;
+  host_page_evict(h.vm.mem.pageState, GFN);
   const st = h.state;
   h.runUntil(() => st.cpu.excPc[0] === NPF_HANDLE);
   assert.equal(st.task.host_apf_flags[0], 1, 'host_apf_flags read (and flags@0 cleared)');
@@ -151,7 +153,7 @@ test('x86-apf §8 case 41 (guest side): Linux as L1 sleeps its vCPU thread on th
   const h = new LinuxHarness({
     tasks: [[{ kind: 'touch', gpa: PAGE, write: true, mode: 'l2' }], [{ kind: 'compute', ns: 1 }]],
   });
-  h.vm.mem.pageState[GFN] = 0;
+  host_page_evict(h.vm.mem.pageState, GFN);
   const st = h.state;
   h.run();
   assert.equal(st.task.state[0], TASK_SLEEPING);
@@ -171,8 +173,8 @@ test('e2e: two vCPUs fault independently; each page-ready goes to its own CPU', 
     tasks: [[{ kind: 'touch', gpa: PAGE, write: true }], [{ kind: 'touch', gpa: PAGE + 4096, write: true }]],
     taskCpus: [0, 1],
   });
-  h.vm.mem.pageState[GFN] = 0;
-  h.vm.mem.pageState[GFN + 1] = 0;
+  host_page_evict(h.vm.mem.pageState, GFN);
+  host_page_evict(h.vm.mem.pageState, GFN + 1);
   h.run(0);
   h.run(1);
   const pfs = h.eventsOf('#PF');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GuestMemory } from '../../../mem/guest_memory.ts';
+import { host_page_evict } from '../../../mem/page_state.ts';
 import { copyLinuxGuestState, decodeLinuxGuest, encodeLinuxGuest, linuxGuestEncodedWords } from './encode.ts';
 import { kvm_async_pf_queue_task, kvm_async_pf_task_wake } from './sleep_table.ts';
 import { EXC_NONE, type LinuxGuestState, newLinuxGuestState } from './state.ts';
@@ -23,7 +24,7 @@ test('encode: decode(encode(s)) encodes to the same words at every step of a fau
       [{ kind: 'compute', ns: 1 }],
     ],
   });
-  h.vm.mem.pageState[0x300] = 0;
+  host_page_evict(h.vm.mem.pageState, 0x300);
   const scratchMem = new GuestMemory(h.vm.mem.size);
   const scratch = newLinuxGuestState(h.state.config, h.state.ncpus);
   const check = (): void => {

@@ -6,6 +6,7 @@
 import { GP_VECTOR, PF_VECTOR } from '../../../abi/kvm_host.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import type { GuestModel, KvmVm } from '../../../host/x86/vm.ts';
+import { kvm_set_cr0_pg } from '../../../host/x86/x86.ts';
 import { stepApfWait } from './apf_wait.ts';
 import { defaultLinuxGuestConfig, type LinuxGuestConfig } from './config.ts';
 import type { GuestCtx } from './context.ts';
@@ -97,6 +98,19 @@ export class LinuxGuest implements GuestModel, GuestCtx {
     c.kqPos[cpu] = 0;
     c.kqLen[cpu] = 0;
     c.online[cpu] = 0;
+  }
+
+  onInit(vcpu: KvmVcpu): void {
+    this.cpuInit(vcpu.vcpu_id);
+  }
+
+  /**
+   * SIPI: the AP trampoline (start_secondary) enters long mode — paging on, interrupts still off — and
+   * runs the CPU-online path (kvm_cpu_online).
+   */
+  onSipi(vcpu: KvmVcpu): void {
+    kvm_set_cr0_pg(this.vm, vcpu, true);
+    this.requestCpuOnline(vcpu.vcpu_id);
   }
 
   requestPvDisableApf(cpu: number): void {

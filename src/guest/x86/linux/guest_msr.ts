@@ -4,9 +4,10 @@
 // entry, before the guest's next step) and notes the fixup, which the #GP delivery consumes.
 import { APIC_EOI, X2APIC_MSR_EOI } from '../../../abi/apicdef.ts';
 import { GP_VECTOR } from '../../../abi/kvm_host.ts';
+import { kvm_queue_exception_e } from '../../../host/x86/exception.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
-import { kvm_emulate_wrmsr, kvm_lapic_write, kvm_queue_exception_e } from '../../../host/x86/x86.ts';
+import { kvm_emulate_wrmsr, kvm_lapic_write } from '../../../host/x86/x86.ts';
 import type { GuestCtx } from './context.ts';
 import { guestPanic, guestWarning, PANIC_UNHANDLED_EXCEPTION } from './panic.ts';
 

@@ -1,6 +1,7 @@
 // x86-apf §8.7 (guest side, the legacy guest ≤5.7 of §5.3): cases 76–79 on the host model, eras 4.19 and
 // 6.17, plus the legacy enablement decision. Where a case needs an event the host would not produce in
 // that context (a #PF into the idle task), the test plays the host's part by hand.
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KVM_MP_STATE_HALTED, PF_VECTOR } from '../../../abi/kvm_host.ts';
@@ -9,8 +10,10 @@ import {
   KVM_FEATURE_ASYNC_PF_INT,
   KVM_FEATURE_ASYNC_PF_VMEXIT,
 } from '../../../abi/kvm_para.ts';
+import { kvm_queue_exception_e_p } from '../../../host/x86/exception.ts';
 import { apic_irr_test } from '../../../host/x86/lapic.ts';
-import { kvm_queue_exception_e_p, kvm_vcpu_kick } from '../../../host/x86/x86.ts';
+import { kvm_vcpu_kick } from '../../../host/x86/vm.ts';
+import { host_page_evict } from '../../../mem/page_state.ts';
 import type { TaskAction } from './program.ts';
 import { RESCHEDULE_VECTOR } from './scheduler.ts';
 import { cpuNode, forEachSleepNode } from './sleep_table.ts';
@@ -182,7 +185,7 @@ test('x86-apf §8 case 77: a PREEMPT guest faulting in atomic context waits halt
     guest: { preempt: true },
     tasks: atomicThenCompute({ kind: 'touch', gpa: PAGE, write: true, mode: 'atomic' }),
   });
-  h.vm.mem.pageState[PAGE / 4096] = 0;
+  host_page_evict(h.vm.mem.pageState, PAGE / 4096);
   const st = h.state;
   h.run();
   assert.equal(h.vcpu().apf.msr_en_val, 0x10000n | 0x7n, 'SEND_ALWAYS with CONFIG_PREEMPT');
@@ -207,7 +210,7 @@ test('x86-apf §8 case 78: a PREEMPT guest faulting in preemptible kernel code s
     guest: { preempt: true },
     tasks: atomicThenCompute({ kind: 'touch', gpa: PAGE, write: true, mode: 'kernel' }),
   });
-  h.vm.mem.pageState[PAGE / 4096] = 0;
+  host_page_evict(h.vm.mem.pageState, PAGE / 4096);
   const st = h.state;
   h.run();
   assert.deepEqual(nodesOf(h), [[0x1000, 0, 0, 0]]);
@@ -231,8 +234,8 @@ test('x86-apf §8 case 78: a non-PREEMPT guest writes EN = pa | 0x1 (no SEND_ALW
       ],
     ],
   });
-  h.vm.mem.pageState[PAGE / 4096] = 0;
-  h.vm.mem.pageState[PAGE / 4096 + 1] = 0;
+  host_page_evict(h.vm.mem.pageState, PAGE / 4096);
+  host_page_evict(h.vm.mem.pageState, PAGE / 4096 + 1);
   const st = h.state;
   const v = h.vcpu();
   h.run();
@@ -258,7 +261,7 @@ test('x86-apf §8 case 79: a 4.19 guest on a 6.17 host: EN = pa | 0x5 accepted, 
     kvm_features: FEATURES_ALL,
     tasks: [[{ kind: 'touch', gpa: PAGE, write: true }]],
   });
-  h.vm.mem.pageState[PAGE / 4096] = 0;
+  host_page_evict(h.vm.mem.pageState, PAGE / 4096);
   const v = h.vcpu();
   h.run();
   assert.equal(v.apf.msr_en_val, 0x10000n | 0x5n, 'RDMSR returns what the guest wrote');
@@ -274,7 +277,7 @@ test('x86-apf §8 case 79: a 4.19 guest on a 6.17 host: EN = pa | 0x5 accepted, 
 // x86-apf §4.7 / §5.3: the legacy L1 hypervisor
 test('x86-apf §5.3: a legacy L1 sleeps its vCPU thread on a #PF VM-exit (reason 1) and wakes it on one with reason 2', () => {
   const h = legacy({ tasks: [[{ kind: 'touch', gpa: PAGE, write: true, mode: 'l2' }]] });
-  h.vm.mem.pageState[PAGE / 4096] = 0;
+  host_page_evict(h.vm.mem.pageState, PAGE / 4096);
   const st = h.state;
   h.run();
   assert.equal(st.counters.nestedApfSleeps, 1, "L0's 'not present' reached L1 as a #PF VM-exit");

@@ -4,7 +4,7 @@
 // the host) and what it costs (switches, idle halts), with no policy that would blur the protocol.
 import { kvm_apic_set_irq } from '../../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
-import { kvm_vcpu_kick } from '../../../host/x86/x86.ts';
+import { kvm_vcpu_kick } from '../../../host/x86/vm.ts';
 import type { GuestCtx } from './context.ts';
 import {
   GSTEP_CONTEXT_SWITCH,

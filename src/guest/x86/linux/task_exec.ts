@@ -6,7 +6,7 @@
 
 import { kvm_mmu_do_page_fault, RET_PF_RETRY, RET_PF_SYNC } from '../../../host/x86/mmu_fault.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
-import { PAGE_SPTE_MAPPED } from '../../../mem/guest_memory.ts';
+import { PAGE_SPTE_MAPPED } from '../../../mem/page_state.ts';
 import type { GuestCtx } from './context.ts';
 import type { TaskAction } from './program.ts';
 import { exitCurrent, yieldCurrent } from './scheduler.ts';

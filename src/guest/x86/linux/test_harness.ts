@@ -5,13 +5,14 @@ import { HYPERVISOR_CALLBACK_VECTOR, PF_VECTOR } from '../../../abi/kvm_host.ts'
 import { async_pf_execute } from '../../../host/x86/async_pf.ts';
 import { workPending } from '../../../host/x86/async_pf_work.ts';
 import { type EraName, eraConfig } from '../../../host/x86/era.ts';
+import { kvm_queue_exception_e } from '../../../host/x86/exception.ts';
 import { kvm_apic_set_irq } from '../../../host/x86/lapic.ts';
 import { kvm_sync_fault_done } from '../../../host/x86/mmu_fault.ts';
 import { kvm_vcpu_run_step, STEP_BLOCKED, type VcpuStepResult } from '../../../host/x86/run_loop.ts';
 import { formatTracepoint, TRACEPOINT_NAMES } from '../../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
-import { createVm, type KvmVm, type VmConfig } from '../../../host/x86/vm.ts';
-import { kvm_queue_exception_e, kvm_vcpu_kick, kvm_vmexit } from '../../../host/x86/x86.ts';
+import { createVm, type KvmVm, kvm_vcpu_kick, type VmConfig } from '../../../host/x86/vm.ts';
+import { kvm_vmexit } from '../../../host/x86/x86.ts';
 import type { EventRecord } from '../../../script/transcript.ts';
 import { apf_reason_pa } from './apf_reason.ts';
 import { LinuxGuest, type LinuxGuestOptions } from './guest.ts';

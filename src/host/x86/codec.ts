@@ -15,7 +15,9 @@
 //   (set_msr_en_val) and the hva cache's page view (kvm_gfn_to_hva_cache_init);
 // - statistics (vcpu.stat) are not written.
 import { GFN_HASH_EMPTY } from '../../abi/kvm_host.ts';
-import { kvm_add_async_pf_gfn, kvm_async_pf_hash_reset } from '../../host/x86/async_pf_hash.ts';
+import type { GuestMemory } from '../../mem/guest_memory.ts';
+import { kvm_gfn_to_hva_cache_init } from '../../mem/hva_cache.ts';
+import { kvm_add_async_pf_gfn, kvm_async_pf_hash_reset } from './async_pf_hash.ts';
 import {
   type AsyncPfState,
   INVALID_GPA,
@@ -24,11 +26,9 @@ import {
   W_ON_QUEUE,
   W_WAKEUP_ALL,
   WORK_POOL_SIZE,
-} from '../../host/x86/async_pf_work.ts';
-import { apic_update_highest } from '../../host/x86/lapic.ts';
-import { type KvmVcpu, set_msr_en_val } from '../../host/x86/vcpu.ts';
-import type { GuestMemory } from '../../mem/guest_memory.ts';
-import { kvm_gfn_to_hva_cache_init } from '../../mem/hva_cache.ts';
+} from './async_pf_work.ts';
+import { apic_update_highest } from './lapic.ts';
+import { type KvmVcpu, set_msr_en_val } from './vcpu.ts';
 
 /** Words per work in the pool encoding: flags, token, gfn, cr2_or_gpa, cr3, error code. */
 const WORK_WORDS = 6;

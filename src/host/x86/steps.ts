@@ -1,0 +1,92 @@
+// Every way the modelled x86 world can move, as one discriminated union of steps, and the one function that
+// runs a step through the model. The script runners, the simulator and the explorer are schedulers over
+// these steps: they decide which step runs next (ops in order, virtual time, every interleaving), never
+// what a step does. Each step is the kernel's atomic unit:
+//
+// - `run`: one vcpu_run iteration (run_loop.ts): wake from vcpu_block, requests, one injection, one guest
+//   instruction and its exit;
+// - `work`: the async worker async_pf_execute for one work slot (the scheduler has checked its generation);
+// - `sync_done`: a synchronous fault-in's blocking GUP returns;
+// - `drain`: the vCPU's buffered store becomes visible (only the present-queued-barrier bug buffers one);
+// - `smi` / `rsm`: an SMI (SMM entry; its firmware handler ends in RSM, which is the vCPU's next `run`
+//   step) and a RSM taken at once, for schedulers that run the whole SMI before their next op (smm.ts);
+// - `init` / `sipi`: INIT and SIPI as the local APIC accepts them (init_sipi.ts);
+// - `host_set_msr`: the VMM's KVM_SET_MSRS of one MSR; `exit` when the vCPU was inside KVM_RUN and must
+//   leave it first (a VM exit);
+// - `lapic_write`: a guest write to a LAPIC register (an APIC-access exit), from outside the guest model;
+// - `host_reclaim`: the host reclaims the page behind a gfn (page_state.ts).
+//
+// What is not here belongs to a guest model, not to KVM: a Linux CPU-offline request is the guest kernel's
+// hotplug code (LinuxGuest.requestCpuOffline), which the schedulers pass on.
+//
+// Steps address vCPUs by index. applyX86Step returns a number: the VcpuStepResult for `run`, the answer
+// for `host_set_msr` (1 processed, 0 rejected), whether the page was resident for `host_reclaim`, else 0.
+
+import { host_page_evict } from '../../mem/page_state.ts';
+import { async_pf_execute } from './async_pf.ts';
+import { deliverInit, deliverSipi } from './init_sipi.ts';
+import { kvm_sync_fault_done } from './mmu_fault.ts';
+import { kvm_vcpu_run_step } from './run_loop.ts';
+import { emulator_leave_smm, enter_smm } from './smm.ts';
+import type { KvmVm } from './vm.ts';
+import { kvm_drain_store_buffer, kvm_lapic_write, kvm_set_msr_host_initiated, kvm_vmexit } from './x86.ts';
+
+export type X86Step =
+  | { readonly kind: 'run'; readonly vcpu: number }
+  | { readonly kind: 'work'; readonly vcpu: number; readonly slot: number }
+  | { readonly kind: 'sync_done'; readonly vcpu: number }
+  | { readonly kind: 'drain'; readonly vcpu: number }
+  | { readonly kind: 'smi'; readonly vcpu: number }
+  | { readonly kind: 'rsm'; readonly vcpu: number }
+  | { readonly kind: 'init'; readonly vcpu: number }
+  | { readonly kind: 'sipi'; readonly vcpu: number }
+  | {
+      readonly kind: 'host_set_msr';
+      readonly vcpu: number;
+      readonly msr: number;
+      readonly value: bigint;
+      readonly exit: boolean;
+    }
+  | { readonly kind: 'lapic_write'; readonly vcpu: number; readonly reg: number; readonly value: number }
+  | { readonly kind: 'host_reclaim'; readonly gfn: number };
+
+export type X86StepKind = X86Step['kind'];
+
+/** Runs `step` on `vm` through the model; the scheduler has checked that it is enabled. */
+export function applyX86Step(vm: KvmVm, step: X86Step): number {
+  switch (step.kind) {
+    case 'run':
+      return kvm_vcpu_run_step(vm, vm.vcpus[step.vcpu]!);
+    case 'work':
+      async_pf_execute(vm, vm.vcpus[step.vcpu]!, step.slot);
+      return 0;
+    case 'sync_done':
+      kvm_sync_fault_done(vm, vm.vcpus[step.vcpu]!);
+      return 0;
+    case 'drain':
+      kvm_drain_store_buffer(vm.vcpus[step.vcpu]!);
+      return 0;
+    case 'smi':
+      enter_smm(vm, vm.vcpus[step.vcpu]!, true);
+      return 0;
+    case 'rsm':
+      emulator_leave_smm(vm, vm.vcpus[step.vcpu]!);
+      return 0;
+    case 'init':
+      deliverInit(vm, vm.vcpus[step.vcpu]!);
+      return 0;
+    case 'sipi':
+      deliverSipi(vm, vm.vcpus[step.vcpu]!);
+      return 0;
+    case 'host_set_msr': {
+      const vcpu = vm.vcpus[step.vcpu]!;
+      if (step.exit) kvm_vmexit(vcpu);
+      return kvm_set_msr_host_initiated(vm, vcpu, step.msr, step.value) ? 1 : 0;
+    }
+    case 'lapic_write':
+      kvm_lapic_write(vm, vm.vcpus[step.vcpu]!, step.reg, step.value);
+      return 0;
+    case 'host_reclaim':
+      return step.gfn < vm.mem.npages && host_page_evict(vm.mem.pageState, step.gfn) ? 1 : 0;
+  }
+}
