@@ -1,7 +1,7 @@
 // The model backend of `kind: script`: builds a VM from the scenario, drives the bare test guest op by
 // op through the host run loop, and runs async workers and synchronous fault-ins at the virtual time
 // their backing delay says. The transcript has no times in it; the ftrace output does.
-import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm_host.ts';
+import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';

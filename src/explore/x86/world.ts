@@ -2,7 +2,7 @@
 // real guest, plus the environment's budgets. The explorer never keeps worlds: it keeps their
 // encodings, and restores a world from words by decoding into these same objects (decode below), so
 // every step runs the real host and guest code.
-import { KVM_MP_STATE_HALTED } from '../../abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED } from '../../abi/kvm.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../../host/x86/vm.ts';
 import { kvm_set_cr0_pg, vcpu_block_wakeup } from '../../host/x86/x86.ts';

@@ -2,14 +2,8 @@
 // processing in kernel order, event injection, vcpu_block and its wakeup, WRMSR/RDMSR dispatch, CR0
 // writes and INIT/RESET.
 import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE, MSR_IA32_APICBASE_EXTD } from '../../abi/apicdef.ts';
-import {
-  DF_VECTOR,
-  KVM_MP_STATE_HALTED,
-  KVM_MP_STATE_RUNNABLE,
-  KVM_REQ_APF_HALT,
-  KVM_REQ_APF_READY,
-  PF_VECTOR,
-} from '../../abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED, KVM_MP_STATE_RUNNABLE } from '../../abi/kvm.ts';
+import { DF_VECTOR, KVM_REQ_APF_HALT, KVM_REQ_APF_READY, PF_VECTOR } from '../../abi/kvm_host.ts';
 import { KVM_ENOSYS } from '../../abi/kvm_para.ts';
 import { kvm_arch_interrupt_allowed, kvm_is_exception_pending, kvm_pv_async_pf_enabled } from './apf.ts';
 import { kvm_check_async_pf_completion, kvm_clear_async_pf_completion_queue } from './async_pf.ts';

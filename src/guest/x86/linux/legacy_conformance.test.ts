@@ -3,7 +3,8 @@
 // that context (a #PF into the idle task), the test plays the host's part by hand.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KVM_MP_STATE_HALTED, PF_VECTOR } from '../../../abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED } from '../../../abi/kvm.ts';
+import { PF_VECTOR } from '../../../abi/kvm_host.ts';
 import {
   KVM_FEATURE_ASYNC_PF,
   KVM_FEATURE_ASYNC_PF_INT,
