@@ -64,18 +64,6 @@ export const KVM_EXIT_FAIL_ENTRY = 9;
 export const KVM_EXIT_INTR = 10;
 export const KVM_EXIT_INTERNAL_ERROR = 17;
 
-/** uapi names of the exit reasons above, for messages. */
-export const KVM_EXIT_NAMES: Readonly<Record<number, string>> = {
-  [KVM_EXIT_UNKNOWN]: 'KVM_EXIT_UNKNOWN',
-  [KVM_EXIT_IO]: 'KVM_EXIT_IO',
-  [KVM_EXIT_HLT]: 'KVM_EXIT_HLT',
-  [KVM_EXIT_MMIO]: 'KVM_EXIT_MMIO',
-  [KVM_EXIT_SHUTDOWN]: 'KVM_EXIT_SHUTDOWN',
-  [KVM_EXIT_FAIL_ENTRY]: 'KVM_EXIT_FAIL_ENTRY',
-  [KVM_EXIT_INTR]: 'KVM_EXIT_INTR',
-  [KVM_EXIT_INTERNAL_ERROR]: 'KVM_EXIT_INTERNAL_ERROR',
-};
-
 /** struct kvm_run, the mmap of a vCPU fd (KVM_GET_VCPU_MMAP_SIZE bytes; 12288 on the reference host). */
 export const kvm_run = {
   request_interrupt_window: 0, // u8

@@ -5,7 +5,7 @@ import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { bugSet, hasBug } from '../../host/x86/bugs.ts';
 import { type EraConfig, hostBehaviour } from '../../host/x86/era.ts';
 import { type EnvKind, type ExploreWorldConfig, LINUX_APF_REASON_BASE } from './config.ts';
-import { type HostCodecBounds, vcpuWords } from './host_codec.ts';
+import type { HostCodecBounds } from './host_codec.ts';
 
 export type StepKind =
   | 'run'
@@ -106,5 +106,3 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
     stepIndex,
   };
 }
-
-export const hostWords = (l: WorldLayout): number => l.vcpus * vcpuWords(l.bounds);

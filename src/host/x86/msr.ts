@@ -2,7 +2,6 @@
 // with guest_pv_has and the guest vs host-initiated rules. Results use the kernel's vocabulary: 0 is
 // success, 1 is failure (#GP for the guest), KVM_MSR_RET_UNSUPPORTED is a feature-gate failure that a
 // host access may turn into success.
-import { KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
 import {
   KVM_ASYNC_PF_DELIVERY_AS_INT,
   KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
@@ -29,7 +28,7 @@ import {
   kvm_clear_async_pf_completion_queue,
 } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
-import { type KvmVcpu, kvm_make_request, set_msr_en_val } from './vcpu.ts';
+import { type KvmVcpu, set_msr_en_val } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
 
 export const KVM_MSR_RET_UNSUPPORTED = 2;
@@ -210,6 +209,3 @@ export function kvm_get_msr_host(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint 
   if (typeof r === 'object') return r.value;
   return r === KVM_MSR_RET_UNSUPPORTED ? 0n : null;
 }
-
-/** A raise of KVM_REQ_APF_READY from outside the APF code (LAPIC enable, CR0.PG enable). */
-export const kvm_request_apf_ready = (vcpu: KvmVcpu): void => kvm_make_request(vcpu, KVM_REQ_APF_READY);

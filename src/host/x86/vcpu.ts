@@ -150,7 +150,6 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
 export const kvm_make_request = (vcpu: KvmVcpu, req: number): void => {
   vcpu.requests |= req;
 };
-export const kvm_test_request = (vcpu: KvmVcpu, req: number): boolean => (vcpu.requests & req) !== 0;
 /** @kernel kvm_check_request: test and clear. */
 export function kvm_check_request(vcpu: KvmVcpu, req: number): boolean {
   if ((vcpu.requests & req) === 0) return false;

@@ -10,9 +10,6 @@ import type { LinuxGuestConfig } from './config.ts';
 export const apf_reason_pa = (c: LinuxGuestConfig, cpu: number): number =>
   c.apf_reason_base + cpu * c.apf_reason_stride;
 
-export const readApfFlags = (mem: GuestMemory, c: LinuxGuestConfig, cpu: number): number =>
-  mem.readU32(apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.flags.offset);
-
 export const readApfToken = (mem: GuestMemory, c: LinuxGuestConfig, cpu: number): number =>
   mem.readU32(apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.token.offset);
 
