@@ -9,6 +9,7 @@ import { kvm_vcpu_run_step, STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop
 import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_set_msr_host_initiated } from '../host/x86/x86.ts';
+import { gpaToGfn } from '../mem/guest_memory.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
 import type { Op, Script } from './schema.ts';
@@ -107,8 +108,7 @@ class ScriptRun {
         rec('ok');
         return;
       case 'touch':
-        if (op.backing !== undefined)
-          this.host.setBacking(Math.floor(Number(op.gpa) / 4096), op.backing.delay);
+        if (op.backing !== undefined) this.host.setBacking(gpaToGfn(Number(op.gpa)), op.backing.delay);
         break;
       default:
         break;

@@ -9,7 +9,7 @@ import {
 } from '../../host/x86/async_pf_work.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
-import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
+import { gfnToGpa, PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/guest_memory.ts';
 import { ENV_KINDS } from './config.ts';
 import { hex } from './guest_adapter.ts';
 import { canonicalSlots } from './host_codec.ts';
@@ -78,7 +78,7 @@ export function describeWorld(w: X86World): Record<string, string | number | boo
   out.pages = w.layout.pages
     .map(
       (g) =>
-        `${hex(g * 4096)}:${st[g]! & PAGE_SPTE_MAPPED ? 'mapped' : st[g]! & PAGE_HOST_RESIDENT ? 'resident' : 'swapped'}`,
+        `${hex(gfnToGpa(g))}:${st[g]! & PAGE_SPTE_MAPPED ? 'mapped' : st[g]! & PAGE_HOST_RESIDENT ? 'resident' : 'swapped'}`,
     )
     .join(' ');
   const env = ENV_KINDS.map((k, i) => (w.env[i]! > 0 ? `${k}=${w.env[i]}` : '')).filter(Boolean);

@@ -23,7 +23,7 @@ import {
   kvm_vcpu_reset,
   kvm_vmexit,
 } from '../../host/x86/x86.ts';
-import { PAGE_HOST_RESIDENT } from '../../mem/guest_memory.ts';
+import { gfnToGpa, PAGE_HOST_RESIDENT } from '../../mem/guest_memory.ts';
 import { ENV_KINDS, type EnvKind } from './config.ts';
 import { hex } from './guest_adapter.ts';
 import { pendingSlots } from './host_codec.ts';
@@ -137,7 +137,7 @@ export function applyStep(w: X86World, s: StepDesc): void {
 
 /** A label for step `s` taken from world `w` (before it runs). */
 export function stepLabel(w: X86World, s: StepDesc): string {
-  if (s.kind === 'evict') return `env: host evicts page ${hex(w.layout.pages[s.v]! * 4096)}`;
+  if (s.kind === 'evict') return `env: host evicts page ${hex(gfnToGpa(w.layout.pages[s.v]!))}`;
   const vcpu = w.vcpu(s.v);
   switch (s.kind) {
     case 'run': {

@@ -24,7 +24,7 @@ import {
   kvm_vmexit,
   TRIPLE_FAULT,
 } from '../../../host/x86/x86.ts';
-import { PAGE_SPTE_MAPPED } from '../../../mem/guest_memory.ts';
+import { gpaToGfn, PAGE_SPTE_MAPPED } from '../../../mem/guest_memory.ts';
 import type { Handlers, Op } from '../../../script/schema.ts';
 import { type EventRecord, hex, type OpRecord } from '../../../script/transcript.ts';
 
@@ -414,7 +414,7 @@ export class BareGuest implements GuestModel {
         return;
       case 'touch': {
         const gpa = Number(op.gpa);
-        const gfn = Math.floor(gpa / 4096);
+        const gfn = gpaToGfn(gpa);
         if (gfn < vm.mem.npages && vm.mem.pageState[gfn]! & PAGE_SPTE_MAPPED) {
           vcpu.cpl = 0;
           return;
