@@ -152,7 +152,7 @@ export function kvm_pv_enable_async_pf_int(vm: KvmVm, vcpu: KvmVcpu, data: bigin
   return 0;
 }
 
-/** The APF cases of kvm_set_msr_common. Non-APF PV MSRs are modelled only as far as their CPUID gate. */
+/** @kernel kvm_set_msr_common, its APF cases. Non-APF PV MSRs are modelled only as far as their CPUID gate. */
 export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): MsrRet {
   const feature = PV_MSR_FEATURE.get(msr);
   if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);
@@ -179,7 +179,7 @@ export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, da
   }
 }
 
-/** The APF cases of kvm_get_msr_common: the value, or a failure code. */
+/** @kernel kvm_get_msr_common, its APF cases: the value, or a failure code. */
 export function kvm_get_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number): MsrRet | { value: bigint } {
   const feature = PV_MSR_FEATURE.get(msr);
   if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);

@@ -249,13 +249,13 @@ export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint
   return null;
 }
 
-/** KVM_SET_MSRS for one MSR: whether it was processed. */
+/** @kernel do_set_msr: KVM_SET_MSRS for one MSR; whether it was processed. */
 export function kvm_set_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
   if (isKvmPvMsr(vm, msr)) return kvm_set_msr_host(vm, vcpu, msr, data);
   return kvm_emulate_wrmsr(vm, vcpu, msr, data);
 }
 
-/** KVM_GET_MSRS for one MSR: the value, or null when not processed. */
+/** @kernel do_get_msr: KVM_GET_MSRS for one MSR; the value, or null when not processed. */
 export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
   if (isKvmPvMsr(vm, msr)) return kvm_get_msr_host(vm, vcpu, msr);
   return kvm_emulate_rdmsr(vm, vcpu, msr);
