@@ -1,6 +1,7 @@
 // uapi: include/uapi/linux/kvm.h and arch/x86/include/uapi/asm/kvm.h, x86-64, as printed on the
 // reference host (kernel 6.18.44; kvm-oracle §7). Ioctl numbers, capability numbers, exit reasons and
-// struct layouts (byte offsets) only: no logic. `kvm.test.ts` re-derives every ioctl number from _IOC.
+// struct layouts (byte offsets) only: no logic. test/oracle/abi.test.ts re-derives every ioctl number
+// from _IOC.
 
 /** The value KVM_GET_API_VERSION has returned since Linux 2.6.22. */
 export const KVM_API_VERSION = 12;
@@ -43,10 +44,12 @@ export const KVM_CAP_ASYNC_PF_INT = 183;
 export const KVM_CAP_X86_USER_SPACE_MSR = 188;
 export const KVM_CAP_ENFORCE_PV_FEATURE_CPUID = 190;
 
-/** struct kvm_mp_state.mp_state values. */
+/** struct kvm_mp_state.mp_state values; KVM keeps the same values in vcpu->arch.mp_state. */
 export const KVM_MP_STATE_RUNNABLE = 0;
 /** An AP under an in-kernel irqchip starts here, waiting for INIT/SIPI. */
 export const KVM_MP_STATE_UNINITIALIZED = 1;
+export const KVM_MP_STATE_INIT_RECEIVED = 2;
+export const KVM_MP_STATE_HALTED = 3;
 
 /** KVM_CAP_X86_DISABLE_EXITS argument bits. */
 export const KVM_X86_DISABLE_EXITS_HLT = 1 << 1;
@@ -60,18 +63,6 @@ export const KVM_EXIT_SHUTDOWN = 8;
 export const KVM_EXIT_FAIL_ENTRY = 9;
 export const KVM_EXIT_INTR = 10;
 export const KVM_EXIT_INTERNAL_ERROR = 17;
-
-/** uapi names of the exit reasons above, for messages. */
-export const KVM_EXIT_NAMES: Readonly<Record<number, string>> = {
-  [KVM_EXIT_UNKNOWN]: 'KVM_EXIT_UNKNOWN',
-  [KVM_EXIT_IO]: 'KVM_EXIT_IO',
-  [KVM_EXIT_HLT]: 'KVM_EXIT_HLT',
-  [KVM_EXIT_MMIO]: 'KVM_EXIT_MMIO',
-  [KVM_EXIT_SHUTDOWN]: 'KVM_EXIT_SHUTDOWN',
-  [KVM_EXIT_FAIL_ENTRY]: 'KVM_EXIT_FAIL_ENTRY',
-  [KVM_EXIT_INTR]: 'KVM_EXIT_INTR',
-  [KVM_EXIT_INTERNAL_ERROR]: 'KVM_EXIT_INTERNAL_ERROR',
-};
 
 /** struct kvm_run, the mmap of a vCPU fd (KVM_GET_VCPU_MMAP_SIZE bytes; 12288 on the reference host). */
 export const kvm_run = {

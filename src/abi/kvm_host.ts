@@ -1,5 +1,7 @@
 // Host-internal constants of include/linux/kvm_host.h and arch/x86/include/asm/kvm_host.h that are
-// observable through behaviour (x86-apf §1.9, §1.10). No logic.
+// observable through behaviour (x86-apf §1.9, §1.10), plus the exception vectors (uapi asm/kvm.h) and
+// the guest's page-ready vector (asm/irq_vectors.h) that host and guests share. No logic. The uapi
+// values (KVM_MP_STATE_*, KVM_CAP_*) live in kvm.ts.
 
 /** Maximum outstanding async works per vCPU, and the size of the gfn hash (a power of two). */
 export const ASYNC_PF_PER_VCPU = 64;
@@ -15,12 +17,6 @@ export const KVM_REQ_EVENT = 1 << 0;
 export const KVM_REQ_APF_HALT = 1 << 1;
 export const KVM_REQ_APF_READY = 1 << 2;
 
-/** vcpu->arch.mp_state values (uapi KVM_MP_STATE_*). */
-export const KVM_MP_STATE_RUNNABLE = 0;
-export const KVM_MP_STATE_UNINITIALIZED = 1;
-export const KVM_MP_STATE_INIT_RECEIVED = 2;
-export const KVM_MP_STATE_HALTED = 3;
-
 /** Exception vectors used by APF. */
 export const DE_VECTOR = 0;
 export const DF_VECTOR = 8;
@@ -28,10 +24,3 @@ export const GP_VECTOR = 13;
 export const PF_VECTOR = 14;
 /** Linux guests' page-ready vector (HYPERVISOR_CALLBACK_VECTOR). x86-apf §1.8 */
 export const HYPERVISOR_CALLBACK_VECTOR = 0xf3;
-
-/** Capabilities (uapi linux/kvm.h). kvm-oracle §1, §7 */
-export const KVM_CAP_IRQCHIP = 0;
-export const KVM_CAP_ASYNC_PF = 59;
-export const KVM_CAP_ASYNC_PF_INT = 183;
-export const KVM_CAP_X86_USER_SPACE_MSR = 188;
-export const KVM_CAP_ENFORCE_PV_FEATURE_CPUID = 190;

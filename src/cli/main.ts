@@ -5,7 +5,7 @@ import { UsageError } from './usage_error.ts';
 const program = new Command();
 program
   .name('kvmsim')
-  .description('A deterministic model of Linux KVM async page faults, s390 GISA/GIB alerts and the KVM MMU')
+  .description('A deterministic model of Linux KVM async page faults and s390 GISA/GIB alerts')
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 

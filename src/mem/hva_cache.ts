@@ -1,7 +1,7 @@
 // struct gfn_to_hva_cache: KVM maps a guest range once (kvm_gfn_to_hva_cache_init) and then reads and
 // writes it without a memslot lookup (kvm_read/write_guest_offset_cached). A cache that failed to
 // initialize stays invalid and every access through it fails.
-import { type GuestMemory, PAGE_SIZE } from './guest_memory.ts';
+import { type GuestMemory, gpaToGfn, PAGE_SIZE } from './guest_memory.ts';
 
 export interface GfnToHvaCache {
   gpa: number;
@@ -26,7 +26,7 @@ export function kvm_gfn_to_hva_cache_init(
   ghc.len = len;
   ghc.valid = Number.isSafeInteger(gpa) && mem.contains(gpa, len);
   ghc.off = gpa % PAGE_SIZE;
-  ghc.page = ghc.valid && ghc.off + len <= PAGE_SIZE ? mem.page(Math.floor(gpa / PAGE_SIZE)) : null;
+  ghc.page = ghc.valid && ghc.off + len <= PAGE_SIZE ? mem.page(gpaToGfn(gpa)) : null;
   return ghc.valid;
 }
 

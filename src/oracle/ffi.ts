@@ -39,7 +39,6 @@ export interface Libc {
 // <sys/mman.h>, <fcntl.h>
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
-export const PROT_EXEC = 4;
 export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
 export const MAP_ANONYMOUS = 0x20;

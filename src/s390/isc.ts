@@ -47,10 +47,3 @@ export function find_first_bit(bitmap: number, limit: number): number {
   for (let i = 0; i < limit; i++) if (bitmap & (1 << i)) return i;
   return limit;
 }
-
-/** Set bits of a bitmap below `limit`, ascending (for_each_set_bit). */
-export function setBits(bitmap: number, limit: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < limit; i++) if (bitmap & (1 << i)) out.push(i);
-  return out;
-}

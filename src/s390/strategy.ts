@@ -10,30 +10,6 @@ export const FIX_SWITCHES = ['F1', 'F2', 'F3', 'F5'] as const;
 export type FixSwitch = (typeof FIX_SWITCHES)[number];
 export type Fixes = Record<FixSwitch, boolean>;
 
-/** The later fixes, with the commit that made each one and what the model does when it is switched off. */
-export const FIX_INFO: Record<FixSwitch, { commit: string; title: string; preFix: string }> = {
-  F1: {
-    commit: 'a3e03bc1368c',
-    title: 'KVM: s390: index kvm->arch.idle_mask by vcpu_idx',
-    preFix: 'idle_mask and kicked_mask are indexed by vcpu_id but looked up as vcpu_idx',
-  },
-  F2: {
-    commit: '9b57e9d5010b',
-    title: 'KVM: s390: clear kicked_mask before sleeping again',
-    preFix: 'kicked_mask is only cleared on SIE entry, so a kicked vCPU that sleeps again is never kicked',
-  },
-  F3: {
-    commit: '0e9ff65f455d',
-    title: 'KVM: s390: preserve deliverable_mask in __airqs_kick_single_vcpu',
-    preFix: 'each idle candidate ANDs its CR6 mask into deliverable_mask, clobbering it for later candidates',
-  },
-  F5: {
-    commit: 'f87ef5723536',
-    title: 'KVM: s390: fix gisa destroy operation might lead to cpu stalls',
-    preFix: 'kvm_s390_gisa_destroy busy-waits while the GISA is in the alert list',
-  },
-};
-
 /**
  * What a strategy does, as switches the model code branches on.
  * - alertAction: what process_gib_alert_list does for each GISA it unlinks.

@@ -32,7 +32,7 @@ export function kvm_arch_vcpu_runnable(w: S390World, vm: VmState, v: VcpuState):
 }
 
 /**
- * vcpu_pre_run + SIE entry: deliver pending interruptions, clear the kicked_mask bit (at vcpu_id before F1),
+ * @kernel vcpu_pre_run, then SIE entry: deliver pending interruptions, clear the kicked_mask bit (at vcpu_id before F1),
  * enter SIE. v3 counts vCPUs in SIE.
  */
 export function vcpu_enter_sie(w: S390World, vm: VmState, v: VcpuState): void {
@@ -43,7 +43,7 @@ export function vcpu_enter_sie(w: S390World, vm: VmState, v: VcpuState): void {
   if (w.tracing) emit(w, { event: 'sie_entry', vcpu: vcpuName(vm, v) });
 }
 
-/** SIE exit + vcpu_post_run. v3 re-arms the IAM when the last vCPU leaves SIE ("restored as soon a vm is idle"). */
+/** @kernel vcpu_post_run, after SIE exit. v3 re-arms the IAM when the last vCPU leaves SIE ("restored as soon a vm is idle"). */
 export function vcpu_leave_sie(w: S390World, vm: VmState, v: VcpuState): void {
   v.state = VCPU_HOST;
   vm.vcpus_in_sie--;
@@ -97,7 +97,7 @@ export function kvm_s390_handle_wait(w: S390World, vm: VmState, v: VcpuState): W
 }
 
 /**
- * The halted vCPU thread runs kvm_vcpu_check_block (after a wake-up, or spuriously): runnable → leave the halt
+ * @kernel kvm_vcpu_check_block: the halted vCPU thread runs it (after a wake-up, or spuriously): runnable → leave the halt
  * (valid_wakeup := false, __unset_cpu_idle, cancel the ckc timer) and return to the run loop; otherwise sleep
  * again, idle bits untouched.
  */

@@ -1,5 +1,7 @@
 // Cross-field checks of an x86 script's `guest:` section (the Linux guest) and of the ops that only make
 // sense with it: what the schema alone cannot say, each failure one line naming the field.
+
+import { gpaToGfn } from '../mem/guest_memory.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import type { Script } from './schema.ts';
 
@@ -59,8 +61,8 @@ export function checkLinuxScript(file: string, s: Script): void {
   const areaPages = new Set<number>();
   for (let c = 0; c < s.vm.vcpus; c++) {
     const a = g.apf_reason + c * APF_REASON_STRIDE;
-    areaPages.add(Math.floor(a / 4096));
-    areaPages.add(Math.floor((a + APF_REASON_BYTES - 1) / 4096));
+    areaPages.add(gpaToGfn(a));
+    areaPages.add(gpaToGfn(a + APF_REASON_BYTES - 1));
   }
   const delays = new Map<number, string>();
   g.tasks.forEach((task, t) => {
@@ -76,7 +78,7 @@ export function checkLinuxScript(file: string, s: Script): void {
       if (step.touch >= BigInt(mem))
         throw new ScenarioError(file, `${field}.touch`, `expected an address in guest RAM [0, ${mem})`);
       if (step.backing === undefined) return;
-      const page = Number(step.touch / 4096n);
+      const page = gpaToGfn(Number(step.touch));
       if (areaPages.has(page))
         throw new ScenarioError(
           file,

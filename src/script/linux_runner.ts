@@ -18,6 +18,7 @@ import { applyX86Step } from '../host/x86/steps.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_vmexit } from '../host/x86/x86.ts';
+import { gpaToGfn } from '../mem/guest_memory.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { APF_REASON_STRIDE } from './linux_check.ts';
 import type { LinuxGuestScript, TaskStep } from './linux_schema.ts';
@@ -65,7 +66,7 @@ class LinuxScriptRun {
     for (const task of g.tasks)
       for (const step of task.program)
         if ('touch' in step && step.backing !== undefined)
-          this.host.setBacking(Number(step.touch / 4096n), step.backing.delay);
+          this.host.setBacking(gpaToGfn(Number(step.touch)), step.backing.delay);
     const program = fixedProgram(g.tasks.map((t) => t.program.map(toAction)));
     this.guest = new LinuxGuest(this.vm, program, {
       config: {

@@ -1,7 +1,7 @@
 // The model backend of `kind: script`: builds a VM from the scenario, drives the bare test guest op by
 // op through the host run loop, and runs async workers and synchronous fault-ins at the virtual time
 // their backing delay says. The transcript has no times in it; the ftrace output does.
-import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm_host.ts';
+import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';
@@ -10,6 +10,7 @@ import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
+import { gpaToGfn } from '../mem/guest_memory.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
 import type { Op, Script } from './schema.ts';
@@ -118,8 +119,7 @@ class ScriptRun {
         rec('ok');
         return;
       case 'touch':
-        if (op.backing !== undefined)
-          this.host.setBacking(Math.floor(Number(op.gpa) / 4096), op.backing.delay);
+        if (op.backing !== undefined) this.host.setBacking(gpaToGfn(Number(op.gpa)), op.backing.delay);
         break;
       default:
         break;

@@ -63,6 +63,3 @@ export const DEFAULT_COSTS: SimCosts = {
   guest_access: 0,
   kernel_op: 100,
 };
-
-/** All costs zero (queueing-theory calibration). */
-export const ZERO_COSTS: SimCosts = Object.fromEntries(COST_NAMES.map((n) => [n, 0])) as unknown as SimCosts;

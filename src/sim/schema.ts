@@ -97,7 +97,6 @@ const VmEntrySchema = z.strictObject({
   tick: durationSchema.default(4_000_000),
   workload: WorkloadSchema,
 });
-export type VmEntrySpec = z.output<typeof VmEntrySchema>;
 
 const costShape = Object.fromEntries(
   COST_NAMES.map((n) => [n, durationSchema.default(DEFAULT_COSTS[n])]),
@@ -131,4 +130,3 @@ export const SimScenarioSchema = z.strictObject({
   costs: z.strictObject(costShape).prefault({}),
   vms: z.array(VmEntrySchema).min(1, 'expected at least one VM'),
 });
-export type SimScenarioInput = z.output<typeof SimScenarioSchema>;

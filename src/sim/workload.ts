@@ -7,7 +7,7 @@
 // at start (HostMemory.setInitialResidency): a host that has been running the workload for a while.
 // `next` returns one of two preallocated action objects (the guest reads them at once).
 import type { TaskAction, TaskProgram } from '../guest/x86/linux/program.ts';
-import { PAGE_SIZE } from '../mem/guest_memory.ts';
+import { gfnToGpa } from '../mem/guest_memory.ts';
 import { compileDist, type Dist } from './engine/dist.ts';
 import type { HostMemory } from './host_memory.ts';
 import { simStream, type Xoshiro128 } from './rng.ts';
@@ -125,7 +125,7 @@ export class WorkloadProgram implements TaskProgram {
     if (this.pattern === P_BERNOULLI) this.host.evict(this.place.vm, gfn);
     else this.host.touch(this.place.vm, gfn);
     const a = this.touchAction;
-    a.gpa = gfn * PAGE_SIZE;
+    a.gpa = gfnToGpa(gfn);
     a.write = rng.next() < this.writeFraction;
     return a;
   }

@@ -2,12 +2,8 @@
 // (src/test_utils/apf_fixture.ts). Each test names its case.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  KVM_MP_STATE_HALTED,
-  KVM_MP_STATE_RUNNABLE,
-  KVM_REQ_APF_HALT,
-  KVM_REQ_APF_READY,
-} from '../../src/abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED, KVM_MP_STATE_RUNNABLE } from '../../src/abi/kvm.ts';
+import { KVM_REQ_APF_HALT, KVM_REQ_APF_READY } from '../../src/abi/kvm_host.ts';
 import * as para from '../../src/abi/kvm_para.ts';
 import { kvm_can_deliver_async_pf, kvm_pv_async_pf_enabled } from '../../src/host/x86/apf.ts';
 import { kvm_find_async_pf_gfn } from '../../src/host/x86/async_pf_hash.ts';

@@ -1,6 +1,7 @@
 // The state predicates behind the properties (docs/properties.md): invariants checked on every explored
 // state, the end-state checks, and the "pending" predicates the liveness pass works with.
-import { DF_VECTOR, KVM_MP_STATE_HALTED, KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED } from '../../abi/kvm.ts';
+import { DF_VECTOR, KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import { TRIPLE_FAULT } from '../../host/x86/exception.ts';

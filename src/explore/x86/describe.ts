@@ -10,6 +10,7 @@ import {
 import { canonicalSlots } from '../../host/x86/codec.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
+import { gfnToGpa } from '../../mem/guest_memory.ts';
 import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/page_state.ts';
 import { ENV_KINDS } from './config.ts';
 import { hex } from './guest_adapter.ts';
@@ -78,7 +79,7 @@ export function describeWorld(w: X86World): Record<string, string | number | boo
   out.pages = w.layout.pages
     .map(
       (g) =>
-        `${hex(g * 4096)}:${st[g]! & PAGE_SPTE_MAPPED ? 'mapped' : st[g]! & PAGE_HOST_RESIDENT ? 'resident' : 'swapped'}`,
+        `${hex(gfnToGpa(g))}:${st[g]! & PAGE_SPTE_MAPPED ? 'mapped' : st[g]! & PAGE_HOST_RESIDENT ? 'resident' : 'swapped'}`,
     )
     .join(' ');
   const env = ENV_KINDS.map((k, i) => (w.env[i]! > 0 ? `${k}=${w.env[i]}` : '')).filter(Boolean);

@@ -3,8 +3,9 @@
 // table of step ids. Computed once per model and shared by all its worlds.
 import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { bugSet, hasBug } from '../../host/x86/bugs.ts';
-import { type HostCodecBounds, vcpuWords } from '../../host/x86/codec.ts';
+import type { HostCodecBounds } from '../../host/x86/codec.ts';
 import { type EraConfig, hostBehaviour } from '../../host/x86/era.ts';
+import { gpaToGfn } from '../../mem/guest_memory.ts';
 import { type EnvKind, type ExploreWorldConfig, LINUX_APF_REASON_BASE } from './config.ts';
 
 export type StepKind =
@@ -54,7 +55,7 @@ function programPages(cfg: ExploreWorldConfig): number[] {
   } else {
     for (const p of cfg.guest.programs) for (const op of p) if (op.op === 'touch') gpas.push(Number(op.gpa));
   }
-  return [...new Set(gpas.map((g) => Math.floor(g / 4096)))].sort((a, b) => a - b);
+  return [...new Set(gpas.map(gpaToGfn))].sort((a, b) => a - b);
 }
 
 /** The shared APF areas the host's hva cache can point at: every EN value the guest or VMM may write. */
@@ -106,5 +107,3 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
     stepIndex,
   };
 }
-
-export const hostWords = (l: WorldLayout): number => l.vcpus * vcpuWords(l.bounds);

@@ -1,7 +1,7 @@
 // The Linux ≥5.8 guest (src/guest/x86/linux/) as an explore-world guest: its own encoder
 // (encodeLinuxGuest) supplies the words, including the apf_reason areas in guest RAM.
 
-import { apf_reason_pa, apfEnabled } from '../../guest/x86/linux/apf_reason.ts';
+import { apfEnabled, apfReasonPa } from '../../guest/x86/linux/apf_reason.ts';
 import { isLegacyGuest, linuxGuestConfigFor } from '../../guest/x86/linux/config.ts';
 import { KOP_NAMES } from '../../guest/x86/linux/cpu_init.ts';
 import { decodeLinuxGuest, encodeLinuxGuest, linuxGuestEncodedWords } from '../../guest/x86/linux/encode.ts';
@@ -118,7 +118,7 @@ export class LinuxAdapter implements GuestAdapter {
     const cfg = this.model.state.config;
     const covered: number[] = [];
     for (let c = 0; c < vm.vcpus.length; c++) {
-      const pa = apf_reason_pa(cfg, c);
+      const pa = apfReasonPa(cfg, c);
       covered.push(pa, pa + 4);
       if (cfg.enabled_flag === 'apf_reason') covered.push(pa + 64);
     }
@@ -238,7 +238,7 @@ export class LinuxAdapter implements GuestAdapter {
           ? 'warned'
           : 'ok';
     for (let c = 0; c < st.ncpus; c++) {
-      const pa = apf_reason_pa(st.config, c);
+      const pa = apfReasonPa(st.config, c);
       const en = apfEnabled(mem, st.config, cpu.percpuEnabled, c) ? 'on' : 'off';
       out[`cpu${c}.apf_reason`] =
         `flags=${hex(mem.readU32(pa))} token=${hex(mem.readU32(pa + 4))} enabled=${en}`;

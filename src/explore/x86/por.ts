@@ -52,6 +52,7 @@ import { kvm_arch_can_dequeue_async_page_present } from '../../host/x86/apf.ts';
 import { W_WAKEUP_ALL, WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';
+import { gpaToGfn } from '../../mem/guest_memory.ts';
 import { PAGE_SPTE_MAPPED } from '../../mem/page_state.ts';
 import { ENV_KINDS } from './config.ts';
 import { LinuxAdapter } from './linux_adapter.ts';
@@ -112,7 +113,7 @@ function gfnShared(g: LinuxAdapter, v: number, gfn: number): boolean {
     const prog = g.program(t);
     for (let pc = st.task.pc[t]!; pc < prog.length; pc++) {
       const a = prog[pc]!;
-      if (a.kind === 'touch' && Math.floor(a.gpa / 4096) === gfn) return true;
+      if (a.kind === 'touch' && gpaToGfn(a.gpa) === gfn) return true;
     }
   }
   return false;
@@ -190,7 +191,7 @@ export function localRunStep(w: X86World, v: number): boolean {
       const a = g.program(t)[st.task.pc[t]!];
       if (a?.kind === 'touch') gpa = a.gpa;
     }
-    if (gpa >= 0 && !localTouch(w, g, v, Math.floor(gpa / 4096))) return false;
+    if (gpa >= 0 && !localTouch(w, g, v, gpaToGfn(gpa))) return false;
   }
   return true;
 }

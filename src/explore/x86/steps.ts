@@ -15,6 +15,7 @@ import { kvm_vcpu_can_step } from '../../host/x86/run_loop.ts';
 import { applyX86Step } from '../../host/x86/steps.ts';
 import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';
 import { lapic_in_kernel } from '../../host/x86/vm.ts';
+import { gfnToGpa } from '../../mem/guest_memory.ts';
 import { PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
 import { ENV_KINDS, type EnvKind } from './config.ts';
 import { hex } from './guest_adapter.ts';
@@ -134,7 +135,7 @@ export function applyStep(w: X86World, s: StepDesc): void {
 
 /** A label for step `s` taken from world `w` (before it runs). */
 export function stepLabel(w: X86World, s: StepDesc): string {
-  if (s.kind === 'evict') return `env: host evicts page ${hex(w.layout.pages[s.v]! * 4096)}`;
+  if (s.kind === 'evict') return `env: host evicts page ${hex(gfnToGpa(w.layout.pages[s.v]!))}`;
   const vcpu = w.vcpu(s.v);
   switch (s.kind) {
     case 'run': {

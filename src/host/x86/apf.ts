@@ -1,13 +1,8 @@
 // The x86 half of async page faults (arch/x86/kvm/x86.c, mmu.c): the predicates P-EN, P-DELIVER, P-DO,
 // P-FREE, P-DEQ (x86-apf §2.4), token allocation (§1.9), and the kvm_arch_* hooks that the generic code
 // in async_pf.ts calls (§3.8, §3.9, §3.10).
-import {
-  APF_WAKEUP_ALL_TOKEN,
-  KVM_MP_STATE_RUNNABLE,
-  KVM_REQ_APF_HALT,
-  KVM_REQ_APF_READY,
-  PF_VECTOR,
-} from '../../abi/kvm_host.ts';
+import { KVM_MP_STATE_RUNNABLE } from '../../abi/kvm.ts';
+import { APF_WAKEUP_ALL_TOKEN, KVM_REQ_APF_HALT, KVM_REQ_APF_READY, PF_VECTOR } from '../../abi/kvm_host.ts';
 import {
   KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
   KVM_ASYNC_PF_SEND_ALWAYS,

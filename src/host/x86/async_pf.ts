@@ -1,6 +1,7 @@
 // The generic half of async page faults (virt/kvm/async_pf.c, x86-apf §2.2, §3.7, §3.9–§3.12): creating
 // a work, the worker's completion, draining `done`, wakeup-all and clearing the queue.
 import { ASYNC_PF_PER_VCPU } from '../../abi/kvm_host.ts';
+import { gfnToGpa } from '../../mem/guest_memory.ts';
 import { host_page_fault_in } from '../../mem/page_state.ts';
 import {
   fill_arch_async_pf,
@@ -68,7 +69,7 @@ export function async_pf_execute(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
   const first = doneEmpty(w);
   donePush(w, slot);
   if (first) kvm_arch_async_page_present_queued(vm, vcpu);
-  vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_COMPLETED, vm.hva_base + gfn * 4096, w.wCr2OrGpa[slot]!);
+  vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_COMPLETED, vm.hva_base + gfnToGpa(gfn), w.wCr2OrGpa[slot]!);
   // __kvm_vcpu_wake_up: a blocked vCPU re-checks kvm_arch_vcpu_runnable; `done` is now non-empty.
 }
 

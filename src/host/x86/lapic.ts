@@ -79,7 +79,6 @@ function highest(r: Uint32Array): number {
 }
 
 export const apic_irr_test = (apic: KvmLapic, vector: number): boolean => testBit(apic.irr, vector);
-export const apic_find_highest_irr = (apic: KvmLapic): number => apic.highest_irr;
 export const apic_find_highest_isr = (apic: KvmLapic): number => apic.highest_isr;
 
 /** Recomputes the highest-vector caches after irr/isr were written wholesale (a state restore). */

@@ -1,6 +1,7 @@
 // The async-or-sync decision of a guest memory fault (x86-apf §3.6): kvm_mmu_do_page_fault reaching
 // __kvm_mmu_faultin_pfn for a page whose host copy is not resident.
 import { KVM_REQ_APF_HALT } from '../../abi/kvm_host.ts';
+import { gpaToGfn } from '../../mem/guest_memory.ts';
 import { host_page_fault_in_and_map, PAGE_HOST_RESIDENT, spte_install } from '../../mem/page_state.ts';
 import { alloc_apf_token, kvm_can_do_async_pf } from './apf.ts';
 import { kvm_setup_async_pf } from './async_pf.ts';
@@ -32,7 +33,7 @@ export function kvm_mmu_do_page_fault(
   prefetch: boolean,
 ): RetPf {
   if (!prefetch) kvm_vmexit(vcpu); // an EPT/NPT violation (or a #PF intercept under shadow paging)
-  const gfn = Math.floor(addr / 4096);
+  const gfn = gpaToGfn(addr);
   if (gfn >= vm.mem.npages) return RET_PF_MMIO;
   const st = vm.mem.pageState;
   if (st[gfn]! & PAGE_HOST_RESIDENT) {

@@ -2,7 +2,6 @@
 // with guest_pv_has and the guest vs host-initiated rules. Results use the kernel's vocabulary: 0 is
 // success, 1 is failure (#GP for the guest), KVM_MSR_RET_UNSUPPORTED is a feature-gate failure that a
 // host access may turn into success.
-import { KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
 import {
   KVM_ASYNC_PF_DELIVERY_AS_INT,
   KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
@@ -29,7 +28,7 @@ import {
   kvm_clear_async_pf_completion_queue,
 } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
-import { type KvmVcpu, kvm_make_request, set_msr_en_val } from './vcpu.ts';
+import { type KvmVcpu, set_msr_en_val } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
 
 export const KVM_MSR_RET_UNSUPPORTED = 2;
@@ -153,7 +152,7 @@ export function kvm_pv_enable_async_pf_int(vm: KvmVm, vcpu: KvmVcpu, data: bigin
   return 0;
 }
 
-/** The APF cases of kvm_set_msr_common. Non-APF PV MSRs are modelled only as far as their CPUID gate. */
+/** @kernel kvm_set_msr_common, its APF cases. Non-APF PV MSRs are modelled only as far as their CPUID gate. */
 export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): MsrRet {
   const feature = PV_MSR_FEATURE.get(msr);
   if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);
@@ -180,7 +179,7 @@ export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, da
   }
 }
 
-/** The APF cases of kvm_get_msr_common: the value, or a failure code. */
+/** @kernel kvm_get_msr_common, its APF cases: the value, or a failure code. */
 export function kvm_get_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number): MsrRet | { value: bigint } {
   const feature = PV_MSR_FEATURE.get(msr);
   if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);
@@ -210,6 +209,3 @@ export function kvm_get_msr_host(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint 
   if (typeof r === 'object') return r.value;
   return r === KVM_MSR_RET_UNSUPPORTED ? 0n : null;
 }
-
-/** A raise of KVM_REQ_APF_READY from outside the APF code (LAPIC enable, CR0.PG enable). */
-export const kvm_request_apf_ready = (vcpu: KvmVcpu): void => kvm_make_request(vcpu, KVM_REQ_APF_READY);

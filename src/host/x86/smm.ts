@@ -5,7 +5,7 @@
 // async PF, so the model runs it as its final RSM alone: in SMM with a firmware handler, the vCPU's next
 // instruction is RSM (run_loop.ts). One implementation for every scheduler: the script runners' `smi`/`rsm`
 // ops and the explorer's environment SMI all come here.
-import { KVM_MP_STATE_HALTED } from '../../abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED } from '../../abi/kvm.ts';
 import type { KvmVcpu } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 import { kvm_set_cr0_pg, kvm_vmexit, vcpu_block_wakeup } from './x86.ts';

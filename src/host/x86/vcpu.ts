@@ -1,7 +1,7 @@
 // struct kvm_vcpu for x86, reduced to what async PF touches (x86-apf §2): architectural register state
 // the host reads (IF, CPL, CR0.PG, CR3, guest mode), pending events, requests, the LAPIC, the APF state
 // and the async-PF work pool. Plain mutable data: steps change it in place.
-import { KVM_MP_STATE_RUNNABLE } from '../../abi/kvm_host.ts';
+import { KVM_MP_STATE_RUNNABLE } from '../../abi/kvm.ts';
 import type { GfnToHvaCache } from '../../mem/hva_cache.ts';
 import { newHvaCache } from '../../mem/hva_cache.ts';
 import { type GfnHash, newGfnHash } from './async_pf_hash.ts';
@@ -165,7 +165,6 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
 export const kvm_make_request = (vcpu: KvmVcpu, req: number): void => {
   vcpu.requests |= req;
 };
-export const kvm_test_request = (vcpu: KvmVcpu, req: number): boolean => (vcpu.requests & req) !== 0;
 /** @kernel kvm_check_request: test and clear. */
 export function kvm_check_request(vcpu: KvmVcpu, req: number): boolean {
   if ((vcpu.requests & req) === 0) return false;

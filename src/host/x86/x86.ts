@@ -2,13 +2,8 @@
 // processing in kernel order, event injection, vcpu_block and its wakeup, WRMSR/RDMSR dispatch, CR0
 // writes and INIT/RESET.
 import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE, MSR_IA32_APICBASE_EXTD } from '../../abi/apicdef.ts';
-import {
-  KVM_MP_STATE_HALTED,
-  KVM_MP_STATE_RUNNABLE,
-  KVM_REQ_APF_HALT,
-  KVM_REQ_APF_READY,
-  PF_VECTOR,
-} from '../../abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED, KVM_MP_STATE_RUNNABLE } from '../../abi/kvm.ts';
+import { KVM_REQ_APF_HALT, KVM_REQ_APF_READY, PF_VECTOR } from '../../abi/kvm_host.ts';
 import { KVM_ENOSYS } from '../../abi/kvm_para.ts';
 import { kvm_arch_interrupt_allowed, kvm_is_exception_pending, kvm_pv_async_pf_enabled } from './apf.ts';
 import { kvm_check_async_pf_completion, kvm_clear_async_pf_completion_queue } from './async_pf.ts';
@@ -180,13 +175,13 @@ export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint
   return null;
 }
 
-/** KVM_SET_MSRS for one MSR: whether it was processed. */
+/** @kernel do_set_msr: KVM_SET_MSRS for one MSR; whether it was processed. */
 export function kvm_set_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
   if (isKvmPvMsr(vm, msr)) return kvm_set_msr_host(vm, vcpu, msr, data);
   return kvm_emulate_wrmsr(vm, vcpu, msr, data);
 }
 
-/** KVM_GET_MSRS for one MSR: the value, or null when not processed. */
+/** @kernel do_get_msr: KVM_GET_MSRS for one MSR; the value, or null when not processed. */
 export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
   if (isKvmPvMsr(vm, msr)) return kvm_get_msr_host(vm, vcpu, msr);
   return kvm_emulate_rdmsr(vm, vcpu, msr);

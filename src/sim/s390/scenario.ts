@@ -96,7 +96,6 @@ export const s390SimSchema = z.strictObject({
 export type S390SimScenario = z.output<typeof s390SimSchema>;
 export type SimVmSpec = S390SimScenario['vms'][number];
 export type SimVariant = z.output<typeof variantSchema>;
-export type SimHost = z.output<typeof hostSchema>;
 export type SimExpect = z.output<typeof expectSchema>;
 
 /** Validates a parsed YAML/JSON value as an s390 sim scenario; every error is a one-line ScenarioError. */

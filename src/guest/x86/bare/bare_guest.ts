@@ -24,6 +24,7 @@ import {
   kvm_set_cr0_pg,
   kvm_vmexit,
 } from '../../../host/x86/x86.ts';
+import { gpaToGfn } from '../../../mem/guest_memory.ts';
 import { PAGE_SPTE_MAPPED } from '../../../mem/page_state.ts';
 import type { Handlers, Op } from '../../../script/schema.ts';
 import { type EventRecord, hex, type OpRecord } from '../../../script/transcript.ts';
@@ -418,7 +419,7 @@ export class BareGuest implements GuestModel {
         return;
       case 'touch': {
         const gpa = Number(op.gpa);
-        const gfn = Math.floor(gpa / 4096);
+        const gfn = gpaToGfn(gpa);
         if (gfn < vm.mem.npages && vm.mem.pageState[gfn]! & PAGE_SPTE_MAPPED) {
           vcpu.cpl = 0;
           return;

@@ -6,19 +6,16 @@ import { kvm_vcpu_pv_apf_data } from '../../../abi/kvm_para.ts';
 import type { GuestMemory } from '../../../mem/guest_memory.ts';
 import type { LinuxGuestConfig } from './config.ts';
 
-/** slow_virt_to_phys(per_cpu_ptr(&apf_reason, cpu)) */
-export const apf_reason_pa = (c: LinuxGuestConfig, cpu: number): number =>
+/** The guest physical address of CPU `cpu`'s apf_reason: slow_virt_to_phys(per_cpu_ptr(&apf_reason, cpu)). */
+export const apfReasonPa = (c: LinuxGuestConfig, cpu: number): number =>
   c.apf_reason_base + cpu * c.apf_reason_stride;
 
-export const readApfFlags = (mem: GuestMemory, c: LinuxGuestConfig, cpu: number): number =>
-  mem.readU32(apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.flags.offset);
-
 export const readApfToken = (mem: GuestMemory, c: LinuxGuestConfig, cpu: number): number =>
-  mem.readU32(apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.token.offset);
+  mem.readU32(apfReasonPa(c, cpu) + kvm_vcpu_pv_apf_data.token.offset);
 
 /** __this_cpu_write(apf_reason.token, 0) */
 export const clearApfToken = (mem: GuestMemory, c: LinuxGuestConfig, cpu: number): void =>
-  mem.writeU32(apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.token.offset, 0);
+  mem.writeU32(apfReasonPa(c, cpu) + kvm_vcpu_pv_apf_data.token.offset, 0);
 
 /**
  * This CPU's "async PF is on" flag: `apf_reason.enabled` in guest RAM, or the separate per-CPU bool.
@@ -26,7 +23,7 @@ export const clearApfToken = (mem: GuestMemory, c: LinuxGuestConfig, cpu: number
  */
 export function apfEnabled(mem: GuestMemory, c: LinuxGuestConfig, percpu: Int32Array, cpu: number): boolean {
   if (c.enabled_flag === 'percpu') return percpu[cpu] !== 0;
-  return mem.readU32(apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.enabled.offset) !== 0;
+  return mem.readU32(apfReasonPa(c, cpu) + kvm_vcpu_pv_apf_data.enabled.offset) !== 0;
 }
 
 export function setApfEnabled(
@@ -37,7 +34,7 @@ export function setApfEnabled(
   on: boolean,
 ): void {
   if (c.enabled_flag === 'percpu') percpu[cpu] = on ? 1 : 0;
-  else mem.writeU32(apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.enabled.offset, on ? 1 : 0);
+  else mem.writeU32(apfReasonPa(c, cpu) + kvm_vcpu_pv_apf_data.enabled.offset, on ? 1 : 0);
 }
 
 /**
@@ -52,7 +49,7 @@ export function kvm_read_and_reset_apf_flags(
   cpu: number,
 ): number {
   if (!apfEnabled(mem, c, percpu, cpu)) return 0;
-  const pa = apf_reason_pa(c, cpu) + kvm_vcpu_pv_apf_data.flags.offset;
+  const pa = apfReasonPa(c, cpu) + kvm_vcpu_pv_apf_data.flags.offset;
   const flags = mem.readU32(pa);
   mem.writeU32(pa, 0);
   return flags;

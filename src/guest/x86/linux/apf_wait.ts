@@ -28,7 +28,7 @@ export function excReturn(st: LinuxGuestState, vcpu: KvmVcpu): void {
 }
 
 /**
- * The first half of kvm_async_pf_task_wait_schedule: consume a dummy (the wake came first: return at
+ * @kernel kvm_async_pf_task_wait_schedule, its first half: consume a dummy (the wake came first: return at
  * once), or queue the task's node and enter the wait loop (`kpc`). Returns whether the task waits.
  */
 export function kvm_async_pf_task_wait_queue(

@@ -123,5 +123,5 @@ export const kvm_para_has_feature = (c: LinuxGuestConfig, feature: number): bool
  * guest, for which KVM_FEATURE_ASYNC_PF alone is not enough; KVM_FEATURE_ASYNC_PF and no `no-kvmapf` for
  * the legacy guest (its kvm_guest_cpu_init tests exactly that).
  */
-export const kvm_async_pf_wanted = (c: LinuxGuestConfig): boolean =>
+export const asyncPfWanted = (c: LinuxGuestConfig): boolean =>
   kvm_para_has_feature(c, isLegacyGuest(c) ? KVM_FEATURE_ASYNC_PF : KVM_FEATURE_ASYNC_PF_INT) && !c.no_kvmapf;

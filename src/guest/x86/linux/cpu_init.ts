@@ -18,8 +18,8 @@ import { BUG_INT_AFTER_EN } from '../../../host/x86/bugs.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { kvm_lapic_write } from '../../../host/x86/x86.ts';
-import { apf_reason_pa, apfEnabled, setApfEnabled } from './apf_reason.ts';
-import { isLegacyGuest, kvm_async_pf_wanted, kvm_para_has_feature } from './config.ts';
+import { apfEnabled, apfReasonPa, setApfEnabled } from './apf_reason.ts';
+import { asyncPfWanted, isLegacyGuest, kvm_para_has_feature } from './config.ts';
 import type { GuestCtx } from './context.ts';
 import { guestWrmsr } from './guest_msr.ts';
 import { migrateTasksAway } from './scheduler.ts';
@@ -77,7 +77,7 @@ function kqPush(st: LinuxGuestState, cpu: number, op: number): void {
  * Boot-time setup with no MSR access, so not a step.
  */
 export function kvm_guest_init(st: LinuxGuestState): void {
-  const on = kvm_async_pf_wanted(st.config);
+  const on = asyncPfWanted(st.config);
   st.kvm_async_pf_enabled = on;
   st.sysvec_installed = on && !isLegacyGuest(st.config);
 }
@@ -93,7 +93,7 @@ export const kqPending = (st: LinuxGuestState, cpu: number): number =>
  * (§5.3) writes EN only.
  */
 function pushCpuInit(st: LinuxGuestState, cpu: number): void {
-  if (!kvm_async_pf_wanted(st.config)) return;
+  if (!asyncPfWanted(st.config)) return;
   if (isLegacyGuest(st.config)) kqPush(st, cpu, KOP_APF_EN);
   else if (st.config.bugs & BUG_INT_AFTER_EN) {
     kqPush(st, cpu, KOP_APF_EN);
@@ -166,7 +166,7 @@ export function apfEnValue(st: LinuxGuestState, cpu: number): bigint {
     if (c.preempt) bits |= KVM_ASYNC_PF_SEND_ALWAYS;
   } else bits |= KVM_ASYNC_PF_DELIVERY_AS_INT;
   if (kvm_para_has_feature(c, KVM_FEATURE_ASYNC_PF_VMEXIT)) bits |= KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT;
-  return BigInt(apf_reason_pa(c, cpu)) | BigInt(bits);
+  return BigInt(apfReasonPa(c, cpu)) | BigInt(bits);
 }
 
 /** Executes the next kernel op of this CPU. */

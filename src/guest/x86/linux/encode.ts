@@ -14,7 +14,7 @@
 //   differ only in which free slot a dummy took encode the same.
 // Not in it: statistics and the last-step outputs (lastKind …), which do not influence behaviour.
 import type { GuestMemory } from '../../../mem/guest_memory.ts';
-import { apf_reason_pa, apfEnabled, setApfEnabled } from './apf_reason.ts';
+import { apfEnabled, apfReasonPa, setApfEnabled } from './apf_reason.ts';
 import { appendSleepNode, forEachSleepNode, isDummy, resetSleepTable } from './sleep_table.ts';
 import { EXC_NONE, IRQ_NONE, KPC_USER, KQ_CAP, type LinuxGuestState, TASK_FREE } from './state.ts';
 
@@ -61,7 +61,7 @@ export function encodeLinuxGuest(st: LinuxGuestState, mem: GuestMemory, out: Int
   for (let i = 0; i < st.ncpus; i++) {
     const exc = c.excPc[i] !== EXC_NONE;
     const irq = c.irqPc[i] !== IRQ_NONE;
-    const pa = apf_reason_pa(st.config, i);
+    const pa = apfReasonPa(st.config, i);
     put(c.online[i]!);
     put(c.curr[i]!);
     put(c.needResched[i]!);
@@ -149,7 +149,7 @@ export function decodeLinuxGuest(
   st.nTasks = get();
   const c = st.cpu;
   for (let i = 0; i < st.ncpus; i++) {
-    const pa = apf_reason_pa(st.config, i);
+    const pa = apfReasonPa(st.config, i);
     c.online[i] = get();
     c.curr[i] = get();
     c.needResched[i] = get();

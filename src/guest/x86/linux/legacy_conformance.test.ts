@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KVM_MP_STATE_HALTED, PF_VECTOR } from '../../../abi/kvm_host.ts';
+import { KVM_MP_STATE_HALTED } from '../../../abi/kvm.ts';
+import { PF_VECTOR } from '../../../abi/kvm_host.ts';
 import {
   KVM_FEATURE_ASYNC_PF,
   KVM_FEATURE_ASYNC_PF_INT,

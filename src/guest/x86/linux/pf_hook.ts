@@ -5,7 +5,7 @@
 // branches to legacy_pf.ts.
 import { KVM_PV_REASON_PAGE_NOT_PRESENT, KVM_PV_REASON_PAGE_READY } from '../../../abi/kvm_para.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
-import { apf_reason_pa, apfEnabled, kvm_read_and_reset_apf_flags } from './apf_reason.ts';
+import { apfEnabled, apfReasonPa, kvm_read_and_reset_apf_flags } from './apf_reason.ts';
 import { excReturn, kvm_async_pf_task_wait_queue } from './apf_wait.ts';
 import { isLegacyGuest } from './config.ts';
 import type { GuestCtx } from './context.ts';
@@ -53,7 +53,7 @@ export function enterPageFault(g: GuestCtx, vcpu: KvmVcpu, errorCode: number): v
 function observedFlags(g: GuestCtx, c: number): number {
   const st = g.state;
   if (!st.kvm_async_pf_enabled) return -1;
-  return g.vm.mem.readU32(apf_reason_pa(st.config, c));
+  return g.vm.mem.readU32(apfReasonPa(st.config, c));
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KVM_MP_STATE_RUNNABLE } from '../../../abi/kvm_host.ts';
+import { KVM_MP_STATE_RUNNABLE } from '../../../abi/kvm.ts';
 import {
   GSTEP_COMPUTE,
   GSTEP_CONTEXT_SWITCH,

@@ -37,10 +37,6 @@ export function rqPop(st: LinuxGuestState, cpu: number): number {
   return t;
 }
 
-/** The i-th runqueue entry (0 = next to run). */
-export const rqAt = (st: LinuxGuestState, cpu: number, i: number): number =>
-  st.cpu.rq[cpu * st.config.max_tasks + ((st.cpu.rqHead[cpu]! + i) % st.config.max_tasks)]!;
-
 /**
  * Creates a runnable task on `cpu`'s runqueue and returns its id. Meant for setup; a CPU idling in HLT
  * notices a task added later only at its next interrupt.

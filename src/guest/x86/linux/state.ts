@@ -3,6 +3,7 @@
 // (encode.ts), and the hot path allocates nothing. Constants name every program counter the handlers
 // and the scheduler use.
 import { checkLinuxGuestConfig, type LinuxGuestConfig, wakeAllFreesDummies } from './config.ts';
+import { PANIC_NONE } from './panic.ts';
 import { newSleepTable, type SleepTable } from './sleep_table.ts';
 
 // Task states (task->__state, reduced).
@@ -210,7 +211,7 @@ export function newLinuxGuestState(config: LinuxGuestConfig, ncpus: number): Lin
     kvm_async_pf_enabled: false,
     sysvec_installed: false,
     panicked: -1,
-    panicReason: 0,
+    panicReason: PANIC_NONE,
     warnedUnexpectedFlags: false,
     warnedUnexpectedHostFlags: false,
     warnedMsrFault: false,

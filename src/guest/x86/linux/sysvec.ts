@@ -9,7 +9,7 @@ import { HYPERVISOR_CALLBACK_VECTOR } from '../../../abi/kvm_host.ts';
 import { MSR_KVM_ASYNC_PF_ACK } from '../../../abi/kvm_para.ts';
 import { BUG_ACK_BEFORE_CLEAR } from '../../../host/x86/bugs.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
-import { apf_reason_pa, apfEnabled, clearApfToken, readApfToken } from './apf_reason.ts';
+import { apfEnabled, apfReasonPa, clearApfToken, readApfToken } from './apf_reason.ts';
 import type { GuestCtx } from './context.ts';
 import { apic_eoi, guestWrmsr } from './guest_msr.ts';
 import { RESCHEDULE_VECTOR } from './scheduler.ts';
@@ -57,7 +57,7 @@ export function enterInterrupt(g: GuestCtx, vcpu: KvmVcpu, vector: number): void
     let token = -1;
     let flags = -1;
     if (st.kvm_async_pf_enabled) {
-      const pa = apf_reason_pa(st.config, c);
+      const pa = apfReasonPa(st.config, c);
       flags = g.vm.mem.readU32(pa);
       token = g.vm.mem.readU32(pa + 4);
     }

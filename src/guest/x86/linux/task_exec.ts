@@ -6,6 +6,7 @@
 
 import { kvm_mmu_do_page_fault, RET_PF_RETRY, RET_PF_SYNC } from '../../../host/x86/mmu_fault.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
+import { gpaToGfn } from '../../../mem/guest_memory.ts';
 import { PAGE_SPTE_MAPPED } from '../../../mem/page_state.ts';
 import type { GuestCtx } from './context.ts';
 import type { TaskAction } from './program.ts';
@@ -124,7 +125,7 @@ function touch(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   // the kernel; an L2 access is still in L2 until the VM-exit).
   vcpu.cpl = mode === MODE_KERNEL || mode === MODE_ATOMIC ? 0 : 3;
   vcpu.guest_mode = mode === MODE_L2;
-  const gfn = Math.floor(gpa / 4096);
+  const gfn = gpaToGfn(gpa);
   if (gfn < vm.mem.npages && (vm.mem.pageState[gfn]! & PAGE_SPTE_MAPPED) !== 0) {
     finishTouch(st, vcpu, t, GSTEP_TOUCH);
     return;

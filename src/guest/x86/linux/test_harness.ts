@@ -14,7 +14,7 @@ import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { createVm, type KvmVm, kvm_vcpu_kick, type VmConfig } from '../../../host/x86/vm.ts';
 import { kvm_vmexit } from '../../../host/x86/x86.ts';
 import type { EventRecord } from '../../../script/transcript.ts';
-import { apf_reason_pa } from './apf_reason.ts';
+import { apfReasonPa } from './apf_reason.ts';
 import { LinuxGuest, type LinuxGuestOptions } from './guest.ts';
 import { fixedProgram, type TaskAction, type TaskProgram } from './program.ts';
 import { transcriptSink } from './sink.ts';
@@ -129,7 +129,7 @@ export class LinuxHarness {
 
   /** The guest's apf_reason area of CPU i. */
   area(i = 0): number {
-    return apf_reason_pa(this.state.config, i);
+    return apfReasonPa(this.state.config, i);
   }
 
   /**
