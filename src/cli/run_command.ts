@@ -2,6 +2,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseMetricList, runS390Sim, s390FileKind } from '../s390/cli_adapter.ts';
+import { UsageError } from '../scenario/usage_error.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
 import { formatReport } from '../sim/report.ts';
@@ -10,7 +11,6 @@ import { SimTrace } from '../sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../trace/chrome.ts';
 import { FtraceWriter } from '../trace/ftrace.ts';
 import { parseSeedFlag } from './sim_flags.ts';
-import { UsageError } from './usage_error.ts';
 
 interface RunFlags {
   seed?: string;
