@@ -11,9 +11,9 @@
 import { join } from 'node:path';
 import { bfs } from '../src/explore/bfs.ts';
 import type { Model } from '../src/explore/model.ts';
+import { gisaModel } from '../src/explore/s390/model.ts';
+import { exploreWorld, parseS390Explore } from '../src/explore/s390/scenario.ts';
 import { cloneWorld } from '../src/s390/codec.ts';
-import { gisaModel } from '../src/s390/explore_model.ts';
-import { exploreWorld, parseS390Explore } from '../src/s390/explore_scenario.ts';
 import { PROPERTIES, type PropertyName, S390Checker } from '../src/s390/invariants.ts';
 import { applyStep, enabledSteps, type S390Step, stepLayout } from '../src/s390/steps.ts';
 import { type ClassicIo, GIB_ADDR, type S390World, type VcpuRunState } from '../src/s390/world.ts';

@@ -7,8 +7,8 @@ import { renderReplay, replay, saveCounterexample } from '../explore/x86/counter
 import { PROPERTIES } from '../explore/x86/properties.ts';
 import { type ExploreOutcome, runExplore } from '../explore/x86/run.ts';
 import { loadExplore } from '../explore/x86/scenario.ts';
-import { exploreS390, s390FileKind } from '../s390/cli_adapter.ts';
-import { UsageError } from './usage_error.ts';
+import { UsageError } from '../scenario/usage_error.ts';
+import { exploreS390, s390FileKind } from './s390_adapter.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_COUNTEREXAMPLE = 1;

@@ -2,9 +2,9 @@
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
 import { readScenarioFile } from '../scenario/load.ts';
+import { UsageError } from '../scenario/usage_error.ts';
 import { parseScript } from '../script/load_script.ts';
 import type { Script } from '../script/schema.ts';
-import { UsageError } from './usage_error.ts';
 
 export interface ScenarioFlags {
   era?: string;

@@ -1,6 +1,6 @@
 // kvmsim command-line entry point. Each subcommand lives in its own module under src/cli/.
 import { Command, CommanderError } from 'commander';
-import { UsageError } from './usage_error.ts';
+import { UsageError } from '../scenario/usage_error.ts';
 
 const program = new Command();
 program

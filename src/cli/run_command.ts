@@ -1,7 +1,7 @@
 // `kvmsim run FILE`: simulate a `kind: sim` scenario and print its metrics (docs/simulator.md).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseMetricList, runS390Sim, s390FileKind } from '../s390/cli_adapter.ts';
+import { UsageError } from '../scenario/usage_error.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
 import { formatReport } from '../sim/report.ts';
@@ -9,8 +9,8 @@ import { runSimulation } from '../sim/run.ts';
 import { SimTrace } from '../sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../trace/chrome.ts';
 import { FtraceWriter } from '../trace/ftrace.ts';
+import { parseMetricList, runS390Sim, s390FileKind } from './s390_adapter.ts';
 import { parseSeedFlag } from './sim_flags.ts';
-import { UsageError } from './usage_error.ts';
 
 interface RunFlags {
   seed?: string;

@@ -2,12 +2,12 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScriptOnKvm } from '../oracle/backend.ts';
-import { runS390ScriptFile, s390FileKind } from '../s390/cli_adapter.ts';
+import { UsageError } from '../scenario/usage_error.ts';
 import { runScript } from '../script/runner.ts';
 import { formatJsonLines, formatTable, type TranscriptRecord } from '../script/transcript.ts';
 import { FTRACE_HEADER } from '../trace/ftrace.ts';
 import { BUG_HELP, collect, ERA_HELP, loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
-import { UsageError } from './usage_error.ts';
+import { runS390ScriptFile, s390FileKind } from './s390_adapter.ts';
 
 interface ScriptFlags extends ScenarioFlags {
   json?: boolean;

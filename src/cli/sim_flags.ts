@@ -1,6 +1,7 @@
 // Flags shared by `kvmsim run` and `kvmsim compare`.
+
+import { UsageError } from '../scenario/usage_error.ts';
 import { APF_MODES, type ApfMode } from '../sim/schema.ts';
-import { UsageError } from './usage_error.ts';
 
 export function parseSeedFlag(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) > 0xffffffff)

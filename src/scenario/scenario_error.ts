@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/usage_error.ts';
+import { UsageError } from './usage_error.ts';
 
 /**
  * A scenario file that cannot be used. The message is one line naming the file, the field and what is

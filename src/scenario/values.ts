@@ -1,7 +1,7 @@
 // zod building blocks for scenario values: integers written as numbers, bigints or "0x…" strings, sizes
 // with binary units, and names-or-numbers for MSRs and CPUID bits.
 import { z } from 'zod';
-import { parseDuration, parseSize } from '../sim/engine/units.ts';
+import { parseDuration, parseSize } from './units.ts';
 
 const INT_RE = /^(0x[0-9a-f_]+|[0-9][0-9_]*)$/i;
 

@@ -1,7 +1,9 @@
 // The x86 `kind: script` scenario: a bare test guest driven op by op (docs/scenarios.md).
-// This schema is the contract shared by the model backend, the real-KVM backend and the explorer.
+// This schema is the contract shared by the model backend, the real-KVM backend and the explorer. The op
+// and handler types it produces are defined beside the guest that interprets them (src/guest/x86/ops.ts).
 import { z } from 'zod';
 import * as para from '../abi/kvm_para.ts';
+import type { Handlers, Op } from '../guest/x86/ops.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
 import { durationNs, intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
@@ -108,8 +110,7 @@ export const OpSchema = z.discriminatedUnion('op', [
   // reboot/crash path), and INIT + SIPI + kvm_cpu_online.
   op('cpu_offline', { shutdown: z.boolean().default(false) }),
   op('cpu_online', {}),
-]);
-export type Op = z.output<typeof OpSchema>;
+]) satisfies z.ZodType<Op>;
 
 export const HandlersSchema = z
   .strictObject({
@@ -131,8 +132,7 @@ export const HandlersSchema = z
       })
       .prefault({}),
   })
-  .prefault({});
-export type Handlers = z.output<typeof HandlersSchema>;
+  .prefault({}) satisfies z.ZodType<Handlers>;
 
 export const VmSchema = z
   .strictObject({
@@ -173,3 +173,4 @@ export const ScriptSchema = z.strictObject({
   guest: LinuxGuestSchema.optional(),
 });
 export type Script = z.output<typeof ScriptSchema>;
+export type { Handlers, Op } from '../guest/x86/ops.ts';

@@ -12,7 +12,7 @@ import {
   runS390Sim,
   s390FileKind,
   s390Kind,
-} from '../../src/s390/cli_adapter.ts';
+} from '../../src/cli/s390_adapter.ts';
 import { ScenarioError } from '../../src/scenario/scenario_error.ts';
 
 const EX = join(import.meta.dirname, '../../examples/s390');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseS390Explore, runS390Explore } from '../../src/s390/explore_scenario.ts';
+import { parseS390Explore, runS390Explore } from '../../src/explore/s390/scenario.ts';
 import { readScenarioFile } from '../../src/scenario/load.ts';
 
 const DIR = join(import.meta.dirname, '../../examples/s390/explore');

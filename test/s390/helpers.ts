@@ -2,13 +2,13 @@
 // the transcript.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readScenarioFile } from '../../src/scenario/load.ts';
 import {
   parseS390Script,
   runS390Script,
   type TranscriptLine,
   transcriptHasFailures,
-} from '../../src/s390/script.ts';
-import { readScenarioFile } from '../../src/scenario/load.ts';
+} from '../../src/script/s390_runner.ts';
 
 export const CASES_DIR = join(import.meta.dirname, 'cases');
 

@@ -1,11 +1,11 @@
-// zod schemas for scenario quantities: durations (to ns) and sizes (to bytes), built on units.ts.
+// zod schemas for scenario quantities: durations (to ns) and sizes (to bytes), built on src/scenario/units.ts.
 //
 // Each is `z.unknown()` plus a transform rather than a union of string and number, so a bad value yields
 // exactly one issue at the field's own path with units.ts's descriptive message (a zod union would report
 // "Invalid input" at the top and lose both).
 
 import { z } from 'zod';
-import { type ParseResult, parseDuration, parseSize } from './units.ts';
+import { type ParseResult, parseDuration, parseSize } from '../../scenario/units.ts';
 
 /** A schema that runs `parse` and reports its error as one custom issue at the current path. */
 export function quantitySchema(parse: (input: unknown) => ParseResult) {

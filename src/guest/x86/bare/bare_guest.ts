@@ -26,8 +26,8 @@ import {
 } from '../../../host/x86/x86.ts';
 import { gpaToGfn } from '../../../mem/guest_memory.ts';
 import { PAGE_SPTE_MAPPED } from '../../../mem/page_state.ts';
-import type { Handlers, Op } from '../../../script/schema.ts';
-import { type EventRecord, hex, type OpRecord } from '../../../script/transcript.ts';
+import type { Handlers, Op } from '../ops.ts';
+import { type EventRecord, hex, type OpRecord } from '../records.ts';
 
 type FrameKind = 'pf' | 'irq' | 'gp' | 'vmexit';
 

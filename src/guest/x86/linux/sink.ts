@@ -2,7 +2,7 @@
 // only what it keeps, and a run without one (sink = null) allocates nothing. `transcriptSink` turns the
 // calls into the EventRecords of src/script/transcript.ts, with the same observation points as the bare
 // test guest: #PF and irq report the shared area as it is at delivery.
-import { type EventRecord, hex } from '../../../script/transcript.ts';
+import { type EventRecord, hex } from '../records.ts';
 
 export interface GuestEventSink {
   /** A #PF was delivered. `flags` is this CPU's apf_reason.flags at delivery, -1 when APF is off. */

@@ -13,7 +13,7 @@ import { formatTracepoint, TRACEPOINT_NAMES } from '../../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { createVm, type KvmVm, kvm_vcpu_kick, type VmConfig } from '../../../host/x86/vm.ts';
 import { kvm_vmexit } from '../../../host/x86/x86.ts';
-import type { EventRecord } from '../../../script/transcript.ts';
+import type { EventRecord } from '../records.ts';
 import { apfReasonPa } from './apf_reason.ts';
 import { LinuxGuest, type LinuxGuestOptions } from './guest.ts';
 import { fixedProgram, type TaskAction, type TaskProgram } from './program.ts';

@@ -1,18 +1,26 @@
 // The GISA/GIB model behind the explorer's Model<S> contract (src/explore/model.ts): integer step ids over the
-// fixed step layout of this world shape (steps.ts), fixed-length encodings from codec.ts, and the properties
-// of invariants.ts. Time is abstracted (timers are only "armed"), firmware AIs are bounded by each VM's
-// ai_budget, and guest behaviour is "enter SIE, leave SIE, or go idle" with static PSW/CR6 settings.
+// fixed step layout of this world shape (src/s390/steps.ts), fixed-length encodings from src/s390/codec.ts,
+// and the properties of src/s390/invariants.ts. Time is abstracted (timers are only "armed"), firmware AIs
+// are bounded by each VM's ai_budget, and guest behaviour is "enter SIE, leave SIE, or go idle" with static
+// PSW/CR6 settings.
 //
 // The working states are ordinary worlds with tracing off; every step runs the model's own applyStep. What
 // makes it fast is that nothing on the per-transition path allocates or builds strings: enabledStepIds writes
 // ids into the engine's buffer, the codec is closure-free, and the checker reuses its scratch state.
-import type { Model } from '../explore/model.ts';
-import { originName } from './alert_list.ts';
-import { type CodecOptions, cloneWorld, decodeInto, encodeInto, stateWords } from './codec.ts';
-import { PROPERTIES, type PropertyName, S390Checker } from './invariants.ts';
-import { hex8, hexBits } from './isc.ts';
-import { applyStep, type ExploreOptions, enabledStepIds, type S390Step, stepLayout } from './steps.ts';
-import { DESTROY_NAMES, type S390World, VCPU_STATE_NAMES } from './world.ts';
+
+import { originName } from '../../s390/alert_list.ts';
+import { type CodecOptions, cloneWorld, decodeInto, encodeInto, stateWords } from '../../s390/codec.ts';
+import { PROPERTIES, type PropertyName, S390Checker } from '../../s390/invariants.ts';
+import { hex8, hexBits } from '../../s390/isc.ts';
+import {
+  applyStep,
+  type ExploreOptions,
+  enabledStepIds,
+  type S390Step,
+  stepLayout,
+} from '../../s390/steps.ts';
+import { DESTROY_NAMES, type S390World, VCPU_STATE_NAMES } from '../../s390/world.ts';
+import type { Model } from '../model.ts';
 
 const WALK_PHASES = ['idle', 'xchg next', 'unlink next'];
 

@@ -1,11 +1,17 @@
 // The `expect` script op: compares named observables of the world with expected values, so a script checks
 // itself from the CLI as well as from tests. Masks compare numerically and print as hex.
 import { CPUSTAT_IO_INT, CPUSTAT_WAIT, NULL_GISA_ADDR } from '../abi/s390_gisa.ts';
-import { originName } from './alert_list.ts';
-import { gisa_in_alert_list } from './gisa.ts';
-import { hex8, hex32, hexBits } from './isc.ts';
-import type { ExpectOp } from './script_schema.ts';
-import { DESTROY_NAMES, type S390World, VCPU_STATE_NAMES, type VcpuState, type VmState } from './world.ts';
+import { originName } from '../s390/alert_list.ts';
+import { gisa_in_alert_list } from '../s390/gisa.ts';
+import { hex8, hex32, hexBits } from '../s390/isc.ts';
+import {
+  DESTROY_NAMES,
+  type S390World,
+  VCPU_STATE_NAMES,
+  type VcpuState,
+  type VmState,
+} from '../s390/world.ts';
+import type { ExpectOp } from './s390_schema.ts';
 
 export interface ExpectDiff {
   field: string;

@@ -3,10 +3,13 @@
 // the op's events. After each op the hardware settles (H2 presentations, a pre-6.6 destroy noticing its GISA
 // got unlinked). Time only moves in `advance`, so nothing else in a transcript depends on time.
 import { KVM_S390_IRQ_SIZE } from '../abi/s390_gisa.ts';
+import { hex8, hex32, maskOf } from '../s390/isc.ts';
+import { advance, applyStep, type S390Step, type StepOutcome, settle } from '../s390/steps.ts';
+import { kvm_arch_init_vm } from '../s390/vm.ts';
+import { createWorld, type S390Event, type S390World, WALK_IDLE } from '../s390/world.ts';
 import { validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
-import { checkExpect } from './expect.ts';
-import { hex8, hex32, maskOf } from './isc.ts';
+import { checkExpect } from './s390_expect.ts';
 import {
   type ExpectOp,
   type S390Script,
@@ -14,12 +17,9 @@ import {
   s390ScriptSchema,
   VCPU_EXPECT_FIELDS,
   VM_EXPECT_FIELDS,
-} from './script_schema.ts';
-import { advance, applyStep, type S390Step, type StepOutcome, settle } from './steps.ts';
-import { kvm_arch_init_vm } from './vm.ts';
-import { createWorld, type S390Event, type S390World, WALK_IDLE } from './world.ts';
+} from './s390_schema.ts';
 
-export type { S390Script } from './script_schema.ts';
+export type { S390Script } from './s390_schema.ts';
 export type TranscriptLine = Record<string, unknown>;
 
 /** Validates a parsed YAML/JSON value as an s390 script; every error is a one-line ScenarioError. */

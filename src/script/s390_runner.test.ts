@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readScenarioFile } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
-import { parseS390Script, runS390Script, transcriptHasFailures } from './script.ts';
+import { parseS390Script, runS390Script, transcriptHasFailures } from './s390_runner.ts';
 
 const base = { arch: 's390', kind: 'script' };
 const parseError = (raw: unknown): string => {

@@ -1,21 +1,22 @@
 // `kind: explore`, `arch: s390` scenarios: a small host (a few VMs and vCPUs, registered ISCs, a budget of
 // firmware AIs per VM) whose every reachable state the explorer visits, checking the selected properties
-// (invariants.ts). A scenario states what the search should find — `ok`, or a violation of a property — so
-// the same file is a regression test for a fix (its bug found with the pre-fix switch, clean without it).
+// (src/s390/invariants.ts). A scenario states what the search should find — `ok`, or a violation of a
+// property — so the same file is a regression test for a fix (its bug found with the pre-fix switch, clean
+// without it).
 import { z } from 'zod';
-import { bfs } from '../explore/bfs.ts';
-import { dfs } from '../explore/dfs.ts';
-import type { Model } from '../explore/model.ts';
-import type { SearchResult, Trace } from '../explore/search_types.ts';
-import { renderTrace } from '../explore/trace.ts';
-import { validateScenario } from '../scenario/load.ts';
-import { ScenarioError } from '../scenario/scenario_error.ts';
-import { gisaModel } from './explore_model.ts';
-import { PROPERTIES, type PropertyName } from './invariants.ts';
-import { maskOf } from './isc.ts';
-import { ALERT_WALK_KINDS, FIX_SWITCHES, STRATEGIES } from './strategy.ts';
-import { setupWorld } from './vm.ts';
-import type { S390World } from './world.ts';
+import { PROPERTIES, type PropertyName } from '../../s390/invariants.ts';
+import { maskOf } from '../../s390/isc.ts';
+import { ALERT_WALK_KINDS, FIX_SWITCHES, STRATEGIES } from '../../s390/strategy.ts';
+import { setupWorld } from '../../s390/vm.ts';
+import type { S390World } from '../../s390/world.ts';
+import { validateScenario } from '../../scenario/load.ts';
+import { ScenarioError } from '../../scenario/scenario_error.ts';
+import { bfs } from '../bfs.ts';
+import { dfs } from '../dfs.ts';
+import type { Model } from '../model.ts';
+import type { SearchResult, Trace } from '../search_types.ts';
+import { renderTrace } from '../trace.ts';
+import { gisaModel } from './model.ts';
 
 const isc = z.number().int().min(0).max(7);
 

@@ -2,8 +2,8 @@
 // errors). Every op is an object whose `op` field names it; docs/s390.md documents each one.
 import { z } from 'zod';
 import { MAX_ISC } from '../abi/s390_gisa.ts';
-import { STRATEGIES } from './strategy.ts';
-import { MAX_MODEL_VCPUS } from './world.ts';
+import { STRATEGIES } from '../s390/strategy.ts';
+import { MAX_MODEL_VCPUS } from '../s390/world.ts';
 
 const hexString = (digits: number) =>
   z.string().regex(new RegExp(`^0x[0-9a-fA-F]{1,${digits}}$`), 'a hex string like 0x02');

@@ -9,15 +9,21 @@
 // `process.stdout.write(r.text); process.exitCode = r.exitCode`. Bad input throws a ScenarioError (a
 // UsageError: one line, exit 2), as the x86 loaders do. Exit codes follow the generic commands: run 0, or 1
 // when an expected direction failed for some seed; explore 0 properties hold, 1 counterexample, 3 budget.
-import { UsageError } from '../cli/usage_error.ts';
+
+import { type ExploreOutcome, parseS390Explore, runS390Explore } from '../explore/s390/scenario.ts';
 import { readScenarioFile } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import { UsageError } from '../scenario/usage_error.ts';
+import {
+  parseS390Script,
+  runS390Script,
+  type TranscriptLine,
+  transcriptHasFailures,
+} from '../script/s390_runner.ts';
 import { METRIC_NAMES, type MetricName } from '../sim/s390/metrics.ts';
 import { formatSimReport } from '../sim/s390/report.ts';
 import { runSimScenario, type SimReport } from '../sim/s390/run.ts';
 import { parseS390Sim } from '../sim/s390/scenario.ts';
-import { type ExploreOutcome, parseS390Explore, runS390Explore } from './explore_scenario.ts';
-import { parseS390Script, runS390Script, type TranscriptLine, transcriptHasFailures } from './script.ts';
 
 export type S390Kind = 'script' | 'sim' | 'explore';
 

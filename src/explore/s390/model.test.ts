@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bfs } from '../explore/bfs.ts';
-import { gisaModel, stepTable } from './explore_model.ts';
-import type { S390ConfigInput } from './strategy.ts';
-import { setupWorld } from './vm.ts';
+import type { S390ConfigInput } from '../../s390/strategy.ts';
+import { setupWorld } from '../../s390/vm.ts';
+import { bfs } from '../bfs.ts';
+import { gisaModel, stepTable } from './model.ts';
 
 /** One VM, guest ISC 6 registered, two firmware AIs to spend; optional per-vCPU CR6 bytes. */
 function world(cfg: S390ConfigInput, vcpu_ids: number[] = [0, 1], cr6?: number[]) {

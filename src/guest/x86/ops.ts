@@ -1,0 +1,66 @@
+// What an x86 script asks of the guest and the host, op by op, and how the bare test guest's handlers
+// behave: the types the bare guest interprets, as src/script/schema.ts parses them (docs/scenarios.md).
+// The schema is checked against these types (`satisfies`), so the two cannot drift apart.
+
+/** Fields every op has: the vCPU it runs on (0 when absent). */
+interface OpBase {
+  vcpu?: number | undefined;
+}
+
+/** Guest memory access sizes in bytes. */
+export type MemSize = 1 | 2 | 4 | 8;
+
+export type Op = OpBase &
+  (
+    | { op: 'wrmsr'; msr: number; value: bigint }
+    | { op: 'rdmsr'; msr: number }
+    | { op: 'host_set_msr'; msr: number; value: bigint }
+    | { op: 'host_get_msr'; msr: number }
+    | { op: 'write_mem'; gpa: bigint; size: MemSize; value: bigint }
+    | { op: 'read_mem'; gpa: bigint; size: MemSize }
+    | { op: 'apic_enable'; mode: 'xapic' | 'x2apic' }
+    | { op: 'sti' }
+    | { op: 'cli' }
+    | { op: 'hlt' }
+    | {
+        op: 'touch';
+        gpa: bigint;
+        cpl: 0 | 3;
+        write: boolean;
+        /** Fault-in latency on the host (ns) for a page that is not resident. */
+        backing?: { delay: number } | undefined;
+        /**
+         * false: after a 'not present' #PF the guest gives up on the access (as a kernel would switch to
+         * another task) and the op reports the token; the page-ready arrives during later ops.
+         */
+        retry: boolean;
+      }
+    | { op: 'set_cr0_pg'; value: boolean }
+    | { op: 'set_cr3'; value: bigint }
+    | { op: 'init' }
+    | { op: 'smi' }
+    | { op: 'rsm' }
+    | { op: 'enter_l2' }
+    | { op: 'leave_l2' }
+    /** Only with the Linux guest: stop after this much virtual time (ns) even if work is left. */
+    | { op: 'run'; for?: number | undefined }
+    /** Only with the Linux guest: CPU hotplug (or with `shutdown` the reboot/crash path). */
+    | { op: 'cpu_offline'; shutdown: boolean }
+    /** Only with the Linux guest: INIT + SIPI + kvm_cpu_online. */
+    | { op: 'cpu_online' }
+  );
+
+/** The bare test guest's exception and interrupt handlers. */
+export interface Handlers {
+  page_ready: {
+    clear_token: boolean;
+    /** The value written to MSR_KVM_ASYNC_PF_ACK, or false for no ACK. */
+    ack: bigint | false;
+    /** When the handler EOIs: `last` (after the ACK, as kvm-unit-tests), `first` (as Linux), or `false`. */
+    eoi: 'first' | 'last' | false;
+  };
+  page_fault: {
+    clear_flags: boolean;
+    wait_for_ready: boolean;
+  };
+}

@@ -1,0 +1,65 @@
+// The records a guest model reports while a script runs (op results, guest-visible events, tracepoints,
+// task and sleep-table summaries), and the hex spelling of their values. They sit below the script runners
+// because the guests produce them; src/script/transcript.ts collects them into a transcript and formats it.
+
+/** The outcome of one script op. `result` is "ok", "#GP" (guest access faulted), "rejected" (a host
+ * KVM_SET_MSRS/KVM_GET_MSRS processed 0 MSRs) or "hang" (the op can never complete). */
+export interface OpRecord {
+  op: number;
+  kind: string;
+  vcpu?: number;
+  result: 'ok' | '#GP' | 'rejected' | 'hang';
+  value?: string;
+}
+
+/** Something the guest saw or did on its own (handlers), or a guest crash. */
+export type EventRecord =
+  | { event: 'irq'; vcpu?: number; vector: string; token?: string; flags?: string }
+  | { event: '#PF'; vcpu?: number; cr2: string; error_code: string; flags?: string }
+  | { event: 'ack'; vcpu?: number; value: string; result: 'ok' | '#GP' }
+  | { event: 'pf_vmexit'; vcpu?: number; address: string; flags?: string }
+  | { event: 'exception'; vcpu?: number; vector: string; error_code: string }
+  | { event: 'shutdown'; vcpu?: number; reason: string }
+  | { event: 'guest_panic'; vcpu?: number; reason: string }
+  | { event: 'warning'; vcpu?: number; message: string }
+  | { event: 'host_warning'; vcpu?: number; message: string };
+
+/** A kernel tracepoint, only with --trace-events: the name and its printk text (x86-apf §7). */
+export interface TraceRecord {
+  trace: string;
+  vcpu?: number;
+  text: string;
+}
+
+/**
+ * Scripts with a Linux guest: how each task ended, after the last op. `finished` (it ran off its
+ * program), `hung` (it waits for a 'page ready' that never came: `token`, and `wait: "halt"` for a legacy
+ * halted wait), or `unfinished` (still runnable when the script ended: a panic, a spinning vCPU, or ops
+ * that never ran it).
+ */
+export interface TaskRecord {
+  task: number;
+  vcpu?: number;
+  result: 'finished' | 'hung' | 'unfinished';
+  token?: string;
+  wait?: 'halt';
+}
+
+/**
+ * Scripts with a Linux guest: the sleep table's dummy entries at the end. `created` by wakes that found
+ * no waiter, `consumed` by the fault they stood for, `leaked` (unlinked by a wake without being freed,
+ * x86-apf §9 item 6), `freed` (unlinked and freed by the hypothetical fixed wake-all), `hashed` (still in
+ * the table: never consumed).
+ */
+export interface DummiesRecord {
+  dummies: 'sleep_table';
+  created: number;
+  consumed: number;
+  leaked: number;
+  freed: number;
+  hashed: number;
+}
+
+export type TranscriptRecord = OpRecord | EventRecord | TraceRecord | TaskRecord | DummiesRecord;
+
+export const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
