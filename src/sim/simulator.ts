@@ -74,10 +74,10 @@ import {
 } from './counters.ts';
 import { compileDist } from './engine/dist.ts';
 import { EventHeap } from './engine/heap.ts';
+import { xoshiro128Stream } from './engine/rng.ts';
 import { LogHistogram } from './histogram.ts';
 import { HostMemory } from './host_memory.ts';
 import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
-import { simStream } from './rng.ts';
 import { createSimKvm, installSimGuest, type SimVm } from './sim_vm.ts';
 import { SwapDevice } from './swap_device.ts';
 import { TF_DEQUEUED, TF_INJECTED, TF_SLOT_BUSY, TokenTable } from './token_table.ts';
@@ -257,7 +257,7 @@ export class Simulator {
     this.swap = new SwapDevice(
       scenario.swapChannels,
       compileDist(scenario.swapLatency),
-      simStream(scenario.seed, 'host/swap'),
+      xoshiro128Stream(scenario.seed, 'host/swap'),
     );
   }
 

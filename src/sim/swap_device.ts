@@ -5,7 +5,7 @@
 // The device only keeps the queue and its statistics; the simulator owns time and completion events
 // (`start` returns the completion time, the simulator schedules it and calls `finish`).
 import type { Dist } from './engine/dist.ts';
-import type { Xoshiro128 } from './rng.ts';
+import type { Xoshiro128 } from './engine/rng.ts';
 
 export class SwapDevice {
   busy = 0;

@@ -9,8 +9,8 @@
 import type { TaskAction, TaskProgram } from '../guest/x86/linux/program.ts';
 import { gfnToGpa } from '../mem/guest_memory.ts';
 import { compileDist, type Dist } from './engine/dist.ts';
+import { type Xoshiro128, xoshiro128Stream } from './engine/rng.ts';
 import type { HostMemory } from './host_memory.ts';
-import { simStream, type Xoshiro128 } from './rng.ts';
 import type { PatternSpec, WorkloadSpec } from './schema.ts';
 import { ZipfSampler } from './zipf.ts';
 
@@ -78,7 +78,7 @@ export class WorkloadProgram implements TaskProgram {
     this.sliceStart = new Float64Array(n);
     this.sliceLen = new Float64Array(n);
     for (let t = 0; t < n; t++) {
-      this.rngs.push(simStream(place.rootSeed, `vm:${place.vmName}/task${t}`));
+      this.rngs.push(xoshiro128Stream(place.rootSeed, `vm:${place.vmName}/task${t}`));
       const lo = Math.floor((t * ws) / n);
       const hi = Math.floor(((t + 1) * ws) / n);
       this.sliceStart[t] = lo;

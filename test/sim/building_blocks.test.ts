@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summarize } from '../../src/sim/compare.ts';
+import { Xoshiro128, xoshiro128Stream } from '../../src/sim/engine/rng.ts';
 import { LogHistogram } from '../../src/sim/histogram.ts';
-import { simStream, Xoshiro128 } from '../../src/sim/rng.ts';
 import { ZipfSampler } from '../../src/sim/zipf.ts';
 
 test('histogram: quantiles within 1% of the exact order statistics, exact max', () => {
@@ -47,9 +47,9 @@ test('zipf: rank frequencies follow k^-s', () => {
 });
 
 test('random streams: a stream depends only on (seed, name); names give different sequences', () => {
-  const a = simStream(5, 'vm:a/task0');
-  const b = simStream(5, 'vm:a/task0');
-  const c = simStream(5, 'vm:a/task1');
+  const a = xoshiro128Stream(5, 'vm:a/task0');
+  const b = xoshiro128Stream(5, 'vm:a/task0');
+  const c = xoshiro128Stream(5, 'vm:a/task1');
   const xa = [a.next(), a.next(), a.next()];
   assert.deepEqual(xa, [b.next(), b.next(), b.next()]);
   assert.notDeepEqual(xa, [c.next(), c.next(), c.next()]);

@@ -1,18 +1,22 @@
-// Seeded pseudo-random numbers: mulberry32, bit-identical to /work/shared/bench/des.c, plus named
-// independent streams derived from one root seed.
+// Seeded pseudo-random numbers: the one RNG module of the simulators. Two generators, both seeded from
+// named streams of one root seed:
 //
-// Why mulberry32: it is what the reference engine (des.c) uses, so the engine can be checked against it
-// bit for bit; it is tiny (one uint32 of state) and fast in JS (Math.imul, no BigInt).
+// - xoshiro128** (`Xoshiro128`, `xoshiro128Stream`): 128 bits of state, period 2^128 − 1. New code should
+//   use this one. Streams seeded from distinct 32-bit seeds (through splitmix32) practically never
+//   overlap, however many streams there are and however long they run. The x86 workload simulator
+//   (src/sim) draws every task's workload and the swap device's latencies from it.
+// - mulberry32 (`Mulberry32`, `mulberry32Stream`): bit-identical to des.c (/work/shared/bench/des.c), so
+//   the engine can be checked against the C reference bit for bit; tiny (one uint32 of state) and fast.
+//   Its state is a Weyl sequence: every seed walks the same cycle of 2^32 states, so two streams are the
+//   same sequence at different offsets, and k streams that each draw n values overlap with about
+//   k²·n / 2^32 pairs (docs/sim-engine.md; see `streamOffset`). It stays for the des.c reproduction and
+//   for the s390 simulator (src/sim/s390), whose recorded outputs are its draws: moving s390 to
+//   xoshiro128** would change every s390 result, which is a decision of its own.
 //
 // Why named streams: each source of randomness (a vCPU, a VM, the swap device …) draws from its own
-// stream whose seed depends only on (root seed, stream name). Adding a stream, or changing how often
-// another stream draws, therefore does not perturb any existing stream's draws, and scenario results
-// stay comparable across model changes.
-//
-// Caveat (documented in docs/sim-engine.md): mulberry32's state advances by a constant (a Weyl
-// sequence), so every seed walks the same cycle of 2^32 states; two streams are the same sequence at
-// different offsets. Streams that each draw far fewer than 2^32 / (number of streams) values are, with
-// high probability, non-overlapping; see `streamOffset`.
+// stream whose seed depends only on (root seed, stream name) (`streamSeed`). Adding a stream, or changing
+// how often another stream draws, therefore does not perturb any existing stream's draws, and scenario
+// results stay comparable across model changes.
 
 /** The Weyl increment of mulberry32. */
 const GOLDEN = 0x6d2b79f5;
@@ -105,19 +109,58 @@ export function streamOffset(fromSeed: number, toSeed: number): number {
   return Math.imul((toSeed - fromSeed) | 0, GOLDEN_INV) >>> 0;
 }
 
-/**
- * Hands out named streams under one root seed. `stream(name)` returns a fresh generator each call (the
- * factory holds no per-stream state), so callers own their streams and asking twice for a name restarts
- * that stream from its beginning.
- */
-export class RngFactory {
-  readonly rootSeed: number;
+/** The mulberry32 stream `name` under `rootSeed` (each call starts the stream from its beginning). */
+export const mulberry32Stream = (rootSeed: number, name: string): Mulberry32 =>
+  new Mulberry32(streamSeed(rootSeed, name));
 
-  constructor(rootSeed: number) {
-    this.rootSeed = rootSeed >>> 0;
+/** splitmix32 step: expands one 32-bit seed into well-mixed state words. */
+function splitmix32(x: number): number {
+  x = (x + 0x9e3779b9) | 0;
+  let z = x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** xoshiro128** (Blackman & Vigna). `next()` is a multiple of 2^-32 in [0, 1). */
+export class Xoshiro128 implements UniformSource {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    x = splitmix32(x);
+    this.s0 = x | 0;
+    x = splitmix32(x ^ 0x6a09e667);
+    this.s1 = x | 0;
+    x = splitmix32(x ^ 0xbb67ae85);
+    this.s2 = x | 0;
+    x = splitmix32(x ^ 0x3c6ef372);
+    this.s3 = x | 0;
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the all-zero state is a fixed point
   }
 
-  stream(name: string): Mulberry32 {
-    return new Mulberry32(streamSeed(this.rootSeed, name));
+  nextUint32(): number {
+    const s1 = this.s1;
+    const m = Math.imul(s1, 5);
+    const r = Math.imul((m << 7) | (m >>> 25), 9);
+    const t = s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= s1;
+    this.s1 = s1 ^ this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = (this.s3 << 11) | (this.s3 >>> 21);
+    return r >>> 0;
+  }
+
+  next(): number {
+    return this.nextUint32() / 4294967296;
   }
 }
+
+/** The xoshiro128** stream `name` under `rootSeed` (e.g. "vm:web-0/task3", "host/swap"). */
+export const xoshiro128Stream = (rootSeed: number, name: string): Xoshiro128 =>
+  new Xoshiro128(streamSeed(rootSeed, name));

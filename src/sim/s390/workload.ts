@@ -6,7 +6,7 @@ import { GISA_KICKER_EXPIRES_NS } from '../../abi/s390_gisa.ts';
 import { maskOf } from '../../s390/isc.ts';
 import type { S390ConfigInput } from '../../s390/strategy.ts';
 import { compileDist, type Dist, type DistSpec } from '../engine/dist.ts';
-import { type Mulberry32, RngFactory } from '../engine/rng.ts';
+import { type Mulberry32, mulberry32Stream } from '../engine/rng.ts';
 import type { S390SimScenario, SimVariant } from './scenario.ts';
 
 /** Defaults for the host timings: an interrupt entry of a few µs and a sub-µs list micro-step. */
@@ -58,7 +58,7 @@ export function defaultVariant(s: S390SimScenario): SimVariant {
 }
 
 export function buildSetup(s: S390SimScenario, variant: SimVariant, seed: number): SimSetup {
-  const rng = new RngFactory(seed);
+  const stream = (name: string): Mulberry32 => mulberry32Stream(seed, name);
   const host = { ...s.host, ...variant.host };
   const vms: SimVm[] = [];
   for (const spec of s.vms) {
@@ -76,15 +76,15 @@ export function buildSetup(s: S390SimScenario, variant: SimVariant, seed: number
         wake,
         vcpus: Array.from({ length: spec.vcpus }, (_, c) => ({
           cr6: maskOf(spec.cr6?.[c] ?? deviceIscs),
-          guest: rng.stream(`vm:${name}/vcpu:${c}`),
-          wake: rng.stream(`vm:${name}/vcpu:${c}/wake`),
+          guest: stream(`vm:${name}/vcpu:${c}`),
+          wake: stream(`vm:${name}/vcpu:${c}/wake`),
         })),
         devices: spec.devices.map((d, j) => ({
           isc: d.isc,
           interval: compileDist(d.interval),
           burstCount: d.burst?.count ?? 1,
           burstGap: d.burst?.gap ?? 0,
-          rng: rng.stream(`vm:${name}/dev:${j}`),
+          rng: stream(`vm:${name}/dev:${j}`),
         })),
         gisc: spec.devices.map((d) => d.isc),
       });
@@ -102,7 +102,7 @@ export function buildSetup(s: S390SimScenario, variant: SimVariant, seed: number
       expires_ns: host.expires ?? GISA_KICKER_EXPIRES_NS,
     },
     galLatency: compileDist(host.gal_latency ?? DEFAULT_GAL_LATENCY),
-    galRng: rng.stream('host/gal'),
+    galRng: stream('host/gal'),
     walkStep: host.walk_step ?? DEFAULT_WALK_STEP_NS,
     vms,
   };
