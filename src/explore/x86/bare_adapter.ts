@@ -1,12 +1,12 @@
 // The bare test guest (src/guest/x86/bare/bare_guest.ts) as an explore-world guest: each vCPU runs a fixed
 // list of script ops (the subset that executes inside the guest), then idles in `sti; hlt` for ever, as a
-// script's final `run` would. The bare guest keeps its per-CPU state in a private field; this adapter
-// reads and restores it through BareCpuView, which mirrors that shape (a public snapshot/restore on
-// BareGuest would remove the coupling). It also carries a monitor of the tokens whose 'not present' the
-// guest received and whose page-ready (or a wakeup-all) it has not, which is what a bare guest "waits" on.
+// script's final `run` would. The bare guest encodes its own state (src/guest/x86/bare/encode.ts); this
+// adapter adds a monitor of the tokens whose 'not present' the guest received and whose page-ready (or a
+// wakeup-all) it has not, which is what a bare guest "waits" on.
 import { PF_VECTOR } from '../../abi/kvm_host.ts';
 import { KVM_PV_REASON_PAGE_NOT_PRESENT, KVM_PV_REASON_PAGE_READY } from '../../abi/kvm_para.ts';
 import { BareGuest } from '../../guest/x86/bare/bare_guest.ts';
+import { BARE_CPU_WORDS, decodeBareCpu, encodeBareCpu } from '../../guest/x86/bare/encode.ts';
 import { deliverInit } from '../../host/x86/init_sipi.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import type { KvmVm } from '../../host/x86/vm.ts';
@@ -15,48 +15,6 @@ import type { BareGuestSpec } from './config.ts';
 import { type GuestAdapter, hex } from './guest_adapter.ts';
 import type { EventLog } from './linux_adapter.ts';
 
-type FrameKind = 'pf' | 'irq' | 'gp' | 'vmexit';
-const FRAME_KINDS: readonly FrameKind[] = ['pf', 'irq', 'gp', 'vmexit'];
-
-/** The shape of BareGuest's private per-CPU record (bare_guest.ts `BareCpu` and `Frame`). */
-interface FrameView {
-  kind: FrameKind;
-  vector: number;
-  pc: number;
-  savedIf: boolean;
-  savedCpl: number;
-  flags: number;
-  token: number;
-  ready: boolean;
-}
-interface BareCpuView {
-  frames: FrameView[];
-  op: Op | null;
-  opIndex: number;
-  phase: number;
-  result: string;
-  value: bigint | undefined;
-  faulted: boolean;
-}
-
-/**
- * A bare program's own SMM (its `smi` op; its later ops are the handler, up to its `rsm` op): what RSM
- * will restore, from vcpu.smram. The saved CPL is not encoded: a bare program's ops run one at a time at
- * CPL 0 between accesses, so `smi` always saves 0. (The environment's SMI is encoded by the world.)
- */
-const smmBits = (v: KvmVcpu): number =>
-  v.smm ? (v.smram.cr0_pg ? 32 : 0) | (v.smram.rflags_if ? 64 : 0) : 0;
-
-function restoreSmmBits(v: KvmVcpu, f0: number): void {
-  if (!v.smm) return;
-  v.smram.cr0_pg = (f0 & 32) !== 0;
-  v.smram.rflags_if = (f0 & 64) !== 0;
-}
-
-/** Handler frames a bare vCPU can have nested (a #PF wait, an interrupt inside it, a #GP …). */
-const MAX_FRAMES = 4;
-const FRAME_WORDS = 3;
-const CPU_WORDS = 4 + MAX_FRAMES * FRAME_WORDS;
 const WAKEUP_ALL = 0xffffffff;
 
 const STI: Op = { op: 'sti' };
@@ -70,7 +28,6 @@ export class BareAdapter implements GuestAdapter {
   readonly waiterSlots: number;
   /** Per vCPU: its program followed by `sti` and the idle `hlt`, which repeats. */
   private readonly programs: readonly (readonly Op[])[];
-  private readonly cpus: BareCpuView[];
   /** Per vCPU: outstanding tokens (sorted), at most `maxTokens`. */
   private readonly outstanding: number[][];
 
@@ -94,49 +51,17 @@ export class BareAdapter implements GuestAdapter {
       n > 1,
       spec.ack_before_clear,
     );
-    this.cpus = (this.model as unknown as { cpus: BareCpuView[] }).cpus;
-    if (!Array.isArray(this.cpus) || this.cpus.length !== n)
-      throw new Error('bare adapter: BareGuest no longer keeps `cpus` as expected');
     this.programs = Array.from({ length: n }, (_, v) => [...(spec.programs[v] ?? []), STI, IDLE_HLT]);
     this.outstanding = Array.from({ length: n }, () => []);
     this.waiterSlots = n;
-    this.words = n * (CPU_WORDS + 1 + maxTokens);
+    this.words = n * (BARE_CPU_WORDS + 1 + maxTokens);
   }
 
   encode(out: Int32Array, off: number): void {
     let w = off;
-    for (let v = 0; v < this.cpus.length; v++) {
-      const c = this.cpus[v]!;
-      if (c.frames.length > MAX_FRAMES)
-        throw new RangeError(`bare vcpu ${v}: more than ${MAX_FRAMES} frames`);
-      out[w++] =
-        (c.op !== null ? 1 : 0) |
-        ((c.phase & 3) << 1) |
-        (c.result === '#GP' ? 8 : 0) |
-        (c.faulted ? 16 : 0) |
-        smmBits(this.vm.vcpus[v]!) |
-        (c.frames.length << 8);
-      out[w++] = c.opIndex + 1;
-      out[w++] = this.model.area[v]! + 1;
-      out[w++] = this.model.pageReadyVector[v]! + 1;
-      for (let k = 0; k < MAX_FRAMES; k++) {
-        const f = c.frames[k];
-        if (f === undefined) {
-          out[w++] = 0;
-          out[w++] = 0;
-          out[w++] = 0;
-          continue;
-        }
-        out[w++] =
-          FRAME_KINDS.indexOf(f.kind) |
-          ((f.vector & 0xff) << 4) |
-          ((f.pc & 0xff) << 12) |
-          (f.savedIf ? 1 << 20 : 0) |
-          ((f.savedCpl & 3) << 21) |
-          (f.ready ? 1 << 23 : 0);
-        out[w++] = f.flags;
-        out[w++] = f.token | 0;
-      }
+    for (const vcpu of this.vm.vcpus) {
+      const v = vcpu.vcpu_id;
+      w = encodeBareCpu(this.model, vcpu, out, w);
       const o = this.outstanding[v]!;
       out[w++] = o.length;
       for (let k = 0; k < this.maxTokens; k++) out[w++] = k < o.length ? o[k]! | 0 : 0;
@@ -145,36 +70,9 @@ export class BareAdapter implements GuestAdapter {
 
   decode(words: Int32Array, off: number): void {
     let w = off;
-    for (let v = 0; v < this.cpus.length; v++) {
-      const c = this.cpus[v]!;
-      const f0 = words[w++]!;
-      c.opIndex = words[w++]! - 1;
-      c.op = f0 & 1 ? this.programs[v]![c.opIndex]! : null;
-      c.phase = (f0 >>> 1) & 3;
-      c.result = f0 & 8 ? '#GP' : 'ok';
-      c.value = undefined;
-      c.faulted = (f0 & 16) !== 0;
-      restoreSmmBits(this.vm.vcpus[v]!, f0);
-      const nf = f0 >>> 8;
-      this.model.area[v] = words[w++]! - 1;
-      this.model.pageReadyVector[v] = words[w++]! - 1;
-      c.frames.length = 0;
-      for (let k = 0; k < MAX_FRAMES; k++) {
-        const a = words[w++]!;
-        const flags = words[w++]!;
-        const token = words[w++]! >>> 0;
-        if (k >= nf) continue;
-        c.frames.push({
-          kind: FRAME_KINDS[a & 0xf]!,
-          vector: (a >>> 4) & 0xff,
-          pc: (a >>> 12) & 0xff,
-          savedIf: (a & (1 << 20)) !== 0,
-          savedCpl: (a >>> 21) & 3,
-          flags,
-          token,
-          ready: (a & (1 << 23)) !== 0,
-        });
-      }
+    for (const vcpu of this.vm.vcpus) {
+      const v = vcpu.vcpu_id;
+      w = decodeBareCpu(this.model, vcpu, this.programs[v]!, words, w);
       const o = this.outstanding[v]!;
       const n = words[w++]!;
       o.length = 0;
@@ -190,7 +88,7 @@ export class BareAdapter implements GuestAdapter {
     if (this.model.busy(vcpu)) return;
     const v = vcpu.vcpu_id;
     const prog = this.programs[v]!;
-    const next = Math.min(this.cpus[v]!.opIndex + 1, prog.length - 1);
+    const next = Math.min(this.model.cpus[v]!.opIndex + 1, prog.length - 1);
     this.model.startOp(vcpu, prog[next]!, next);
   }
 
@@ -215,7 +113,7 @@ export class BareAdapter implements GuestAdapter {
 
   /** A handler frame other than a #PF wait is in flight (it may still wake). */
   busy(cpu: number): boolean {
-    return this.cpus[cpu]!.frames.some((f) => f.kind !== 'pf' || f.pc !== 1);
+    return this.model.cpus[cpu]!.frames.some((f) => f.kind !== 'pf' || f.pc !== 1);
   }
 
   dummies(): number {
@@ -285,7 +183,7 @@ export class BareAdapter implements GuestAdapter {
 
   nextAction(vcpu: KvmVcpu): string {
     const v = vcpu.vcpu_id;
-    const c = this.cpus[v]!;
+    const c = this.model.cpus[v]!;
     const f = c.frames[c.frames.length - 1];
     if (f !== undefined) return `${f.kind} handler pc ${f.pc}`;
     const prog = this.programs[v]!;
@@ -296,8 +194,8 @@ export class BareAdapter implements GuestAdapter {
   }
 
   describe(out: Record<string, string | number | boolean>): void {
-    for (let v = 0; v < this.cpus.length; v++) {
-      const c = this.cpus[v]!;
+    for (let v = 0; v < this.model.cpus.length; v++) {
+      const c = this.model.cpus[v]!;
       const prog = this.programs[v]!;
       out[`guest${v}.op`] =
         c.opIndex < 0

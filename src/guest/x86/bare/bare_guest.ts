@@ -29,9 +29,9 @@ import { PAGE_SPTE_MAPPED } from '../../../mem/page_state.ts';
 import type { Handlers, Op } from '../ops.ts';
 import { type EventRecord, hex, type OpRecord } from '../records.ts';
 
-type FrameKind = 'pf' | 'irq' | 'gp' | 'vmexit';
+export type FrameKind = 'pf' | 'irq' | 'gp' | 'vmexit';
 
-interface Frame {
+export interface Frame {
   kind: FrameKind;
   vector: number;
   pc: number;
@@ -44,7 +44,7 @@ interface Frame {
   ready: boolean;
 }
 
-interface BareCpu {
+export interface BareCpu {
   frames: Frame[];
   /** The op being executed, or null when idle. */
   op: Op | null;
@@ -64,7 +64,8 @@ export interface BareGuestSink {
 
 /** The guest of a script. `area` and `pageReadyVector` follow the script's own EN/INT writes. */
 export class BareGuest implements GuestModel {
-  private readonly cpus: BareCpu[];
+  /** Per vCPU: the op in flight and the handler frames (encoded for the explorer by encode.ts). */
+  readonly cpus: BareCpu[];
   /** The APF area the test guest uses (from the last EN write, guest or host), or -1. */
   area: number[];
   /** The vector of its page-ready handler (from the last INT write). */
