@@ -14,21 +14,25 @@
 // - `host_set_msr`: the VMM's KVM_SET_MSRS of one MSR; `exit` when the vCPU was inside KVM_RUN and must
 //   leave it first (a VM exit);
 // - `lapic_write`: a guest write to a LAPIC register (an APIC-access exit), from outside the guest model;
+// - `lapic_irq`: a fixed interrupt arrives at the vCPU's LAPIC from outside (a timer tick, another CPU's
+//   IPI): accepted into IRR unless the LAPIC is software-disabled, then the vCPU is kicked;
 // - `host_reclaim`: the host reclaims the page behind a gfn (page_state.ts).
 //
 // What is not here belongs to a guest model, not to KVM: a Linux CPU-offline request is the guest kernel's
 // hotplug code (LinuxGuest.requestCpuOffline), which the schedulers pass on.
 //
 // Steps address vCPUs by index. applyX86Step returns a number: the VcpuStepResult for `run`, the answer
-// for `host_set_msr` (1 processed, 0 rejected), whether the page was resident for `host_reclaim`, else 0.
+// for `host_set_msr` (1 processed, 0 rejected), whether the page was resident for `host_reclaim`, whether
+// the LAPIC accepted it for `lapic_irq`, else 0.
 
 import { host_page_evict } from '../../mem/page_state.ts';
 import { async_pf_execute } from './async_pf.ts';
 import { deliverInit, deliverSipi } from './init_sipi.ts';
+import { kvm_apic_set_irq } from './lapic.ts';
 import { kvm_sync_fault_done } from './mmu_fault.ts';
 import { kvm_vcpu_run_step } from './run_loop.ts';
 import { emulator_leave_smm, enter_smm } from './smm.ts';
-import type { KvmVm } from './vm.ts';
+import { type KvmVm, kvm_vcpu_kick } from './vm.ts';
 import { kvm_drain_store_buffer, kvm_lapic_write, kvm_set_msr_host_initiated, kvm_vmexit } from './x86.ts';
 
 export type X86Step =
@@ -48,6 +52,7 @@ export type X86Step =
       readonly exit: boolean;
     }
   | { readonly kind: 'lapic_write'; readonly vcpu: number; readonly reg: number; readonly value: number }
+  | { readonly kind: 'lapic_irq'; readonly vcpu: number; readonly vector: number }
   | { readonly kind: 'host_reclaim'; readonly gfn: number };
 
 export type X86StepKind = X86Step['kind'];
@@ -86,6 +91,12 @@ export function applyX86Step(vm: KvmVm, step: X86Step): number {
     case 'lapic_write':
       kvm_lapic_write(vm, vm.vcpus[step.vcpu]!, step.reg, step.value);
       return 0;
+    case 'lapic_irq': {
+      const vcpu = vm.vcpus[step.vcpu]!;
+      if (!kvm_apic_set_irq(vcpu.apic, step.vector)) return 0;
+      kvm_vcpu_kick(vm, vcpu);
+      return 1;
+    }
     case 'host_reclaim':
       return step.gfn < vm.mem.npages && host_page_evict(vm.mem.pageState, step.gfn) ? 1 : 0;
   }
