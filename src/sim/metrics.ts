@@ -25,7 +25,7 @@ import {
   NCOUNT,
 } from './counters.ts';
 import { LogHistogram } from './histogram.ts';
-import type { Simulator } from './simulator.ts';
+import type { SimState } from './sim_state.ts';
 
 // Raw per-VM vector: the simulator's counters, then the time categories, then model statistics.
 const R_TIME = NCOUNT;
@@ -50,7 +50,7 @@ const M_NORMAL_PF = R_MODEL + 16;
 const NRAW = R_MODEL + 17;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
-export function collectRaw(sim: Simulator, t: number): Float64Array[] {
+export function collectRaw(sim: SimState, t: number): Float64Array[] {
   return sim.vms.map((sv, i) => {
     const r = new Float64Array(NRAW);
     for (let k = 0; k < NCOUNT; k++) r[k] = sim.count[i * NCOUNT + k]!;
@@ -264,7 +264,7 @@ function metricsOf(
 }
 
 /** Makes `sim` snapshot its counters at the end of warmup. Call before `sim.run()`. */
-export function attachMetrics(sim: Simulator): void {
+export function attachMetrics(sim: SimState): void {
   sim.onWarmup = (s) => collectRaw(s, s.now);
 }
 
@@ -276,7 +276,7 @@ export interface GroupMetrics extends Metrics {
 }
 
 /** The run's metrics (after `sim.run()`). */
-export function buildMetrics(sim: Simulator): RunMetrics {
+export function buildMetrics(sim: SimState): RunMetrics {
   const sc = sim.scenario;
   const end = sim.endTime;
   const startT = sim.warmupSnapshot === null ? 0 : sc.warmup;

@@ -22,10 +22,10 @@ import {
 } from '../trace/chrome.ts';
 import { FtraceFormat, FtraceTask, type FtraceWriter } from '../trace/ftrace.ts';
 import { T_HALTED, T_IDLE } from './counters.ts';
-import type { Simulator } from './simulator.ts';
+import type { SimState } from './sim_state.ts';
 import type { SimTracer } from './tracer.ts';
 
-/** Names of the vCPU slice kinds (S_* of simulator.ts), index = kind. */
+/** Names of the vCPU slice kinds (S_* of vcpu_step.ts), index = kind. */
 export const SLICE_NAMES = [
   'task',
   'EPT violation',
@@ -162,7 +162,7 @@ export class SimTrace implements SimTracer {
     this.tpFormats = w.ftrace === null ? [] : TRACEPOINT_NAMES.map((_, tp) => tracepointFormat(tp));
   }
 
-  begin(sim: Simulator): void {
+  begin(sim: SimState): void {
     const n = sim.vcpus.length;
     this.vcpuOpen = Array.from({ length: n }, () => ({ kind: null, t0: 0, t1: 0 }));
     this.taskOpen = Array.from({ length: n }, () => ({ kind: null, t0: 0, t1: 0 }));
@@ -234,14 +234,14 @@ export class SimTrace implements SimTracer {
     return k;
   }
 
-  private flushTask(sim: Simulator, g: number): void {
+  private flushTask(sim: SimState, g: number): void {
     const o = this.taskOpen[g]!;
     if (o.kind === null || this.chrome === null) return;
     this.chrome.slice(o.kind, this.taskTrack(sim.vcpuVm[g]!, this.taskOfVcpu[g]!), o.t0, o.t1 - o.t0);
     o.kind = null;
   }
 
-  step(sim: Simulator, g: number, slice: number, task: number, t0: number, t1: number): void {
+  step(sim: SimState, g: number, slice: number, task: number, t0: number, t1: number): void {
     if (this.chrome === null) return;
     // Kinds are made once per name, so the same kind is the same name.
     const kind = slice === 0 ? this.taskKind(task) : SLICE_KINDS[slice]!;
@@ -265,7 +265,7 @@ export class SimTrace implements SimTracer {
     }
   }
 
-  blocked(sim: Simulator, g: number, cat: number, t0: number, t1: number): void {
+  blocked(sim: SimState, g: number, cat: number, t0: number, t1: number): void {
     if (this.chrome === null) return;
     this.flushVcpu(g);
     this.flushTask(sim, g);
@@ -273,7 +273,7 @@ export class SimTrace implements SimTracer {
     this.chrome.slice(kind, this.vcpuTracks[g]!, t0, t1 - t0);
   }
 
-  preempted(_sim: Simulator, g: number, t: number): void {
+  preempted(_sim: SimState, g: number, t: number): void {
     const o = this.vcpuOpen[g]!;
     if (o.kind !== null && o.t1 > t) o.t1 = t;
     const to = this.taskOpen[g]!;
@@ -284,7 +284,7 @@ export class SimTrace implements SimTracer {
     return g * 4294967296 + token;
   }
 
-  notPresent(_sim: Simulator, g: number, token: number, gva: number, t: number): void {
+  notPresent(_sim: SimState, g: number, token: number, gva: number, t: number): void {
     if (this.chrome === null) return;
     const k = this.key(g, token);
     if (this.live.has(k)) this.endToken(g, token, t, END_REPLACED);
@@ -296,7 +296,7 @@ export class SimTrace implements SimTracer {
     this.chrome.flow(FLOW_START, track, ids, token, t);
   }
 
-  completed(_sim: Simulator, g: number, token: number, t: number): void {
+  completed(_sim: SimState, g: number, token: number, t: number): void {
     const e = this.live.get(this.key(g, token));
     if (e === undefined || this.chrome === null) return;
     e.tc = t;
@@ -306,7 +306,7 @@ export class SimTrace implements SimTracer {
     this.chrome.span(PAGE_IN_END, track, ids, token, t);
   }
 
-  tokenEnd(_sim: Simulator, g: number, token: number, t: number, woken: boolean): void {
+  tokenEnd(_sim: SimState, g: number, token: number, t: number, woken: boolean): void {
     this.endToken(g, token, t, woken ? END_WOKEN : END_HALT);
   }
 
@@ -326,7 +326,7 @@ export class SimTrace implements SimTracer {
   }
 
   io(
-    sim: Simulator,
+    sim: SimState,
     vm: number,
     gfn: number,
     channel: number,
@@ -342,7 +342,7 @@ export class SimTrace implements SimTracer {
     this.chrome.slice(SWAP_PAGE_IN, this.swapTracks[channel]!, tStart, tDone - tStart, IO_ARGS);
   }
 
-  swapDepth(sim: Simulator, t: number): void {
+  swapDepth(sim: SimState, t: number): void {
     if (this.chrome === null) return;
     const q = sim.swap.qLen;
     const b = sim.swap.busy;
@@ -355,7 +355,7 @@ export class SimTrace implements SimTracer {
     this.chrome.counterAt(this.swapCounter!, t, v);
   }
 
-  sample(sim: Simulator, t: number): void {
+  sample(sim: SimState, t: number): void {
     if (this.chrome === null) return;
     const v = this.values;
     v[0] = Math.round(sim.host.resident / MIB_PAGES);
@@ -366,7 +366,7 @@ export class SimTrace implements SimTracer {
     }
   }
 
-  tracepoint(sim: Simulator, vm: number, g: number, tp: number, a: number, b: number, t: number): void {
+  tracepoint(sim: SimState, vm: number, g: number, tp: number, a: number, b: number, t: number): void {
     const f = this.ftrace;
     if (f === null) return;
     const task = this.ftraceTask(sim, vm, g, tp === TP_KVM_ASYNC_PF_COMPLETED);
@@ -376,7 +376,7 @@ export class SimTrace implements SimTracer {
   }
 
   /** The ftrace task of a tracepoint hit: vCPU g's worker, or its thread (made in begin() for its VM). */
-  private ftraceTask(sim: Simulator, vm: number, g: number, worker: boolean): FtraceTask {
+  private ftraceTask(sim: SimState, vm: number, g: number, worker: boolean): FtraceTask {
     if (worker) return this.workerFtrace[g] ?? workerFtraceTask(g);
     const task = this.vcpuFtrace[g];
     return task !== undefined && sim.vcpuVm[g] === vm
@@ -384,7 +384,7 @@ export class SimTrace implements SimTracer {
       : vcpuFtraceTask(vm, g, g - sim.vms[vm]!.firstVcpu);
   }
 
-  end(sim: Simulator, t: number): void {
+  end(sim: SimState, t: number): void {
     for (let g = 0; g < this.vcpuOpen.length; g++) {
       const o = this.vcpuOpen[g]!;
       if (o.kind !== null && o.t1 > t) o.t1 = t;

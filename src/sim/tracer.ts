@@ -1,26 +1,26 @@
 // What the simulator tells a trace writer (sim_trace.ts): numbers only, called only when tracing is on,
 // so a run without traces pays one null check per call site.
-import type { Simulator } from './simulator.ts';
+import type { SimState } from './sim_state.ts';
 
 export interface SimTracer {
   /** Virtual time between two samples of the resident-memory counters. */
   readonly samplePeriod: number;
-  begin(sim: Simulator): void;
-  /** vCPU g ran a step of slice kind `slice` (S_* of simulator.ts) during [t0, t1); task: for S_TASK. */
-  step(sim: Simulator, g: number, slice: number, task: number, t0: number, t1: number): void;
+  begin(sim: SimState): void;
+  /** vCPU g ran a step of slice kind `slice` (S_* of vcpu_step.ts) during [t0, t1); task: for S_TASK. */
+  step(sim: SimState, g: number, slice: number, task: number, t0: number, t1: number): void;
   /** vCPU g was blocked (category T_IDLE / T_HALTED / T_SYNC) during [t0, t1) (wakeup included). */
-  blocked(sim: Simulator, g: number, cat: number, t0: number, t1: number): void;
+  blocked(sim: SimState, g: number, cat: number, t0: number, t1: number): void;
   /** A kick interrupted vCPU g's compute burst at t. */
-  preempted(sim: Simulator, g: number, t: number): void;
+  preempted(sim: SimState, g: number, t: number): void;
   /** kvm_async_pf_not_present: a token's life begins. */
-  notPresent(sim: Simulator, g: number, token: number, gva: number, t: number): void;
+  notPresent(sim: SimState, g: number, token: number, gva: number, t: number): void;
   /** The worker completed the token's page-in. */
-  completed(sim: Simulator, g: number, token: number, t: number): void;
+  completed(sim: SimState, g: number, token: number, t: number): void;
   /** The token's life ends: the guest woke its sleeper (`woken`), or the dequeue ended a halt. */
-  tokenEnd(sim: Simulator, g: number, token: number, t: number, woken: boolean): void;
+  tokenEnd(sim: SimState, g: number, token: number, t: number, woken: boolean): void;
   /** The swap device served a page of VM vm on `channel`: queued at tSubmit, served [tStart, tDone). */
   io(
-    sim: Simulator,
+    sim: SimState,
     vm: number,
     gfn: number,
     channel: number,
@@ -29,9 +29,9 @@ export interface SimTracer {
     tDone: number,
   ): void;
   /** The swap queue or the busy channels changed. */
-  swapDepth(sim: Simulator, t: number): void;
-  sample(sim: Simulator, t: number): void;
+  swapDepth(sim: SimState, t: number): void;
+  sample(sim: SimState, t: number): void;
   /** A kvm_*async_pf* tracepoint of the host model. */
-  tracepoint(sim: Simulator, vm: number, g: number, tp: number, a: number, b: number, t: number): void;
-  end(sim: Simulator, t: number): void;
+  tracepoint(sim: SimState, vm: number, g: number, tp: number, a: number, b: number, t: number): void;
+  end(sim: SimState, t: number): void;
 }

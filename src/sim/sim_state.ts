@@ -1,0 +1,213 @@
+// The simulator's state: one plain class holding everything a run reads and writes — the event heap and
+// virtual time, the VMs, host memory and the swap device, and the per-vCPU / per-VM typed arrays — and the
+// constructor that builds it from a scenario. The jobs of a run are free functions over this object, each
+// in its own file; the comment on each field group names the file that writes it:
+//
+//   simulator.ts  the run loop and event dispatch, the host hooks (the public `Simulator`)
+//   vcpu_step.ts  running a vCPU's steps and charging their costs (step_probe.ts: what a step did)
+//   wake.ts       blocking, waking and preempting vCPUs (kicks)
+//   page_in.ts    page-in requests: submit, the swap device, completion, prefault checks
+//   latency.ts    tracepoint counts and page-ready latency (token) bookkeeping
+//   control.ts    control events: end of warmup, the guest tick, trace samples
+//
+// It also owns the event encoding (payload = id << 2 | kind) and `schedule`, which every job uses to put
+// a vCPU's next step on the heap. Nothing here imports those files, so there is no import cycle.
+
+import type { KvmVcpu } from '../host/x86/vcpu.ts';
+import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
+import type { SimCosts } from './costs.ts';
+import { NCAT, NCOUNT } from './counters.ts';
+import { compileDist } from './engine/dist.ts';
+import { EventHeap } from './engine/heap.ts';
+import { xoshiro128Stream } from './engine/rng.ts';
+import { LogHistogram } from './histogram.ts';
+import { HostMemory } from './host_memory.ts';
+import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
+import { createSimKvm, installSimGuest, type SimVm } from './sim_vm.ts';
+import { StepProbe } from './step_probe.ts';
+import { SwapDevice } from './swap_device.ts';
+import { TokenTable } from './token_table.ts';
+import type { SimTracer } from './tracer.ts';
+
+/** Event kinds (the low two bits of a heap payload). */
+export const EV_VCPU = 0;
+export const EV_SWAP = 1;
+export const EV_CTRL = 2;
+
+export interface SimOptions {
+  /** Traces (Chrome JSON, ftrace), or null. */
+  tracer?: SimTracer | null;
+  /** Called about every 2^16 events with the fraction of virtual time done. */
+  onProgress?: ((fraction: number) => void) | null;
+}
+
+/** Builds the host hooks of VM `vmIdx`, whose vCPU 0 has global index `first` (simulator.ts). */
+export type SimHooksFactory = (s: SimState, vmIdx: number, first: number) => HostHooks;
+
+export class SimState {
+  readonly scenario: SimScenario;
+  readonly heap = new EventHeap(4096);
+  now = 0;
+  /** When the measured period ends (duration, or earlier with max_faults). */
+  endTime: number;
+  readonly vms: SimVm[] = [];
+  readonly host: HostMemory;
+  readonly swap: SwapDevice;
+  readonly costs: SimCosts;
+  readonly tracer: SimTracer | null;
+  readonly onProgress: ((fraction: number) => void) | null;
+
+  // Per vCPU (global index g).
+  readonly vcpus: KvmVcpu[] = [];
+  readonly vcpuVm: Int32Array;
+  /** Whether g has a live step event, and its time (an older event for g is stale); `schedule`. */
+  readonly scheduled: Uint8Array;
+  readonly nextAt: Float64Array;
+  /** Blocked vCPUs: since when and in which time category (vcpu_step.ts, wake.ts). */
+  readonly blocked: Uint8Array;
+  readonly blockedSince: Float64Array;
+  readonly blockedCat: Int8Array;
+  /** The guest panicked: the vCPU runs nothing more (vcpu_step.ts). */
+  readonly dead: Uint8Array;
+  /** The interval of the last step or wakeup, and the time categories charged for it (vcpu_step.ts,
+   * wake.ts; metrics.ts truncates them at a snapshot). */
+  readonly stepStart: Float64Array;
+  readonly stepEnd: Float64Array;
+  readonly lastCost: Float64Array;
+  /** The rest of a preempted compute burst, paid back in task context (wake.ts sets, vcpu_step.ts pays). */
+  readonly debt: Float64Array;
+  /** Prefault page-ins the vCPU thread waits for (page_in.ts). */
+  readonly waitIo: Int32Array;
+  /** An async attempt is under way in the current fault (latency.ts sets, the syncFault hook reads). */
+  readonly tryFlag: Uint8Array;
+  /** Time per category, vCPU g at g * NCAT (vcpu_step.ts, wake.ts). */
+  readonly time: Float64Array;
+  /** Queued async works and their time integral (vcpu_step.ts; control.ts resets the max). */
+  readonly queuedNow: Int32Array;
+  readonly queuedSince: Float64Array;
+  readonly queuedMax: Int32Array;
+
+  // Per VM.
+  /** The simulator's counters, VM i at i * NCOUNT (every job). */
+  readonly count: Float64Array;
+  /** Page-ready bookkeeping (latency.ts, page_in.ts; control.ts resets at warmup). */
+  readonly slotBusyMax: Float64Array;
+  readonly pageReady: LogHistogram[] = [];
+  readonly doneWait: LogHistogram[] = [];
+  /** Global page index of each VM's gfn 0 (page_in.ts). */
+  readonly vmPageBase: Float64Array;
+  readonly tickPeriod: Float64Array;
+  // Host-wide.
+  readonly swapWait = new LogHistogram();
+  readonly swapService = new LogHistogram();
+  /** Completed tokens until the guest is told (page_in.ts adds, latency.ts ends). */
+  readonly tokens: TokenTable;
+  /** I/O requests submitted (page-ins needed by guest accesses), for max_faults. */
+  faults = 0;
+  panics = 0;
+  /** The swap device's busy and queue time integrals and started count at the end of warmup. */
+  swapAtWarmup: [number, number, number] = [0, 0, 0];
+  /** Set when the warmup snapshot was taken (metrics.ts subtracts it). */
+  warmupSnapshot: unknown = null;
+  /** Called at the end of warmup; metrics.ts installs its snapshot function here. */
+  onWarmup: ((sim: SimState) => unknown) | null = null;
+
+  // Page-in requests (page_in.ts): a pool of typed-array records; rNext chains requests sharing one
+  // page's I/O, and the free list.
+  rKind = new Uint8Array(64);
+  rVcpu = new Int32Array(64);
+  rSlot = new Int32Array(64);
+  rGen = new Uint32Array(64);
+  rGfn = new Float64Array(64);
+  rNext = new Int32Array(64);
+  rSubmit = new Float64Array(64);
+  rStart = new Float64Array(64);
+  rChannel = new Int32Array(64);
+  rFree = -1;
+  rCount = 0;
+  /** Global page index → the request doing its I/O. */
+  readonly inflight = new Map<number, number>();
+  /** Scratch: gfns found non-resident on `done` before a step (vcpu_step.ts, page_in.ts). */
+  readonly reGfn = new Float64Array(96);
+  /** What the current step did (vcpu_step.ts). */
+  readonly probe = new StepProbe();
+
+  constructor(scenario: SimScenario, opts: SimOptions, hooksFor: SimHooksFactory) {
+    this.scenario = scenario;
+    this.costs = scenario.costs;
+    this.tracer = opts.tracer ?? null;
+    this.onProgress = opts.onProgress ?? null;
+    this.endTime = scenario.duration;
+    const nvm = scenario.vms.length;
+    let nv = 0;
+    for (const v of scenario.vms) nv += v.vcpus;
+    this.vcpuVm = new Int32Array(nv);
+    this.scheduled = new Uint8Array(nv);
+    this.nextAt = new Float64Array(nv);
+    this.blocked = new Uint8Array(nv);
+    this.blockedSince = new Float64Array(nv);
+    this.blockedCat = new Int8Array(nv);
+    this.dead = new Uint8Array(nv);
+    this.stepStart = new Float64Array(nv);
+    this.stepEnd = new Float64Array(nv);
+    this.lastCost = new Float64Array(nv * NCAT);
+    this.debt = new Float64Array(nv);
+    this.waitIo = new Int32Array(nv);
+    this.tryFlag = new Uint8Array(nv);
+    this.time = new Float64Array(nv * NCAT);
+    this.queuedNow = new Int32Array(nv);
+    this.queuedSince = new Float64Array(nv);
+    this.queuedMax = new Int32Array(nv);
+    this.count = new Float64Array(nvm * NCOUNT);
+    this.slotBusyMax = new Float64Array(nvm);
+    this.tokens = new TokenTable(nv);
+    this.vmPageBase = new Float64Array(nvm);
+    this.tickPeriod = new Float64Array(nvm);
+
+    // Host side of every VM first (guest RAM), then host memory over all of it, then the guests.
+    const kvms: KvmVm[] = [];
+    let g = 0;
+    let pages = 0;
+    scenario.vms.forEach((spec, i) => {
+      kvms.push(createSimKvm(spec, hooksFor(this, i, g)));
+      this.vmPageBase[i] = pages;
+      pages += kvms[i]!.mem.npages;
+      g += spec.vcpus;
+    });
+    this.host = new HostMemory(
+      scenario.ramPages,
+      kvms.map((k) => k.mem.pageState),
+      kvms.map(() => KERNEL_PAGES),
+    );
+    g = 0;
+    scenario.vms.forEach((spec, i) => {
+      this.host.setInitialResidency(i, initialResidentPages(spec));
+      const sv = installSimGuest(spec, kvms[i]!, i, g, this.host, scenario.seed);
+      this.vms.push(sv);
+      for (const v of sv.vm.vcpus) {
+        this.vcpus.push(v);
+        this.vcpuVm[g++] = i;
+      }
+      this.pageReady.push(new LogHistogram());
+      this.doneWait.push(new LogHistogram());
+      this.tickPeriod[i] = spec.tick;
+    });
+    this.swap = new SwapDevice(
+      scenario.swapChannels,
+      compileDist(scenario.swapLatency),
+      xoshiro128Stream(scenario.seed, 'host/swap'),
+    );
+  }
+
+  /** Global vCPU index of VM vm's vCPU c. */
+  vcpuIndex(vm: number, c: number): number {
+    return this.vms[vm]!.firstVcpu + c;
+  }
+}
+
+/** Puts vCPU g's next step at t on the heap (an earlier step event of g becomes stale). */
+export function schedule(s: SimState, g: number, t: number): void {
+  s.scheduled[g] = 1;
+  s.nextAt[g] = t;
+  s.heap.push(t, (g << 2) | EV_VCPU);
+}
