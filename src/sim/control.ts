@@ -1,8 +1,7 @@
 // Control events: the end of warmup (snapshot and reset of the measured statistics), each VM's scheduler
 // tick, and the tracer's periodic samples. A control event's id is code | arg << 3 (arg: the VM of a tick).
 import { RESCHEDULE_VECTOR } from '../guest/x86/linux/scheduler.ts';
-import { kvm_apic_set_irq } from '../host/x86/lapic.ts';
-import { kvm_vcpu_kick } from '../host/x86/vm.ts';
+import { applyX86Step } from '../host/x86/steps.ts';
 import { K_TICKS, NCOUNT } from './counters.ts';
 import { EV_CTRL, type SimState } from './sim_state.ts';
 
@@ -57,6 +56,6 @@ function tick(s: SimState, vm: number): void {
     if (s.dead[sv.firstVcpu + c] !== 0) continue;
     if (cpu.curr[c]! < 0 && cpu.rqLen[c] === 0) continue; // NOHZ idle: no tick
     s.count[vm * NCOUNT + K_TICKS]!++;
-    if (kvm_apic_set_irq(v.apic, RESCHEDULE_VECTOR)) kvm_vcpu_kick(sv.vm, v);
+    applyX86Step(sv.vm, { kind: 'lapic_irq', vcpu: c, vector: RESCHEDULE_VECTOR });
   }
 }

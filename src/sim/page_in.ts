@@ -1,13 +1,12 @@
 // The page-in path: a page the host model needs from swap (an async worker's page-in, a synchronous
 // fault-in, or a prefault that found its page evicted again) becomes a request; requests for a page whose
 // I/O is already in flight join it, the others go to the swap device (swap_device.ts) or its queue. When
-// the device finishes a page, every request on it completes: `async_pf_execute` for a worker,
-// `kvm_sync_fault_done` for a synchronous fault, and the waiting vCPU may wake (wake.ts).
+// the device finishes a page, every request on it completes: the `work` step (async_pf_execute) for a
+// worker, the `sync_done` step (kvm_sync_fault_done) for a synchronous fault, and the waiting vCPU may wake (wake.ts).
 //
 // Requests are a pool of typed-array records on the SimState (rKind … rChannel, free list through rNext).
-import { async_pf_execute } from '../host/x86/async_pf.ts';
 import { doneAt, W_NOTPRESENT_INJECTED, W_WAKEUP_ALL, workPending } from '../host/x86/async_pf_work.ts';
-import { kvm_sync_fault_done } from '../host/x86/mmu_fault.ts';
+import { applyX86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { PAGE_HOST_RESIDENT } from '../mem/page_state.ts';
@@ -128,7 +127,7 @@ function complete(s: SimState, r: number): void {
       const busy = slotBusy(sv, vcpu);
       const injected = (w.wFlags[slot]! & W_NOTPRESENT_INJECTED) !== 0;
       const token = w.wToken[slot]!;
-      async_pf_execute(vm, vcpu, slot);
+      applyX86Step(vm, { kind: 'work', vcpu: vcpu.vcpu_id, slot });
       if (was === 0) s.host.pagedIn(vmIdx, gfn);
       s.tokens.add(g, token, s.now, (busy ? TF_SLOT_BUSY : 0) | (injected ? TF_INJECTED : 0));
       s.tracer?.completed(s, g, token, s.now);
@@ -138,7 +137,7 @@ function complete(s: SimState, r: number): void {
     case R_SYNC: {
       if (vcpu.sync_fault_gfn !== gfn) return;
       const was = st[gfn]! & PAGE_HOST_RESIDENT;
-      kvm_sync_fault_done(vm, vcpu);
+      applyX86Step(vm, { kind: 'sync_done', vcpu: vcpu.vcpu_id });
       if (was === 0) s.host.pagedIn(vmIdx, gfn);
       maybeWake(s, g);
       return;

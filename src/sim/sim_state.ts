@@ -13,6 +13,7 @@
 // It also owns the event encoding (payload = id << 2 | kind) and `schedule`, which every job uses to put
 // a vCPU's next step on the heap. Nothing here imports those files, so there is no import cycle.
 
+import type { X86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
 import type { SimCosts } from './costs.ts';
@@ -131,6 +132,8 @@ export class SimState {
   readonly reGfn = new Float64Array(96);
   /** What the current step did (vcpu_step.ts). */
   readonly probe = new StepProbe();
+  /** Each vCPU's `run` step (the step vocabulary's, src/host/x86/steps.ts), made once. */
+  readonly runSteps: readonly X86Step[];
 
   constructor(scenario: SimScenario, opts: SimOptions, hooksFor: SimHooksFactory) {
     this.scenario = scenario;
@@ -180,12 +183,15 @@ export class SimState {
       kvms.map(() => KERNEL_PAGES),
     );
     g = 0;
+    const runSteps: X86Step[] = [];
+    this.runSteps = runSteps;
     scenario.vms.forEach((spec, i) => {
       this.host.setInitialResidency(i, initialResidentPages(spec));
       const sv = installSimGuest(spec, kvms[i]!, i, g, this.host, scenario.seed);
       this.vms.push(sv);
       for (const v of sv.vm.vcpus) {
         this.vcpus.push(v);
+        runSteps.push({ kind: 'run', vcpu: v.vcpu_id });
         this.vcpuVm[g++] = i;
       }
       this.pageReady.push(new LogHistogram());

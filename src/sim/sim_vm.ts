@@ -1,13 +1,12 @@
 // One simulated VM: the host model's KvmVm with the Linux guest model installed, built for a protocol
-// mode (docs/simulator.md, "Protocol modes"), plus the small adapter through which the simulator sees
-// what each run step injected.
+// mode (docs/simulator.md, "Protocol modes"), plus the injection count through which the simulator sees
+// what each run step injected (HostHooks.injected).
 import { KVM_FEATURE_ASYNC_PF_INT } from '../abi/kvm_para.ts';
 import { linuxGuestConfigFor } from '../guest/x86/linux/config.ts';
 import { LinuxGuest } from '../guest/x86/linux/guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';
-import type { KvmVcpu } from '../host/x86/vcpu.ts';
-import { createVm, type GuestModel, type HostHooks, type KvmVm } from '../host/x86/vm.ts';
+import { createVm, type HostHooks, INJECT_IRQ, type KvmVm } from '../host/x86/vm.ts';
 import type { HostMemory } from './host_memory.ts';
 import { KERNEL_PAGES, type SimVmSpec, workingSetPages } from './load_sim.ts';
 import { WorkloadProgram } from './workload.ts';
@@ -16,34 +15,13 @@ import { WorkloadProgram } from './workload.ts';
 export const HOST_KVM_FEATURES = 0x01007efb;
 
 /**
- * Forwards to the Linux guest and counts what the host injected at VM entry, so the simulator can charge
- * #PF injection and interrupt delivery per step without the guest exposing it.
+ * What the host injected at VM entry during the current step, counted through HostHooks.injected (the
+ * host reports each injection as it makes it), so the simulator can charge #PF injection and interrupt
+ * delivery per step. The step probe (step_probe.ts) zeroes it before each step.
  */
-export class InjectionCounter implements GuestModel {
+export class InjectionCount {
   pf = 0;
   irq = 0;
-  constructor(readonly inner: LinuxGuest) {}
-  step(vcpu: KvmVcpu): boolean {
-    return this.inner.step(vcpu);
-  }
-  deliverException(vcpu: KvmVcpu, vector: number, errorCode: number): void {
-    this.pf++;
-    this.inner.deliverException(vcpu, vector, errorCode);
-  }
-  deliverInterrupt(vcpu: KvmVcpu, vector: number): void {
-    this.irq++;
-    this.inner.deliverInterrupt(vcpu, vector);
-  }
-  deliverNestedPfVmexit(vcpu: KvmVcpu, faultAddress: number): void {
-    this.pf++;
-    this.inner.deliverNestedPfVmexit(vcpu, faultAddress);
-  }
-  onInit(vcpu: KvmVcpu): void {
-    this.inner.onInit(vcpu);
-  }
-  onSipi(vcpu: KvmVcpu): void {
-    this.inner.onSipi(vcpu);
-  }
 }
 
 export interface SimVm {
@@ -51,7 +29,7 @@ export interface SimVm {
   readonly spec: SimVmSpec;
   readonly vm: KvmVm;
   readonly guest: LinuxGuest;
-  readonly adapter: InjectionCounter;
+  readonly injections: InjectionCount;
   readonly program: WorkloadProgram;
   /** Global index of vCPU 0 (the simulator numbers all vCPUs of all VMs consecutively). */
   readonly firstVcpu: number;
@@ -120,8 +98,12 @@ export function installSimGuest(
     },
     sink: null,
   });
-  const adapter = new InjectionCounter(guest);
-  vm.guest = adapter;
+  const injections = new InjectionCount();
+  vm.hooks.injected = (_vcpu, kind) => {
+    if (kind === INJECT_IRQ) injections.irq++;
+    else injections.pf++;
+  };
+  vm.guest = guest;
   for (let t = 0; t < nTasks; t++) guest.spawnTask(t % spec.vcpus);
-  return { index, spec, vm, guest, adapter, program, firstVcpu, nTasks };
+  return { index, spec, vm, guest, injections, program, firstVcpu, nTasks };
 }

@@ -1,8 +1,9 @@
 // The discrete-event simulator: it drives the host model (src/host/x86) and the Linux guest model through
 // virtual time on an overcommitted host. It re-implements no protocol logic: it only decides *when* each
-// step of the model runs — `kvm_vcpu_run_step` for a vCPU, `async_pf_execute` when the swap device
-// finishes a worker's page-in, `kvm_sync_fault_done` when a synchronous fault-in finishes — and reads what
-// the step did to charge its cost (costs.ts) and count it.
+// step of the x86 step vocabulary (src/host/x86/steps.ts) runs — `run` for a vCPU, `work` when the swap
+// device finishes a worker's page-in, `sync_done` when a synchronous fault-in finishes, `lapic_irq` for the
+// scheduler tick — and reads what the step did to charge its cost (costs.ts) and count it. Reclaim goes
+// through the page-state owner (host_memory.ts → src/mem/page_state.ts).
 //
 // This file owns the run loop and event dispatch, and the host hooks through which the host model calls
 // back into the simulator. The state is SimState (sim_state.ts); each other job is a file of free

@@ -1,6 +1,6 @@
 // What one vCPU run step did, as the simulator learns it today: by reading guest and host state before
 // and after `kvm_vcpu_run_step` and diffing (the guest's ack count, `vcpu.stat.pf_fixed`, the CPU's
-// interrupt and exception frames) and by reading the InjectionCounter adapter (sim_vm.ts). Every such
+// interrupt and exception frames) and by reading the injection count (sim_vm.ts, HostHooks.injected). Every such
 // read is in this file, so the day steps report their effects as data, only this file changes.
 //
 // One StepProbe per simulator, reused for every step: `before` and `after` write numbers into its fields
@@ -47,8 +47,8 @@ export class StepProbe {
     this.irqPc0 = cpu.irqPc[c]!;
     this.excPc0 = cpu.excPc[c]!;
     this.excFlags0 = cpu.excFlags[c]!;
-    sv.adapter.pf = 0;
-    sv.adapter.irq = 0;
+    sv.injections.pf = 0;
+    sv.injections.irq = 0;
   }
 
   /** Call after a step that ran (neither blocked nor halted). */
@@ -56,7 +56,7 @@ export class StepProbe {
     const gs = sv.guest.state;
     const cpu = gs.cpu;
     const c = vcpu.vcpu_id;
-    const adapter = sv.adapter;
+    const adapter = sv.injections;
     this.pf = adapter.pf;
     this.irq = adapter.irq;
     const kind = cpu.lastKind[c]!;

@@ -18,7 +18,8 @@ import {
   GSTEP_TOUCH_EXIT,
   GSTEP_TOUCH_FIXED,
 } from '../guest/x86/linux/state.ts';
-import { kvm_vcpu_run_step, STEP_BLOCKED, STEP_HALTED } from '../host/x86/run_loop.ts';
+import { STEP_BLOCKED, STEP_HALTED } from '../host/x86/run_loop.ts';
+import { applyX86Step } from '../host/x86/steps.ts';
 import {
   K_EXITS,
   K_IRQ_INJECTED,
@@ -71,10 +72,11 @@ export function runVcpu(s: SimState, g: number): void {
   const lastCost = s.lastCost;
   const count = s.count;
   const tb = g * NCAT;
+  const runStep = s.runSteps[g]!;
   for (let inline = 0; ; inline++) {
     probe.before(sv, vcpu);
     const nRe = w.doneLen > 0 ? findReevicted(s, vm, vcpu) : 0;
-    const r = kvm_vcpu_run_step(vm, vcpu);
+    const r = applyX86Step(vm, runStep);
     if (r === STEP_BLOCKED) {
       block(s, g, vcpu);
       return;
