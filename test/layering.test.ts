@@ -17,7 +17,7 @@
 //
 // Layers, lowest first. `sim/engine`, `explore` (the generic search engine) and `trace` (the output
 // writers) know nothing about KVM; they sit above `scenario` only because the engine's quantity schemas use
-// the scenario unit parsers. `test_utils` is for tests: nothing in src/ may import it.
+// the scenario unit parsers. Tests and test helpers live under test/, not src/.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
@@ -33,7 +33,6 @@ const LAYERS: readonly (readonly string[])[] = [
   ['script'],
   ['sim', 'sim/s390', 'explore/x86', 'explore/s390', 'explore/models', 'oracle'],
   ['cli'],
-  ['test_utils'],
 ];
 
 /** Peer units allowed to import each other, as `from -> to`. */

@@ -22,7 +22,7 @@ import {
   kvm_vcpu_reset,
   vcpu_block_wakeup,
 } from '../../src/host/x86/x86.ts';
-import { A, ApfFixture } from '../../src/test_utils/apf_fixture.ts';
+import { A, ApfFixture } from '../test_utils/apf_fixture.ts';
 
 const { MSR_KVM_ASYNC_PF_EN: EN, MSR_KVM_ASYNC_PF_INT: INT, MSR_KVM_ASYNC_PF_ACK: ACK } = para;
 const G = 0x300; // a gfn whose host page needs I/O

@@ -9,7 +9,7 @@ import { bugSet } from '../../src/host/x86/bugs.ts';
 import { type ERA_NAMES, eraConfig, hostBehaviour } from '../../src/host/x86/era.ts';
 import { loadScript } from '../../src/script/load_script.ts';
 import { runScript } from '../../src/script/runner.ts';
-import { A, ApfFixture } from '../../src/test_utils/apf_fixture.ts';
+import { A, ApfFixture } from '../test_utils/apf_fixture.ts';
 
 const { MSR_KVM_ASYNC_PF_EN: EN, MSR_KVM_ASYNC_PF_INT: INT, MSR_KVM_ASYNC_PF_ACK: ACK } = para;
 const G = 0x300;

@@ -1,0 +1,193 @@
+// The trace writers' fast paths print exactly what the plain ones (and String, padStart, toString(16))
+// print: AsciiOut's number writers, the prepared Chrome events against the plain methods, and the
+// prepared ftrace lines against formatFtraceLine.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AsciiOut, Fragment } from '../../src/trace/ascii_out.ts';
+import {
+  ArgsLayout,
+  ChromeTraceWriter,
+  CounterTrack,
+  EventKind,
+  FixedArgs,
+  formatTraceTime,
+  HexIds,
+  type TraceArgs,
+  Track,
+} from '../../src/trace/chrome.ts';
+import { FtraceFormat, FtraceTask, FtraceWriter, formatFtraceLine } from '../../src/trace/ftrace.ts';
+
+/** A deterministic stream of integers of 1 to 53 bits. */
+function* integers(count: number, seed = 1): Generator<number> {
+  let x = seed;
+  const next = () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x;
+  };
+  for (let i = 0; i < count; i++) yield (next() * 2 ** 21 + (next() >>> 11)) % 2 ** (1 + (i % 53));
+}
+
+const EDGES = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 999_999, 1e6, 999_999_999, 1e9, 2 ** 31 - 1, 2 ** 31];
+const WIDE = [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 1e12, 2 ** 48 - 1, 2 ** 53 - 1];
+
+/** What `fill` writes into an AsciiOut, as one string. */
+function written(fill: (o: AsciiOut) => void): string {
+  let s = '';
+  const o = new AsciiOut((c) => {
+    s += c;
+  });
+  fill(o);
+  o.flush();
+  return s;
+}
+
+test('AsciiOut: integers, padded integers and hex digits as String, padStart and toString(16)', () => {
+  const ns = [...EDGES, ...WIDE, ...integers(20_000)];
+  const want = ns.map((n) => `${n}|${String(n).padStart(5)}|${n.toString(16)}|${String(-n)}|`);
+  const got = written((o) => {
+    for (const n of ns) {
+      o.uint(n);
+      o.raw('|');
+      o.spacePadded(n, 5);
+      o.raw('|');
+      o.hexDigits(n);
+      o.raw('|');
+      o.int(-n);
+      o.raw('|');
+    }
+  });
+  assert.equal(got, want.join(''));
+  const small = ns.filter((n) => n < 1e6);
+  assert.equal(
+    written((o) => {
+      for (const n of small) o.padded(n, 6);
+    }),
+    small.map((n) => String(n).padStart(6, '0')).join(''),
+  );
+  // Anything else goes through toString(16).
+  const odd = [-1, 0.5, 2 ** 60, -0];
+  assert.equal(
+    written((o) => {
+      for (const n of odd) o.hexDigits(n);
+    }),
+    odd.map((n) => n.toString(16)).join(''),
+  );
+});
+
+test('AsciiOut: times as formatTraceTime prints them, including negative and fractional ones', () => {
+  const ts = [0, 0.4, 0.5, 0.6, 999.5, 1000, -0.4, -0.6, -1, -1500, 1e15 + 3, 2 ** 53 - 1, 123_456_789.5];
+  for (const n of integers(5_000, 7)) ts.push(n / 7, -n / 3);
+  assert.equal(
+    written((o) => {
+      for (const t of ts) o.micros(t);
+    }),
+    ts.map(formatTraceTime).join(''),
+  );
+});
+
+test('AsciiOut: fragments copy ASCII bytes, and send other text whole', () => {
+  const frags = ['', 'short', 'a longer fragment, over sixteen bytes', 'non-ASCII: µs ✓'].map(
+    (t) => new Fragment(t),
+  );
+  assert.equal(frags[3]!.bytes, null);
+  const chunks: string[] = [];
+  const o = new AsciiOut((c) => {
+    chunks.push(c);
+  });
+  for (const f of frags) o.fragment(f);
+  o.flush();
+  assert.equal(chunks.join(''), frags.map((f) => f.text).join(''));
+  assert.equal(o.bytes, Buffer.byteLength(chunks.join('')));
+});
+
+/** The document a writer produces. */
+function chromeDoc(fill: (w: ChromeTraceWriter) => void): string {
+  let s = '';
+  const w = new ChromeTraceWriter((c) => {
+    s += c;
+  });
+  fill(w);
+  w.close();
+  return s;
+}
+
+test('chrome: prepared events have the bytes of the plain ones', () => {
+  const times = [0, 1, 999.5, 1234.567, 123_456_789, -1500, 2 ** 40 + 7];
+  const names = ['schedule', 'q"uote\\', 'nàme ✓', 'ctl\u0001'];
+  const record: TraceArgs = { vm: 'wéb "0"', gfn: '0x1f', queued_us: 12.345, ok: true, bad: Number.NaN };
+  const layout = new ArgsLayout(['vm', 'gfn', 'queued_us', 'ok', 'bad'], ['gfn']);
+  const fixed = new FixedArgs({ end: 'task woken' });
+  const plain = chromeDoc((w) => {
+    for (const name of names)
+      for (const t of times) {
+        w.complete(100, 1_000_001, 'vcpu', name, t, t / 3);
+        w.complete(1, 1003, 'swap', name, t, 5, record);
+        const id = `vm0.vcpu1.0x${(t >>> 0).toString(16)}`;
+        w.asyncBegin(100, 1_000_001, 'apf', `token 0x${(t >>> 0).toString(16)}`, id, t, { gva: '0x7f00' });
+        w.asyncEnd(100, 1_000_001, 'apf', name, id, t, { end: 'task woken' });
+        w.flowStart(100, 1_000_001, 'apf', name, id, t);
+        w.flowEnd(100, 1_000_001, 'apf', name, id, t);
+        w.counter(1, name, t, { queued: 3, busy: t });
+        w.counter(1, name, t, {});
+      }
+  });
+  const prepared = chromeDoc((w) => {
+    const vcpu = new Track(100, 1_000_001);
+    const swap = new Track(1, 1003);
+    const ids = new HexIds('vm0.vcpu1.0x');
+    const gva = new ArgsLayout(['gva'], ['gva']);
+    for (const name of names) {
+      const slice = new EventKind('X', 'vcpu', name);
+      const io = new EventKind('X', 'swap', name);
+      const tokenBegin = EventKind.numbered('b', 'apf', 'token 0x');
+      const end = new EventKind('e', 'apf', name);
+      const counter = new CounterTrack(1, name, ['queued', 'busy']);
+      const empty = new CounterTrack(1, name, []);
+      for (const t of times) {
+        w.slice(slice, vcpu, t, t / 3);
+        layout.values.splice(0, 5, 'wéb "0"', 0x1f, 12.345, true, Number.NaN);
+        w.slice(io, swap, t, 5, layout);
+        gva.values[0] = 0x7f00;
+        w.span(tokenBegin, vcpu, ids, t >>> 0, t, gva);
+        w.span(end, vcpu, ids, t >>> 0, t, fixed);
+        w.flow(new EventKind('s', 'apf', name), vcpu, ids, t >>> 0, t);
+        w.flow(new EventKind('f', 'apf', name), vcpu, ids, t >>> 0, t);
+        w.counterAt(counter, t, [3, t]);
+        w.counterAt(empty, t, []);
+      }
+    }
+  });
+  assert.equal(prepared, plain);
+  assert.equal((JSON.parse(plain) as { traceEvents: unknown[] }).traceEvents.length, 8 * 4 * 7);
+  assert.throws(() => chromeDoc((w) => w.slice(EventKind.numbered('X', 'c', 'n '), new Track(1, 1), 0, 0)));
+});
+
+test('ftrace: prepared lines are the lines formatFtraceLine makes', () => {
+  const times = [0, 999, 1000, 1_000_000_001, 123_456_789_012, 99_999_999_999_999, 0.5, 1234.9, -1];
+  const fmt = new FtraceFormat('kvm_async_pf_completed', ['gva ', ' address 0x', ''], [1, 0]);
+  const text = (a: number, b: number) => `gva ${b.toString(16)} address 0x${a.toString(16)}`;
+  const tasks = [
+    { comm: 'CPU 0/KVM', pid: 1000, cpu: 0 },
+    { comm: 'kwörker/1:1', pid: 101, cpu: 1234 },
+    { comm: 'a-very-long-comm-name-that-exceeds', pid: 5, cpu: 7 },
+  ];
+  const want: string[] = [];
+  let got = '';
+  const w = new FtraceWriter((c) => {
+    got += c;
+  });
+  for (const l of tasks) {
+    const task = new FtraceTask(l.comm, l.pid, l.cpu);
+    for (const t of times) {
+      const [a, b] = [t >>> 0, 2 ** 47 - 1 - t];
+      w.formatted(task, t, fmt, a, b);
+      w.lineOf(task, t, 'kvm_x', 'ü');
+      want.push(formatFtraceLine({ ...l, timeNs: t, event: 'kvm_async_pf_completed', text: text(a, b) }));
+      want.push(formatFtraceLine({ ...l, timeNs: t, event: 'kvm_x', text: 'ü' }));
+    }
+  }
+  w.close();
+  assert.equal(fmt.text(0x1000, 0x7f), text(0x1000, 0x7f));
+  assert.equal(got.slice(got.indexOf('\n', got.lastIndexOf('#')) + 1), `${want.join('\n')}\n`);
+  assert.equal(w.lines, want.length);
+});
