@@ -1,6 +1,6 @@
 // `npm run bench des`: the discrete-event engine core (src/sim/engine) against the C reference des.c.
 //
-// Both run the des.c model (/work/shared/bench/README.md §1) on both reference configurations, interleaved
+// Both run the des.c model (../shared/bench/README.md §1) on both reference configurations, interleaved
 // (C, JS, then JS, C in the next round, and so on, so drift on a shared machine hits both sides alike),
 // 5 rounds each. The figure is events/s of the simulation loop: des.c times its own loop (initial pushes
 // included); for JS, DesReference.run() (the same initial pushes and loop) is timed with performance.now().
@@ -93,7 +93,7 @@ export default async function desBench(): Promise<string> {
   lines.push('## des: event engine core vs des.c');
   lines.push('');
   lines.push(
-    'The des.c model (/work/shared/bench/README.md §1: N vCPUs, run exp(10 µs), fault p = 0.3, FIFO swap device of ' +
+    'The des.c model (../shared/bench/README.md §1: N vCPUs, run exp(10 µs), fault p = 0.3, FIFO swap device of ' +
       `capacity C, exp(100 µs)) until ${LIMIT.toLocaleString('en-US')} faults, seed ${SEED}, run by ` +
       "`src/sim/engine/des_reference.ts` on the engine's heap and mulberry32. " +
       `Events/s of the simulation loop, median of ${ROUNDS} interleaved rounds (C: \`gcc -O2\` build of des.c, ` +

@@ -1,5 +1,5 @@
 // `npm run bench spin`: the explorer (src/explore) against spin 6.5.2 on apf_slot.pml, the model-checking
-// baseline of /work/shared/bench/README.md §2. Both search the full state space without reduction; spin
+// baseline of ../shared/bench/README.md §2. Both search the full state space without reduction; spin
 // stores statement-level states, the explorer one state per atomic block, so the comparison is
 // transitions/s and bytes/state, plus the exact state counts of the atomic-step encoding.
 import { spawnSync } from 'node:child_process';
@@ -132,7 +132,7 @@ const secs = (x: number) => `${x.toFixed(2)} s`;
 
 export default async function spinBench(): Promise<string> {
   const root = join(import.meta.dirname, '..');
-  const pml = [process.env.KVMSIM_SHARED, join(root, '..', 'shared'), '/work/shared']
+  const pml = [process.env.KVMSIM_SHARED, join(root, '..', 'shared')]
     .filter((d): d is string => d !== undefined)
     .map((d) => join(d, 'bench', 'apf_slot.pml'))
     .find((p) => existsSync(p));

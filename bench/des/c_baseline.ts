@@ -1,4 +1,4 @@
-// Builds and runs the C reference engine (/work/shared/bench/des.c) for bench/des.bench.ts.
+// Builds and runs the C reference engine (../shared/bench/des.c beside the repo) for bench/des.bench.ts.
 //
 // The source is compiled straight from where it lives (no copy in the repo) into a fresh temp dir, with the
 // README's command line: gcc -O2 -o des_c des.c -lm. Every failure (no gcc, no source, compile error) is
@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Where des.c is read from; KVMSIM_DES_C overrides (e.g. on a machine with the reference elsewhere). */
-export const DES_C_SOURCE = process.env.KVMSIM_DES_C ?? '/work/shared/bench/des.c';
+export const DES_C_SOURCE =
+  process.env.KVMSIM_DES_C ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'bench', 'des.c');
 
 /** One line of des.c's JSON output. */
 export interface CRun {

@@ -1,6 +1,6 @@
 /**
  * The apf_slot benchmark model: x86 async-PF 'page ready' delivery through the guest's one-slot mailbox,
- * as in /work/shared/bench/apf_slot.pml, in the atomic-step encoding of the bench README (§2): one
+ * as in ../shared/bench/apf_slot.pml, in the atomic-step encoding of the bench README (§2): one
  * explorer step per Promela `atomic` block, no init process, every field part of the state's identity.
  * With that encoding BFS finds exactly 18,517 / 974,625 / 2,946,903 states for 2×3 / 3×4 / 3×5, and with
  * BUG_ACK_BEFORE_CLEAR a shortest invalid end state at depth 19 (2×3).

@@ -1,4 +1,4 @@
-// The des.c model (/work/shared/bench/des.c) on top of the engine's heap and PRNG: the engine core's
+// The des.c model (../shared/bench/des.c) on top of the engine's heap and PRNG: the engine core's
 // correctness check (bit-for-bit equal output) and its speed check (events/s against the C build).
 //
 // The model: N vCPUs each run for exp(mean 10) then, with probability 0.3, fault; a fault holds one of

@@ -5,7 +5,7 @@
 //   use this one. Streams seeded from distinct 32-bit seeds (through splitmix32) practically never
 //   overlap, however many streams there are and however long they run. The x86 workload simulator
 //   (src/sim) draws every task's workload and the swap device's latencies from it.
-// - mulberry32 (`Mulberry32`, `mulberry32Stream`): bit-identical to des.c (/work/shared/bench/des.c), so
+// - mulberry32 (`Mulberry32`, `mulberry32Stream`): bit-identical to des.c (../shared/bench/des.c), so
 //   the engine can be checked against the C reference bit for bit; tiny (one uint32 of state) and fast.
 //   Its state is a Weyl sequence: every seed walks the same cycle of 2^32 states, so two streams are the
 //   same sequence at different offsets, and k streams that each draw n values overlap with about

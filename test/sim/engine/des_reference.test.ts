@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatDesResult, runDesReference } from '../../../src/sim/engine/des_reference.ts';
 
-// Expected values are des.c's output (/work/shared/bench/README.md §1):
+// Expected values are des.c's output (../shared/bench/README.md §1):
 //   ./des_c 64 4 1000000 12345      # events 4331321, simTime 25043171.259835, meanWait 1469.2249
 //   ./des_c 4096 1024 1000000 12345 # events 4345420, simTime 97749.518405,   meanWait 266.4550
 
