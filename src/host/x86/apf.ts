@@ -32,12 +32,14 @@ export function kvm_pv_async_pf_enabled(vm: KvmVm, vcpu: KvmVcpu): boolean {
 }
 
 /** SEND_ALWAYS as KVM sees it: the cached bool, or (2026) the live EN value. */
+/** @model EN bit 1 read through the era's cache (kvm_pv_async_pf / send_user_only in the kernel). */
 function apf_send_always(vm: KvmVm, vcpu: KvmVcpu): boolean {
   return vm.era.validateEnBeforeCommit
     ? (vcpu.apf.msr_en_flags & KVM_ASYNC_PF_SEND_ALWAYS) !== 0
     : vcpu.apf.send_always;
 }
 
+/** @model EN bit 2 read through the era's cache. */
 function apf_delivery_as_pf_vmexit(vm: KvmVm, vcpu: KvmVcpu): boolean {
   return vm.era.validateEnBeforeCommit
     ? (vcpu.apf.msr_en_flags & KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT) !== 0
@@ -234,6 +236,7 @@ export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: numb
  * (no notpresent_injected filter). 4.15–5.7 (9a6e7c39810e): if a 'not present' is still unconsumed
  * (reason = 1) while a #PF is pending, both are dropped — without checking that the tokens match.
  */
+/** @model kvm_arch_async_page_present as ≤5.7 kernels wrote it (#PF page-ready). */
 function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: number): void {
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) return;
   const reason = kvm_read_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0);

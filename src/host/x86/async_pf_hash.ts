@@ -16,6 +16,7 @@ export function kvm_async_pf_hash_fn(gfn: number): number {
   return Math.imul(gfn >>> 0, GOLDEN_RATIO_32) >>> (32 - HASH_BITS);
 }
 
+/** @kernel kvm_async_pf_next_probe (arch/x86/kvm/x86.c): linear probing to the next slot. */
 const kvm_async_pf_next_probe = (key: number): number => (key + 1) & MASK;
 
 /** @kernel kvm_async_pf_hash_reset */

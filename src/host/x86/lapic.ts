@@ -81,7 +81,10 @@ function highest(r: Uint32Array): number {
 export const apic_irr_test = (apic: KvmLapic, vector: number): boolean => testBit(apic.irr, vector);
 export const apic_find_highest_isr = (apic: KvmLapic): number => apic.highest_isr;
 
-/** Recomputes the highest-vector caches after irr/isr were written wholesale (a state restore). */
+/**
+ * Recomputes the highest-vector caches after irr/isr were written wholesale (a state restore).
+ * @model the model's own cache (the kernel scans IRR/ISR, apic_find_highest_irr/isr).
+ */
 export function apic_update_highest(apic: KvmLapic): void {
   apic.highest_irr = highest(apic.irr);
   apic.highest_isr = highest(apic.isr);

@@ -60,7 +60,11 @@ export function kvm_mmu_do_page_fault(
   return RET_PF_SYNC;
 }
 
-/** The blocking GUP of a synchronous fault returned: the page is resident and mapped. */
+/**
+ * The blocking GUP of a synchronous fault returned: the page is resident and mapped.
+ * @model no kernel function of this name: the return of the blocking fault-in inside
+ * __kvm_mmu_faultin_pfn, split off as its own step so schedulers can time it.
+ */
 export function kvm_sync_fault_done(vm: KvmVm, vcpu: KvmVcpu): void {
   const gfn = vcpu.sync_fault_gfn;
   if (gfn < 0) return;

@@ -117,6 +117,7 @@ export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 
  * ≤5.7 (x86-apf §3.1, [X86-4.19], [X86-2.6.38]): reserved bits, commit, disable or map 4 bytes and send
  * a wakeup-all. No CPUID feature check and no LAPIC check.
  */
+/** @model kvm_pv_enable_async_pf as ≤5.7 kernels wrote it (one function per era in the model). */
 function kvm_pv_enable_async_pf_legacy(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
   const apf = vcpu.apf;
   if (data & BigInt(vm.era.reservedMask)) return 1;
@@ -203,7 +204,10 @@ export function kvm_set_msr_host(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bi
   return r === 0;
 }
 
-/** Host-initiated read (KVM_GET_MSRS): an "unsupported" MSR reads as 0. */
+/**
+ * Host-initiated read (KVM_GET_MSRS): an "unsupported" MSR reads as 0.
+ * @model the host-initiated half of kvm_get_msr_common for the PV MSRs (do_get_msr's path).
+ */
 export function kvm_get_msr_host(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
   const r = kvm_get_msr_common_apf(vm, vcpu, msr);
   if (typeof r === 'object') return r.value;

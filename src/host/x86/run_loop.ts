@@ -32,7 +32,10 @@ function firmwareRsm(vm: KvmVm, vcpu: KvmVcpu): boolean {
   return true;
 }
 
-/** Whether kvm_vcpu_run_step can make progress now. */
+/**
+ * Whether kvm_vcpu_run_step can make progress now.
+ * @model a scheduler's question, no kernel function (kvm_vcpu_run_step is one vcpu_run iteration).
+ */
 export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
   vcpu.mode === IN_GUEST_MODE || (!vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu));
 

@@ -67,13 +67,17 @@ export function vcpu_block_wakeup(vcpu: KvmVcpu): void {
 /**
  * A VM exit: the instruction the guest executed traps to the host, which handles it before re-entry.
  * An exit is serializing: a store the vCPU left buffered (present-queued-barrier) becomes visible.
+ * @model no kernel function of this name: what every VM exit does that the model depends on.
  */
 export function kvm_vmexit(vcpu: KvmVcpu): void {
   vcpu.mode = OUTSIDE_GUEST_MODE;
   kvm_drain_store_buffer(vcpu);
 }
 
-/** The buffered `pageready_pending = false` of a barrier-less ACK becomes visible. */
+/**
+ * The buffered `pageready_pending = false` of a barrier-less ACK becomes visible.
+ * @model the hardware store buffer draining (present-queued-barrier), not a kernel function.
+ */
 export function kvm_drain_store_buffer(vcpu: KvmVcpu): void {
   const apf = vcpu.apf;
   if (apf.pageready_pending_store_buffered) {
@@ -187,7 +191,10 @@ export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number
   return kvm_emulate_rdmsr(vm, vcpu, msr);
 }
 
-/** A LAPIC register write; an SVR write with the enable bit asks for an APF rescan (2f15d027c05f). */
+/**
+ * A LAPIC register write; an SVR write with the enable bit asks for an APF rescan (2f15d027c05f).
+ * @model the APIC-access / x2APIC-MSR exit around kvm_lapic_reg_write.
+ */
 export function kvm_lapic_write(vm: KvmVm, vcpu: KvmVcpu, reg: number, val: number): boolean {
   kvm_vmexit(vcpu); // an APIC-access (xAPIC MMIO) or x2APIC MSR exit
   const r = kvm_lapic_reg_write(vcpu.apic, reg, val);
