@@ -32,7 +32,7 @@ export function kvm_pv_async_pf_enabled(vm: KvmVm, vcpu: KvmVcpu): boolean {
 }
 
 /** SEND_ALWAYS as KVM sees it: the cached bool, or (2026) the live EN value. */
-/** @model EN bit 1 read through the era's cache (kvm_pv_async_pf / send_user_only in the kernel). */
+/** @model EN bit 1 read through the era's cache (the kernel keeps it as apf.send_user_only, inverted, up to 6.14). */
 function apf_send_always(vm: KvmVm, vcpu: KvmVcpu): boolean {
   return vm.era.validateEnBeforeCommit
     ? (vcpu.apf.msr_en_flags & KVM_ASYNC_PF_SEND_ALWAYS) !== 0
