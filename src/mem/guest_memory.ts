@@ -4,7 +4,6 @@
 import { newPageStates, type PageStates } from './page_state.ts';
 
 export const PAGE_SIZE = 4096;
-export const PAGE_SHIFT = 12;
 
 export const gpaToGfn = (gpa: number): number => Math.floor(gpa / PAGE_SIZE);
 export const gfnToGpa = (gfn: number): number => gfn * PAGE_SIZE;

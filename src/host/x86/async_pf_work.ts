@@ -109,13 +109,6 @@ export function donePop(s: AsyncPfState): number {
 /** The i-th item of `done` (0 = head). */
 export const doneAt = (s: AsyncPfState, i: number): number => s.done[(s.doneHead + i) % WORK_POOL_SIZE]!;
 
-/** Slots on `queue`, in list (creation) order. */
-export function queueSlots(s: AsyncPfState): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < WORK_POOL_SIZE; i++) if (s.wFlags[i]! & W_ON_QUEUE) out.push(i);
-  return out.sort((a, b) => s.wSeq[a]! - s.wSeq[b]!);
-}
-
 /** Whether `slot` still holds generation `gen` and its worker has not run: the completion is still due. */
 export const workPending = (s: AsyncPfState, slot: number, gen: number): boolean =>
   s.wGen[slot] === gen &&
