@@ -63,6 +63,11 @@ export class HostTimeline {
     };
   }
 
+  /** The VMM's KVM_SET_MSRS of one MSR between runs (the vCPU is outside KVM_RUN); whether it was processed. */
+  setMsr(vcpu: number, msr: number, value: bigint): boolean {
+    return applyX86Step(this.vm, { kind: 'host_set_msr', vcpu, msr, value, exit: false }) === 1;
+  }
+
   /** The host page of `gfn` is missing; faulting it in (async worker or blocking GUP) takes `delayNs`. */
   setBacking(gfn: number, delayNs: number): void {
     this.delays.set(gfn, delayNs);

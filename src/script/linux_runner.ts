@@ -109,17 +109,7 @@ class LinuxScriptRun {
         rec(this.runAll(op.for === undefined ? Number.POSITIVE_INFINITY : op.for) ? 'ok' : 'hang');
         return;
       case 'host_set_msr':
-        rec(
-          applyX86Step(this.vm, {
-            kind: 'host_set_msr',
-            vcpu: vcpu.vcpu_id,
-            msr: op.msr,
-            value: op.value,
-            exit: false,
-          }) === 1
-            ? 'ok'
-            : 'rejected',
-        );
+        rec(this.host.setMsr(vcpu.vcpu_id, op.msr, op.value) ? 'ok' : 'rejected');
         return;
       case 'host_get_msr': {
         const v = kvm_get_msr_host_initiated(this.vm, vcpu, op.msr);

@@ -36,7 +36,7 @@ export class StepProbe {
   wakes = false;
   wakeToken = 0;
 
-  /** Call just before `kvm_vcpu_run_step(sv.vm, vcpu)`. */
+  /** Call just before the vCPU's `run` step. */
   before(sv: SimVm, vcpu: KvmVcpu): void {
     const gs = sv.guest.state;
     const cpu = gs.cpu;

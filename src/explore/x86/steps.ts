@@ -1,5 +1,6 @@
-// The explorer's steps over an explore world, each a call into the real host and guest code:
-// - run v: kvm_vcpu_run_step (the run loop: wakeup, requests, one injection, one guest instruction);
+// The explorer's steps over an explore world, each applied through the x86 step vocabulary (applyX86Step,
+// src/host/x86/steps.ts) so it runs the real host and guest code:
+// - run v: the `run` step (kvm_vcpu_run_step: wakeup, requests, one injection, one guest instruction);
 // - work v k: async_pf_execute for the k-th pending work of vCPU v in token order (so completion order
 //   and timing are free: any pending work may complete at any point);
 // - sync v: kvm_sync_fault_done (a synchronous fault-in returns);
