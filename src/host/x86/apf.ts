@@ -21,6 +21,7 @@ import {
 } from './async_pf_work.ts';
 import { kvm_queue_exception_e_p } from './exception.ts';
 import { kvm_apic_enabled, kvm_apic_set_irq } from './lapic.ts';
+import { kvm_mmu_prefault } from './mmu_install.ts';
 import { TP_KVM_ASYNC_PF_NOT_PRESENT, TP_KVM_ASYNC_PF_READY } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import { type KvmVm, kvm_vcpu_kick, lapic_in_kernel } from './vm.ts';
@@ -196,6 +197,11 @@ export function kvm_arch_async_page_ready(vm: KvmVm, vcpu: KvmVcpu, slot: number
   if (!direct && w.wCr3[slot] !== vcpu.cr3) return;
   const gfn = w.wGfn[slot]!;
   if (gfn >= vm.mem.npages) return;
+  if (vm.config.mmu_notifiers) {
+    // kvm_mmu_do_page_fault(prefetch): the same notifier-aware path; a stale prefault is dropped.
+    if (kvm_mmu_prefault(vm, vcpu, gfn)) vcpu.stat.pf_fixed++;
+    return;
+  }
   host_page_fault_in_and_map(vm.mem.pageState, gfn);
   vcpu.stat.pf_fixed++;
 }

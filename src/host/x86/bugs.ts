@@ -14,6 +14,14 @@ export const BUG_NAMES = [
   'ack-before-clear',
   'int-after-en',
   'wake-all-leaks-dummies',
+  'mmu-seq-sign-extension',
+  'seq-snapshot-late',
+  'root-vs-memslot-update',
+  'no-retry-check',
+  'end-order-reversed',
+  'change-pte-outside-window',
+  'use-change-pte',
+  'no-memslot-interlock',
 ] as const;
 export type BugName = (typeof BUG_NAMES)[number];
 
@@ -35,3 +43,12 @@ export const BUG_DF_FIX_DROPS_UNRELATED = bugBit('df-fix-drops-unrelated');
 export const BUG_ACK_BEFORE_CLEAR = bugBit('ack-before-clear');
 export const BUG_INT_AFTER_EN = bugBit('int-after-en');
 export const BUG_WAKE_ALL_LEAKS_DUMMIES = bugBit('wake-all-leaks-dummies');
+// The MMU model's switches (mmu_era.ts MmuBehaviour has what each one does).
+export const BUG_MMU_SEQ_SIGN_EXTENSION = bugBit('mmu-seq-sign-extension');
+export const BUG_SEQ_SNAPSHOT_LATE = bugBit('seq-snapshot-late');
+export const BUG_ROOT_VS_MEMSLOT_UPDATE = bugBit('root-vs-memslot-update');
+export const BUG_NO_RETRY_CHECK = bugBit('no-retry-check');
+export const BUG_END_ORDER_REVERSED = bugBit('end-order-reversed');
+export const BUG_CHANGE_PTE_OUTSIDE_WINDOW = bugBit('change-pte-outside-window');
+export const BUG_USE_CHANGE_PTE = bugBit('use-change-pte');
+export const BUG_NO_MEMSLOT_INTERLOCK = bugBit('no-memslot-interlock');

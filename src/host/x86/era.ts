@@ -3,19 +3,41 @@
 // shipped with are not implied by its era: they are named switches (bugs.ts) a scenario turns on.
 import {
   BUG_APF_VS_DISABLED_LAPIC,
+  BUG_CHANGE_PTE_OUTSIDE_WINDOW,
   BUG_CR0PG_CLEARS_QUEUE,
   BUG_DF_FIX_DROPS_UNRELATED,
   BUG_DF_ON_BACK_TO_BACK_PF,
   BUG_EN_COMMIT_BEFORE_VALIDATE,
+  BUG_END_ORDER_REVERSED,
+  BUG_MMU_SEQ_SIGN_EXTENSION,
+  BUG_NO_MEMSLOT_INTERLOCK,
+  BUG_NO_RETRY_CHECK,
   BUG_PAGEREADY_WITHOUT_NOTPRESENT,
   BUG_PRESENT_QUEUED_BARRIER,
+  BUG_ROOT_VS_MEMSLOT_UPDATE,
+  BUG_SEQ_SNAPSHOT_LATE,
   BUG_TOKEN_ZERO,
+  BUG_USE_CHANGE_PTE,
   type BugSet,
 } from './bugs.ts';
+import {
+  faithfulMmu,
+  MMU_2_6,
+  MMU_3_7,
+  MMU_5_12,
+  MMU_5_13,
+  MMU_5_15,
+  MMU_5_16,
+  MMU_6_8,
+  MMU_6_10,
+  MMU_6_13,
+  type MmuBehaviour,
+} from './mmu_era.ts';
 
 export const ERA_NAMES = [
   '2010',
   '2.6.38',
+  '3.6',
   '3.x',
   '4.14',
   '4.15',
@@ -23,8 +45,14 @@ export const ERA_NAMES = [
   '5.7',
   '5.8',
   '5.10',
+  '5.12',
+  '5.13',
+  '5.15',
+  '6.1',
   '6.8',
   '6.9',
+  '6.10',
+  '6.13',
   '6.15',
   '6.17',
   '6.18',
@@ -82,6 +110,8 @@ export interface EraConfig {
   readonly lapicDequeueGate: boolean;
   /** 68c35f89d016 (2025): full barriers on both sides of the kick-vs-ACK handshake. */
   readonly presentQueuedBarrier: boolean;
+  /** KVM's MMU-notifier side in this kernel (mmu_era.ts; docs/mmu.md has the table). */
+  readonly mmu: MmuBehaviour;
 }
 
 const modern = {
@@ -133,22 +163,32 @@ const e01 = {
 const e2 = { ...legacy, dfFix: true } as const;
 const e5 = { ...modern, protectedGuestRule: true, cr0PgClearsQueue: false, pvMsrUnsupported: true } as const;
 
+// The eras named for an MMU-notifier change alone ('3.6', '5.12', '5.13', '5.15', '6.1', '6.10', '6.13')
+// have the async-PF behaviour of the APF era before them (docs/eras.md).
+const e3 = { ...modern, era: 'E3', deliverNeedsPaging: false } as const;
 const ERAS: Record<EraName, EraConfig> = {
-  '2010': { ...e01, name: '2010', era: 'E0', reservedMask: 0x3e },
-  '2.6.38': { ...e01, name: '2.6.38', era: 'E0' },
-  '3.x': { ...e01, name: '3.x', era: 'E1' },
-  '4.14': { ...e01, name: '4.14', era: 'E1', canDoChecksPendingException: true },
-  '4.15': { ...e2, name: '4.15', era: 'E2' },
-  '4.19': { ...e2, name: '4.19', era: 'E2' },
-  '5.7': { ...e2, name: '5.7', era: 'E2', hltInGuestRule: true },
-  '5.8': { ...modern, name: '5.8', era: 'E3', hasEnforcePvFeatureCpuid: false, deliverNeedsPaging: false },
-  '5.10': { ...modern, name: '5.10', era: 'E3', deliverNeedsPaging: false },
-  '6.8': { ...modern, name: '6.8', era: 'E3' },
-  '6.9': { ...modern, name: '6.9', era: 'E4' },
-  '6.15': { ...modern, name: '6.15', era: 'E4', protectedGuestRule: true },
-  '6.17': { ...modern, name: '6.17', era: 'E4', protectedGuestRule: true },
-  '6.18': { ...e5, name: '6.18', era: 'E5' },
-  '2026': { ...e5, name: '2026', era: 'E5', validateEnBeforeCommit: true },
+  '2010': { ...e01, name: '2010', era: 'E0', reservedMask: 0x3e, mmu: faithfulMmu(MMU_2_6) },
+  '2.6.38': { ...e01, name: '2.6.38', era: 'E0', mmu: faithfulMmu(MMU_2_6) },
+  '3.6': { ...e01, name: '3.6', era: 'E1', mmu: faithfulMmu(MMU_2_6) },
+  '3.x': { ...e01, name: '3.x', era: 'E1', mmu: faithfulMmu(MMU_3_7) },
+  '4.14': { ...e01, name: '4.14', era: 'E1', canDoChecksPendingException: true, mmu: faithfulMmu(MMU_3_7) },
+  '4.15': { ...e2, name: '4.15', era: 'E2', mmu: faithfulMmu(MMU_3_7) },
+  '4.19': { ...e2, name: '4.19', era: 'E2', mmu: faithfulMmu(MMU_3_7) },
+  '5.7': { ...e2, name: '5.7', era: 'E2', hltInGuestRule: true, mmu: faithfulMmu(MMU_3_7) },
+  '5.8': { ...e3, name: '5.8', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
+  '5.10': { ...e3, name: '5.10', mmu: faithfulMmu(MMU_3_7) },
+  '5.12': { ...e3, name: '5.12', mmu: faithfulMmu(MMU_5_12) },
+  '5.13': { ...e3, name: '5.13', mmu: faithfulMmu(MMU_5_13) },
+  '5.15': { ...e3, name: '5.15', mmu: faithfulMmu(MMU_5_15) },
+  '6.1': { ...modern, name: '6.1', era: 'E3', mmu: faithfulMmu(MMU_5_16) },
+  '6.8': { ...modern, name: '6.8', era: 'E3', mmu: faithfulMmu(MMU_6_8) },
+  '6.9': { ...modern, name: '6.9', era: 'E4', mmu: faithfulMmu(MMU_6_8) },
+  '6.10': { ...modern, name: '6.10', era: 'E4', mmu: faithfulMmu(MMU_6_10) },
+  '6.13': { ...modern, name: '6.13', era: 'E4', mmu: faithfulMmu(MMU_6_13) },
+  '6.15': { ...modern, name: '6.15', era: 'E4', protectedGuestRule: true, mmu: faithfulMmu(MMU_6_13) },
+  '6.17': { ...modern, name: '6.17', era: 'E4', protectedGuestRule: true, mmu: faithfulMmu(MMU_6_13) },
+  '6.18': { ...e5, name: '6.18', era: 'E5', mmu: faithfulMmu(MMU_6_13) },
+  '2026': { ...e5, name: '2026', era: 'E5', validateEnBeforeCommit: true, mmu: faithfulMmu(MMU_6_13) },
 };
 
 export function eraConfig(name: EraName): EraConfig {
@@ -173,5 +213,16 @@ export function hostBehaviour(name: EraName, bugs: BugSet = 0, pvMsrUnsupported?
     presentQueuedBarrier: e.presentQueuedBarrier && !(bugs & BUG_PRESENT_QUEUED_BARRIER),
     canDoChecksPendingException: e.canDoChecksPendingException && !df,
     dfFix: df ? (bugs & BUG_DF_FIX_DROPS_UNRELATED) !== 0 : e.dfFix,
+    mmu: {
+      ...e.mmu,
+      seqAsInt: (bugs & BUG_MMU_SEQ_SIGN_EXTENSION) !== 0,
+      seqSnapshotLate: (bugs & BUG_SEQ_SNAPSHOT_LATE) !== 0,
+      noObsoleteRootCheck: (bugs & BUG_ROOT_VS_MEMSLOT_UPDATE) !== 0,
+      noRetryCheck: (bugs & BUG_NO_RETRY_CHECK) !== 0,
+      endOrderReversed: (bugs & BUG_END_ORDER_REVERSED) !== 0,
+      changePteOutsideWindow: (bugs & BUG_CHANGE_PTE_OUTSIDE_WINDOW) !== 0,
+      useChangePte: (bugs & BUG_USE_CHANGE_PTE) !== 0,
+      noMemslotInterlock: (bugs & BUG_NO_MEMSLOT_INTERLOCK) !== 0,
+    },
   };
 }

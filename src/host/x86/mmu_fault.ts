@@ -2,21 +2,39 @@
 // __kvm_mmu_faultin_pfn for a page whose host copy is not resident.
 import { KVM_REQ_APF_HALT } from '../../abi/kvm_host.ts';
 import { gpaToGfn } from '../../mem/guest_memory.ts';
-import { host_page_fault_in_and_map, PAGE_HOST_RESIDENT, spte_install } from '../../mem/page_state.ts';
+import {
+  host_page_fault_in,
+  host_page_fault_in_and_map,
+  PAGE_HOST_RESIDENT,
+  PAGE_HOST_RO,
+  PAGE_KSM,
+  PAGE_SPTE_MAPPED,
+  PAGE_SPTE_RO,
+  spte_install,
+  spte_make_writable,
+  spte_mark_young,
+} from '../../mem/page_state.ts';
 import { alloc_apf_token, kvm_can_do_async_pf } from './apf.ts';
 import { kvm_setup_async_pf } from './async_pf.ts';
 import { kvm_find_async_pf_gfn } from './async_pf_hash.ts';
+import { FAULT_PREFETCH, FAULT_WRITE } from './mmu_fault_flags.ts';
+import { mmu_fault_resolved, mmu_fault_snapshot } from './mmu_install.ts';
 import { TP_KVM_ASYNC_PF_REPEATED_FAULT, TP_KVM_TRY_ASYNC_GET_PAGE } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 import { kvm_vmexit } from './x86.ts';
 
-/** RET_PF_*: what the fault handler tells the run loop. */
-export const RET_PF_FIXED = 0;
-/** The instruction did not complete; a #PF may be queued or APF_HALT requested. */
-export const RET_PF_RETRY = 1;
-/** The vCPU thread is blocked in a synchronous fault-in (hooks.syncFault); it resumes later. */
-export const RET_PF_SYNC = 2;
+const PFERR_WRITE_MASK = 2;
+
+/**
+ * RET_PF_*: what the fault handler tells the run loop. RET_PF_FIXED; RET_PF_RETRY: the instruction did
+ * not complete (a #PF may be queued, APF_HALT requested, or the fault was stale); RET_PF_SYNC: the vCPU
+ * thread is still in the host, in a synchronous fault-in (hooks.syncFault) or, for split faults, before
+ * its mmu_lock section (the `fault_lock` step); it resumes later.
+ */
+export { RET_PF_FIXED, RET_PF_RETRY, RET_PF_SYNC } from './mmu_install.ts';
+
+import { RET_PF_FIXED, RET_PF_RETRY, RET_PF_SYNC } from './mmu_install.ts';
 /** No memslot: the access is MMIO (emulated; not modelled further). */
 export const RET_PF_MMIO = 3;
 export type RetPf = typeof RET_PF_FIXED | typeof RET_PF_RETRY | typeof RET_PF_SYNC | typeof RET_PF_MMIO;
@@ -35,6 +53,7 @@ export function kvm_mmu_do_page_fault(
   if (!prefetch) kvm_vmexit(vcpu); // an EPT/NPT violation (or a #PF intercept under shadow paging)
   const gfn = gpaToGfn(addr);
   if (gfn >= vm.mem.npages) return RET_PF_MMIO;
+  if (vm.config.mmu_notifiers) return direct_page_fault(vm, vcpu, addr, gfn, errorCode, prefetch);
   const st = vm.mem.pageState;
   if (st[gfn]! & PAGE_HOST_RESIDENT) {
     // The non-blocking GUP found the page: map it.
@@ -68,6 +87,80 @@ export function kvm_mmu_do_page_fault(
 export function kvm_sync_fault_done(vm: KvmVm, vcpu: KvmVcpu): void {
   const gfn = vcpu.sync_fault_gfn;
   if (gfn < 0) return;
-  host_page_fault_in_and_map(vm.mem.pageState, gfn);
   vcpu.sync_fault_gfn = -1;
+  if (!vm.config.mmu_notifiers) {
+    host_page_fault_in_and_map(vm.mem.pageState, gfn);
+    return;
+  }
+  // The GUP returns a fresh frame; then the fault goes on to mmu_lock like any other.
+  host_page_fault_in(vm.mem.pageState, gfn);
+  mmu_fault_resolved(vm, vcpu, gfn, vcpu.mmu_fault_flags);
+}
+
+// ---- The notifier-aware fault (mmu.md B.3.8 and A.5.6: the order of the kernel's steps per era) ----
+
+/**
+ * @kernel direct_page_fault / kvm_tdp_page_fault with the MMU notifiers (6.8 order): fast_page_fault; the
+ * memory-cache topup; the mmu_invalidate_seq snapshot (smp_rmb); 6.8+ the lockless
+ * mmu_invalidate_retry_gfn_unsafe; __kvm_faultin_pfn (the async-PF decision, unchanged: resident → pfn,
+ * else async work, the artificial halt or a synchronous fault-in); 6.8+ the pre-check again; then under
+ * mmu_lock is_page_fault_stale and the SPTE install (kvm_mmu_fault_locked). With `split_fault` the part
+ * under mmu_lock is the vCPU's next step (`fault_lock`), so host operations can run in between.
+ */
+function direct_page_fault(
+  vm: KvmVm,
+  vcpu: KvmVcpu,
+  addr: number,
+  gfn: number,
+  errorCode: number,
+  prefetch: boolean,
+): RetPf {
+  const st = vm.mem.pageState;
+  const write = (errorCode & PFERR_WRITE_MASK) !== 0;
+  const s = st[gfn]!;
+  if (s & PAGE_SPTE_MAPPED) {
+    // fast_page_fault: a write to a read-only SPTE whose host page is writable is fixed in place,
+    // locklessly; any other fault on a present SPTE is spurious (another vCPU fixed it).
+    if (write && s & PAGE_SPTE_RO) {
+      if ((s & (PAGE_HOST_RO | PAGE_KSM)) === 0) {
+        spte_make_writable(st, gfn);
+        return RET_PF_FIXED;
+      }
+    } else {
+      spte_mark_young(st, gfn);
+      return RET_PF_FIXED;
+    }
+  }
+  // mmu_topup_memory_caches: the memory-cache model is not built yet; topup always succeeds here.
+  const flags = mmu_fault_snapshot(
+    vm,
+    vcpu,
+    gfn,
+    (write ? FAULT_WRITE : 0) | (prefetch ? FAULT_PREFETCH : 0),
+  );
+  if (flags < 0) return RET_PF_RETRY;
+  if ((s & PAGE_HOST_RESIDENT) === 0) {
+    // KVM_PFN_ERR_NEEDS_IO: the async-PF decision, as without the notifiers.
+    if (!prefetch && vm.config.async_pf !== false && kvm_can_do_async_pf(vm, vcpu)) {
+      vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_TRY_ASYNC_GET_PAGE, addr, gfn);
+      if (kvm_find_async_pf_gfn(vcpu.apf.gfns, gfn)) {
+        vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_REPEATED_FAULT, addr, gfn);
+        kvm_make_request(vcpu, KVM_REQ_APF_HALT);
+        return RET_PF_RETRY;
+      }
+      const token = alloc_apf_token(vm, vcpu);
+      if (kvm_setup_async_pf(vm, vcpu, addr, token, gfn, errorCode)) return RET_PF_RETRY;
+    }
+    if (prefetch) {
+      // A prefetch GUP may sleep: the model faults the page in at once.
+      host_page_fault_in(st, gfn);
+      return mmu_fault_resolved(vm, vcpu, gfn, flags) as RetPf;
+    }
+    vcpu.mmu_fault_flags = flags;
+    vcpu.sync_fault_gfn = gfn;
+    vcpu.stat.sync_faults++;
+    vm.hooks.syncFault(vcpu, gfn);
+    return RET_PF_SYNC;
+  }
+  return mmu_fault_resolved(vm, vcpu, gfn, flags) as RetPf;
 }

@@ -16,20 +16,32 @@
 // - `lapic_write`: a guest write to a LAPIC register (an APIC-access exit), from outside the guest model;
 // - `lapic_irq`: a fixed interrupt arrives at the vCPU's LAPIC from outside (a timer tick, another CPU's
 //   IPI): accepted into IRR unless the LAPIC is software-disabled, then the vCPU is kicked;
-// - `host_reclaim`: the host reclaims the page behind a gfn (page_state.ts).
+// - `host_reclaim`: the host reclaims the page behind a gfn (page_state.ts; with the MMU notifiers, the
+//   `reclaim` host memory operation run whole);
+// - `fault_lock`: a split fault's part under mmu_lock: is_page_fault_stale, then the SPTE install or a
+//   retry (mmu_install.ts);
+// - `host_mm`: a host memory operation (primary_mmu.ts) run whole, on slot pages [start, end);
+// - `host_mm_begin` / `host_mm_step`: the same operation started, then advanced one part at a time
+//   (invalidate_range_start, the PTE change with its change_pte, invalidate_range_end), so a scheduler
+//   can interleave faults inside its window;
+// - `host_age`: an aging callback (clear_flush_young, clear_young or test_young) over slot pages.
 //
 // What is not here belongs to a guest model, not to KVM: a Linux CPU-offline request is the guest kernel's
 // hotplug code (LinuxGuest.requestCpuOffline), which the schedulers pass on.
 //
 // Steps address vCPUs by index. applyX86Step returns a number: the VcpuStepResult for `run`, the answer
 // for `host_set_msr` (1 processed, 0 rejected), whether the page was resident for `host_reclaim`, whether
-// the LAPIC accepted it for `lapic_irq`, else 0.
+// the LAPIC accepted it for `lapic_irq`, the RET_PF_* for `fault_lock`, the thread for `host_mm_begin`
+// (-1: all busy), the young answer for `host_age`, else 0.
 
-import { host_page_evict } from '../../mem/page_state.ts';
+import { host_page_evict, PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
 import { async_pf_execute } from './async_pf.ts';
 import { deliverInit, deliverSipi } from './init_sipi.ts';
 import { kvm_apic_set_irq } from './lapic.ts';
 import { kvm_sync_fault_done } from './mmu_fault.ts';
+import { kvm_mmu_fault_locked } from './mmu_install.ts';
+import { type AgeKind, kvm_mmu_notifier_age } from './mmu_notifier.ts';
+import { host_mm_begin, host_mm_run, host_mm_step, MM_RECLAIM } from './primary_mmu.ts';
 import { kvm_vcpu_run_step } from './run_loop.ts';
 import { emulator_leave_smm, enter_smm } from './smm.ts';
 import { type KvmVm, kvm_vcpu_kick } from './vm.ts';
@@ -53,7 +65,12 @@ export type X86Step =
     }
   | { readonly kind: 'lapic_write'; readonly vcpu: number; readonly reg: number; readonly value: number }
   | { readonly kind: 'lapic_irq'; readonly vcpu: number; readonly vector: number }
-  | { readonly kind: 'host_reclaim'; readonly gfn: number };
+  | { readonly kind: 'host_reclaim'; readonly gfn: number }
+  | { readonly kind: 'fault_lock'; readonly vcpu: number }
+  | { readonly kind: 'host_mm'; readonly op: number; readonly start: number; readonly end: number }
+  | { readonly kind: 'host_mm_begin'; readonly op: number; readonly start: number; readonly end: number }
+  | { readonly kind: 'host_mm_step'; readonly thread: number }
+  | { readonly kind: 'host_age'; readonly age: AgeKind; readonly start: number; readonly end: number };
 
 export type X86StepKind = X86Step['kind'];
 
@@ -97,7 +114,26 @@ export function applyX86Step(vm: KvmVm, step: X86Step): number {
       kvm_vcpu_kick(vm, vcpu);
       return 1;
     }
-    case 'host_reclaim':
-      return step.gfn < vm.mem.npages && host_page_evict(vm.mem.pageState, step.gfn) ? 1 : 0;
+    case 'host_reclaim': {
+      if (step.gfn >= vm.mem.npages) return 0;
+      if (!vm.config.mmu_notifiers) return host_page_evict(vm.mem.pageState, step.gfn) ? 1 : 0;
+      const was = (vm.mem.pageState[step.gfn]! & PAGE_HOST_RESIDENT) !== 0;
+      host_mm_run(vm, MM_RECLAIM, step.gfn, step.gfn + 1);
+      return was ? 1 : 0;
+    }
+    case 'fault_lock': {
+      const vcpu = vm.vcpus[step.vcpu]!;
+      return kvm_mmu_fault_locked(vm, vcpu, vcpu.mmu_fault_gfn);
+    }
+    case 'host_mm':
+      host_mm_run(vm, step.op, step.start, step.end);
+      return 0;
+    case 'host_mm_begin':
+      return host_mm_begin(vm, step.op, step.start, step.end);
+    case 'host_mm_step':
+      host_mm_step(vm, step.thread);
+      return 0;
+    case 'host_age':
+      return kvm_mmu_notifier_age(vm.mmuHost, step.age, step.start, step.end);
   }
 }

@@ -88,6 +88,13 @@ export interface KvmVcpu {
   readonly async_pf: AsyncPfState;
   /** The vCPU thread is blocked in a synchronous host fault-in of this gfn (-1: not blocked). */
   sync_fault_gfn: number;
+  /**
+   * A notifier-aware fault between its GUP and its mmu_lock section (mmu_fault.ts, split faults): the
+   * gfn (-1: none), the mmu_invalidate_seq snapshot, and FAULT_* flags.
+   */
+  mmu_fault_gfn: number;
+  mmu_fault_seq: number;
+  mmu_fault_flags: number;
   /** The vCPU is outside KVM_RUN (its VMM thread is in userspace): nothing runs on it. */
   in_userspace: boolean;
   readonly stat: VcpuStats;
@@ -112,6 +119,8 @@ export interface VcpuStats {
   sync_faults: number;
   page_ready_irqs: number;
   kicks: number;
+  /** Faults that is_page_fault_stale (or the 6.8 pre-check) sent back to the guest to retry. */
+  pf_retry_stale: number;
 }
 
 export function newVcpu(vcpu_id: number): KvmVcpu {
@@ -157,8 +166,19 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
     },
     async_pf: newAsyncPfState(),
     sync_fault_gfn: -1,
+    mmu_fault_gfn: -1,
+    mmu_fault_seq: 0,
+    mmu_fault_flags: 0,
     in_userspace: false,
-    stat: { pf_guest: 0, pf_fixed: 0, apf_halts: 0, sync_faults: 0, page_ready_irqs: 0, kicks: 0 },
+    stat: {
+      pf_guest: 0,
+      pf_fixed: 0,
+      apf_halts: 0,
+      sync_faults: 0,
+      page_ready_irqs: 0,
+      kicks: 0,
+      pf_retry_stale: 0,
+    },
   };
 }
 

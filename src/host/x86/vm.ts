@@ -3,6 +3,8 @@
 // it must run later and the guest model receives injected events.
 import { GuestMemory } from '../../mem/guest_memory.ts';
 import type { EraConfig } from './era.ts';
+import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifier.ts';
+import { HostMm } from './primary_mmu.ts';
 import type { TraceSink } from './trace.ts';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type KvmVcpu, newVcpu } from './vcpu.ts';
 
@@ -27,6 +29,17 @@ export interface VmConfig {
    */
   async_pf?: boolean;
   vcpus: number;
+  /**
+   * Model KVM's MMU notifiers (mmu_notifier.ts): the fault takes the invalidate-sequence snapshot and
+   * re-checks it under mmu_lock, host memory operations run start → PTE change → [change_pte] → end.
+   * Off (the default), a fault is one atomic step and reclaim drops the page and its SPTE together, as
+   * before the notifier model; the outputs of scenarios that do not ask for it stay what they were.
+   */
+  mmu_notifiers?: boolean;
+  /** Split the fault at the kernel's sleep points, so other steps interleave between GUP and mmu_lock. */
+  split_fault?: boolean;
+  /** The initial mmu_invalidate_seq (to reach 2^31 invalidations: mmu-seq-sign-extension). */
+  mmu_seq_start?: number;
 }
 
 /** What the host model tells its scheduler and the guest model. */
@@ -47,6 +60,8 @@ export interface HostHooks {
    * what a step did, as data, for schedulers that count or check injections. Absent: nobody listens.
    */
   injected?: (vcpu: KvmVcpu, kind: InjectKind, vector: number) => void;
+  /** The notifier tracepoints (mmu_notifier.ts TP_KVM_*; start and end are host virtual addresses). */
+  mmuTrace?: ((tp: number, start: number, end: number) => void) | null;
 }
 
 export const INJECT_EXCEPTION = 1;
@@ -86,6 +101,12 @@ export interface KvmVm {
   guest: GuestModel;
   /** Host virtual address of guest RAM (for the `address` field of kvm_async_pf_completed). */
   readonly hva_base: number;
+  /** The notifier state (mmu_invalidate_seq …); used when config.mmu_notifiers. */
+  readonly mmu: KvmMmuNotifier;
+  /** The view of this VM that the notifier callbacks take. */
+  readonly mmuHost: MmuHost;
+  /** Host memory operations in flight (primary_mmu.ts). */
+  readonly mm: HostMm;
 }
 
 export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
@@ -102,16 +123,34 @@ const nullGuest: GuestModel = {
 export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nullHooks()): KvmVm {
   const vcpus: KvmVcpu[] = [];
   for (let i = 0; i < config.vcpus; i++) vcpus.push(newVcpu(i));
-  return {
+  const mem = new GuestMemory(config.memory);
+  const mmu = newMmuNotifier(config.mmu_seq_start ?? 0);
+  const vm: KvmVm = {
     era,
     config,
-    mem: new GuestMemory(config.memory),
+    mem,
     vcpus,
     hooks,
     guest: nullGuest,
-    hva_base: 0x7f0000000000,
+    hva_base: HVA_BASE,
+    mmu,
+    mm: new HostMm(),
+    mmuHost: {
+      mmu,
+      mmuEra: era.mmu,
+      pages: mem.pageState,
+      npages: mem.npages,
+      hvaBase: HVA_BASE,
+      get mmuTrace() {
+        return vm.hooks.mmuTrace ?? null;
+      },
+    },
   };
+  return vm;
 }
+
+/** Where the VMM mapped guest RAM in its address space. */
+const HVA_BASE = 0x7f0000000000;
 
 /** @kernel lapic_in_kernel */
 export const lapic_in_kernel = (vm: KvmVm): boolean => vm.config.irqchip;

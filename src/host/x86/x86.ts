@@ -53,7 +53,9 @@ export function kvm_vcpu_has_events(vm: KvmVm, vcpu: KvmVcpu): boolean {
 
 /** @kernel kvm_arch_vcpu_runnable */
 export const kvm_arch_vcpu_runnable = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
-  vcpu.sync_fault_gfn < 0 && (kvm_vcpu_running(vcpu) || kvm_vcpu_has_events(vm, vcpu));
+  vcpu.sync_fault_gfn < 0 &&
+  vcpu.mmu_fault_gfn < 0 &&
+  (kvm_vcpu_running(vcpu) || kvm_vcpu_has_events(vm, vcpu));
 
 /**
  * @kernel vcpu_block, after the wait: a HLT-halted vCPU becomes RUNNABLE and the artificial halt ends,

@@ -1,0 +1,325 @@
+// KVM's MMU-notifier side (virt/kvm/kvm_main.c, mmu.md Part B): the per-VM invalidation state, the
+// callbacks the primary MMU invokes (invalidate_range_start/end, change_pte, the aging trio), and the
+// retry predicates the fault path consults. The x86 handlers they call (zap, change_pte's rewrite, age)
+// act on the page-state owner (src/mem/page_state.ts). Each callback is one atomic step: it runs under
+// mmu_lock (or, from 5.15, without it when no memslot is hit), and nothing else can observe it half done,
+// so the lock itself is not state.
+//
+// Addresses: the model has one memslot, gfns [0, npages) at host virtual pages hva_base/4096 + gfn. A range
+// is given in "slot pages", host virtual page numbers relative to that base: [0, npages) is guest memory,
+// anything else is host memory outside every memslot.
+import { PAGE_SIZE } from '../../mem/guest_memory.ts';
+import {
+  PAGE_SPTE_MAPPED,
+  type PageStates,
+  spte_age,
+  spte_repoint_readonly,
+  spte_zap,
+} from '../../mem/page_state.ts';
+import type { MmuBehaviour } from './mmu_era.ts';
+
+/** `mmu_invalidate_range_start` before any range was added (6.8's INVALID_GPA). */
+export const INVALID_RANGE = -0x80000000;
+
+/** Per-VM notifier state (struct kvm's mmu_invalidate_* fields and the 5.15 interlock). */
+export interface KvmMmuNotifier {
+  /** Bumped at every invalidation end (and by change_pte up to 5.12). Unbounded; encoders keep deltas. */
+  mmu_invalidate_seq: number;
+  /** start() calls without their end() (from 5.15: those that hit a memslot). */
+  mmu_invalidate_in_progress: number;
+  /** Union [start, end) of in-progress invalidations, in slot pages; INVALID_RANGE when none added. */
+  mmu_invalidate_range_start: number;
+  mmu_invalidate_range_end: number;
+  /** 5.15+: every start..end window, memslot hit or not; memslot publication waits for 0. */
+  mn_active_invalidate_count: number;
+  /** Memslot generation (bumped twice per update: when the slot is marked INVALID and on publication). */
+  memslots_generation: number;
+  /** The slot is being updated (KVM_MEMSLOT_INVALID): change_pte skips it. */
+  slot_invalid: boolean;
+  /** The x86 root was made obsolete by a memslot update since `root_gen` was read (5.16 predicate). */
+  root_gen: number;
+  readonly stat: MmuNotifierStats;
+}
+
+/** What the notifier side did, for the simulator's metrics and the explorer's claims. */
+export interface MmuNotifierStats {
+  /** invalidate_range_start calls, and those whose range hit the memslot. */
+  invalidations: number;
+  invalidations_hit: number;
+  /** SPTEs zapped by invalidations. */
+  sptes_zapped: number;
+  /** change_pte calls, and those that found a present SPTE (the claim of mmu.md §D says: never, from 3.7). */
+  change_pte: number;
+  change_pte_found_spte: number;
+  /** Remote TLB flushes requested by notifier callbacks. */
+  tlb_flushes: number;
+  /** Fault retries by cause: the locked predicate (range or count), a changed seq, the 6.8 lockless pre-check. */
+  retry_range: number;
+  retry_seq: number;
+  retry_unsafe: number;
+  /** KVM_BUG_ON / WARN hits (in_progress negative; change_pte with no window). */
+  warns: number;
+}
+
+export function newMmuNotifier(seq = 0): KvmMmuNotifier {
+  return {
+    mmu_invalidate_seq: seq,
+    mmu_invalidate_in_progress: 0,
+    mmu_invalidate_range_start: INVALID_RANGE,
+    mmu_invalidate_range_end: INVALID_RANGE,
+    mn_active_invalidate_count: 0,
+    memslots_generation: 0,
+    slot_invalid: false,
+    root_gen: 0,
+    stat: {
+      invalidations: 0,
+      invalidations_hit: 0,
+      sptes_zapped: 0,
+      change_pte: 0,
+      change_pte_found_spte: 0,
+      tlb_flushes: 0,
+      retry_range: 0,
+      retry_seq: 0,
+      retry_unsafe: 0,
+      warns: 0,
+    },
+  };
+}
+
+/** The notifier tracepoints of include/trace/events/kvm.h (emitted by generic code from 5.13). */
+export const TP_KVM_UNMAP_HVA_RANGE = 0;
+export const TP_KVM_SET_SPTE_HVA = 1;
+export const TP_KVM_AGE_HVA = 2;
+export const TP_KVM_TEST_AGE_HVA = 3;
+export const MMU_TRACEPOINT_NAMES = [
+  'kvm_unmap_hva_range',
+  'kvm_set_spte_hva',
+  'kvm_age_hva',
+  'kvm_test_age_hva',
+] as const;
+
+/** The printk text of a notifier tracepoint (`%#016lx` prints 0x and at least 14 digits; see below). */
+export function formatMmuTracepoint(tp: number, start: number, end: number): string {
+  switch (tp) {
+    case TP_KVM_UNMAP_HVA_RANGE:
+      return `mmu notifier unmap range: ${hexAlt(start)} -- ${hexAlt(end)}`;
+    case TP_KVM_SET_SPTE_HVA:
+      return `mmu notifier set pte hva: ${hexAlt(start)}`;
+    case TP_KVM_AGE_HVA:
+      return `mmu notifier age hva: ${hexAlt(start)} -- ${hexAlt(end)}`;
+    case TP_KVM_TEST_AGE_HVA:
+      return `mmu notifier test age hva: ${hexAlt(start)}`;
+    default:
+      throw new Error(`unknown mmu tracepoint ${tp}`);
+  }
+}
+
+/** printf's `%#016lx`: the 0x prefix counts toward the width of 16. */
+function hexAlt(v: number): string {
+  if (v === 0) return '0'.padStart(16, '0');
+  const h = v.toString(16);
+  return `0x${h.padStart(14, '0')}`;
+}
+
+/** What the notifier callbacks need from the VM: kept as an interface so this file imports no VM type. */
+export interface MmuHost {
+  readonly mmu: KvmMmuNotifier;
+  readonly mmuEra: MmuBehaviour;
+  readonly pages: PageStates;
+  readonly npages: number;
+  /** Host virtual address of slot page 0. */
+  readonly hvaBase: number;
+  /** Tracepoint sink for the notifier events (start, end are host virtual addresses), or null. */
+  readonly mmuTrace: ((tp: number, start: number, end: number) => void) | null;
+}
+
+const hva = (h: MmuHost, page: number): number => h.hvaBase + page * PAGE_SIZE;
+
+/** Whether [start, end) (slot pages) intersects the memslot. */
+export const hitsMemslot = (h: MmuHost, start: number, end: number): boolean => start < h.npages && end > 0;
+
+/**
+ * @kernel kvm_unmap_gfn_range (x86, shadow MMU rmap walk): zap every SPTE of [start, end) ∩ memslot.
+ * Returns whether anything was zapped (the caller flushes remote TLBs).
+ */
+export function kvm_unmap_gfn_range(h: MmuHost, start: number, end: number): boolean {
+  const lo = Math.max(0, start);
+  const hi = Math.min(h.npages, end);
+  let flush = false;
+  for (let g = lo; g < hi; g++) {
+    if (spte_zap(h.pages, g)) {
+      h.mmu.stat.sptes_zapped++;
+      flush = true;
+    }
+  }
+  return flush;
+}
+
+/** @kernel kvm_mmu_invalidate_range_add (6.8; the 5.12–6.7 begin merged the hva range the same way). */
+function kvm_mmu_invalidate_range_add(m: KvmMmuNotifier, start: number, end: number): void {
+  if (m.mmu_invalidate_range_start === INVALID_RANGE) {
+    m.mmu_invalidate_range_start = start;
+    m.mmu_invalidate_range_end = end;
+  } else {
+    m.mmu_invalidate_range_start = Math.min(m.mmu_invalidate_range_start, start);
+    m.mmu_invalidate_range_end = Math.max(m.mmu_invalidate_range_end, end);
+  }
+}
+
+/**
+ * @kernel kvm_mmu_notifier_invalidate_range_start (mmu.md B.3.1 for ≤5.14, B.3.4 from 5.15): count the
+ * window, record the range (5.12+), zap the memslot's SPTEs in it and flush. From 5.15 a range that hits no
+ * memslot only raises mn_active_invalidate_count.
+ */
+export function kvm_mmu_notifier_invalidate_range_start(h: MmuHost, start: number, end: number): void {
+  const m = h.mmu;
+  const era = h.mmuEra;
+  if (era.genericTracepoints) h.mmuTrace?.(TP_KVM_UNMAP_HVA_RANGE, hva(h, start), hva(h, end));
+  m.stat.invalidations++;
+  const hit = hitsMemslot(h, start, end);
+  if (era.lockElision) m.mn_active_invalidate_count++;
+  if (era.lockElision && !hit) return;
+  if (hit) m.stat.invalidations_hit++;
+  // kvm_mmu_invalidate_begin, under mmu_lock.
+  m.mmu_invalidate_in_progress++;
+  if (era.retry === 'gfn') {
+    if (m.mmu_invalidate_in_progress === 1) m.mmu_invalidate_range_start = INVALID_RANGE;
+    if (hit) kvm_mmu_invalidate_range_add(m, Math.max(0, start), Math.min(h.npages, end));
+  } else if (era.retry === 'hva') {
+    // 5.12–6.7: the notifier's hva range itself, unclipped.
+    if (m.mmu_invalidate_in_progress === 1) m.mmu_invalidate_range_start = INVALID_RANGE;
+    kvm_mmu_invalidate_range_add(m, start, end);
+  }
+  if (hit && kvm_unmap_gfn_range(h, start, end)) m.stat.tlb_flushes++;
+}
+
+/**
+ * @kernel kvm_mmu_notifier_invalidate_range_end (B.3.2, B.3.5): seq++, then (write barrier) in_progress--;
+ * KVM_BUG_ON if it goes negative; from 5.15 only when a memslot is hit, and mn_active_invalidate_count--
+ * always. `seqLater`: the end-order-reversed what-if, where seq++ becomes visible only in a later step
+ * (kvm_mmu_invalidate_end_publish).
+ */
+export function kvm_mmu_notifier_invalidate_range_end(
+  h: MmuHost,
+  start: number,
+  end: number,
+  seqLater = false,
+): void {
+  const m = h.mmu;
+  const era = h.mmuEra;
+  const hit = hitsMemslot(h, start, end);
+  if (!era.lockElision || hit) {
+    if (!seqLater) m.mmu_invalidate_seq++;
+    m.mmu_invalidate_in_progress--;
+    if (m.mmu_invalidate_in_progress < 0) m.stat.warns++; // KVM_BUG_ON (5.2: BUG_ON)
+  }
+  if (era.lockElision) {
+    m.mn_active_invalidate_count--;
+    if (m.mn_active_invalidate_count < 0) m.stat.warns++;
+  }
+}
+
+/** The end-order-reversed what-if: the seq++ that end() left in its store buffer becomes visible. */
+export function kvm_mmu_invalidate_end_publish(h: MmuHost): void {
+  h.mmu.mmu_invalidate_seq++;
+}
+
+/**
+ * @kernel kvm_mmu_notifier_change_pte (B.4.3), for the host PTE of slot page `page` now mapping the gfn's
+ * current frame, read-only (`ro`) or writable. Returns whether the callback exists in this era.
+ * `rfc`: Glisse's RFC, where start/end skipped the zap and change_pte does the update.
+ */
+export function kvm_mmu_notifier_change_pte(h: MmuHost, page: number, ro: boolean, rfc = false): boolean {
+  const m = h.mmu;
+  const era = h.mmuEra;
+  // Glisse's RFC (2019, on the 5.0 handler): start/end skipped the zap, change_pte bumps seq and rewrites.
+  const form = rfc ? 'seq_bump' : era.changePte;
+  if (form === 'removed') return false;
+  if (era.genericTracepoints) h.mmuTrace?.(TP_KVM_SET_SPTE_HVA, hva(h, page), 0);
+  m.stat.change_pte++;
+  switch (form) {
+    case 'unbracketed':
+    case 'seq_bump':
+      m.mmu_invalidate_seq++;
+      break;
+    case 'warn_count':
+      if (m.mmu_invalidate_in_progress === 0) m.stat.warns++;
+      break;
+    case 'early_return':
+      if (m.mn_active_invalidate_count === 0) m.stat.warns++;
+      if (m.mmu_invalidate_in_progress === 0 && !rfc) return true;
+      if (m.slot_invalid) return true;
+      break;
+  }
+  if (!hitsMemslot(h, page, page + 1)) return true;
+  // x86 kvm_set_pte_rmap: a writable new PTE zaps the SPTE; a read-only one is rewritten in place.
+  if ((h.pages[page]! & PAGE_SPTE_MAPPED) === 0) return true;
+  m.stat.change_pte_found_spte++;
+  if (ro) spte_repoint_readonly(h.pages, page);
+  else spte_zap(h.pages, page);
+  m.stat.tlb_flushes++;
+  return true;
+}
+
+/** Aging callbacks (mmu.md B.5). */
+export const AGE_CLEAR_FLUSH = 0;
+export const AGE_CLEAR = 1;
+export const AGE_TEST = 2;
+export type AgeKind = typeof AGE_CLEAR_FLUSH | typeof AGE_CLEAR | typeof AGE_TEST;
+
+/**
+ * @kernel kvm_mmu_notifier_clear_flush_young / clear_young / test_young over slot pages [start, end):
+ * returns 1 if any SPTE in range was young. clear_* clear the accessed bits; clear_flush_young flushes
+ * when something was young (not on x86 from 6.13); test_young changes nothing. No memslot hit: 0.
+ */
+export function kvm_mmu_notifier_age(h: MmuHost, kind: AgeKind, start: number, end: number): number {
+  const era = h.mmuEra;
+  if (era.genericTracepoints)
+    h.mmuTrace?.(
+      kind === AGE_TEST ? TP_KVM_TEST_AGE_HVA : TP_KVM_AGE_HVA,
+      hva(h, start),
+      kind === AGE_TEST ? 0 : hva(h, end),
+    );
+  if (!hitsMemslot(h, start, end)) return 0;
+  const lo = Math.max(0, start);
+  const hi = Math.min(h.npages, end);
+  let young = false;
+  for (let g = lo; g < hi; g++) {
+    const s = h.pages[g]!;
+    if ((s & PAGE_SPTE_MAPPED) === 0) continue;
+    if (kind === AGE_TEST) young ||= (s & 0x10) === 0;
+    else young = spte_age(h.pages, g) || young;
+  }
+  if (young && kind === AGE_CLEAR_FLUSH && !era.agingFlushElided) h.mmu.stat.tlb_flushes++;
+  return young ? 1 : 0;
+}
+
+/**
+ * The fault path's authoritative check under mmu_lock (mmu.md B.3.7), for slot page `gfn` and the seq
+ * snapshot `seq`: returns 0 (proceed), RETRY_RANGE (an in-progress invalidation covers the fault, or, in
+ * the count form, any is in progress) or RETRY_SEQ (an invalidation completed since the snapshot).
+ * `seqAsInt`: the 5.16–6.2 sign-extension bug (HB11), where the snapshot was passed as an int.
+ */
+export const RETRY_RANGE = 1;
+export const RETRY_SEQ = 2;
+export function mmu_invalidate_retry_gfn(h: MmuHost, seq: number, gfn: number, seqAsInt = false): number {
+  const m = h.mmu;
+  if (m.mmu_invalidate_in_progress !== 0) {
+    if (h.mmuEra.retry === 'count') return RETRY_RANGE;
+    // An in-progress invalidation that recorded no range yet (6.8 WARNs) retries too.
+    if (m.mmu_invalidate_range_start === INVALID_RANGE) return RETRY_RANGE;
+    if (gfn >= m.mmu_invalidate_range_start && gfn < m.mmu_invalidate_range_end) return RETRY_RANGE;
+  }
+  const snap = seqAsInt ? signExtend32(seq) : seq;
+  return m.mmu_invalidate_seq !== snap ? RETRY_SEQ : 0;
+}
+
+/** (long)(int)x for a non-negative x: what an int parameter makes of an unsigned long sequence number. */
+const signExtend32 = (x: number): number => (x >= 2 ** 31 && x < 2 ** 32 ? x - 2 ** 32 : x);
+
+/**
+ * @kernel mmu_invalidate_retry_gfn_unsafe (6.8, d02c357e5bfa): the same test without mmu_lock, as an
+ * early exit before and after GUP. In this model's atomic steps it reads the same values.
+ */
+export const mmu_invalidate_retry_gfn_unsafe = (h: MmuHost, seq: number, gfn: number): boolean =>
+  mmu_invalidate_retry_gfn(h, seq, gfn) !== 0;

@@ -1,0 +1,212 @@
+// The host's memory operations on guest memory, each as the primary MMU (Linux mm) performs it and with the
+// notifier calls it makes (mmu.md B.2, B.4.1, B.4.2): invalidate_range_start → the host PTE change →
+// [change_pte, for set_pte_at_notify callers] → invalidate_range_end. Each part is one step, so a scheduler
+// can interleave guest faults inside the window; `host_mm_run` runs an operation whole.
+//
+// An operation in flight is a "host mm thread" in HostMm (a small fixed pool of typed arrays, so the
+// explorer can encode it): its kind, its range in slot pages (mmu_notifier.ts) and its next phase.
+import {
+  host_page_replace,
+  host_pte_clear,
+  host_pte_set_protnone,
+  host_pte_set_ro,
+  PAGE_HOST_RESIDENT,
+  PAGE_HOST_RO,
+  PAGE_KSM,
+} from '../../mem/page_state.ts';
+import { FAULT_PFN_STALE } from './mmu_fault_flags.ts';
+import {
+  kvm_mmu_invalidate_end_publish,
+  kvm_mmu_notifier_change_pte,
+  kvm_mmu_notifier_invalidate_range_end,
+  kvm_mmu_notifier_invalidate_range_start,
+} from './mmu_notifier.ts';
+import type { KvmVm } from './vm.ts';
+
+/**
+ * The operations (names are the scripts' `host_*` ops without the prefix):
+ * - `reclaim`: try_to_unmap of one page for swap-out (the frame is freed; a later access needs I/O);
+ * - `dontneed`: MADV_DONTNEED over a range (zap_page_range: the frames are freed, one invalidation);
+ * - `munmap`: munmap of a range (outside the memslot in the §G recipe: KVM sees a range it ignores);
+ * - `ksm_wrprotect`: KSM write_protect_page (same frame, read-only; set_pte_at_notify);
+ * - `ksm_replace`: KSM replace_page (the PTE now maps the shared KSM page, read-only; set_pte_at_notify);
+ * - `cow`: wp_page_copy, a write to a KSM/shared page breaking it (a private writable copy; set_pte_at_notify);
+ * - `mprotect_ro` / `mprotect_rw`: change_protection to read-only / writable (same frame);
+ * - `numa_protnone`: change_prot_numa, the NUMA-hinting scan (PROT_NONE; MMU_NOTIFY_PROTECTION_VMA);
+ * - `migrate`: migrate_pages (try_to_migrate: a copy in a new frame, same protection);
+ * - `thp_split`: split_huge_pmd (same frames, mapped by 4 KiB PTEs now);
+ * - `thp_collapse`: khugepaged collapse_huge_page (the range is copied into one new huge frame).
+ */
+export const HOST_MM_OPS = [
+  'reclaim',
+  'dontneed',
+  'munmap',
+  'ksm_wrprotect',
+  'ksm_replace',
+  'cow',
+  'mprotect_ro',
+  'mprotect_rw',
+  'numa_protnone',
+  'migrate',
+  'thp_split',
+  'thp_collapse',
+] as const;
+export type HostMmOpName = (typeof HOST_MM_OPS)[number];
+export const MM_RECLAIM = 0;
+export const MM_DONTNEED = 1;
+export const MM_MUNMAP = 2;
+export const MM_KSM_WRPROTECT = 3;
+export const MM_KSM_REPLACE = 4;
+export const MM_COW = 5;
+export const MM_MPROTECT_RO = 6;
+export const MM_MPROTECT_RW = 7;
+export const MM_NUMA_PROTNONE = 8;
+export const MM_MIGRATE = 9;
+export const MM_THP_SPLIT = 10;
+export const MM_THP_COLLAPSE = 11;
+
+/** The operations whose PTE change is a set_pte_at_notify (a change_pte call) before 6.10. */
+const usesSetPteAtNotify = (op: number): boolean =>
+  op === MM_KSM_WRPROTECT || op === MM_KSM_REPLACE || op === MM_COW;
+
+/** Phases of an operation in flight: the next thing it does. */
+export const PH_IDLE = 0;
+export const PH_START = 1;
+export const PH_PTE = 2;
+export const PH_END = 3;
+/** end-order-reversed: end() ran, its seq++ is not visible yet. */
+export const PH_PUBLISH = 4;
+
+/** How many host memory operations can be in flight at once (host mm threads). */
+export const MAX_MM_OPS = 4;
+
+export class HostMm {
+  readonly op = new Int32Array(MAX_MM_OPS);
+  readonly start = new Int32Array(MAX_MM_OPS);
+  readonly end = new Int32Array(MAX_MM_OPS);
+  readonly phase = new Int32Array(MAX_MM_OPS);
+  /** Operations run so far, by kind (HOST_MM_OPS order): the simulator's "invalidations by source". */
+  readonly count = new Float64Array(HOST_MM_OPS.length);
+}
+
+/** Whether operation `op` on this VM brackets its PTE change with invalidate_range_start/end for KVM. */
+function bracketed(vm: KvmVm, op: number): boolean {
+  if (!usesSetPteAtNotify(op)) return true;
+  const m = vm.era.mmu;
+  // ≤3.6 KSM and COW did not bracket set_pte_at_notify; the what-if drops the bracket in any era; Glisse's
+  // RFC keeps the bracket but KVM's start/end return at once for a range flagged MMU_NOTIFIER_USE_CHANGE_PTE.
+  return m.changePte !== 'unbracketed' && !m.changePteOutsideWindow && !m.useChangePte;
+}
+
+/** Starts operation `op` on slot pages [start, end); returns its thread, or -1 when all are busy. */
+export function host_mm_begin(vm: KvmVm, op: number, start: number, end: number): number {
+  const mm = vm.mm;
+  for (let t = 0; t < MAX_MM_OPS; t++) {
+    if (mm.phase[t] !== PH_IDLE) continue;
+    mm.op[t] = op;
+    mm.start[t] = start;
+    mm.end[t] = end;
+    mm.phase[t] = bracketed(vm, op) ? PH_START : PH_PTE;
+    mm.count[op]!++;
+    return t;
+  }
+  return -1;
+}
+
+/** Runs the next phase of thread `t` (its phase is not PH_IDLE). */
+export function host_mm_step(vm: KvmVm, t: number): void {
+  const mm = vm.mm;
+  const op = mm.op[t]!;
+  const start = mm.start[t]!;
+  const end = mm.end[t]!;
+  switch (mm.phase[t]) {
+    case PH_START:
+      kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
+      mm.phase[t] = PH_PTE;
+      return;
+    case PH_PTE:
+      changePtes(vm, op, start, end);
+      mm.phase[t] = bracketed(vm, op) ? PH_END : PH_IDLE;
+      return;
+    case PH_END: {
+      const later = vm.era.mmu.endOrderReversed;
+      kvm_mmu_notifier_invalidate_range_end(vm.mmuHost, start, end, later);
+      mm.phase[t] = later ? PH_PUBLISH : PH_IDLE;
+      return;
+    }
+    case PH_PUBLISH:
+      kvm_mmu_invalidate_end_publish(vm.mmuHost);
+      mm.phase[t] = PH_IDLE;
+      return;
+    default:
+      throw new Error(`host mm thread ${t} is idle`);
+  }
+}
+
+/** Runs operation `op` on [start, end) whole (scripts, the simulator). */
+export function host_mm_run(vm: KvmVm, op: number, start: number, end: number): void {
+  const t = host_mm_begin(vm, op, start, end);
+  if (t < 0) throw new RangeError('host_mm_run: every host mm thread is busy');
+  while (vm.mm.phase[t] !== PH_IDLE) host_mm_step(vm, t);
+}
+
+/** Whether any host memory operation is between its start and its end (or has not finished). */
+export function host_mm_busy(vm: KvmVm): boolean {
+  const p = vm.mm.phase;
+  for (let t = 0; t < MAX_MM_OPS; t++) if (p[t] !== PH_IDLE) return true;
+  return false;
+}
+
+/** A fault that resolved the old frame of `gfn` and has not installed it yet now holds a stale pfn. */
+function staleInflight(vm: KvmVm, gfn: number): void {
+  for (const v of vm.vcpus) if (v.mmu_fault_gfn === gfn) v.mmu_fault_flags |= FAULT_PFN_STALE;
+}
+
+/** The primary MMU's PTE change for `op` on each resident page of [start, end) ∩ memslot. */
+function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
+  const st = vm.mem.pageState;
+  const lo = Math.max(0, start);
+  const hi = Math.min(vm.mem.npages, end);
+  const rfc = vm.era.mmu.useChangePte;
+  for (let g = lo; g < hi; g++) {
+    const s = st[g]!;
+    if ((s & PAGE_HOST_RESIDENT) === 0) continue;
+    switch (op) {
+      case MM_RECLAIM:
+      case MM_DONTNEED:
+      case MM_MUNMAP:
+        host_pte_clear(st, g);
+        staleInflight(vm, g);
+        break;
+      case MM_KSM_WRPROTECT:
+        host_pte_set_ro(st, g, true);
+        kvm_mmu_notifier_change_pte(vm.mmuHost, g, true, rfc);
+        break;
+      case MM_KSM_REPLACE:
+        host_page_replace(st, g, true, true);
+        staleInflight(vm, g);
+        kvm_mmu_notifier_change_pte(vm.mmuHost, g, true, rfc);
+        break;
+      case MM_COW:
+        if ((s & (PAGE_KSM | PAGE_HOST_RO)) === 0) break; // nothing to break: the page is private and writable
+        host_page_replace(st, g, false, false);
+        staleInflight(vm, g);
+        kvm_mmu_notifier_change_pte(vm.mmuHost, g, false, rfc);
+        break;
+      case MM_MPROTECT_RO:
+      case MM_MPROTECT_RW:
+        host_pte_set_ro(st, g, op === MM_MPROTECT_RO);
+        break;
+      case MM_NUMA_PROTNONE:
+        host_pte_set_protnone(st, g, true);
+        break;
+      case MM_MIGRATE:
+      case MM_THP_COLLAPSE:
+        host_page_replace(st, g, (s & PAGE_KSM) !== 0, (s & PAGE_HOST_RO) !== 0);
+        staleInflight(vm, g);
+        break;
+      case MM_THP_SPLIT:
+        break;
+    }
+  }
+}
