@@ -5,7 +5,15 @@ import { DF_VECTOR, KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import { TRIPLE_FAULT } from '../../host/x86/exception.ts';
+import { bracketed, host_mm_busy, MAX_MM_OPS, PH_END, PH_PTE } from '../../host/x86/primary_mmu.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../../host/x86/vcpu.ts';
+import {
+  PAGE_HOST_RESIDENT,
+  PAGE_HOST_RO,
+  PAGE_SPTE_MAPPED,
+  PAGE_SPTE_RO,
+  PAGE_SPTE_STALE,
+} from '../../mem/page_state.ts';
 import type { PropertyName } from './properties.ts';
 import { inFirmwareSmm, type X86World } from './world.ts';
 
@@ -70,8 +78,60 @@ function allQuiet(w: X86World): boolean {
   return true;
 }
 
+/** no-stale-spte: a present SPTE maps a freed or replaced frame, or is writable over a read-only host PTE. */
+export function staleSpte(w: X86World): boolean {
+  const st = w.vm.mem.pageState;
+  for (const g of w.layout.pages) {
+    const s = st[g]!;
+    if ((s & PAGE_SPTE_MAPPED) === 0) continue;
+    if (s & PAGE_SPTE_STALE || (s & PAGE_HOST_RESIDENT) === 0) return true;
+    if (s & PAGE_HOST_RO && (s & PAGE_SPTE_RO) === 0) return true;
+  }
+  return false;
+}
+
+/** no-spte-in-invalidation: a page inside the window of an operation whose start() zapped it is mapped. */
+export function spteInInvalidation(w: X86World): boolean {
+  const vm = w.vm;
+  const mm = vm.mm;
+  for (let t = 0; t < MAX_MM_OPS; t++) {
+    const ph = mm.phase[t]!;
+    if (ph !== PH_PTE && ph !== PH_END) continue;
+    if (!bracketed(vm, mm.op[t]!)) continue;
+    for (let g = Math.max(0, mm.start[t]!); g < Math.min(vm.mem.npages, mm.end[t]!); g++)
+      if (vm.mem.pageState[g]! & PAGE_SPTE_MAPPED) return true;
+  }
+  return false;
+}
+
+/** notifier-balanced: counts never negative, and zero when no host operation is in flight. */
+export function notifierUnbalanced(w: X86World): boolean {
+  const m = w.vm.mmu;
+  if (m.mmu_invalidate_in_progress < 0 || m.mn_active_invalidate_count < 0) return true;
+  if (host_mm_busy(w.vm)) return false;
+  return m.mmu_invalidate_in_progress !== 0 || m.mn_active_invalidate_count !== 0;
+}
+
+/**
+ * fault-progress's pending fact: some vCPU's last fault was sent back as stale, and its page is still not
+ * mapped (a later fault, or another vCPU's, completes it).
+ */
+export function faultRetrying(w: X86World): boolean {
+  const st = w.vm.mem.pageState;
+  for (const v of w.vm.vcpus) {
+    const g = v.mmu_retry_gfn;
+    if (g >= 0 && (st[g]! & PAGE_SPTE_MAPPED) === 0) return true;
+  }
+  return false;
+}
+
 /** The first invariant of `checks` that `w` violates, or null. */
 export function invariantViolation(w: X86World, checks: ReadonlySet<PropertyName>): PropertyName | null {
+  if (w.layout.cfg.mmu !== undefined) {
+    if (checks.has('no-stale-spte') && staleSpte(w)) return 'no-stale-spte';
+    if (checks.has('no-spte-in-invalidation') && spteInInvalidation(w)) return 'no-spte-in-invalidation';
+    if (checks.has('notifier-balanced') && notifierUnbalanced(w)) return 'notifier-balanced';
+  }
   if (checks.has('no-guest-panic') && w.guest.panicked()) return 'no-guest-panic';
   if (checks.has('no-unexpected-flags-warn') && w.guest.warnedFlags()) return 'no-unexpected-flags-warn';
   if (checks.has('no-double-fault'))

@@ -6,6 +6,7 @@ import type { LinuxGuestKind } from '../../guest/x86/linux/config.ts';
 import type { TaskAction } from '../../guest/x86/linux/program.ts';
 import type { BugName } from '../../host/x86/bugs.ts';
 import type { EraName } from '../../host/x86/era.ts';
+import type { HostMmOpName } from '../../host/x86/primary_mmu.ts';
 import type { Handlers, Op } from '../../script/schema.ts';
 import type { PropertyName } from './properties.ts';
 
@@ -77,6 +78,22 @@ export interface ExploreVmSpec {
   readonly pv_msr_unsupported?: boolean;
 }
 
+/**
+ * KVM's MMU notifiers in an explore world (docs/mmu.md): the fault path takes the invalidate-sequence
+ * snapshot and re-checks it under mmu_lock; `evict` and the host memory operations run through
+ * invalidate_range_start/end, one part per step.
+ */
+export interface ExploreMmuSpec {
+  /** Split the fault at GUP, so host operations interleave before its mmu_lock part. */
+  readonly split_fault: boolean;
+  /** The initial mmu_invalidate_seq (2^31 reaches the mmu-seq-sign-extension hang). */
+  readonly seq_start: number;
+  /** Host memory operations the environment may start on a program page (primary_mmu.ts HOST_MM_OPS). */
+  readonly ops: readonly HostMmOpName[];
+  /** How many it may start in all. */
+  readonly budget: number;
+}
+
 export interface ExploreWorldConfig {
   readonly era: EraName;
   readonly bugs: readonly BugName[];
@@ -87,6 +104,8 @@ export interface ExploreWorldConfig {
   readonly properties: readonly PropertyName[];
   /** Store one representative per orbit of interchangeable tasks (symmetry.ts). */
   readonly symmetry: boolean;
+  /** The MMU-notifier model; absent: faults and evictions are atomic, as before it existed. */
+  readonly mmu?: ExploreMmuSpec;
 }
 
 /** CPUID 0x40000001.eax of the reference host (QEMU's default KVM leaves). */

@@ -5,6 +5,7 @@ import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { bugSet, hasBug } from '../../host/x86/bugs.ts';
 import type { HostCodecBounds } from '../../host/x86/codec.ts';
 import { type EraConfig, hostBehaviour } from '../../host/x86/era.ts';
+import { HOST_MM_OPS, MAX_MM_OPS } from '../../host/x86/primary_mmu.ts';
 import { gpaToGfn } from '../../mem/guest_memory.ts';
 import { type EnvKind, type ExploreWorldConfig, LINUX_APF_REASON_BASE } from './config.ts';
 
@@ -18,13 +19,16 @@ export type StepKind =
   | 'smi'
   | 'init'
   | 'init_deliver'
-  | 'evict';
+  | 'evict'
+  | 'fault_lock'
+  | 'mm_begin'
+  | 'mm_step';
 
 export interface StepDesc {
   readonly kind: StepKind;
-  /** The vCPU (or, for `evict`, the index of the program page). */
+  /** The vCPU (for `evict` and `mm_begin`, the index of the program page; for `mm_step`, the thread). */
   readonly v: number;
-  /** For `work`: the rank of the pending work in token order. */
+  /** For `work`: the rank of the pending work in token order; for `mm_begin`, the operation (MM_*). */
   readonly k: number;
 }
 
@@ -94,6 +98,17 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
       for (let v = 0; v < V; v++) steps.push({ kind: 'init_deliver', v, k: 0 });
   }
   if (cfg.env.evict > 0) for (let p = 0; p < pages.length; p++) steps.push({ kind: 'evict', v: p, k: 0 });
+  const mmu = cfg.mmu;
+  if (mmu !== undefined) {
+    if (mmu.split_fault) for (let v = 0; v < V; v++) steps.push({ kind: 'fault_lock', v, k: 0 });
+    if (mmu.budget > 0)
+      for (const name of mmu.ops) {
+        const op = HOST_MM_OPS.indexOf(name);
+        for (let p = 0; p < pages.length; p++) steps.push({ kind: 'mm_begin', v: p, k: op });
+      }
+    const threads = Math.min(MAX_MM_OPS, mmu.budget + cfg.env.evict);
+    for (let t = 0; t < threads; t++) steps.push({ kind: 'mm_step', v: t, k: 0 });
+  }
   const stepIndex = new Map(steps.map((s, i) => [stepKey(s.kind, s.v, s.k), i]));
   return {
     cfg,

@@ -11,7 +11,7 @@
 //
 // Cost: a second search of the full state space, plus 8 bytes per protocol edge and a few per state.
 import { VISITED_FULL, VisitedSet } from '../visited_set.ts';
-import { anyWaiter, haltedWithDone } from './checks.ts';
+import { anyWaiter, faultRetrying, haltedWithDone } from './checks.ts';
 import type { X86Model, X86State } from './model.ts';
 import type { PropertyName } from './properties.ts';
 
@@ -41,12 +41,15 @@ const F_DUMMY = 2;
 /** Then per vCPU v: bit (2 + 2v) halted with done non-empty, bit (3 + 2v) done non-empty. */
 const haltBit = (v: number): number => 1 << (2 + 2 * v);
 const doneBit = (v: number): number => 1 << (3 + 2 * v);
+/** A stale fault has not completed yet (after the per-vCPU bits of at most 4 vCPUs). */
+const F_FAULT_RETRY = 1 << 12;
 
 function facts(s: X86State): number {
   const w = s.world;
   let f = 0;
   if (anyWaiter(w)) f |= F_WAITER;
   if (w.guest.dummies() > 0) f |= F_DUMMY;
+  if (w.layout.cfg.mmu !== undefined && faultRetrying(w)) f |= F_FAULT_RETRY;
   for (let v = 0; v < w.layout.vcpus; v++) {
     if (w.vcpu(v).async_pf.doneLen > 0) f |= doneBit(v);
     if (haltedWithDone(w, v)) f |= haltBit(v);
@@ -70,7 +73,15 @@ class IntList {
 /** Protocol steps: everything the system does by itself (not the environment's budgeted actions). */
 const isProtocolStep = (m: X86Model, step: number): boolean => {
   const k = m.layout.steps[step]!.kind;
-  return k === 'run' || k === 'work' || k === 'sync' || k === 'drain' || k === 'init_deliver';
+  return (
+    k === 'run' ||
+    k === 'work' ||
+    k === 'sync' ||
+    k === 'drain' ||
+    k === 'init_deliver' ||
+    k === 'fault_lock' ||
+    k === 'mm_step'
+  );
 };
 
 export function checkLiveness(
@@ -212,6 +223,13 @@ export function checkLiveness(
         at: haltBit(v),
         detail: `vcpu${v} halts while its done list can never drain: HLT returns at once for ever`,
       });
+  if (want.has('fault-progress'))
+    checks.push({
+      property: 'fault-progress',
+      pending: F_FAULT_RETRY,
+      at: F_FAULT_RETRY,
+      detail: 'a fault sent back as stale never completes, though the host starts no new operation',
+    });
   let best: { i: number; c: (typeof checks)[number] } | null = null;
   for (const c of checks) {
     const ok = canDischarge(c.pending);

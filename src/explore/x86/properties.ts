@@ -18,8 +18,26 @@ export const PROPERTY_NAMES = [
   'no-dummy-leak',
   'no-hlt-spin',
   'kick-not-lost',
+  'no-stale-spte',
+  'no-spte-in-invalidation',
+  'notifier-balanced',
+  'fault-progress',
+  'change-pte-useless',
 ] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
+
+/** The MMU-notifier properties: checked by default only in worlds with the notifier model (`mmu:`). */
+export const MMU_PROPERTIES: readonly PropertyName[] = [
+  'no-stale-spte',
+  'no-spte-in-invalidation',
+  'notifier-balanced',
+  'fault-progress',
+  'change-pte-useless',
+];
+/** The default checks of a world without the notifier model (the async-PF ones). */
+export const APF_PROPERTIES: readonly PropertyName[] = PROPERTY_NAMES.filter(
+  (p) => !MMU_PROPERTIES.includes(p),
+);
 
 export type PropertyKind = 'invariant' | 'step' | 'end' | 'liveness';
 
@@ -76,10 +94,34 @@ export const PROPERTIES: Readonly<Record<PropertyName, PropertyInfo>> = {
     kind: ['invariant'],
     summary: 'E3+: a vCPU in guest mode with APF_READY pending has an un-ACKed page-ready that will rescan',
   },
+  'no-stale-spte': {
+    kind: ['invariant'],
+    summary:
+      "no present SPTE maps a frame other than the gfn's current host page, nor maps it writable while the host PTE is read-only",
+  },
+  'no-spte-in-invalidation': {
+    kind: ['invariant'],
+    summary: 'no SPTE is present for a page inside an invalidation window (between its start and its end)',
+  },
+  'notifier-balanced': {
+    kind: ['invariant'],
+    summary:
+      'mmu_invalidate_in_progress and mn_active_invalidate_count never go negative and are 0 when the host is quiet',
+  },
+  'fault-progress': {
+    kind: ['liveness'],
+    summary:
+      'a fault sent back as stale eventually completes by protocol steps alone (no new host operation)',
+  },
+  'change-pte-useless': {
+    kind: ['step'],
+    summary: 'from 3.7 on, change_pte never finds a present SPTE (the claim behind its 6.10 removal)',
+  },
 };
 
 export const LIVENESS_PROPERTIES: readonly PropertyName[] = [
   'wakeup-liveness',
   'no-hlt-spin',
   'dummy-consumed',
+  'fault-progress',
 ];

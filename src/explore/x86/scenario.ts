@@ -7,13 +7,24 @@ import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../../guest/x86/linux/co
 import type { TaskAction } from '../../guest/x86/linux/program.ts';
 import { BUG_NAMES } from '../../host/x86/bugs.ts';
 import { ERA_NAMES, eraConfig } from '../../host/x86/era.ts';
+import { HOST_MM_OPS } from '../../host/x86/primary_mmu.ts';
 import { readScenarioFile, validateScenario } from '../../scenario/load.ts';
 import { ScenarioError } from '../../scenario/scenario_error.ts';
 import { intIn, size } from '../../scenario/values.ts';
 import { taskStepSchema } from '../../script/linux_schema.ts';
 import { HandlersSchema, type Op, OpSchema, VmSchema } from '../../script/schema.ts';
 import type { ExploreWorldConfig } from './config.ts';
-import { PROPERTY_NAMES, type PropertyName } from './properties.ts';
+import { APF_PROPERTIES, MMU_PROPERTIES, PROPERTY_NAMES, type PropertyName } from './properties.ts';
+
+/** Bug switches that only mean something with the notifier model. */
+const MMU_BUGS: ReadonlySet<string> = new Set([
+  'mmu-seq-sign-extension',
+  'seq-snapshot-late',
+  'no-retry-check',
+  'end-order-reversed',
+  'change-pte-outside-window',
+  'use-change-pte',
+]);
 
 /** `{touch: …}` or `{compute: …}`: a script's Linux-guest task step without fault-in delays. */
 const StepSchema = taskStepSchema({ backing: false });
@@ -54,6 +65,14 @@ const EnvSchema = z
   })
   .prefault({});
 
+/** `mmu:`: the MMU-notifier model (docs/mmu.md). Present (even empty) turns it on. */
+const MmuSchema = z.strictObject({
+  split_fault: z.boolean().default(true),
+  seq_start: intIn(0, 2 ** 40).default(0),
+  ops: z.array(z.enum(HOST_MM_OPS)).default([]),
+  budget: intIn(0, 3).default(0),
+});
+
 const SearchSchema = z
   .strictObject({
     strategy: z.enum(['bfs', 'dfs']).default('bfs'),
@@ -79,6 +98,7 @@ export const ExploreScenarioSchema = z.strictObject({
   vm: VmSchema,
   guest: z.discriminatedUnion('kind', [LinuxSchema, BareSchema]),
   environment: EnvSchema,
+  mmu: MmuSchema.optional(),
   properties: z.array(z.enum(PROPERTY_NAMES)).min(1).optional(),
   search: SearchSchema,
   /** What the bug library's test expects of this scenario (documentation for a reader, too). */
@@ -214,7 +234,17 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
   pages = gfns.size;
   if (pages > 4)
     throw new ScenarioError(file, 'guest', `expected at most 4 distinct pages touched, got ${pages}`);
-  const properties: PropertyName[] = s.properties ?? [...PROPERTY_NAMES];
+  const properties: PropertyName[] = s.properties ?? [...(s.mmu ? PROPERTY_NAMES : APF_PROPERTIES)];
+  if (s.mmu === undefined) {
+    const needs = s.bugs.find((b) => MMU_BUGS.has(b));
+    if (needs !== undefined)
+      throw new ScenarioError(file, 'bugs', `${needs} is an MMU-notifier switch: add an \`mmu:\` block`);
+    const p = properties.find((q) => MMU_PROPERTIES.includes(q));
+    if (p !== undefined)
+      throw new ScenarioError(file, 'properties', `${p} needs the MMU-notifier model: add an \`mmu:\` block`);
+  }
+  if (s.mmu !== undefined && s.mmu.ops.length > 0 && s.mmu.budget === 0)
+    throw new ScenarioError(file, 'mmu.budget', 'expected 1..3 when mmu.ops names operations, got 0');
   return {
     era: s.era,
     bugs: s.bugs,
@@ -234,6 +264,7 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
     env: s.environment,
     properties,
     symmetry: s.search.symmetry,
+    ...(s.mmu !== undefined ? { mmu: s.mmu } : {}),
   };
 }
 

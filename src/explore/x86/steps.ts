@@ -12,12 +12,20 @@ import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
+import {
+  HOST_MM_OPS,
+  host_mm_free,
+  MM_COW,
+  MM_MPROTECT_RW,
+  MM_RECLAIM,
+  PH_IDLE,
+} from '../../host/x86/primary_mmu.ts';
 import { kvm_vcpu_can_step } from '../../host/x86/run_loop.ts';
 import { applyX86Step } from '../../host/x86/steps.ts';
 import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';
 import { lapic_in_kernel } from '../../host/x86/vm.ts';
 import { gfnToGpa } from '../../mem/guest_memory.ts';
-import { PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
+import { PAGE_HOST_RESIDENT, PAGE_HOST_RO, PAGE_KSM } from '../../mem/page_state.ts';
 import { ENV_KINDS, type EnvKind } from './config.ts';
 import { hex } from './guest_adapter.ts';
 import type { StepDesc } from './layout.ts';
@@ -30,10 +38,21 @@ const envIndex = (k: EnvKind): number => ENV_KINDS.indexOf(k);
 /** Whether step `s` can run in world `w`. */
 export function stepEnabled(w: X86World, s: StepDesc): boolean {
   const l = w.layout;
-  if (s.kind === 'evict') {
-    if (w.env[envIndex('evict')]! <= 0) return false;
-    const gfn = l.pages[s.v]!;
-    return (w.vm.mem.pageState[gfn]! & PAGE_HOST_RESIDENT) !== 0;
+  switch (s.kind) {
+    case 'evict': {
+      if (w.env[envIndex('evict')]! <= 0) return false;
+      const gfn = l.pages[s.v]!;
+      if ((w.vm.mem.pageState[gfn]! & PAGE_HOST_RESIDENT) === 0) return false;
+      return l.cfg.mmu?.split_fault !== true || host_mm_free(w.vm);
+    }
+    case 'mm_begin':
+      return w.mmBudget > 0 && host_mm_free(w.vm) && mmOpApplies(w, s.k, l.pages[s.v]!);
+    case 'mm_step':
+      return w.vm.mm.phase[s.v] !== PH_IDLE;
+    case 'fault_lock':
+      return w.vcpu(s.v).mmu_fault_gfn >= 0;
+    default:
+      break;
   }
   const vcpu = w.vcpu(s.v);
   switch (s.kind) {
@@ -53,7 +72,8 @@ export function stepEnabled(w: X86World, s: StepDesc): boolean {
   // Environment steps act on a vCPU whose thread is not stuck in the host (a blocking fault-in), outside
   // the environment's own SMM and hotplug cycle.
   if (w.env[envIndex(s.kind)]! <= 0) return false;
-  if (vcpu.sync_fault_gfn >= 0 || inFirmwareSmm(vcpu) || w.hotplug[s.v] !== 0) return false;
+  if (vcpu.sync_fault_gfn >= 0 || vcpu.mmu_fault_gfn >= 0 || inFirmwareSmm(vcpu) || w.hotplug[s.v] !== 0)
+    return false;
   switch (s.kind) {
     case 'en_rewrite':
       return true;
@@ -72,10 +92,30 @@ export function stepEnabled(w: X86World, s: StepDesc): boolean {
 /** Runs step `s` on `w` (enabled): budgets here, the step itself through the x86 step vocabulary. */
 export function applyStep(w: X86World, s: StepDesc): void {
   const vm = w.vm;
-  if (s.kind === 'evict') {
-    w.env[envIndex('evict')]!--;
-    applyX86Step(vm, { kind: 'host_reclaim', gfn: w.layout.pages[s.v]! }); // the next access needs I/O
-    return;
+  switch (s.kind) {
+    case 'evict': {
+      w.env[envIndex('evict')]!--;
+      const gfn = w.layout.pages[s.v]!;
+      // The next access needs I/O. With split steps, the reclaim's notifier window is interleavable.
+      if (w.layout.cfg.mmu?.split_fault)
+        applyX86Step(vm, { kind: 'host_mm_begin', op: MM_RECLAIM, start: gfn, end: gfn + 1 });
+      else applyX86Step(vm, { kind: 'host_reclaim', gfn });
+      return;
+    }
+    case 'mm_begin': {
+      w.mmBudget--;
+      const gfn = w.layout.pages[s.v]!;
+      applyX86Step(vm, { kind: 'host_mm_begin', op: s.k, start: gfn, end: gfn + 1 });
+      return;
+    }
+    case 'mm_step':
+      applyX86Step(vm, { kind: 'host_mm_step', thread: s.v });
+      return;
+    case 'fault_lock':
+      applyX86Step(vm, { kind: 'fault_lock', vcpu: s.v });
+      return;
+    default:
+      break;
   }
   const vcpu = s.v;
   switch (s.kind) {
@@ -136,7 +176,25 @@ export function applyStep(w: X86World, s: StepDesc): void {
 
 /** A label for step `s` taken from world `w` (before it runs). */
 export function stepLabel(w: X86World, s: StepDesc): string {
-  if (s.kind === 'evict') return `env: host evicts page ${hex(gfnToGpa(w.layout.pages[s.v]!))}`;
+  switch (s.kind) {
+    case 'evict':
+      return `env: host evicts page ${hex(gfnToGpa(w.layout.pages[s.v]!))}`;
+    case 'mm_begin':
+      return `env: host ${HOST_MM_OPS[s.k]} of page ${hex(gfnToGpa(w.layout.pages[s.v]!))} begins`;
+    case 'mm_step': {
+      const mm = w.vm.mm;
+      const part = ['idle', 'invalidate_range_start', 'PTE change', 'invalidate_range_end', 'seq++ visible'][
+        mm.phase[s.v]!
+      ];
+      return `host mm thread ${s.v}: ${HOST_MM_OPS[mm.op[s.v]!]} of page ${hex(gfnToGpa(mm.start[s.v]!))}: ${part}`;
+    }
+    case 'fault_lock': {
+      const v = w.vcpu(s.v);
+      return `vcpu${s.v} fault gfn ${hex(v.mmu_fault_gfn)}: mmu_lock, is_page_fault_stale, install`;
+    }
+    default:
+      break;
+  }
   const vcpu = w.vcpu(s.v);
   switch (s.kind) {
     case 'run': {
@@ -168,4 +226,12 @@ export function stepLabel(w: X86World, s: StepDesc): string {
     default:
       return s.kind;
   }
+}
+
+/** Whether host operation `op` does something to `gfn` now (KSM and migration need a resident page …). */
+function mmOpApplies(w: X86World, op: number, gfn: number): boolean {
+  const st = w.vm.mem.pageState[gfn]!;
+  if (op === MM_COW) return (st & (PAGE_KSM | PAGE_HOST_RO)) !== 0;
+  if (op === MM_MPROTECT_RW) return (st & PAGE_HOST_RO) !== 0;
+  return (st & PAGE_HOST_RESIDENT) !== 0;
 }

@@ -4,6 +4,7 @@
 // every step runs the real host and guest code.
 
 import { decodeVcpu, encodeVcpu, vcpuWords } from '../../host/x86/codec.ts';
+import { decodeMmu, encodeMmu, mmuWords } from '../../host/x86/mmu_codec.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../../host/x86/vm.ts';
 import { host_page_evict, restorePageState } from '../../mem/page_state.ts';
@@ -46,6 +47,8 @@ export interface WorldOffsets {
   readonly guest: number;
   readonly mem: number;
   readonly pages: number;
+  /** The notifier side (mmu_codec.ts), when the world models it. */
+  readonly mmu: number;
   readonly env: number;
   readonly words: number;
   /** Guest-memory words the world tracks itself (the guest adapter's encoding covers the others). */
@@ -61,6 +64,8 @@ export class X86World {
   /** Per vCPU (Linux INIT): 1 while the hotplug cycle waits for the CPU to park. */
   readonly hotplug: Int32Array;
   readonly log: EventLog = { events: null };
+  /** Host memory operations the environment may still start (cfg.mmu.budget). */
+  mmBudget: number;
   readonly offsets: WorldOffsets;
 
   constructor(readonly layout: WorldLayout) {
@@ -77,6 +82,9 @@ export class X86World {
         tdp: cfg.vm.tdp,
         memory: cfg.vm.memory,
         vcpus: cfg.vm.vcpus,
+        mmu_notifiers: cfg.mmu !== undefined,
+        split_fault: cfg.mmu?.split_fault ?? false,
+        mmu_seq_start: cfg.mmu?.seq_start ?? 0,
       },
       this.obs.hooks(),
     );
@@ -95,6 +103,7 @@ export class X86World {
     this.obs.setMonitor(monitor);
     this.env = Int32Array.from(ENV_KINDS, (k) => cfg.env[k]);
     this.hotplug = new Int32Array(layout.vcpus);
+    this.mmBudget = cfg.mmu?.budget ?? 0;
     this.offsets = worldOffsets(layout, adapter);
   }
 
@@ -114,10 +123,12 @@ export class X86World {
     for (const gpa of o.watched) out[w++] = mem.readU32(gpa) | 0;
     w = o.pages;
     for (const g of l.pages) out[w++] = mem.pageState[g]!;
+    if (l.cfg.mmu !== undefined) encodeMmu(this.vm, out, o.mmu);
     w = o.env;
     for (let i = 0; i < this.env.length; i++) out[w++] = this.env[i]!;
     for (const v of this.vm.vcpus) out[w++] = smmWord(v);
     for (let v = 0; v < l.vcpus; v++) out[w++] = this.hotplug[v]!;
+    if (l.cfg.mmu !== undefined) out[w++] = this.mmBudget;
   }
 
   /** Overwrites this world with the one encoded at words[offset ..]. */
@@ -132,6 +143,7 @@ export class X86World {
     this.guest.decode(words, offset + o.guest);
     w = offset + o.pages;
     for (const g of l.pages) restorePageState(mem.pageState, g, words[w++]!);
+    if (l.cfg.mmu !== undefined) decodeMmu(this.vm, words, offset + o.mmu);
     w = offset + o.env;
     for (let i = 0; i < this.env.length; i++) this.env[i] = words[w++]!;
     for (const v of this.vm.vcpus) {
@@ -140,6 +152,7 @@ export class X86World {
       else v.smram.firmware = false;
     }
     for (let v = 0; v < l.vcpus; v++) this.hotplug[v] = words[w++]!;
+    if (l.cfg.mmu !== undefined) this.mmBudget = words[w++]!;
   }
 }
 
@@ -151,7 +164,8 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
   const guest = host + l.vcpus * vcpuWords(l.bounds);
   const mem = guest + g.words;
   const pages = mem + watched.length;
-  const env = pages + l.pages.length;
-  const words = env + ENV_KINDS.length + 2 * l.vcpus;
-  return { host, guest, mem, pages, env, words, watched };
+  const mmu = pages + l.pages.length;
+  const env = mmu + (l.cfg.mmu !== undefined ? mmuWords(l.vcpus) : 0);
+  const words = env + ENV_KINDS.length + 2 * l.vcpus + (l.cfg.mmu !== undefined ? 1 : 0);
+  return { host, guest, mem, pages, mmu, env, words, watched };
 }

@@ -16,12 +16,10 @@ export const BUG_NAMES = [
   'wake-all-leaks-dummies',
   'mmu-seq-sign-extension',
   'seq-snapshot-late',
-  'root-vs-memslot-update',
   'no-retry-check',
   'end-order-reversed',
   'change-pte-outside-window',
   'use-change-pte',
-  'no-memslot-interlock',
 ] as const;
 export type BugName = (typeof BUG_NAMES)[number];
 
@@ -46,9 +44,7 @@ export const BUG_WAKE_ALL_LEAKS_DUMMIES = bugBit('wake-all-leaks-dummies');
 // The MMU model's switches (mmu_era.ts MmuBehaviour has what each one does).
 export const BUG_MMU_SEQ_SIGN_EXTENSION = bugBit('mmu-seq-sign-extension');
 export const BUG_SEQ_SNAPSHOT_LATE = bugBit('seq-snapshot-late');
-export const BUG_ROOT_VS_MEMSLOT_UPDATE = bugBit('root-vs-memslot-update');
 export const BUG_NO_RETRY_CHECK = bugBit('no-retry-check');
 export const BUG_END_ORDER_REVERSED = bugBit('end-order-reversed');
 export const BUG_CHANGE_PTE_OUTSIDE_WINDOW = bugBit('change-pte-outside-window');
 export const BUG_USE_CHANGE_PTE = bugBit('use-change-pte');
-export const BUG_NO_MEMSLOT_INTERLOCK = bugBit('no-memslot-interlock');

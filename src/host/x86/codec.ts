@@ -13,7 +13,9 @@
 //   guests read it in the same delivery, so its old value never matters);
 // - derived fields are not written but rebuilt on decode by the host's own code: msr_en_flags
 //   (set_msr_en_val) and the hva cache's page view (kvm_gfn_to_hva_cache_init);
-// - statistics (vcpu.stat) are not written.
+// - statistics (vcpu.stat) are not written;
+// - a fault's mmu_invalidate_seq snapshot is written by the world beside the VM's notifier state, as
+//   "changed since" (the raw sequence is unbounded).
 import { GFN_HASH_EMPTY } from '../../abi/kvm_host.ts';
 import type { GuestMemory } from '../../mem/guest_memory.ts';
 import { kvm_gfn_to_hva_cache_init } from '../../mem/hva_cache.ts';
@@ -32,7 +34,7 @@ import { type KvmVcpu, set_msr_en_val } from './vcpu.ts';
 
 /** Words per work in the pool encoding: flags, token, gfn, cr2_or_gpa, cr3, error code. */
 const WORK_WORDS = 6;
-const VCPU_FIXED_WORDS = 16;
+const VCPU_FIXED_WORDS = 19;
 const LAPIC_WORDS = 19;
 
 /**
@@ -140,6 +142,10 @@ export function encodeVcpu(v: KvmVcpu, b: HostCodecBounds, out: Int32Array, off:
   out[w++] = apf.data.valid ? apf.data.gpa : 0;
   out[w++] = apf.data.valid ? apf.data.len : 0;
   out[w++] = v.sync_fault_gfn;
+  // A notifier-aware fault in flight; its seq snapshot is the world's (relative to the VM's seq).
+  out[w++] = v.mmu_fault_gfn;
+  out[w++] = v.mmu_fault_flags;
+  out[w++] = v.mmu_retry_gfn;
   // LAPIC.
   const apic = v.apic;
   out[w++] = apic.apic_base | 0;
@@ -235,6 +241,9 @@ export function decodeVcpu(
   if (apf.data.valid) kvm_gfn_to_hva_cache_init(mem, apf.data, gpa, len);
   else Object.assign(apf.data, { gpa: 0, len: 0, page: null, off: 0 });
   v.sync_fault_gfn = words[w++]!;
+  v.mmu_fault_gfn = words[w++]!;
+  v.mmu_fault_flags = words[w++]!;
+  v.mmu_retry_gfn = words[w++]!;
   const apic = v.apic;
   apic.apic_base = words[w++]! >>> 0;
   apic.spiv = words[w++]!;

@@ -80,34 +80,29 @@ export const MMU_6_13: MmuEraConfig = { ...MMU_6_10, since: '6.13', agingFlushEl
  * flag re-creates what a fix removed, or a change that never landed:
  * - `seqAsInt` (mmu-seq-sign-extension, 5.16–6.2): is_page_fault_stale took the snapshot as an int;
  * - `seqSnapshotLate` (seq-snapshot-late): the snapshot is read after the host lookup (13ec9308a857);
- * - `noObsoleteRootCheck` (root-vs-memslot-update): no retry for a root a memslot update made obsolete
- *   (a955cad84cda);
  * - `noRetryCheck` (no-retry-check): is_page_fault_stale never retries;
  * - `endOrderReversed` (end-order-reversed): end() lets in_progress-- be seen before seq++;
  * - `changePteOutsideWindow` (change-pte-outside-window): KSM and COW call change_pte without the
  *   start/end bracket of 6bdb913f0a70, in an era whose handler no longer bumps the sequence;
- * - `useChangePte` (use-change-pte): Glisse's 2019 RFC, MMU_NOTIFIER_USE_CHANGE_PTE on KSM and COW ranges;
- * - `noMemslotInterlock` (no-memslot-interlock): 071064f14d87's lock elision without 52ac8b358b0c.
+ * - `useChangePte` (use-change-pte): Glisse's 2019 RFC, MMU_NOTIFIER_USE_CHANGE_PTE on KSM and COW ranges.
+ * (Memslot updates are not modelled yet, so root-vs-memslot-update (a955cad84cda) and the 5.15 memslot
+ * interlock (52ac8b358b0c) have no switch.)
  */
 export interface MmuBehaviour extends MmuEraConfig {
   readonly seqAsInt: boolean;
   readonly seqSnapshotLate: boolean;
-  readonly noObsoleteRootCheck: boolean;
   readonly noRetryCheck: boolean;
   readonly endOrderReversed: boolean;
   readonly changePteOutsideWindow: boolean;
   readonly useChangePte: boolean;
-  readonly noMemslotInterlock: boolean;
 }
 
 export const faithfulMmu = (e: MmuEraConfig): MmuBehaviour => ({
   ...e,
   seqAsInt: false,
   seqSnapshotLate: false,
-  noObsoleteRootCheck: false,
   noRetryCheck: false,
   endOrderReversed: false,
   changePteOutsideWindow: false,
   useChangePte: false,
-  noMemslotInterlock: false,
 });

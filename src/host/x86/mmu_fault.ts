@@ -124,10 +124,12 @@ function direct_page_fault(
     if (write && s & PAGE_SPTE_RO) {
       if ((s & (PAGE_HOST_RO | PAGE_KSM)) === 0) {
         spte_make_writable(st, gfn);
+        vcpu.mmu_retry_gfn = -1;
         return RET_PF_FIXED;
       }
     } else {
       spte_mark_young(st, gfn);
+      if (!prefetch) vcpu.mmu_retry_gfn = -1;
       return RET_PF_FIXED;
     }
   }
@@ -146,10 +148,14 @@ function direct_page_fault(
       if (kvm_find_async_pf_gfn(vcpu.apf.gfns, gfn)) {
         vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_REPEATED_FAULT, addr, gfn);
         kvm_make_request(vcpu, KVM_REQ_APF_HALT);
+        vcpu.mmu_retry_gfn = -1; // the fault goes on as the artificial halt: not a stale retry
         return RET_PF_RETRY;
       }
       const token = alloc_apf_token(vm, vcpu);
-      if (kvm_setup_async_pf(vm, vcpu, addr, token, gfn, errorCode)) return RET_PF_RETRY;
+      if (kvm_setup_async_pf(vm, vcpu, addr, token, gfn, errorCode)) {
+        vcpu.mmu_retry_gfn = -1; // the fault goes on as async work: not a stale retry
+        return RET_PF_RETRY;
+      }
     }
     if (prefetch) {
       // A prefetch GUP may sleep: the model faults the page in at once.

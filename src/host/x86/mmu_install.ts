@@ -38,7 +38,8 @@ export function mmu_fault_snapshot(vm: KvmVm, vcpu: KvmVcpu, gfn: number, flags:
   vcpu.mmu_fault_seq = vm.mmu.mmu_invalidate_seq;
   if (era.unsafePrecheck && mmu_invalidate_retry_gfn_unsafe(vm.mmuHost, vcpu.mmu_fault_seq, gfn)) {
     vm.mmu.stat.retry_unsafe++;
-    staleRetry(vcpu);
+    vcpu.mmu_fault_flags = flags;
+    staleRetry(vcpu, gfn);
     return -1;
   }
   return flags | FAULT_SNAPSHOT;
@@ -84,14 +85,14 @@ export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): num
   const seq = vcpu.mmu_fault_seq;
   if (era.unsafePrecheck && mmu_invalidate_retry_gfn_unsafe(vm.mmuHost, seq, gfn)) {
     vm.mmu.stat.retry_unsafe++;
-    return staleRetry(vcpu);
+    return staleRetry(vcpu, gfn);
   }
   if (!era.noRetryCheck) {
     const r = mmu_invalidate_retry_gfn(vm.mmuHost, seq, gfn, era.seqAsInt);
     if (r !== 0) {
       if (r === RETRY_RANGE) vm.mmu.stat.retry_range++;
       else vm.mmu.stat.retry_seq++;
-      return staleRetry(vcpu);
+      return staleRetry(vcpu, gfn);
     }
   }
   const st = vm.mem.pageState;
@@ -99,13 +100,19 @@ export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): num
   const stale = (flags & FAULT_PFN_STALE) !== 0 || (st[gfn]! & PAGE_HOST_RESIDENT) === 0;
   spte_install_pfn(st, gfn, (flags & FAULT_WRITABLE) !== 0, stale);
   vcpu.mmu_fault_flags = 0;
+  if ((flags & FAULT_PREFETCH) === 0) vcpu.mmu_retry_gfn = -1;
   return RET_PF_FIXED;
 }
 
-export function staleRetry(vcpu: KvmVcpu): number {
+/** is_page_fault_stale said retry: the guest re-executes the access (a stale prefault is just dropped). */
+export function staleRetry(vcpu: KvmVcpu, gfn: number): number {
+  const prefetch = (vcpu.mmu_fault_flags & FAULT_PREFETCH) !== 0;
   vcpu.mmu_fault_flags = 0;
   vcpu.mmu_fault_gfn = -1;
-  vcpu.stat.pf_retry_stale++;
+  if (!prefetch) {
+    vcpu.mmu_retry_gfn = gfn;
+    vcpu.stat.pf_retry_stale++;
+  }
   return RET_PF_RETRY;
 }
 

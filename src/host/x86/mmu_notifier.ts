@@ -38,6 +38,8 @@ export interface KvmMmuNotifier {
   slot_invalid: boolean;
   /** The x86 root was made obsolete by a memslot update since `root_gen` was read (5.16 predicate). */
   root_gen: number;
+  /** change_pte's WARN_ON_ONCE has fired (a static of the call site; not encoded: it only mutes). */
+  change_pte_warned: boolean;
   readonly stat: MmuNotifierStats;
 }
 
@@ -71,6 +73,7 @@ export function newMmuNotifier(seq = 0): KvmMmuNotifier {
     memslots_generation: 0,
     slot_invalid: false,
     root_gen: 0,
+    change_pte_warned: false,
     stat: {
       invalidations: 0,
       invalidations_hit: 0,
@@ -131,6 +134,8 @@ export interface MmuHost {
   readonly hvaBase: number;
   /** Tracepoint sink for the notifier events (start, end are host virtual addresses), or null. */
   readonly mmuTrace: ((tp: number, start: number, end: number) => void) | null;
+  /** A host WARN / KVM_BUG_ON splat. */
+  mmuWarn(message: string): void;
 }
 
 const hva = (h: MmuHost, page: number): number => h.hvaBase + page * PAGE_SIZE;
@@ -211,7 +216,10 @@ export function kvm_mmu_notifier_invalidate_range_end(
   if (!era.lockElision || hit) {
     if (!seqLater) m.mmu_invalidate_seq++;
     m.mmu_invalidate_in_progress--;
-    if (m.mmu_invalidate_in_progress < 0) m.stat.warns++; // KVM_BUG_ON (5.2: BUG_ON)
+    if (m.mmu_invalidate_in_progress < 0) {
+      m.stat.warns++;
+      h.mmuWarn('KVM_BUG_ON: mmu_invalidate_in_progress < 0 in kvm_mmu_invalidate_end');
+    }
   }
   if (era.lockElision) {
     m.mn_active_invalidate_count--;
@@ -243,10 +251,18 @@ export function kvm_mmu_notifier_change_pte(h: MmuHost, page: number, ro: boolea
       m.mmu_invalidate_seq++;
       break;
     case 'warn_count':
-      if (m.mmu_invalidate_in_progress === 0) m.stat.warns++;
+      if (m.mmu_invalidate_in_progress === 0 && !m.change_pte_warned) {
+        m.change_pte_warned = true; // WARN_ON_ONCE
+        m.stat.warns++;
+        h.mmuWarn('WARNING in kvm_mmu_notifier_change_pte: !mmu_notifier_count');
+      }
       break;
     case 'early_return':
-      if (m.mn_active_invalidate_count === 0) m.stat.warns++;
+      if (m.mn_active_invalidate_count === 0 && !m.change_pte_warned) {
+        m.change_pte_warned = true; // WARN_ON_ONCE
+        m.stat.warns++;
+        h.mmuWarn('WARNING in kvm_mmu_notifier_change_pte: !mn_active_invalidate_count');
+      }
       if (m.mmu_invalidate_in_progress === 0 && !rfc) return true;
       if (m.slot_invalid) return true;
       break;
@@ -315,7 +331,10 @@ export function mmu_invalidate_retry_gfn(h: MmuHost, seq: number, gfn: number, s
 }
 
 /** (long)(int)x for a non-negative x: what an int parameter makes of an unsigned long sequence number. */
-const signExtend32 = (x: number): number => (x >= 2 ** 31 && x < 2 ** 32 ? x - 2 ** 32 : x);
+function signExtend32(x: number): number {
+  const lo = x % 2 ** 32;
+  return lo >= 2 ** 31 ? lo - 2 ** 32 : lo;
+}
 
 /**
  * @kernel mmu_invalidate_retry_gfn_unsafe (6.8, d02c357e5bfa): the same test without mmu_lock, as an

@@ -90,7 +90,7 @@ export class HostMm {
 }
 
 /** Whether operation `op` on this VM brackets its PTE change with invalidate_range_start/end for KVM. */
-function bracketed(vm: KvmVm, op: number): boolean {
+export function bracketed(vm: KvmVm, op: number): boolean {
   if (!usesSetPteAtNotify(op)) return true;
   const m = vm.era.mmu;
   // ≤3.6 KSM and COW did not bracket set_pte_at_notify; the what-if drops the bracket in any era; Glisse's
@@ -143,11 +143,20 @@ export function host_mm_step(vm: KvmVm, t: number): void {
   }
 }
 
-/** Runs operation `op` on [start, end) whole (scripts, the simulator). */
+/** Runs operation `op` on [start, end) whole (scripts, the simulator, a COW inside a fault's GUP). */
 export function host_mm_run(vm: KvmVm, op: number, start: number, end: number): void {
-  const t = host_mm_begin(vm, op, start, end);
-  if (t < 0) throw new RangeError('host_mm_run: every host mm thread is busy');
-  while (vm.mm.phase[t] !== PH_IDLE) host_mm_step(vm, t);
+  vm.mm.count[op]!++;
+  const b = bracketed(vm, op);
+  if (b) kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
+  changePtes(vm, op, start, end);
+  if (b) kvm_mmu_notifier_invalidate_range_end(vm.mmuHost, start, end);
+}
+
+/** Whether a host mm thread is free to start an operation. */
+export function host_mm_free(vm: KvmVm): boolean {
+  const p = vm.mm.phase;
+  for (let t = 0; t < MAX_MM_OPS; t++) if (p[t] === PH_IDLE) return true;
+  return false;
 }
 
 /** Whether any host memory operation is between its start and its end (or has not finished). */

@@ -95,6 +95,8 @@ export interface KvmVcpu {
   mmu_fault_gfn: number;
   mmu_fault_seq: number;
   mmu_fault_flags: number;
+  /** The gfn of the vCPU's last fault sent back as stale, until a fault completes (-1: none). */
+  mmu_retry_gfn: number;
   /** The vCPU is outside KVM_RUN (its VMM thread is in userspace): nothing runs on it. */
   in_userspace: boolean;
   readonly stat: VcpuStats;
@@ -169,6 +171,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
     mmu_fault_gfn: -1,
     mmu_fault_seq: 0,
     mmu_fault_flags: 0,
+    mmu_retry_gfn: -1,
     in_userspace: false,
     stat: {
       pf_guest: 0,

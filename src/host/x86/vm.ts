@@ -144,6 +144,9 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
       get mmuTrace() {
         return vm.hooks.mmuTrace ?? null;
       },
+      mmuWarn(message: string) {
+        vm.hooks.warn?.(vm.vcpus[0]!, message);
+      },
     },
   };
   return vm;
