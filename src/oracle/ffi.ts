@@ -24,6 +24,10 @@ export interface Libc {
   mmap(len: number, prot: number, flags: number, fd: number, offset: number): Pointer | null;
   munmap(addr: bigint, len: number): number;
   madvise(addr: bigint, len: number, advice: number): number;
+  mprotect(addr: bigint, len: number, prot: number): number;
+  /** mount(2) with no data argument (tracefs for the notifier measurement). */
+  mount(source: string, target: string, fstype: string, flags: number): number;
+  umount2(target: string, flags: number): number;
   mincore(addr: bigint, len: number, vec: Buffer): number;
   syscall1(nr: number, arg: number): number;
   /** errno of the last failed synchronous call on this thread. */
@@ -44,6 +48,8 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
 export const MADV_DONTNEED = 4;
+export const MADV_MERGEABLE = 12;
+export const MADV_NOHUGEPAGE = 15;
 export const O_RDWR = 2;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
@@ -77,6 +83,11 @@ async function bind(): Promise<Libc | { error: string }> {
     );
     const munmap = libc.func('int munmap(unsigned long addr, unsigned long len)');
     const madvise = libc.func('int madvise(unsigned long addr, unsigned long len, int advice)');
+    const mprotect = libc.func('int mprotect(unsigned long addr, unsigned long len, int prot)');
+    const mount = libc.func(
+      'int mount(const char *src, const char *target, const char *fstype, unsigned long flags, void *data)',
+    );
+    const umount2 = libc.func('int umount2(const char *target, int flags)');
     const mincore = libc.func('int mincore(unsigned long addr, unsigned long len, void *vec)');
     const syscall1 = libc.func('syscall', 'long', ['long', 'long']);
     return {
@@ -99,6 +110,9 @@ async function bind(): Promise<Libc | { error: string }> {
       },
       munmap: (addr, len) => munmap(addr, len),
       madvise: (addr, len, advice) => madvise(addr, len, advice),
+      mprotect: (addr, len, prot) => mprotect(addr, len, prot),
+      mount: (source, target, fstype, flags) => mount(source, target, fstype, flags, null),
+      umount2: (target, flags) => umount2(target, flags),
       mincore: (addr, len, vec) => mincore(addr, len, vec),
       syscall1: (nr, arg) => Number(syscall1(nr, arg)),
       errno: () => koffi.errno(),

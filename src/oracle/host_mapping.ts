@@ -4,6 +4,7 @@
 import {
   type Libc,
   MADV_DONTNEED,
+  MADV_NOHUGEPAGE,
   MAP_ANONYMOUS,
   MAP_NORESERVE,
   MAP_PRIVATE,
@@ -12,7 +13,6 @@ import {
   PROT_WRITE,
 } from './ffi.ts';
 
-const MADV_NOHUGEPAGE = 15;
 export const PAGE_SIZE = 4096;
 
 export class HostMapping {
