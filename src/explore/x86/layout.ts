@@ -116,7 +116,7 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
     bugs,
     vcpus: V,
     pages,
-    bounds: { maxWorks, maxGfns: Math.max(1, pages.length) },
+    bounds: { maxWorks, maxGfns: Math.max(1, pages.length), mmu: cfg.mmu !== undefined },
     candidateAreas: candidateAreas(cfg),
     steps,
     stepIndex,

@@ -34,7 +34,9 @@ import { type KvmVcpu, set_msr_en_val } from './vcpu.ts';
 
 /** Words per work in the pool encoding: flags, token, gfn, cr2_or_gpa, cr3, error code. */
 const WORK_WORDS = 6;
-const VCPU_FIXED_WORDS = 19;
+const VCPU_FIXED_WORDS = 16;
+/** The notifier-aware fault's words (mmu_fault_gfn, mmu_fault_flags, mmu_retry_gfn), when modelled. */
+const MMU_FAULT_WORDS = 3;
 const LAPIC_WORDS = 19;
 
 /**
@@ -45,10 +47,20 @@ const LAPIC_WORDS = 19;
 export interface HostCodecBounds {
   readonly maxWorks: number;
   readonly maxGfns: number;
+  /** The VM models the MMU notifiers (VmConfig.mmu_notifiers): the fault-in-flight words are written. */
+  readonly mmu?: boolean;
 }
 
 export const vcpuWords = (b: HostCodecBounds): number =>
-  VCPU_FIXED_WORDS + LAPIC_WORDS + 1 + b.maxWorks * WORK_WORDS + 1 + b.maxWorks + 1 + b.maxGfns;
+  VCPU_FIXED_WORDS +
+  (b.mmu ? MMU_FAULT_WORDS : 0) +
+  LAPIC_WORDS +
+  1 +
+  b.maxWorks * WORK_WORDS +
+  1 +
+  b.maxWorks +
+  1 +
+  b.maxGfns;
 
 /** A live work's sort key: wakeup-all items after every real work, real works by token (creation order). */
 function workBefore(s: AsyncPfState, a: number, b: number): number {
@@ -143,9 +155,11 @@ export function encodeVcpu(v: KvmVcpu, b: HostCodecBounds, out: Int32Array, off:
   out[w++] = apf.data.valid ? apf.data.len : 0;
   out[w++] = v.sync_fault_gfn;
   // A notifier-aware fault in flight; its seq snapshot is the world's (relative to the VM's seq).
-  out[w++] = v.mmu_fault_gfn;
-  out[w++] = v.mmu_fault_flags;
-  out[w++] = v.mmu_retry_gfn;
+  if (b.mmu) {
+    out[w++] = v.mmu_fault_gfn;
+    out[w++] = v.mmu_fault_flags;
+    out[w++] = v.mmu_retry_gfn;
+  }
   // LAPIC.
   const apic = v.apic;
   out[w++] = apic.apic_base | 0;
@@ -241,9 +255,11 @@ export function decodeVcpu(
   if (apf.data.valid) kvm_gfn_to_hva_cache_init(mem, apf.data, gpa, len);
   else Object.assign(apf.data, { gpa: 0, len: 0, page: null, off: 0 });
   v.sync_fault_gfn = words[w++]!;
-  v.mmu_fault_gfn = words[w++]!;
-  v.mmu_fault_flags = words[w++]!;
-  v.mmu_retry_gfn = words[w++]!;
+  if (b.mmu) {
+    v.mmu_fault_gfn = words[w++]!;
+    v.mmu_fault_flags = words[w++]!;
+    v.mmu_retry_gfn = words[w++]!;
+  }
   const apic = v.apic;
   apic.apic_base = words[w++]! >>> 0;
   apic.spiv = words[w++]!;
