@@ -3,6 +3,7 @@
 // it must run later and the guest model receives injected events.
 import { GuestMemory } from '../../mem/guest_memory.ts';
 import type { EraConfig } from './era.ts';
+import { StepEffects } from './step_effects.ts';
 import type { TraceSink } from './trace.ts';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type KvmVcpu, newVcpu } from './vcpu.ts';
 
@@ -86,6 +87,8 @@ export interface KvmVm {
   guest: GuestModel;
   /** Host virtual address of guest RAM (for the `address` field of kvm_async_pf_completed). */
   readonly hva_base: number;
+  /** What the current (or last) run step did, written as it happens (step_effects.ts). */
+  readonly effects: StepEffects;
 }
 
 export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
@@ -110,6 +113,7 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
     hooks,
     guest: nullGuest,
     hva_base: 0x7f0000000000,
+    effects: new StepEffects(),
   };
 }
 
