@@ -216,9 +216,9 @@ class LinuxScriptRun {
       const r = applyX86Step(this.vm, { kind: 'run', vcpu: v.vcpu_id });
       steps++;
       if (r !== STEP_RAN) continue;
-      const kind = st().cpu.lastKind[next];
-      if (kind === GSTEP_COMPUTE) this.clock[next] = at + st().cpu.lastNs[next]!;
-      else if (kind === GSTEP_HALT && kvm_vcpu_can_step(this.vm, v))
+      const fx = this.vm.effects;
+      if (fx.kind === GSTEP_COMPUTE) this.clock[next] = at + fx.ns;
+      else if (fx.kind === GSTEP_HALT && kvm_vcpu_can_step(this.vm, v))
         this.clock[next] = this.spinUntil(next, at);
     }
     if (quiescent && Number.isFinite(deadline)) host.now = Math.max(host.now, deadline); // idle or not

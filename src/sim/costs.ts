@@ -1,7 +1,7 @@
 // What the simulator charges in virtual time for each thing a step of the model did. The model itself
-// is untimed: the simulator reads a step's outcome (the guest's lastKind and lastNs, injections seen by
-// the guest adapter, the vCPU's stat deltas, ACK counts) and adds these costs. Every cost may be 0,
-// which the queueing-theory calibration uses to isolate the swap device.
+// is untimed: the simulator reads a step's outcome from the VM's StepEffects (the guest step's kind and
+// compute ns, the injections, ACK exits, prefaults) and adds these costs. Every cost may be 0, which the
+// queueing-theory calibration uses to isolate the swap device.
 
 export interface SimCosts {
   /** A VM exit and the following VM entry (charged once per entry; the first entry too). */

@@ -5,10 +5,10 @@
 // worker, the `sync_done` step (kvm_sync_fault_done) for a synchronous fault, and the waiting vCPU may wake (wake.ts).
 //
 // Requests are a pool of typed-array records on the SimState (rKind … rChannel, free list through rNext).
-import { doneAt, W_NOTPRESENT_INJECTED, W_WAKEUP_ALL, workPending } from '../host/x86/async_pf_work.ts';
+import { W_NOTPRESENT_INJECTED, workPending } from '../host/x86/async_pf_work.ts';
+import type { StepEffects } from '../host/x86/step_effects.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
-import type { KvmVm } from '../host/x86/vm.ts';
 import { PAGE_HOST_RESIDENT } from '../mem/page_state.ts';
 import { K_IO, K_PREFAULT_SYNC, NCOUNT } from './counters.ts';
 import { EV_SWAP, type SimState } from './sim_state.ts';
@@ -157,31 +157,16 @@ function slotBusy(sv: SimVm, vcpu: KvmVcpu): boolean {
   return data.page.getUint32(data.off + off, true) !== 0;
 }
 
-/** Gfns on vCPU's `done` list whose pages are not resident now (evicted again after the page-in). */
-export function findReevicted(s: SimState, vm: KvmVm, vcpu: KvmVcpu): number {
-  const w = vcpu.async_pf;
-  const st = vm.mem.pageState;
-  const reGfn = s.reGfn;
-  let n = 0;
-  for (let i = 0; i < w.doneLen && n < reGfn.length; i++) {
-    const slot = doneAt(w, i);
-    if ((w.wFlags[slot]! & W_WAKEUP_ALL) !== 0) continue;
-    const gfn = w.wGfn[slot]!;
-    if (gfn < st.length && (st[gfn]! & PAGE_HOST_RESIDENT) === 0) reGfn[n++] = gfn;
-  }
-  return n;
-}
-
 /**
- * After a step that may have prefaulted: a page that was not resident before and is now was mapped by
- * kvm_arch_async_page_ready's prefetch fault, which the model completes at once. In the kernel that is
- * a blocking fault-in on the vCPU thread; the simulator charges it as a synchronous page-in.
+ * After a run step: the prefaults of kvm_arch_async_page_ready that found their page evicted again since
+ * its page-in (StepEffects.refaultGfn, recorded by the host as they happened). In the kernel that is a
+ * blocking fault-in on the vCPU thread; the host model completes it at once and the simulator charges it
+ * as a synchronous page-in.
  */
-export function checkPrefaults(s: SimState, g: number, vmIdx: number, vm: KvmVm, n: number): void {
-  const st = vm.mem.pageState;
+export function prefaultRefaults(s: SimState, g: number, vmIdx: number, fx: StepEffects): void {
+  const n = fx.refaults;
   for (let i = 0; i < n; i++) {
-    const gfn = s.reGfn[i]!;
-    if ((st[gfn]! & PAGE_HOST_RESIDENT) === 0) continue;
+    const gfn = fx.refaultGfn[i]!;
     s.host.pagedIn(vmIdx, gfn);
     s.count[vmIdx * NCOUNT + K_PREFAULT_SYNC]!++;
     s.waitIo[g]!++;

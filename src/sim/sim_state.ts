@@ -4,7 +4,7 @@
 // in its own file; the comment on each field group names the file that writes it:
 //
 //   simulator.ts  the run loop and event dispatch, the host hooks (the public `Simulator`)
-//   vcpu_step.ts  running a vCPU's steps and charging their costs (step_probe.ts: what a step did)
+//   vcpu_step.ts  running a vCPU's steps and charging their costs (from the VM's StepEffects)
 //   wake.ts       blocking, waking and preempting vCPUs (kicks)
 //   page_in.ts    page-in requests: submit, the swap device, completion, prefault checks
 //   latency.ts    tracepoint counts and page-ready latency (token) bookkeeping
@@ -25,7 +25,6 @@ import { LogHistogram } from './histogram.ts';
 import { HostMemory } from './host_memory.ts';
 import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
 import { createSimKvm, installSimGuest, type SimVm } from './sim_vm.ts';
-import { StepProbe } from './step_probe.ts';
 import { SwapDevice } from './swap_device.ts';
 import { TokenTable } from './token_table.ts';
 import type { SimTracer } from './tracer.ts';
@@ -128,10 +127,6 @@ export class SimState {
   rCount = 0;
   /** Global page index → the request doing its I/O. */
   readonly inflight = new Map<number, number>();
-  /** Scratch: gfns found non-resident on `done` before a step (vcpu_step.ts, page_in.ts). */
-  readonly reGfn = new Float64Array(96);
-  /** What the current step did (vcpu_step.ts). */
-  readonly probe = new StepProbe();
   /** Each vCPU's `run` step (the step vocabulary's, src/host/x86/steps.ts), made once. */
   readonly runSteps: readonly X86Step[];
 

@@ -1,12 +1,12 @@
 // One simulated VM: the host model's KvmVm with the Linux guest model installed, built for a protocol
-// mode (docs/simulator.md, "Protocol modes"), plus the injection count through which the simulator sees
-// what each run step injected (HostHooks.injected).
+// mode (docs/simulator.md, "Protocol modes"). What each run step did (injections included) the models
+// write into the VM's StepEffects (vm.effects).
 import { KVM_FEATURE_ASYNC_PF_INT } from '../abi/kvm_para.ts';
 import { linuxGuestConfigFor } from '../guest/x86/linux/config.ts';
 import { LinuxGuest } from '../guest/x86/linux/guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';
-import { createVm, type HostHooks, INJECT_IRQ, type KvmVm } from '../host/x86/vm.ts';
+import { createVm, type HostHooks, type KvmVm } from '../host/x86/vm.ts';
 import type { HostMemory } from './host_memory.ts';
 import { KERNEL_PAGES, type SimVmSpec, workingSetPages } from './load_sim.ts';
 import { WorkloadProgram } from './workload.ts';
@@ -14,22 +14,11 @@ import { WorkloadProgram } from './workload.ts';
 /** CPUID 0x40000001.eax of the reference host (what QEMU passes by default): ASYNC_PF, _VMEXIT, _INT … */
 export const HOST_KVM_FEATURES = 0x01007efb;
 
-/**
- * What the host injected at VM entry during the current step, counted through HostHooks.injected (the
- * host reports each injection as it makes it), so the simulator can charge #PF injection and interrupt
- * delivery per step. The step probe (step_probe.ts) zeroes it before each step.
- */
-export class InjectionCount {
-  pf = 0;
-  irq = 0;
-}
-
 export interface SimVm {
   readonly index: number;
   readonly spec: SimVmSpec;
   readonly vm: KvmVm;
   readonly guest: LinuxGuest;
-  readonly injections: InjectionCount;
   readonly program: WorkloadProgram;
   /** Global index of vCPU 0 (the simulator numbers all vCPUs of all VMs consecutively). */
   readonly firstVcpu: number;
@@ -98,12 +87,7 @@ export function installSimGuest(
     },
     sink: null,
   });
-  const injections = new InjectionCount();
-  vm.hooks.injected = (_vcpu, kind) => {
-    if (kind === INJECT_IRQ) injections.irq++;
-    else injections.pf++;
-  };
   vm.guest = guest;
   for (let t = 0; t < nTasks; t++) guest.spawnTask(t % spec.vcpus);
-  return { index, spec, vm, guest, injections, program, firstVcpu, nTasks };
+  return { index, spec, vm, guest, program, firstVcpu, nTasks };
 }

@@ -1,7 +1,8 @@
 // Running a vCPU: `runVcpu` runs vCPU g's steps (`kvm_vcpu_run_step`) from the current virtual time until
 // it blocks or its next step is no longer the earliest event, and charges each step's cost (costs.ts) to
-// the vCPU's time categories and the VM's counters. What a step did is read through the StepProbe
-// (step_probe.ts); this file only turns that into costs, counts, trace slices and the next event.
+// the vCPU's time categories and the VM's counters. What a step did is read from the VM's StepEffects
+// (host/x86/step_effects.ts), which the host and guest models write as each event happens; this file
+// only turns that into costs, counts, trace slices and the next event.
 //
 // A step starting at t with cost c occupies the vCPU during [t, t + c); its effects happen at t. A vCPU
 // whose next step is due no later than every queued event runs it at once without the heap (at most
@@ -19,6 +20,7 @@ import {
   GSTEP_TOUCH_FIXED,
 } from '../guest/x86/linux/state.ts';
 import { STEP_BLOCKED, STEP_HALTED } from '../host/x86/run_loop.ts';
+import { FRAME_EXC, FRAME_IRQ } from '../host/x86/step_effects.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import {
   K_EXITS,
@@ -36,8 +38,9 @@ import {
   T_TASK,
 } from './counters.ts';
 import { guestWake } from './latency.ts';
-import { checkPrefaults, findReevicted } from './page_in.ts';
+import { prefaultRefaults } from './page_in.ts';
 import { type SimState, schedule } from './sim_state.ts';
+import { currentTask, inTaskContext } from './step_probe.ts';
 import { block } from './wake.ts';
 
 /** Trace slice kinds of a vCPU step (tracer.ts names them). */
@@ -61,7 +64,7 @@ export function runVcpu(s: SimState, g: number): void {
   const vmIdx = s.vcpuVm[g]!;
   const sv = s.vms[vmIdx]!;
   const vm = sv.vm;
-  const probe = s.probe;
+  const fx = vm.effects;
   const costs = s.costs;
   const c = vcpu.vcpu_id;
   const cnt = vmIdx * NCOUNT;
@@ -74,8 +77,6 @@ export function runVcpu(s: SimState, g: number): void {
   const tb = g * NCAT;
   const runStep = s.runSteps[g]!;
   for (let inline = 0; ; inline++) {
-    probe.before(sv, vcpu);
-    const nRe = w.doneLen > 0 ? findReevicted(s, vm, vcpu) : 0;
     const r = applyX86Step(vm, runStep);
     if (r === STEP_BLOCKED) {
       block(s, g, vcpu);
@@ -88,25 +89,24 @@ export function runVcpu(s: SimState, g: number): void {
     let kind = -1;
     if (r === STEP_HALTED) cExit = costs.halt;
     else {
-      probe.after(sv, vcpu);
-      if (probe.entering) {
+      if (fx.entering) {
         cExit += costs.vm_exit;
         count[cnt + K_EXITS]!++;
       }
-      const pf = probe.pf;
+      const pf = fx.excInjected;
       if (pf !== 0) {
         cExit += costs.pf_injection * pf;
         count[cnt + K_PF_INJECTED]! += pf;
       }
-      const irq = probe.irq;
+      const irq = fx.irqInjected;
       if (irq !== 0) {
         cExit += costs.irq_delivery * irq;
         count[cnt + K_IRQ_INJECTED]! += irq;
       }
-      kind = probe.kind;
+      kind = fx.kind;
       switch (kind) {
         case GSTEP_COMPUTE:
-          cTask += probe.ns;
+          cTask += fx.ns;
           slice = S_TASK;
           break;
         case GSTEP_TOUCH:
@@ -127,8 +127,9 @@ export function runVcpu(s: SimState, g: number): void {
           break;
         case GSTEP_HANDLER:
           cExit += costs.guest_handler;
-          slice = probe.inIrq ? S_IRQ : probe.inExc ? S_PF : S_APF_WAIT;
-          if (probe.wakes) guestWake(s, g, vmIdx, probe.wakeToken);
+          // An injected exception counts as the #PF frame (a #GP for a failed WRMSR included).
+          slice = fx.frame === FRAME_IRQ ? S_IRQ : fx.frame === FRAME_EXC || pf !== 0 ? S_PF : S_APF_WAIT;
+          if (fx.wakes) guestWake(s, g, vmIdx, fx.wakeToken);
           break;
         case GSTEP_KERNEL:
           cKernel += costs.kernel_op;
@@ -146,10 +147,10 @@ export function runVcpu(s: SimState, g: number): void {
         default:
           slice = S_TASK;
       }
-      const dAck = probe.acks;
-      if (dAck !== 0) cExit += costs.ack_msr * dAck;
-      const dFix = probe.fixed;
-      if (dFix !== 0) cExit += costs.prefault * dFix;
+      const acks = fx.acks;
+      if (acks !== 0) cExit += costs.ack_msr * acks;
+      const fixed = fx.fixed;
+      if (fixed !== 0) cExit += costs.prefault * fixed;
     }
     const q = w.queued;
     if (q !== s.queuedNow[g]) {
@@ -158,9 +159,9 @@ export function runVcpu(s: SimState, g: number): void {
       s.queuedSince[g] = s.now;
       if (q > s.queuedMax[g]!) s.queuedMax[g] = q;
     }
-    if (nRe > 0) checkPrefaults(s, g, vmIdx, vm, nRe);
+    if (fx.refaults > 0) prefaultRefaults(s, g, vmIdx, fx);
     let paid = 0;
-    if (s.debt[g]! > 0 && probe.inTaskContext(sv, c)) {
+    if (s.debt[g]! > 0 && inTaskContext(sv, c)) {
       // Back in task context after the event that preempted a burst: finish the burst first.
       paid = s.debt[g]!;
       cTask += paid;
@@ -181,9 +182,9 @@ export function runVcpu(s: SimState, g: number): void {
     s.stepStart[g] = now;
     s.stepEnd[g] = t2;
     if (tracer !== null) {
-      const task = kind === GSTEP_COMPUTE || kind === GSTEP_TOUCH ? probe.lastTask(sv, c) : -1;
+      const task = kind === GSTEP_COMPUTE || kind === GSTEP_TOUCH ? fx.task : -1;
       tracer.step(s, g, slice, task, now, t2 - paid);
-      if (paid > 0) tracer.step(s, g, S_TASK, probe.currentTask(sv, c), t2 - paid, t2);
+      if (paid > 0) tracer.step(s, g, S_TASK, currentTask(sv, c), t2 - paid, t2);
     }
     if (s.waitIo[g]! > 0) {
       // A prefault found its page evicted again: the vCPU thread waits for a synchronous page-in.

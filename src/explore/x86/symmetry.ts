@@ -134,7 +134,6 @@ export function permuteTasks(from: LinuxGuestState, perm: Int32Array, to: LinuxG
   const tc = to.cpu;
   for (let c = 0; c < from.ncpus; c++) {
     tc.curr[c] = map(fc.curr[c]!);
-    tc.lastTask[c] = map(fc.lastTask[c]!);
     tc.haltNode[c] = map(fc.haltNode[c]!); // a legacy halted wait's node: a task's, or the idle task's
     for (let i = 0; i < n; i++) tc.rq[c * n + i] = map(fc.rq[c * n + i]!);
   }

@@ -10,7 +10,7 @@ import {
   KVM_PV_REASON_PAGE_READY,
 } from '../../abi/kvm_para.ts';
 import { kvm_read_guest_offset_cached_u32, kvm_write_guest_offset_cached_u32 } from '../../mem/hva_cache.ts';
-import { host_page_fault_in_and_map } from '../../mem/page_state.ts';
+import { host_page_fault_in_and_map, PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
 import { kvm_add_async_pf_gfn, kvm_del_async_pf_gfn } from './async_pf_hash.ts';
 import {
   type AsyncPfState,
@@ -22,6 +22,7 @@ import {
 import { kvm_queue_exception_e_p } from './exception.ts';
 import { kvm_apic_enabled, kvm_apic_set_irq } from './lapic.ts';
 import { kvm_mmu_prefault } from './mmu_install.ts';
+import { REFAULT_CAP } from './step_effects.ts';
 import { TP_KVM_ASYNC_PF_NOT_PRESENT, TP_KVM_ASYNC_PF_READY } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import { type KvmVm, kvm_vcpu_kick, lapic_in_kernel } from './vm.ts';
@@ -197,13 +198,20 @@ export function kvm_arch_async_page_ready(vm: KvmVm, vcpu: KvmVcpu, slot: number
   if (!direct && w.wCr3[slot] !== vcpu.cr3) return;
   const gfn = w.wGfn[slot]!;
   if (gfn >= vm.mem.npages) return;
+  const fx = vm.effects;
   if (vm.config.mmu_notifiers) {
     // kvm_mmu_do_page_fault(prefetch): the same notifier-aware path; a stale prefault is dropped.
-    if (kvm_mmu_prefault(vm, vcpu, gfn)) vcpu.stat.pf_fixed++;
+    if (kvm_mmu_prefault(vm, vcpu, gfn)) {
+      vcpu.stat.pf_fixed++;
+      fx.fixed++;
+    }
     return;
   }
+  if ((vm.mem.pageState[gfn]! & PAGE_HOST_RESIDENT) === 0 && fx.refaults < REFAULT_CAP)
+    fx.refaultGfn[fx.refaults++] = gfn; // evicted again since its page-in: a blocking fault-in
   host_page_fault_in_and_map(vm.mem.pageState, gfn);
   vcpu.stat.pf_fixed++;
+  fx.fixed++;
 }
 
 /**

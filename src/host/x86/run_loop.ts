@@ -46,7 +46,9 @@ export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
  * forces an exit so the next step injects it.
  */
 export function kvm_vcpu_run_step(vm: KvmVm, vcpu: KvmVcpu): VcpuStepResult {
-  if (vcpu.mode !== IN_GUEST_MODE) {
+  const entering = vcpu.mode !== IN_GUEST_MODE;
+  vm.effects.reset(entering);
+  if (entering) {
     if (vcpu.in_userspace || !kvm_arch_vcpu_runnable(vm, vcpu)) return STEP_BLOCKED;
     if (!kvm_vcpu_running(vcpu)) vcpu_block_wakeup(vcpu);
     if (vcpu_enter_guest(vm, vcpu) === ENTER_HALTED) return STEP_HALTED;

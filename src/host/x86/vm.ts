@@ -5,6 +5,7 @@ import { GuestMemory } from '../../mem/guest_memory.ts';
 import type { EraConfig } from './era.ts';
 import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifier.ts';
 import { HostMm } from './primary_mmu.ts';
+import { StepEffects } from './step_effects.ts';
 import type { TraceSink } from './trace.ts';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type KvmVcpu, newVcpu } from './vcpu.ts';
 
@@ -107,6 +108,8 @@ export interface KvmVm {
   readonly mmuHost: MmuHost;
   /** Host memory operations in flight (primary_mmu.ts). */
   readonly mm: HostMm;
+  /** What the current (or last) run step did, written as it happens (step_effects.ts). */
+  readonly effects: StepEffects;
 }
 
 export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
@@ -148,6 +151,7 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
         vm.hooks.warn?.(vm.vcpus[0]!, message);
       },
     },
+    effects: new StepEffects(),
   };
   return vm;
 }

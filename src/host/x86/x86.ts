@@ -4,7 +4,7 @@
 import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE, MSR_IA32_APICBASE_EXTD } from '../../abi/apicdef.ts';
 import { KVM_MP_STATE_HALTED, KVM_MP_STATE_RUNNABLE } from '../../abi/kvm.ts';
 import { KVM_REQ_APF_HALT, KVM_REQ_APF_READY, PF_VECTOR } from '../../abi/kvm_host.ts';
-import { KVM_ENOSYS } from '../../abi/kvm_para.ts';
+import { KVM_ENOSYS, MSR_KVM_ASYNC_PF_ACK } from '../../abi/kvm_para.ts';
 import { kvm_arch_interrupt_allowed, kvm_is_exception_pending, kvm_pv_async_pf_enabled } from './apf.ts';
 import { kvm_check_async_pf_completion, kvm_clear_async_pf_completion_queue } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
@@ -122,12 +122,14 @@ function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
     e.injected = false;
     if (e.vmexit) {
       e.vmexit = false;
+      vm.effects.excInjected++;
       vm.hooks.injected?.(vcpu, INJECT_NESTED_PF_VMEXIT, e.payload);
       vm.guest.deliverNestedPfVmexit(vcpu, e.payload);
       return;
     }
     if (e.has_payload && e.vector === PF_VECTOR) vcpu.cr2 = e.payload;
     e.has_payload = false;
+    vm.effects.excInjected++;
     vm.hooks.injected?.(vcpu, INJECT_EXCEPTION, e.vector);
     vm.guest.deliverException(vcpu, e.vector, e.error_code);
     return;
@@ -136,6 +138,7 @@ function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
   const vector = kvm_apic_has_interrupt(vcpu.apic);
   if (vector < 0) return;
   kvm_apic_ack_interrupt(vcpu.apic, vector);
+  vm.effects.irqInjected++;
   vm.hooks.injected?.(vcpu, INJECT_IRQ, vector);
   vm.guest.deliverInterrupt(vcpu, vector);
 }
@@ -155,6 +158,7 @@ const X2APIC_LAST = 0x8ff;
  */
 export function kvm_emulate_wrmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
   kvm_vmexit(vcpu);
+  if (msr === MSR_KVM_ASYNC_PF_ACK) vm.effects.acks++; // the exit, whether or not the write then #GPs
   if (isKvmPvMsr(vm, msr)) return kvm_set_msr_common_apf(vm, vcpu, msr, data) === 0;
   if (msr === MSR_IA32_APICBASE) return kvm_set_apic_base(vm, vcpu, data);
   if (msr >= X2APIC_FIRST && msr <= X2APIC_LAST) {

@@ -53,7 +53,6 @@ export function kvm_async_pf_task_wait_queue(
  */
 export function stepApfWait(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   const st = g.state;
-  const c = vcpu.vcpu_id;
   vcpu.rflags_if = false; // local_irq_disable() after schedule() returned
   if (!sleeperUnhashed(st.sleepers, t)) {
     st.task.state[t] = TASK_SLEEPING;
@@ -66,8 +65,9 @@ export function stepApfWait(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   const mode = taskTouchMode(st, t);
   const user = st.task.kpc[t] === KPC_APF_WAIT && mode !== MODE_KERNEL && mode !== MODE_ATOMIC;
   st.task.kpc[t] = KPC_USER;
-  st.cpu.lastKind[c] = GSTEP_HANDLER;
-  st.cpu.lastTask[c] = t;
+  const fx = g.vm.effects;
+  fx.kind = GSTEP_HANDLER;
+  fx.task = t;
   vcpu.rflags_if = true;
   vcpu.cpl = user ? 3 : 0;
 }

@@ -180,7 +180,7 @@ export function stepKernelOp(g: GuestCtx, vcpu: KvmVcpu): void {
     cpu.kqPos[c] = 0;
     cpu.kqLen[c] = 0;
   }
-  cpu.lastKind[c] = GSTEP_KERNEL;
+  vm.effects.kind = GSTEP_KERNEL;
   vcpu.cpl = 0;
   switch (op) {
     case KOP_CLI:

@@ -12,7 +12,8 @@
 // - the sleep table: the number of hashed nodes, then each as {token, cpu, node or -1 for a dummy,
 //   halted} in bucket order and list order, zero-padded (node: a task id, or a CPU's idle-task node). Pool indices of dummies are not encoded, so states that
 //   differ only in which free slot a dummy took encode the same.
-// Not in it: statistics and the last-step outputs (lastKind …), which do not influence behaviour.
+// Not in it: statistics, which do not influence behaviour. (What a step did is not guest state: the
+// step writes it into its VM's StepEffects.)
 import type { GuestMemory } from '../../../mem/guest_memory.ts';
 import { apfEnabled, apfReasonPa, setApfEnabled } from './apf_reason.ts';
 import { appendSleepNode, forEachSleepNode, isDummy, resetSleepTable } from './sleep_table.ts';

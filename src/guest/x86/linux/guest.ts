@@ -4,6 +4,7 @@
 // exception handler, a legacy halted wait, queued kernel work (boot, hotplug), and otherwise its current
 // task — a task's own action, a task's wait loop, or the idle task's `sti; hlt`.
 import { GP_VECTOR, PF_VECTOR } from '../../../abi/kvm_host.ts';
+import { FRAME_EXC, FRAME_IRQ } from '../../../host/x86/step_effects.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import type { GuestModel, KvmVm } from '../../../host/x86/vm.ts';
 import { kvm_set_cr0_pg } from '../../../host/x86/x86.ts';
@@ -123,15 +124,20 @@ export class LinuxGuest implements GuestModel, GuestCtx {
     const c = vcpu.vcpu_id;
     const cpu = st.cpu;
     vcpu.interrupt_shadow = false; // no instruction of the model leaves an STI/MOV-SS shadow behind
-    cpu.lastNs[c] = 0;
-    cpu.lastTask[c] = cpu.curr[c]!;
+    const fx = this.vm.effects;
+    fx.ns = 0;
+    fx.task = cpu.curr[c]!;
     if (st.panicked >= 0) {
-      cpu.lastKind[c] = GSTEP_NONE;
+      fx.kind = GSTEP_NONE;
       return false;
     }
-    if (cpu.irqPc[c] !== 0) stepInterrupt(this, vcpu);
-    else if (cpu.excPc[c] !== 0) stepException(this, vcpu);
-    else if (cpu.haltNode[c]! >= 0) stepHaltedWait(this, vcpu);
+    if (cpu.irqPc[c] !== 0) {
+      fx.frame = FRAME_IRQ;
+      stepInterrupt(this, vcpu);
+    } else if (cpu.excPc[c] !== 0) {
+      fx.frame = FRAME_EXC;
+      stepException(this, vcpu);
+    } else if (cpu.haltNode[c]! >= 0) stepHaltedWait(this, vcpu);
     else if (kqPending(st, c) > 0) stepKernelOp(this, vcpu);
     else if (cpu.online[c] === 0) {
       // play_dead: cli; hlt.

@@ -9,7 +9,7 @@ import { GSTEP_HALT } from './state.ts';
 /** HLT with IF as the caller left it (set it first for `sti; hlt`: STI's shadow covers the HLT). */
 export function guestHalt(g: GuestCtx, vcpu: KvmVcpu): void {
   const c = vcpu.vcpu_id;
-  g.state.cpu.lastKind[c] = GSTEP_HALT;
+  g.vm.effects.kind = GSTEP_HALT;
   g.state.cpu.halts[c] = g.state.cpu.halts[c]! + 1;
   kvm_emulate_halt(vcpu);
 }

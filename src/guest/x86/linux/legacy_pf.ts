@@ -34,6 +34,8 @@ export function do_async_page_fault(g: GuestCtx, vcpu: KvmVcpu): void {
       g.wakerCpu = c;
       // A failed dummy allocation unlocks, relaxes and retries: stay on this instruction.
       if (kvm_async_pf_task_wake(st.sleepers, token, c, g.wake) === ALLOC_FAILED) return;
+      g.vm.effects.wakes = true;
+      g.vm.effects.wakeToken = token;
       st.counters.pageReadyFaults++;
       excReturn(st, vcpu);
       return;
@@ -97,7 +99,7 @@ export function stepHaltedWait(g: GuestCtx, vcpu: KvmVcpu): void {
   if (sleeperUnhashed(st.sleepers, st.cpu.haltNode[c]!)) {
     const s = st.cpu.haltSaved[c]!;
     st.cpu.haltNode[c] = -1;
-    st.cpu.lastKind[c] = GSTEP_HANDLER;
+    g.vm.effects.kind = GSTEP_HANDLER;
     vcpu.rflags_if = savedIf(s);
     vcpu.cpl = savedCpl(s);
     return;

@@ -77,7 +77,7 @@ export function enterNestedPfVmexit(g: GuestCtx, vcpu: KvmVcpu, faultAddress: nu
 export function stepException(g: GuestCtx, vcpu: KvmVcpu): void {
   const st = g.state;
   const c = vcpu.vcpu_id;
-  st.cpu.lastKind[c] = GSTEP_HANDLER;
+  g.vm.effects.kind = GSTEP_HANDLER;
   switch (st.cpu.excPc[c]) {
     case PF_READ_FLAGS:
       // kvm_handle_async_pf: the hook runs only behind the static key.

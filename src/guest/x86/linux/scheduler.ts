@@ -108,8 +108,9 @@ export function schedule(g: GuestCtx, vcpu: KvmVcpu): void {
   st.cpu.needResched[c] = 0;
   st.cpu.sliceUsed[c] = 0;
   st.cpu.contextSwitches[c] = st.cpu.contextSwitches[c]! + 1;
-  st.cpu.lastKind[c] = GSTEP_CONTEXT_SWITCH;
-  st.cpu.lastTask[c] = next;
+  const fx = g.vm.effects;
+  fx.kind = GSTEP_CONTEXT_SWITCH;
+  fx.task = next;
   vcpu.guest_mode = false;
   vcpu.rflags_if = true;
   if (next < 0) {

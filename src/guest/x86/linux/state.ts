@@ -53,9 +53,10 @@ export const IRQ_OTHER = 8;
 /** RESCHEDULE_VECTOR: EOI, set need_resched, return. */
 export const IRQ_RESCHED = 9;
 
-// What the last guest step did, for the simulator's time accounting (cpu.lastKind).
+// What a guest step did, for the simulator's time accounting: the kind the step writes into its VM's
+// StepEffects (host/x86/step_effects.ts, `kind`).
 export const GSTEP_NONE = 0;
-/** A user compute burst of cpu.lastNs nanoseconds. */
+/** A user compute burst of `ns` (StepEffects.ns) nanoseconds. */
 export const GSTEP_COMPUTE = 1;
 /** A memory access that completed without leaving the guest. */
 export const GSTEP_TOUCH = 2;
@@ -121,10 +122,6 @@ export interface CpuState {
   readonly rq: Int32Array;
   readonly rqHead: Int32Array;
   readonly rqLen: Int32Array;
-  // Output of the last step (not encoded).
-  readonly lastKind: Int32Array;
-  readonly lastTask: Int32Array;
-  readonly lastNs: Float64Array;
   // Statistics (not encoded).
   /** irq_hv_callback_count of /proc/interrupts ("HYP"). */
   readonly irq_hv_callback_count: Float64Array;
@@ -242,9 +239,6 @@ export function newLinuxGuestState(config: LinuxGuestConfig, ncpus: number): Lin
       rq: new Int32Array(ncpus * nt),
       rqHead: i32(),
       rqLen: i32(),
-      lastKind: i32(),
-      lastTask: new Int32Array(ncpus).fill(-1),
-      lastNs: f64(),
       irq_hv_callback_count: f64(),
       contextSwitches: f64(),
       spuriousIrqs: f64(),

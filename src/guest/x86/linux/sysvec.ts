@@ -79,7 +79,8 @@ export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
   const c = vcpu.vcpu_id;
   const cpu = st.cpu;
   const ackBeforeClear = (st.config.bugs & BUG_ACK_BEFORE_CLEAR) !== 0;
-  cpu.lastKind[c] = GSTEP_HANDLER;
+  const fx = vm.effects;
+  fx.kind = GSTEP_HANDLER;
   switch (cpu.irqPc[c]) {
     case IRQ_EOI:
       apic_eoi(g, vcpu);
@@ -98,8 +99,11 @@ export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
     case IRQ_WAKE:
       g.wakerCpu = c;
       // On a failed dummy allocation the kernel relaxes and retries: stay on this instruction.
-      if (kvm_async_pf_task_wake(st.sleepers, cpu.irqToken[c]!, c, g.wake) !== ALLOC_FAILED)
+      if (kvm_async_pf_task_wake(st.sleepers, cpu.irqToken[c]!, c, g.wake) !== ALLOC_FAILED) {
+        fx.wakes = true;
+        fx.wakeToken = cpu.irqToken[c]!;
         cpu.irqPc[c] = ackBeforeClear ? IRQ_ACK : IRQ_CLEAR_TOKEN;
+      }
       return;
     case IRQ_CLEAR_TOKEN:
       clearApfToken(vm.mem, st.config, c);

@@ -93,12 +93,13 @@ export function stepTask(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   st.cpu.needResched[c] = 0;
   const ts = st.task;
   if (ts.actKind[t] === ACT_NONE) storeAction(st, t, g.program.next(t, c, ts.pc[t]!));
-  st.cpu.lastTask[c] = t;
+  const fx = g.vm.effects;
+  fx.task = t;
   switch (ts.actKind[t]) {
     case ACT_COMPUTE:
       vcpu.cpl = 3;
-      st.cpu.lastKind[c] = GSTEP_COMPUTE;
-      st.cpu.lastNs[c] = ts.actNs[t]!;
+      fx.kind = GSTEP_COMPUTE;
+      fx.ns = ts.actNs[t]!;
       ts.bursts[t] = ts.bursts[t]! + 1;
       completeAction(st, c, t);
       return;
@@ -106,17 +107,16 @@ export function stepTask(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
       touch(g, vcpu, t);
       return;
     default:
-      st.cpu.lastKind[c] = GSTEP_TASK_EXIT;
+      fx.kind = GSTEP_TASK_EXIT;
       completeAction(st, c, t);
       exitCurrent(g, vcpu);
-      st.cpu.lastKind[c] = GSTEP_TASK_EXIT;
+      fx.kind = GSTEP_TASK_EXIT;
   }
 }
 
 /** The access itself, at the privilege and nesting level of its mode. */
 function touch(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   const { vm, state: st } = g;
-  const c = vcpu.vcpu_id;
   const ts = st.task;
   const gpa = ts.actGpa[t]!;
   const flags = ts.actFlags[t]!;
@@ -127,22 +127,23 @@ function touch(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   vcpu.guest_mode = mode === MODE_L2;
   const gfn = gpaToGfn(gpa);
   if (gfn < vm.mem.npages && (vm.mem.pageState[gfn]! & PAGE_SPTE_MAPPED) !== 0) {
-    finishTouch(st, vcpu, t, GSTEP_TOUCH);
+    finishTouch(g, vcpu, t, GSTEP_TOUCH);
     return;
   }
   const r = kvm_mmu_do_page_fault(vm, vcpu, gpa, flags & ACTF_WRITE ? PFERR_WRITE_MASK : 0, false);
   if (r === RET_PF_RETRY || r === RET_PF_SYNC) {
     ts.retries[t] = ts.retries[t]! + 1;
-    st.cpu.lastKind[c] = GSTEP_TOUCH_EXIT;
+    vm.effects.kind = GSTEP_TOUCH_EXIT;
     return;
   }
-  finishTouch(st, vcpu, t, GSTEP_TOUCH_FIXED);
+  finishTouch(g, vcpu, t, GSTEP_TOUCH_FIXED);
 }
 
-function finishTouch(st: LinuxGuestState, vcpu: KvmVcpu, t: number, kind: number): void {
+function finishTouch(g: GuestCtx, vcpu: KvmVcpu, t: number, kind: number): void {
+  const st = g.state;
   const c = vcpu.vcpu_id;
   st.task.touches[t] = st.task.touches[t]! + 1;
-  st.cpu.lastKind[c] = kind;
+  g.vm.effects.kind = kind;
   completeAction(st, c, t);
   vcpu.cpl = 3;
   vcpu.guest_mode = false;

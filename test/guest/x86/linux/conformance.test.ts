@@ -74,7 +74,7 @@ test('x86-apf §8 case 62: per CPU, WRMSR INT = 0xf3 then EN = pa | 0xD; SEND_AL
   h.step(0);
   assert.equal(cpuApfEnabled(h.guest, 0), true);
   assert.equal(h.vm.mem.readU32(0x20000 + 64), 1, 'apf_reason.enabled at offset 64');
-  assert.equal(h.state.cpu.lastKind[0], GSTEP_KERNEL);
+  assert.equal(h.vm.effects.kind, GSTEP_KERNEL);
   // A secondary CPU sets up its LAPIC first, then the same two writes for its own area.
   const v1 = h.vcpu(1);
   h.step(1);

@@ -54,11 +54,11 @@ test('e2e: boot → wakeup-all → #PF 0x1000 → sleep, another task, idle → 
   // The other task runs meanwhile, then the idle task halts.
   assert.equal(st.cpu.curr[0], 1);
   h.step();
-  assert.equal(st.cpu.lastKind[0], GSTEP_COMPUTE);
-  assert.equal(st.cpu.lastNs[0], 1000);
+  assert.equal(h.vm.effects.kind, GSTEP_COMPUTE);
+  assert.equal(h.vm.effects.ns, 1000);
   assert.equal(h.run(), 3); // compute; exit (and switch to idle); sti; hlt — then blocked
   assert.equal(st.task.state[1], TASK_EXITED);
-  assert.equal(st.cpu.lastKind[0], GSTEP_HALT);
+  assert.equal(h.vm.effects.kind, GSTEP_HALT);
   assert.equal(h.step(), STEP_BLOCKED);
 
   // The worker completes: page ready, token 0x1000, then EOI, wake, token := 0, ACK.
@@ -209,9 +209,9 @@ test('e2e: a touch of a mapped page completes inside the guest', () => {
   const st = h.state;
   h.runUntil(() => st.task.touches[0] === 1);
   // The first touch exited once to map the resident page (RET_PF_FIXED) and completed.
-  assert.equal(st.cpu.lastKind[0], GSTEP_TOUCH_FIXED);
+  assert.equal(h.vm.effects.kind, GSTEP_TOUCH_FIXED);
   h.step();
-  assert.equal(st.cpu.lastKind[0], GSTEP_TOUCH, 'the second stayed in the guest');
+  assert.equal(h.vm.effects.kind, GSTEP_TOUCH, 'the second stayed in the guest');
   assert.equal(st.task.touches[0], 2);
   assert.equal(st.task.retries[0], 0);
   assert.equal(h.traces.length, 1, 'only the boot wakeup-all');

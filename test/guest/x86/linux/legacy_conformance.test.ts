@@ -141,7 +141,7 @@ test('x86-apf §8 case 77: reason 1 in the idle task: a halted wait (sti; hlt) u
   assert.equal(st.cpu.haltNode[0], idle);
   assert.equal(st.counters.haltedApfWaits, 1);
   h.step(); // native_safe_halt
-  assert.equal(st.cpu.lastKind[0], GSTEP_HALT);
+  assert.equal(h.vm.effects.kind, GSTEP_HALT);
   assert.equal(v.rflags_if, true, 'sti; hlt');
   assert.equal(v.mp_state, KVM_MP_STATE_HALTED);
   assert.equal(h.run(), 0, 'blocked: nothing wakes it but an event');

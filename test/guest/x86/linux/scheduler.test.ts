@@ -12,12 +12,12 @@ import {
 } from '../../../../src/guest/x86/linux/state.ts';
 import { computeForever, LinuxHarness } from './test_harness.ts';
 
-/** Steps CPU 0 `n` times and returns [lastKind, lastTask] after each step. */
+/** Steps CPU 0 `n` times and returns the step effects [kind, task] after each step. */
 function trace(h: LinuxHarness, n: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < n; i++) {
     h.step();
-    out.push([h.state.cpu.lastKind[0]!, h.state.cpu.lastTask[0]!]);
+    out.push([h.vm.effects.kind, h.vm.effects.task]);
   }
   return out;
 }
@@ -68,7 +68,7 @@ test('scheduler: slice_actions preempts a task after that many actions when anot
     steps.map(([k, t]) => (k === GSTEP_CONTEXT_SWITCH ? `switch→${t}` : `${t}`)),
     ['0', '0', 'switch→1', '1', '1', 'switch→0', '0', '0', 'switch→1'],
   );
-  assert.equal(h.state.cpu.lastNs[0], 0, 'a context switch charges no compute time');
+  assert.equal(h.vm.effects.ns, 0, 'a context switch charges no compute time');
   assert.equal(steps.filter(([k]) => k === GSTEP_COMPUTE).length, 6);
 });
 
