@@ -113,6 +113,8 @@ export interface Smram {
 }
 
 export interface VcpuStats {
+  /** Guest page faults KVM's MMU handled (EPT/NPT violations, shadow #PF intercepts), prefetches not. */
+  pf_taken: number;
   pf_guest: number;
   pf_fixed: number;
   apf_halts: number;
@@ -171,6 +173,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
     mmu_fault_flags: 0,
     in_userspace: false,
     stat: {
+      pf_taken: 0,
       pf_guest: 0,
       pf_fixed: 0,
       apf_halts: 0,
