@@ -33,6 +33,7 @@ const pfTaken = (t: readonly TranscriptRecord[]): number => {
 const traces = (t: readonly TranscriptRecord[], name: string) =>
   t.filter((r) => 'trace' in r && r.trace === name).map((r) => ('trace' in r ? r.text : ''));
 
+// mmu §G
 test('mmu §G: the 6.18 recipe gives 63, 1, 1, 1 + 1, 1 kvm_unmap_hva_range events per host operation', () => {
   const { records } = runScript(loadScript(example('g-recipe.yaml')), { traceEvents: true });
   assert.deepEqual(
@@ -54,6 +55,7 @@ test('mmu §G: the 6.18 recipe gives 63, 1, 1, 1 + 1, 1 kvm_unmap_hva_range even
   assert.equal(pfTaken(records), 0, 'no vCPU ran');
 });
 
+// mmu §E case 50
 test('mmu §E case 50: merging 32 pages raises 1 + 2·31 one-page invalidations, each page twice but the KSM page', () => {
   const { records } = runScript(loadScript(example('g-recipe.yaml')), { traceEvents: true });
   const merge = records.slice(
@@ -75,6 +77,7 @@ test('mmu §E case 50: merging 32 pages raises 1 + 2·31 one-page invalidations,
   );
 });
 
+// mmu §E case 31
 test('mmu §E case 31: 6.18 has no change_pte; the merge zaps the guest SPTE and the next access refaults', () => {
   const { records } = runScript(loadScript(example('ksm-merge-then-fault.yaml')), { traceEvents: true });
   const merge = hostRecord(records, 'host_ksm_merge');
@@ -97,6 +100,7 @@ test('mmu §E case 31: 6.18 has no change_pte; the merge zaps the guest SPTE and
   assert.ok(opRecords(records).every((r) => r.result === 'ok'));
 });
 
+// mmu B.4.3, B.4.1 item 3 (6bdb913f0a70)
 test('mmu B.4.3 ≤3.6 (before 6bdb913f0a70): change_pte repoints the SPTE in place and the guest does not refault', () => {
   const { records } = runScript(loadScript(example('change-pte-3.6.yaml')), { traceEvents: true });
   const merge = hostRecord(records, 'host_ksm_merge');
@@ -109,6 +113,7 @@ test('mmu B.4.3 ≤3.6 (before 6bdb913f0a70): change_pte repoints the SPTE in pl
   assert.ok(!records.some((r) => 'trace' in r), '3.6 emits no notifier tracepoints from generic KVM code');
 });
 
+// mmu §D (per KSM merge: refaults with vs without the in-place update)
 test('the refault/no-refault difference: the same script on 3.6 and 6.18 differs by exactly one fault', () => {
   const old = runScript(withEra('ksm-merge-then-fault.yaml', '3.6')).records;
   const now = runScript(withEra('ksm-merge-then-fault.yaml', '6.18')).records;
@@ -118,6 +123,7 @@ test('the refault/no-refault difference: the same script on 3.6 and 6.18 differs
   assert.deepEqual(touches(old), touches(now));
 });
 
+// mmu §E case 26
 test('mmu §E case 26: 3.7–5.12 the bracket zaps first, change_pte finds no SPTE, the guest refaults once', () => {
   const { records } = runScript(withEra('ksm-merge-then-fault.yaml', '4.19'));
   const merge = hostRecord(records, 'host_ksm_merge');
@@ -127,6 +133,7 @@ test('mmu §E case 26: 3.7–5.12 the bracket zaps first, change_pte finds no SP
   assert.equal(pfTaken(records), 2);
 });
 
+// mmu §E case 27
 test('mmu §E case 27: 6.8 change_pte still runs inside the window and finds nothing; kvm_set_spte_hva is traced', () => {
   const { records } = runScript(withEra('ksm-merge-then-fault.yaml', '6.8'), { traceEvents: true });
   const merge = hostRecord(records, 'host_ksm_merge');
@@ -143,6 +150,7 @@ test('mmu §E case 27: 6.8 change_pte still runs inside the window and finds not
 const inline = (ops: unknown[], vm: Record<string, unknown> = { mmu_notifiers: true }, era = '6.18') =>
   parseScript({ kind: 'script', era, vm, ops }, 'inline.yaml');
 
+// mmu §E cases 35, 36
 test('mmu §E cases 35, 36: host_age reports the young answer; test_young clears nothing, clear_young does', () => {
   const ops = [
     { op: 'touch', gpa: 0x1000 },
