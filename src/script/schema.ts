@@ -157,10 +157,11 @@ export type VmConfig = z.output<typeof VmSchema>;
 
 /**
  * A script's `vm:` section: VmSchema plus the options only scripts take. `mmu_notifiers` models KVM's MMU
- * notifiers (src/host/x86/mmu_notifier.ts) and enables the host memory operations below.
+ * notifiers (src/host/x86/mmu_notifier.ts) and enables the host memory operations below. Absent means
+ * false; it stays absent from the parsed script, so scripts without it parse (and hash) as before.
  */
 export const ScriptVmSchema = z
-  .strictObject({ ...vmFields, mmu_notifiers: z.boolean().default(false) })
+  .strictObject({ ...vmFields, mmu_notifiers: z.boolean().optional() })
   .prefault({});
 
 /**
