@@ -28,7 +28,10 @@ export function register(program: Command): void {
     .option('--era <era>', ERA_HELP)
     .option('--bug <name>', BUG_HELP, collect, [])
     .option('--backend <backend>', 'model (the default) or kvm (the real kernel through /dev/kvm)', 'model')
-    .option('--trace-events', 'include the kvm_*async_pf* tracepoints in the transcript (model only)')
+    .option(
+      '--trace-events',
+      'include the tracepoints in the transcript: kvm_*async_pf*, and with vm.mmu_notifiers the MMU-notifier ones (model only)',
+    )
     .option('--ftrace <file>', 'write the tracepoints in ftrace text format to FILE (model only)')
     .action(async (file: string, flags: ScriptFlags) => {
       if (flags.backend !== 'model' && flags.backend !== 'kvm')

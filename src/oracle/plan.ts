@@ -5,7 +5,7 @@ import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT
 import * as para from '../abi/kvm_para.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { type EraConfig, hostBehaviour } from '../host/x86/era.ts';
-import type { Op, Script } from '../script/schema.ts';
+import { isHostMmOp, type Op, type Script } from '../script/schema.ts';
 import { hex } from '../script/transcript.ts';
 import type { HostFingerprint } from './fingerprint.ts';
 import { protocol as P } from './guests/blobs.ts';
@@ -56,6 +56,8 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
   if (behaviour) return skip(behaviour);
 
   for (const [i, op] of script.ops.entries()) {
+    if (isHostMmOp(op))
+      return skip(`op ${i} (${op.op}): host memory operations (vm.mmu_notifiers) run on the model only`);
     const why = opProblem(op, script, fp);
     if (why) return skip(`op ${i} (${op.op}): ${why}`);
   }

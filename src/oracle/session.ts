@@ -7,7 +7,7 @@
 // page-ready), the op's record (R_OK/R_GP), then interrupts taken after it (what `sti` let in). Host
 // ops (host_set_msr/host_get_msr) run while every vCPU is parked at R_READY.
 import { MSR_KVM_ASYNC_PF_EN } from '../abi/kvm_para.ts';
-import type { Op, Script } from '../script/schema.ts';
+import { isHostMmOp, type Op, type Script } from '../script/schema.ts';
 import { type EventRecord, hex, type OpRecord, type TranscriptRecord } from '../script/transcript.ts';
 import { delayMs } from './delay.ts';
 import { DelayedBacking } from './delayed_backing.ts';
@@ -75,7 +75,11 @@ class Session {
   }
 
   async run(): Promise<SessionEnd> {
-    for (const [i, op] of this.script.ops.entries()) await this.runOp(i, op);
+    for (const [i, op] of this.script.ops.entries()) {
+      // planKvmRun skips scripts with host memory operations: they are model only.
+      if (isHostMmOp(op)) throw new Error(`op ${i} (${op.op}): host memory operations run on the model only`);
+      await this.runOp(i, op);
+    }
     return { end: 'completed' };
   }
 

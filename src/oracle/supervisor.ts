@@ -4,7 +4,7 @@
 // KVM_RUN blocked in the kernel; so does a crash. The next script then gets a fresh child: a worker
 // that misbehaved once is never trusted with another VM.
 import { type ChildProcess, fork } from 'node:child_process';
-import type { Script } from '../script/schema.ts';
+import { opVcpu, type Script } from '../script/schema.ts';
 import type { OpRecord, TranscriptRecord } from '../script/transcript.ts';
 import type { TaggedRequest, WorkerMessage, WorkerRequest } from './worker.ts';
 import { type WorkerEntry, workerEntry } from './worker_bundle.ts';
@@ -158,6 +158,6 @@ export async function supervise(request: WorkerRequest, timeoutMs: number): Prom
 
 /** The record of an op that never completed, shaped like the session's op records. */
 function hangRecord(script: Script, index: number, kind: string): OpRecord {
-  const vcpu = script.vm.vcpus > 1 ? { vcpu: script.ops[index]?.vcpu ?? 0 } : {};
+  const vcpu = script.vm.vcpus > 1 ? { vcpu: script.ops[index] ? opVcpu(script.ops[index]) : 0 } : {};
   return { op: index, kind, ...vcpu, result: 'hang' };
 }

@@ -5,6 +5,7 @@
 
 import { workPending } from '../host/x86/async_pf_work.ts';
 import type { EraConfig } from '../host/x86/era.ts';
+import { formatMmuTracepoint, MMU_TRACEPOINT_NAMES } from '../host/x86/mmu_notifier.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
@@ -18,6 +19,17 @@ export interface TimelineOptions {
   /** Collect ftrace-format lines. */
   ftrace?: boolean;
 }
+
+/** The host task an ftrace line is attributed to: its comm, pid and CPU column. */
+export interface HostTask {
+  comm: string;
+  pid: number;
+  cpu: number;
+}
+
+/** The vCPU thread (QEMU's name for it) and the async worker of vCPU `n`, as the ftrace lines name them. */
+const vcpuThread = (n: number): HostTask => ({ comm: `CPU ${n}/KVM`, pid: 1000 + n, cpu: n });
+const asyncWorker = (n: number): HostTask => ({ comm: `kworker/${n}:1`, pid: 100 + n, cpu: n });
 
 /** A completion due at virtual time `t` (ties in scheduling order). */
 interface Timed {
@@ -39,6 +51,12 @@ export class HostTimeline {
   private readonly delays = new Map<number, number>();
   private readonly warned = new Set<string>();
   private seq = 0;
+  /**
+   * Who runs now, for the ftrace lines of the notifier tracepoints (which carry no vCPU): a host
+   * memory operation's task while it runs (host_mm.ts), else the vCPU thread that last stepped, or the
+   * async worker / vCPU thread of a completion that is firing.
+   */
+  task: HostTask = vcpuThread(0);
 
   constructor(
     era: EraConfig,
@@ -60,6 +78,7 @@ export class HostTimeline {
         this.records.push({ event: 'host_warning', ...(this.multi ? { vcpu: vcpu.vcpu_id } : {}), message });
       },
       trace: opts.traceEvents || opts.ftrace ? (v, tp, a, b) => this.trace(v, tp, a, b) : null,
+      mmuTrace: opts.traceEvents || opts.ftrace ? (tp, start, end) => this.mmuTrace(tp, start, end) : null,
     };
   }
 
@@ -99,12 +118,30 @@ export class HostTimeline {
     return true;
   }
 
+  /** The vCPU thread of `vcpu` is about to step (attribution of host-side tracepoints it causes). */
+  running(vcpu: number): void {
+    if (this.task.pid !== 1000 + vcpu) this.task = vcpuThread(vcpu);
+  }
+
   private fire(e: Timed): void {
     const vcpu = this.vm.vcpus[e.vcpu]!;
+    this.task = e.kind === 'work' ? asyncWorker(e.vcpu) : vcpuThread(e.vcpu);
     if (e.kind === 'work') {
       if (workPending(vcpu.async_pf, e.slot, e.gen))
         applyX86Step(this.vm, { kind: 'work', vcpu: e.vcpu, slot: e.slot });
     } else applyX86Step(this.vm, { kind: 'sync_done', vcpu: e.vcpu });
+  }
+
+  /**
+   * A notifier tracepoint (start, end: host virtual addresses). It belongs to no vCPU: the transcript
+   * record has no `vcpu`, and the ftrace line names the task that ran the host operation (`task`).
+   */
+  private mmuTrace(tp: number, start: number, end: number): void {
+    const name = MMU_TRACEPOINT_NAMES[tp]!;
+    const text = formatMmuTracepoint(tp, start, end);
+    if (this.opts.traceEvents) this.records.push({ trace: name, text });
+    if (this.opts.ftrace)
+      this.ftrace.push(formatFtraceLine({ ...this.task, timeNs: this.now, event: name, text }));
   }
 
   private trace(vcpu: number, tp: number, a: number, b: number): void {

@@ -19,11 +19,12 @@ import { IN_GUEST_MODE, type KvmVcpu } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_vmexit } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { APF_REASON_STRIDE } from './linux_check.ts';
 import type { LinuxGuestScript, TaskStep } from './linux_schema.ts';
 import type { RunOptions, RunResult } from './runner.ts';
-import type { Op, Script } from './schema.ts';
+import { isHostMmOp, type Script, type ScriptOp } from './schema.ts';
 import { kvmSupportedPvFeatures } from './supported_cpuid.ts';
 import { hex, type OpRecord, type TaskRecord } from './transcript.ts';
 import { toVmConfig } from './vm_config.ts';
@@ -90,10 +91,15 @@ class LinuxScriptRun {
   run(): RunResult {
     for (const [i, op] of this.script.ops.entries()) this.runOp(op, i);
     this.report();
+    if (this.vm.config.mmu_notifiers) this.host.records.push(kvmStatRecord(this.vm));
     return { records: this.host.records, ftrace: this.host.ftrace };
   }
 
-  private runOp(op: Op, index: number): void {
+  private runOp(op: ScriptOp, index: number): void {
+    if (isHostMmOp(op)) {
+      this.host.records.push(runHostMmOp(this.host, op, index));
+      return;
+    }
     const vcpu = this.vm.vcpus[op.vcpu ?? 0]!;
     const rec = (result: OpRecord['result'], value?: bigint): void => {
       this.host.records.push({
@@ -213,6 +219,7 @@ class LinuxScriptRun {
       host.now = at;
       this.clock[next] = at;
       const v = vcpus[next]!;
+      host.running(v.vcpu_id);
       const r = applyX86Step(this.vm, { kind: 'run', vcpu: v.vcpu_id });
       steps++;
       if (r !== STEP_RAN) continue;

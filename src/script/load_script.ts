@@ -1,10 +1,12 @@
 // Loading an x86 script scenario: YAML → zod schema → cross-field checks, each failure one line.
 
+import { hex } from '../guest/x86/records.ts';
 import { eraConfig } from '../host/x86/era.ts';
+import { PAGE_SIZE } from '../mem/guest_memory.ts';
 import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import { checkLinuxScript } from './linux_check.ts';
-import { type Script, ScriptSchema } from './schema.ts';
+import { type HostMmOp, isHostMmOp, type Script, ScriptSchema } from './schema.ts';
 
 /** Checks what the schema cannot: vCPU indices, memory ranges, era capabilities. */
 export function checkScript(file: string, s: Script): Script {
@@ -15,6 +17,10 @@ export function checkScript(file: string, s: Script): Script {
       `KVM_CAP_ENFORCE_PV_FEATURE_CPUID does not exist in era ${s.era} (5.10+)`,
     );
   s.ops.forEach((op, i) => {
+    if (isHostMmOp(op)) {
+      checkHostMmOp(file, s, op, i);
+      return;
+    }
     if (op.vcpu !== undefined && op.vcpu >= s.vm.vcpus)
       throw new ScenarioError(
         file,
@@ -34,6 +40,65 @@ export function checkScript(file: string, s: Script): Script {
   });
   checkLinuxScript(file, s);
   return s;
+}
+
+/** A host memory operation: only with the notifier model, on whole guest pages inside RAM. */
+function checkHostMmOp(file: string, s: Script, op: HostMmOp, i: number): void {
+  const at = `ops[${i}]`;
+  if (!s.vm.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      `${at}.op`,
+      `${op.op} needs vm.mmu_notifiers: true (host memory operations run with the MMU-notifier model only)`,
+    );
+  const npages = s.vm.memory / PAGE_SIZE;
+  const inRam = (field: string, gpa: bigint, pages: number): void => {
+    if (gpa / BigInt(PAGE_SIZE) + BigInt(pages) > BigInt(npages))
+      throw new ScenarioError(
+        file,
+        `${at}.${field}`,
+        `expected ${pages} page(s) from ${hex(gpa)} inside guest RAM [0, ${hex(s.vm.memory)})`,
+      );
+  };
+  if (op.op === 'host_munmap' && op.outside) {
+    if (op.gpa !== undefined)
+      throw new ScenarioError(
+        file,
+        `${at}.gpa`,
+        'with outside: true the range lies outside guest RAM (no gpa)',
+      );
+    return;
+  }
+  if (op.op === 'host_ksm_merge' && op.gpas !== undefined) {
+    if (op.gpa !== undefined || op.pages !== 1)
+      throw new ScenarioError(file, `${at}.gpas`, 'expected either gpas (a list of pages) or gpa with pages');
+    const seen = new Set<bigint>();
+    op.gpas.forEach((g, k) => {
+      inRam(`gpas[${k}]`, g, 1);
+      const page = g / BigInt(PAGE_SIZE);
+      if (seen.has(page))
+        throw new ScenarioError(
+          file,
+          `${at}.gpas[${k}]`,
+          `page ${hex(page * BigInt(PAGE_SIZE))} is listed twice`,
+        );
+      seen.add(page);
+    });
+    return;
+  }
+  if (op.gpa === undefined)
+    throw new ScenarioError(
+      file,
+      `${at}.gpa`,
+      op.op === 'host_munmap'
+        ? 'expected a guest physical address (or outside: true)'
+        : op.op === 'host_ksm_merge'
+          ? 'expected gpa with pages, or gpas (a list of pages)'
+          : 'expected a guest physical address',
+    );
+  inRam('gpa', op.gpa, op.pages);
+  if (op.op === 'host_age' && op.kind === 'test_young' && op.pages !== 1)
+    throw new ScenarioError(file, `${at}.pages`, 'test_young asks about one address: expected 1');
 }
 
 /** Parses raw scenario data (already read from `file`). */

@@ -11,9 +11,10 @@ import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
-import type { Op, Script } from './schema.ts';
+import { isHostMmOp, type Script, type ScriptOp } from './schema.ts';
 import { hex, type TranscriptRecord } from './transcript.ts';
 import { toVmConfig } from './vm_config.ts';
 
@@ -82,10 +83,15 @@ class ScriptRun {
 
   run(): RunResult {
     for (const [i, op] of this.script.ops.entries()) this.runOp(op, i);
+    if (this.vm.config.mmu_notifiers) this.records.push(kvmStatRecord(this.vm));
     return { records: this.records, ftrace: this.host.ftrace };
   }
 
-  private runOp(op: Op, index: number): void {
+  private runOp(op: ScriptOp, index: number): void {
+    if (isHostMmOp(op)) {
+      this.records.push(runHostMmOp(this.host, op, index));
+      return;
+    }
     const vcpu = this.vm.vcpus[op.vcpu ?? 0]!;
     const rec = (result: 'ok' | 'rejected', value?: bigint) =>
       this.records.push({
@@ -122,6 +128,7 @@ class ScriptRun {
     let steps = 0;
     while (this.guest.busy(vcpu)) {
       this.host.fireDue();
+      this.host.running(vcpu.vcpu_id);
       const r = applyX86Step(this.vm, this.runSteps[vcpu.vcpu_id]!);
       if (r === STEP_BLOCKED && !this.host.advance()) break;
       if (++steps > this.budget) break;
@@ -152,6 +159,7 @@ class ScriptRun {
       this.host.fireDue();
       let progress = false;
       for (const v of vcpus) {
+        this.host.running(v.vcpu_id);
         const r = applyX86Step(this.vm, this.runSteps[v.vcpu_id]!);
         if (r !== STEP_BLOCKED && !(r === STEP_IDLE && v.requests === 0)) progress = true;
       }

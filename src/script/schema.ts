@@ -134,26 +134,69 @@ export const HandlersSchema = z
   })
   .prefault({}) satisfies z.ZodType<Handlers>;
 
-export const VmSchema = z
-  .strictObject({
-    memory: size(4096, 2 ** 40).default(64 * 1024),
-    irqchip: z.boolean().default(true),
-    enforce_pv_cpuid: z.boolean().default(false),
-    kvm_features: kvmFeatures.default(0x01007efb),
-    vcpus: intIn(1, 64).default(1),
-    /** CR0.PG at start: `long` is 64-bit paging (the default), `real` has paging off. */
-    guest_mode: z.enum(['long', 'real']).default('long'),
-    /** TDP (EPT/NPT, direct MMU) or shadow paging. */
-    mmu: z.enum(['tdp', 'shadow']).default('tdp'),
-    /** KVM_CAP_X86_DISABLE_EXITS(HLT): HLT does not exit. */
-    hlt_in_guest: z.boolean().default(false),
-    /** SEV-ES/SNP/TDX: the guest's CPL is unknowable to KVM. */
-    protected_state: z.boolean().default(false),
-    /** Whether the host carries 5bb9ac186512 (host access to an unsupported PV MSR); default per era. */
-    pv_msr_unsupported: z.boolean().optional(),
-  })
-  .prefault({});
+const vmFields = {
+  memory: size(4096, 2 ** 40).default(64 * 1024),
+  irqchip: z.boolean().default(true),
+  enforce_pv_cpuid: z.boolean().default(false),
+  kvm_features: kvmFeatures.default(0x01007efb),
+  vcpus: intIn(1, 64).default(1),
+  /** CR0.PG at start: `long` is 64-bit paging (the default), `real` has paging off. */
+  guest_mode: z.enum(['long', 'real']).default('long'),
+  /** TDP (EPT/NPT, direct MMU) or shadow paging. */
+  mmu: z.enum(['tdp', 'shadow']).default('tdp'),
+  /** KVM_CAP_X86_DISABLE_EXITS(HLT): HLT does not exit. */
+  hlt_in_guest: z.boolean().default(false),
+  /** SEV-ES/SNP/TDX: the guest's CPL is unknowable to KVM. */
+  protected_state: z.boolean().default(false),
+  /** Whether the host carries 5bb9ac186512 (host access to an unsupported PV MSR); default per era. */
+  pv_msr_unsupported: z.boolean().optional(),
+};
+
+export const VmSchema = z.strictObject(vmFields).prefault({});
 export type VmConfig = z.output<typeof VmSchema>;
+
+/**
+ * A script's `vm:` section: VmSchema plus the options only scripts take. `mmu_notifiers` models KVM's MMU
+ * notifiers (src/host/x86/mmu_notifier.ts) and enables the host memory operations below. Absent means
+ * false; it stays absent from the parsed script, so scripts without it parse (and hash) as before.
+ */
+export const ScriptVmSchema = z
+  .strictObject({ ...vmFields, mmu_notifiers: z.boolean().optional() })
+  .prefault({});
+
+/**
+ * Host memory operations (docs/scenarios.md, "Host memory operations"): the host kernel's mm acting on
+ * guest RAM, with the MMU-notifier calls KVM sees. Each names guest pages by `gpa` (page-aligned down) and
+ * `pages`; they need `vm.mmu_notifiers: true` (checked in load_script.ts). They act on no vCPU.
+ */
+const pages = intIn(1, 1 << 20).default(1);
+const hostMm = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) =>
+  z.strictObject({ op: z.literal(kind), gpa, pages, ...shape });
+export const HOST_AGE_KINDS = ['clear_flush_young', 'clear_young', 'test_young'] as const;
+export const HostMmOpSchema = z.discriminatedUnion('op', [
+  hostMm('host_reclaim', {}),
+  hostMm('host_dontneed', {}),
+  /** `outside: true`: a host range outside every memslot (then `gpa` is not given). */
+  hostMm('host_munmap', { gpa: gpa.optional(), outside: z.boolean().default(false) }),
+  /** Either `gpa` + `pages` (contiguous) or `gpas` (a list); the first page becomes the KSM page. */
+  hostMm('host_ksm_merge', { gpa: gpa.optional(), gpas: z.array(gpa).min(1).optional() }),
+  hostMm('host_cow', {}),
+  hostMm('host_mprotect', { prot: z.enum(['ro', 'rw']) }),
+  hostMm('host_numa_protnone', {}),
+  hostMm('host_migrate', {}),
+  hostMm('host_thp_split', {}),
+  hostMm('host_thp_collapse', {}),
+  hostMm('host_age', { kind: z.enum(HOST_AGE_KINDS) }),
+]);
+export type HostMmOp = z.output<typeof HostMmOpSchema>;
+export const HOST_MM_OP_NAMES: readonly string[] = HostMmOpSchema.options.map((o) => o.shape.op.value);
+export const isHostMmOp = (op: ScriptOp): op is HostMmOp => HOST_MM_OP_NAMES.includes(op.op);
+
+/** Any op of a script: a guest or VMM op (OpSchema) or a host memory operation. */
+const ScriptOpSchema = z.discriminatedUnion('op', [...OpSchema.options, ...HostMmOpSchema.options]);
+export type ScriptOp = Op | HostMmOp;
+/** The vCPU an op names (host memory operations act on none: 0, for record keys). */
+export const opVcpu = (op: ScriptOp): number => (isHostMmOp(op) ? 0 : (op.vcpu ?? 0));
 
 export const ScriptSchema = z.strictObject({
   kind: z.literal('script'),
@@ -163,8 +206,8 @@ export const ScriptSchema = z.strictObject({
   era: z.enum(ERA_NAMES).default('6.18'),
   /** Historical bugs switched back on (docs/bugs.md). */
   bugs: z.array(z.enum(BUG_NAMES)).default([]),
-  vm: VmSchema,
-  ops: z.array(OpSchema).min(1),
+  vm: ScriptVmSchema,
+  ops: z.array(ScriptOpSchema).min(1),
   handlers: HandlersSchema,
   /**
    * A Linux guest instead of the bare test guest (docs/scenarios.md, "Scripts with the Linux guest"):

@@ -8,6 +8,7 @@ import type { TranscriptRecord } from '../guest/x86/records.ts';
 export type {
   DummiesRecord,
   EventRecord,
+  KvmStatRecord,
   OpRecord,
   TaskRecord,
   TraceRecord,
@@ -24,7 +25,10 @@ export function formatJsonLines(records: readonly TranscriptRecord[]): string {
 export function formatTable(records: readonly TranscriptRecord[]): string {
   const rows = records.map((r): [string, string] => {
     if ('op' in r) {
-      const rest = [r.result, r.value === undefined ? '' : r.value].filter(Boolean).join('  ');
+      const { op: _op, kind: _kind, vcpu: _vcpu, result, value, ...mm } = r;
+      const rest = [result, value ?? '', ...Object.entries(mm).map(([k, v]) => `${k}=${String(v)}`)]
+        .filter(Boolean)
+        .join('  ');
       return [`${String(r.op).padStart(3)} ${r.kind}${r.vcpu === undefined ? '' : `@${r.vcpu}`}`, rest];
     }
     if ('task' in r) {
@@ -32,13 +36,15 @@ export function formatTable(records: readonly TranscriptRecord[]): string {
       const rest = Object.entries(fields).map(([k, v]) => (k === 'result' ? String(v) : `${k}=${String(v)}`));
       return [`task ${task}${vcpu === undefined ? '' : `@${vcpu}`}`, rest.join('  ')];
     }
-    const { event, trace, dummies, ...fields } = r as Record<string, unknown>;
+    const { event, trace, dummies, kvm_stat, ...fields } = r as Record<string, unknown>;
     const label =
       event !== undefined
         ? `    ${String(event)}`
         : dummies !== undefined
           ? 'dummies'
-          : `    trace ${String(trace)}`;
+          : kvm_stat !== undefined
+            ? `kvm_stat ${String(kvm_stat)}`
+            : `    trace ${String(trace)}`;
     return [
       label,
       Object.entries(fields)

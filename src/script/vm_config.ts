@@ -13,5 +13,7 @@ export function toVmConfig(c: Script['vm'], kvm_features = c.kvm_features): VmCo
     tdp: c.mmu === 'tdp',
     memory: c.memory,
     vcpus: c.vcpus,
+    // Only when asked for: a VmConfig without the key is what every script before the option ran.
+    ...(c.mmu_notifiers ? { mmu_notifiers: true } : {}),
   };
 }

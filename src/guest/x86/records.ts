@@ -10,6 +10,18 @@ export interface OpRecord {
   vcpu?: number;
   result: 'ok' | '#GP' | 'rejected' | 'hang';
   value?: string;
+  /**
+   * Host memory operations (vm.mmu_notifiers): what KVM's notifier side saw, as deltas of its statistics
+   * over the op: invalidate_range_start calls (one kvm_unmap_hva_range each, in range or not), SPTEs they
+   * zapped, change_pte calls and those that found an SPTE; then the SPTEs still present in the op's guest
+   * pages. host_age reports `young` (the callback's answer) instead.
+   */
+  invalidations?: number;
+  zapped?: number;
+  change_pte?: number;
+  change_pte_spte?: number;
+  mapped?: number;
+  young?: number;
 }
 
 /** Something the guest saw or did on its own (handlers), or a guest crash. */
@@ -60,6 +72,24 @@ export interface DummiesRecord {
   hashed: number;
 }
 
-export type TranscriptRecord = OpRecord | EventRecord | TraceRecord | TaskRecord | DummiesRecord;
+/**
+ * Scripts with vm.mmu_notifiers: KVM's MMU statistics at the end. `pf_taken`: guest page faults KVM
+ * handled (a refault after a zap counts); `pf_retry_stale`: faults the invalidation retry check sent back;
+ * `warns`: WARN/KVM_BUG_ON hits of the notifier callbacks.
+ */
+export interface KvmStatRecord {
+  kvm_stat: 'mmu';
+  pf_taken: number;
+  pf_retry_stale: number;
+  warns: number;
+}
+
+export type TranscriptRecord =
+  | OpRecord
+  | EventRecord
+  | TraceRecord
+  | TaskRecord
+  | DummiesRecord
+  | KvmStatRecord;
 
 export const hex = (v: number | bigint): string => `0x${v.toString(16)}`;

@@ -50,7 +50,10 @@ export function kvm_mmu_do_page_fault(
   errorCode: number,
   prefetch: boolean,
 ): RetPf {
-  if (!prefetch) kvm_vmexit(vcpu); // an EPT/NPT violation (or a #PF intercept under shadow paging)
+  if (!prefetch) {
+    kvm_vmexit(vcpu); // an EPT/NPT violation (or a #PF intercept under shadow paging)
+    vcpu.stat.pf_taken++;
+  }
   const gfn = gpaToGfn(addr);
   if (gfn >= vm.mem.npages) return RET_PF_MMIO;
   if (vm.config.mmu_notifiers) return direct_page_fault(vm, vcpu, addr, gfn, errorCode, prefetch);

@@ -115,6 +115,8 @@ export interface Smram {
 }
 
 export interface VcpuStats {
+  /** Guest page faults KVM's MMU handled (EPT/NPT violations, shadow #PF intercepts), prefetches not. */
+  pf_taken: number;
   pf_guest: number;
   pf_fixed: number;
   apf_halts: number;
@@ -174,6 +176,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
     mmu_retry_gfn: -1,
     in_userspace: false,
     stat: {
+      pf_taken: 0,
       pf_guest: 0,
       pf_fixed: 0,
       apf_halts: 0,
