@@ -5,7 +5,14 @@ import { DF_VECTOR, KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import { TRIPLE_FAULT } from '../../host/x86/exception.ts';
-import { bracketed, host_mm_busy, MAX_MM_OPS, PH_END, PH_PTE } from '../../host/x86/primary_mmu.ts';
+import {
+  bracketed,
+  host_mm_busy,
+  MAX_MM_OPS,
+  MM_MEMSLOT_REMAP,
+  PH_END,
+  PH_PTE,
+} from '../../host/x86/primary_mmu.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../../host/x86/vcpu.ts';
 import {
   PAGE_HOST_RESIDENT,
@@ -97,8 +104,9 @@ export function spteInInvalidation(w: X86World): boolean {
   for (let t = 0; t < MAX_MM_OPS; t++) {
     const ph = mm.phase[t]!;
     if (ph !== PH_PTE && ph !== PH_END) continue;
-    if (!bracketed(vm, mm.op[t]!)) continue;
-    for (let g = Math.max(0, mm.start[t]!); g < Math.min(vm.mem.npages, mm.end[t]!); g++)
+    if (mm.op[t] === MM_MEMSLOT_REMAP || !bracketed(vm, mm.op[t]!)) continue;
+    const base = vm.mmu.slot_base;
+    for (let g = Math.max(0, mm.start[t]! - base); g < Math.min(vm.mem.npages, mm.end[t]! - base); g++)
       if (vm.mem.pageState[g]! & PAGE_SPTE_MAPPED) return true;
   }
   return false;

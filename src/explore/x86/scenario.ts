@@ -24,6 +24,7 @@ const MMU_BUGS: ReadonlySet<string> = new Set([
   'end-order-reversed',
   'change-pte-outside-window',
   'use-change-pte',
+  'no-memslot-interlock',
 ]);
 
 /** `{touch: …}` or `{compute: …}`: a script's Linux-guest task step without fault-in delays. */

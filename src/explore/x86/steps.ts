@@ -14,11 +14,12 @@ import { pendingSlots } from '../../host/x86/codec.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
 import {
   HOST_MM_OPS,
+  host_mm_can_step,
   host_mm_free,
   MM_COW,
+  MM_MEMSLOT_REMAP,
   MM_MPROTECT_RW,
   MM_RECLAIM,
-  PH_IDLE,
 } from '../../host/x86/primary_mmu.ts';
 import { kvm_vcpu_can_step } from '../../host/x86/run_loop.ts';
 import { applyX86Step } from '../../host/x86/steps.ts';
@@ -48,7 +49,7 @@ export function stepEnabled(w: X86World, s: StepDesc): boolean {
     case 'mm_begin':
       return w.mmBudget > 0 && host_mm_free(w.vm) && mmOpApplies(w, s.k, l.pages[s.v]!);
     case 'mm_step':
-      return w.vm.mm.phase[s.v] !== PH_IDLE;
+      return host_mm_can_step(w.vm, s.v);
     case 'fault_lock':
       return w.vcpu(s.v).mmu_fault_gfn >= 0;
     default:
@@ -105,7 +106,8 @@ export function applyStep(w: X86World, s: StepDesc): void {
     case 'mm_begin': {
       w.mmBudget--;
       const gfn = w.layout.pages[s.v]!;
-      applyX86Step(vm, { kind: 'host_mm_begin', op: s.k, start: gfn, end: gfn + 1 });
+      const page = gfn + vm.mmu.slot_base; // the page's host address now
+      applyX86Step(vm, { kind: 'host_mm_begin', op: s.k, start: page, end: page + 1 });
       return;
     }
     case 'mm_step':
@@ -180,7 +182,9 @@ export function stepLabel(w: X86World, s: StepDesc): string {
     case 'evict':
       return `env: host evicts page ${hex(gfnToGpa(w.layout.pages[s.v]!))}`;
     case 'mm_begin':
-      return `env: host ${HOST_MM_OPS[s.k]} of page ${hex(gfnToGpa(w.layout.pages[s.v]!))} begins`;
+      return s.k === MM_MEMSLOT_REMAP
+        ? 'env: the VMM moves guest RAM to another host address (memslot update) begins'
+        : `env: host ${HOST_MM_OPS[s.k]} of page ${hex(gfnToGpa(w.layout.pages[s.v]!))} begins`;
     case 'mm_step': {
       const mm = w.vm.mm;
       const part = ['idle', 'invalidate_range_start', 'PTE change', 'invalidate_range_end', 'seq++ visible'][
@@ -231,6 +235,7 @@ export function stepLabel(w: X86World, s: StepDesc): string {
 /** Whether host operation `op` does something to `gfn` now (KSM and migration need a resident page …). */
 function mmOpApplies(w: X86World, op: number, gfn: number): boolean {
   const st = w.vm.mem.pageState[gfn]!;
+  if (op === MM_MEMSLOT_REMAP) return true;
   if (op === MM_COW) return (st & (PAGE_KSM | PAGE_HOST_RO)) !== 0;
   if (op === MM_MPROTECT_RW) return (st & PAGE_HOST_RO) !== 0;
   return (st & PAGE_HOST_RESIDENT) !== 0;

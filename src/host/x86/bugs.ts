@@ -20,6 +20,7 @@ export const BUG_NAMES = [
   'end-order-reversed',
   'change-pte-outside-window',
   'use-change-pte',
+  'no-memslot-interlock',
 ] as const;
 export type BugName = (typeof BUG_NAMES)[number];
 
@@ -48,3 +49,4 @@ export const BUG_NO_RETRY_CHECK = bugBit('no-retry-check');
 export const BUG_END_ORDER_REVERSED = bugBit('end-order-reversed');
 export const BUG_CHANGE_PTE_OUTSIDE_WINDOW = bugBit('change-pte-outside-window');
 export const BUG_USE_CHANGE_PTE = bugBit('use-change-pte');
+export const BUG_NO_MEMSLOT_INTERLOCK = bugBit('no-memslot-interlock');

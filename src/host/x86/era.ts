@@ -10,6 +10,7 @@ import {
   BUG_EN_COMMIT_BEFORE_VALIDATE,
   BUG_END_ORDER_REVERSED,
   BUG_MMU_SEQ_SIGN_EXTENSION,
+  BUG_NO_MEMSLOT_INTERLOCK,
   BUG_NO_RETRY_CHECK,
   BUG_PAGEREADY_WITHOUT_NOTPRESENT,
   BUG_PRESENT_QUEUED_BARRIER,
@@ -219,6 +220,7 @@ export function hostBehaviour(name: EraName, bugs: BugSet = 0, pvMsrUnsupported?
       endOrderReversed: (bugs & BUG_END_ORDER_REVERSED) !== 0,
       changePteOutsideWindow: (bugs & BUG_CHANGE_PTE_OUTSIDE_WINDOW) !== 0,
       useChangePte: (bugs & BUG_USE_CHANGE_PTE) !== 0,
+      noMemslotInterlock: (bugs & BUG_NO_MEMSLOT_INTERLOCK) !== 0,
     },
   };
 }

@@ -84,9 +84,9 @@ export const MMU_6_13: MmuEraConfig = { ...MMU_6_10, since: '6.13', agingFlushEl
  * - `endOrderReversed` (end-order-reversed): end() lets in_progress-- be seen before seq++;
  * - `changePteOutsideWindow` (change-pte-outside-window): KSM and COW call change_pte without the
  *   start/end bracket of 6bdb913f0a70, in an era whose handler no longer bumps the sequence;
- * - `useChangePte` (use-change-pte): Glisse's 2019 RFC, MMU_NOTIFIER_USE_CHANGE_PTE on KSM and COW ranges.
- * (Memslot updates are not modelled yet, so root-vs-memslot-update (a955cad84cda) and the 5.15 memslot
- * interlock (52ac8b358b0c) have no switch.)
+ * - `useChangePte` (use-change-pte): Glisse's 2019 RFC, MMU_NOTIFIER_USE_CHANGE_PTE on KSM and COW ranges;
+ * - `noMemslotInterlock` (no-memslot-interlock): 071064f14d87's lock elision without 52ac8b358b0c, so a
+ *   memslot update can publish between an invalidation's start() and end().
  */
 export interface MmuBehaviour extends MmuEraConfig {
   readonly seqAsInt: boolean;
@@ -95,6 +95,7 @@ export interface MmuBehaviour extends MmuEraConfig {
   readonly endOrderReversed: boolean;
   readonly changePteOutsideWindow: boolean;
   readonly useChangePte: boolean;
+  readonly noMemslotInterlock: boolean;
 }
 
 export const faithfulMmu = (e: MmuEraConfig): MmuBehaviour => ({
@@ -105,4 +106,5 @@ export const faithfulMmu = (e: MmuEraConfig): MmuBehaviour => ({
   endOrderReversed: false,
   changePteOutsideWindow: false,
   useChangePte: false,
+  noMemslotInterlock: false,
 });

@@ -18,7 +18,7 @@ import { alloc_apf_token, kvm_can_do_async_pf } from './apf.ts';
 import { kvm_setup_async_pf } from './async_pf.ts';
 import { kvm_find_async_pf_gfn } from './async_pf_hash.ts';
 import { FAULT_PREFETCH, FAULT_WRITE } from './mmu_fault_flags.ts';
-import { mmu_fault_resolved, mmu_fault_snapshot } from './mmu_install.ts';
+import { mmu_fault_resolved, mmu_fault_snapshot, staleRetry } from './mmu_install.ts';
 import { TP_KVM_ASYNC_PF_REPEATED_FAULT, TP_KVM_TRY_ASYNC_GET_PAGE } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
@@ -136,6 +136,9 @@ function direct_page_fault(
       return RET_PF_FIXED;
     }
   }
+  // kvm_faultin_pfn: the memslot is being deleted or moved (KVM_MEMSLOT_INVALID): retry until the
+  // update is published.
+  if (vm.mmu.slot_invalid) return staleRetry(vcpu, gfn) as RetPf;
   // mmu_topup_memory_caches: the memory-cache model is not built yet; topup always succeeds here.
   const flags = mmu_fault_snapshot(
     vm,

@@ -10,3 +10,5 @@ export const FAULT_WRITE = 4;
 export const FAULT_SNAPSHOT = 8;
 /** The fault is a prefetch (the async completion's prefault): a retry is dropped, nothing re-executes. */
 export const FAULT_PREFETCH = 16;
+/** A memslot update made the roots obsolete since the fault began (is_page_fault_stale from 5.16). */
+export const FAULT_ROOT_OBSOLETE = 32;

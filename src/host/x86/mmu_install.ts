@@ -14,6 +14,7 @@ import {
 import {
   FAULT_PFN_STALE,
   FAULT_PREFETCH,
+  FAULT_ROOT_OBSOLETE,
   FAULT_SNAPSHOT,
   FAULT_WRITABLE,
   FAULT_WRITE,
@@ -88,6 +89,11 @@ export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): num
     return staleRetry(vcpu, gfn);
   }
   if (!era.noRetryCheck) {
+    // 5.16 (a955cad84cda): the root the fault would install into was made obsolete by a memslot update.
+    if (era.obsoleteRoot && flags & FAULT_ROOT_OBSOLETE) {
+      vm.mmu.stat.retry_root++;
+      return staleRetry(vcpu, gfn);
+    }
     const r = mmu_invalidate_retry_gfn(vm.mmuHost, seq, gfn, era.seqAsInt);
     if (r !== 0) {
       if (r === RETRY_RANGE) vm.mmu.stat.retry_range++;

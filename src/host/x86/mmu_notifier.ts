@@ -5,9 +5,10 @@
 // mmu_lock (or, from 5.15, without it when no memslot is hit), and nothing else can observe it half done,
 // so the lock itself is not state.
 //
-// Addresses: the model has one memslot, gfns [0, npages) at host virtual pages hva_base/4096 + gfn. A range
-// is given in "slot pages", host virtual page numbers relative to that base: [0, npages) is guest memory,
-// anything else is host memory outside every memslot.
+// Addresses: the model has one memslot of npages gfns. Host memory is addressed in "slot pages", host
+// virtual page numbers relative to hva_base/4096; the memslot covers slot pages [slot_base, slot_base +
+// npages), gfn g at slot page slot_base + g (slot_base is 0 until the VMM remaps guest RAM: a memslot
+// update). Any other page is host memory outside every memslot.
 import { PAGE_SIZE } from '../../mem/guest_memory.ts';
 import {
   PAGE_SPTE_MAPPED,
@@ -38,6 +39,8 @@ export interface KvmMmuNotifier {
   slot_invalid: boolean;
   /** The x86 root was made obsolete by a memslot update since `root_gen` was read (5.16 predicate). */
   root_gen: number;
+  /** Where the memslot starts, in slot pages (moved by a memslot update that remaps guest RAM). */
+  slot_base: number;
   /** change_pte's WARN_ON_ONCE has fired (a static of the call site; not encoded: it only mutes). */
   change_pte_warned: boolean;
   readonly stat: MmuNotifierStats;
@@ -59,6 +62,8 @@ export interface MmuNotifierStats {
   retry_range: number;
   retry_seq: number;
   retry_unsafe: number;
+  /** … and (5.16+) a root made obsolete by a memslot update. */
+  retry_root: number;
   /** KVM_BUG_ON / WARN hits (in_progress negative; change_pte with no window). */
   warns: number;
 }
@@ -74,6 +79,7 @@ export function newMmuNotifier(seq = 0): KvmMmuNotifier {
     slot_invalid: false,
     root_gen: 0,
     change_pte_warned: false,
+    slot_base: 0,
     stat: {
       invalidations: 0,
       invalidations_hit: 0,
@@ -84,6 +90,7 @@ export function newMmuNotifier(seq = 0): KvmMmuNotifier {
       retry_range: 0,
       retry_seq: 0,
       retry_unsafe: 0,
+      retry_root: 0,
       warns: 0,
     },
   };
@@ -141,15 +148,20 @@ export interface MmuHost {
 const hva = (h: MmuHost, page: number): number => h.hvaBase + page * PAGE_SIZE;
 
 /** Whether [start, end) (slot pages) intersects the memslot. */
-export const hitsMemslot = (h: MmuHost, start: number, end: number): boolean => start < h.npages && end > 0;
+export const hitsMemslot = (h: MmuHost, start: number, end: number): boolean =>
+  start < h.mmu.slot_base + h.npages && end > h.mmu.slot_base;
+
+/** The gfn range [lo, hi) of the memslot that slot pages [start, end) cover (lo ≥ hi: none). */
+const gfnLo = (h: MmuHost, start: number): number => Math.max(0, start - h.mmu.slot_base);
+const gfnHi = (h: MmuHost, end: number): number => Math.min(h.npages, end - h.mmu.slot_base);
 
 /**
  * @kernel kvm_unmap_gfn_range (x86, shadow MMU rmap walk): zap every SPTE of [start, end) ∩ memslot.
  * Returns whether anything was zapped (the caller flushes remote TLBs).
  */
 export function kvm_unmap_gfn_range(h: MmuHost, start: number, end: number): boolean {
-  const lo = Math.max(0, start);
-  const hi = Math.min(h.npages, end);
+  const lo = gfnLo(h, start);
+  const hi = gfnHi(h, end);
   let flush = false;
   for (let g = lo; g < hi; g++) {
     if (spte_zap(h.pages, g)) {
@@ -189,7 +201,7 @@ export function kvm_mmu_notifier_invalidate_range_start(h: MmuHost, start: numbe
   m.mmu_invalidate_in_progress++;
   if (era.retry === 'gfn') {
     if (m.mmu_invalidate_in_progress === 1) m.mmu_invalidate_range_start = INVALID_RANGE;
-    if (hit) kvm_mmu_invalidate_range_add(m, Math.max(0, start), Math.min(h.npages, end));
+    if (hit) kvm_mmu_invalidate_range_add(m, gfnLo(h, start), gfnHi(h, end));
   } else if (era.retry === 'hva') {
     // 5.12–6.7: the notifier's hva range itself, unclipped.
     if (m.mmu_invalidate_in_progress === 1) m.mmu_invalidate_range_start = INVALID_RANGE;
@@ -268,11 +280,12 @@ export function kvm_mmu_notifier_change_pte(h: MmuHost, page: number, ro: boolea
       break;
   }
   if (!hitsMemslot(h, page, page + 1)) return true;
+  const gfn = page - m.slot_base;
   // x86 kvm_set_pte_rmap: a writable new PTE zaps the SPTE; a read-only one is rewritten in place.
-  if ((h.pages[page]! & PAGE_SPTE_MAPPED) === 0) return true;
+  if ((h.pages[gfn]! & PAGE_SPTE_MAPPED) === 0) return true;
   m.stat.change_pte_found_spte++;
-  if (ro) spte_repoint_readonly(h.pages, page);
-  else spte_zap(h.pages, page);
+  if (ro) spte_repoint_readonly(h.pages, gfn);
+  else spte_zap(h.pages, gfn);
   m.stat.tlb_flushes++;
   return true;
 }
@@ -297,8 +310,8 @@ export function kvm_mmu_notifier_age(h: MmuHost, kind: AgeKind, start: number, e
       kind === AGE_TEST ? 0 : hva(h, end),
     );
   if (!hitsMemslot(h, start, end)) return 0;
-  const lo = Math.max(0, start);
-  const hi = Math.min(h.npages, end);
+  const lo = gfnLo(h, start);
+  const hi = gfnHi(h, end);
   let young = false;
   for (let g = lo; g < hi; g++) {
     const s = h.pages[g]!;
@@ -324,7 +337,9 @@ export function mmu_invalidate_retry_gfn(h: MmuHost, seq: number, gfn: number, s
     if (h.mmuEra.retry === 'count') return RETRY_RANGE;
     // An in-progress invalidation that recorded no range yet (6.8 WARNs) retries too.
     if (m.mmu_invalidate_range_start === INVALID_RANGE) return RETRY_RANGE;
-    if (gfn >= m.mmu_invalidate_range_start && gfn < m.mmu_invalidate_range_end) return RETRY_RANGE;
+    // 5.12–6.7 record host addresses: compare the fault's slot page.
+    const at = h.mmuEra.retry === 'hva' ? gfn + m.slot_base : gfn;
+    if (at >= m.mmu_invalidate_range_start && at < m.mmu_invalidate_range_end) return RETRY_RANGE;
   }
   const snap = seqAsInt ? signExtend32(seq) : seq;
   return m.mmu_invalidate_seq !== snap ? RETRY_SEQ : 0;
@@ -342,3 +357,32 @@ function signExtend32(x: number): number {
  */
 export const mmu_invalidate_retry_gfn_unsafe = (h: MmuHost, seq: number, gfn: number): boolean =>
   mmu_invalidate_retry_gfn(h, seq, gfn) !== 0;
+
+/**
+ * @kernel kvm_invalidate_memslot (the first half of a memslot DELETE or MOVE, kvm_main.c): the slot is
+ * flagged KVM_MEMSLOT_INVALID and published as such (generation +1), then the arch flush zaps every SPTE
+ * of it; x86 kvm_mmu_zap_all_fast makes the roots obsolete (root_gen).
+ */
+export function kvm_invalidate_memslot(h: MmuHost): void {
+  const m = h.mmu;
+  m.slot_invalid = true;
+  m.memslots_generation++;
+  if (kvm_unmap_gfn_range(h, m.slot_base, m.slot_base + h.npages)) m.stat.tlb_flushes++;
+  m.root_gen++;
+}
+
+/**
+ * @kernel kvm_swap_active_memslots: publishes the new memslot array (generation +1), here with the slot at
+ * `base` (slot pages). From 5.15 (52ac8b358b0c) the updater first sleeps while mn_active_invalidate_count
+ * is non-zero, so no invalidation window sees the memslots change between its start() and its end():
+ * returns false when it would sleep (the scheduler runs it again later). The no-memslot-interlock
+ * what-if publishes anyway.
+ */
+export function kvm_swap_active_memslots(h: MmuHost, base = h.mmu.slot_base): boolean {
+  const m = h.mmu;
+  if (h.mmuEra.lockElision && !h.mmuEra.noMemslotInterlock && m.mn_active_invalidate_count > 0) return false;
+  m.memslots_generation++;
+  m.slot_invalid = false;
+  m.slot_base = base;
+  return true;
+}

@@ -14,12 +14,14 @@ import {
   PAGE_HOST_RO,
   PAGE_KSM,
 } from '../../mem/page_state.ts';
-import { FAULT_PFN_STALE } from './mmu_fault_flags.ts';
+import { FAULT_PFN_STALE, FAULT_ROOT_OBSOLETE } from './mmu_fault_flags.ts';
 import {
+  kvm_invalidate_memslot,
   kvm_mmu_invalidate_end_publish,
   kvm_mmu_notifier_change_pte,
   kvm_mmu_notifier_invalidate_range_end,
   kvm_mmu_notifier_invalidate_range_start,
+  kvm_swap_active_memslots,
 } from './mmu_notifier.ts';
 import type { KvmVm } from './vm.ts';
 
@@ -35,7 +37,8 @@ import type { KvmVm } from './vm.ts';
  * - `numa_protnone`: change_prot_numa, the NUMA-hinting scan (PROT_NONE; MMU_NOTIFY_PROTECTION_VMA);
  * - `migrate`: migrate_pages (try_to_migrate: a copy in a new frame, same protection);
  * - `thp_split`: split_huge_pmd (same frames, mapped by 4 KiB PTEs now);
- * - `thp_collapse`: khugepaged collapse_huge_page (the range is copied into one new huge frame).
+ * - `thp_collapse`: khugepaged collapse_huge_page (the range is copied into one new huge frame);
+ * - `memslot_remap`: see MM_MEMSLOT_REMAP.
  */
 export const HOST_MM_OPS = [
   'reclaim',
@@ -50,6 +53,7 @@ export const HOST_MM_OPS = [
   'migrate',
   'thp_split',
   'thp_collapse',
+  'memslot_remap',
 ] as const;
 export type HostMmOpName = (typeof HOST_MM_OPS)[number];
 export const MM_RECLAIM = 0;
@@ -64,6 +68,13 @@ export const MM_NUMA_PROTNONE = 8;
 export const MM_MIGRATE = 9;
 export const MM_THP_SPLIT = 10;
 export const MM_THP_COLLAPSE = 11;
+/**
+ * Not an mm operation but the VMM's: KVM_SET_USER_MEMORY_REGION moving guest RAM to another host
+ * address (a DELETE and a CREATE): kvm_invalidate_memslot (INVALID, zap, obsolete roots), then
+ * kvm_swap_active_memslots publishes the slot at its new address, waiting from 5.15 for every open
+ * invalidation window to close.
+ */
+export const MM_MEMSLOT_REMAP = 12;
 
 /** The operations whose PTE change is a set_pte_at_notify (a change_pte call) before 6.10. */
 const usesSetPteAtNotify = (op: number): boolean =>
@@ -119,6 +130,10 @@ export function host_mm_step(vm: KvmVm, t: number): void {
   const op = mm.op[t]!;
   const start = mm.start[t]!;
   const end = mm.end[t]!;
+  if (op === MM_MEMSLOT_REMAP) {
+    memslotRemapStep(vm, t);
+    return;
+  }
   switch (mm.phase[t]) {
     case PH_START:
       kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
@@ -146,6 +161,12 @@ export function host_mm_step(vm: KvmVm, t: number): void {
 /** Runs operation `op` on [start, end) whole (scripts, the simulator, a COW inside a fault's GUP). */
 export function host_mm_run(vm: KvmVm, op: number, start: number, end: number): void {
   vm.mm.count[op]!++;
+  if (op === MM_MEMSLOT_REMAP) {
+    invalidateMemslot(vm);
+    if (!kvm_swap_active_memslots(vm.mmuHost, remapBase(vm)))
+      throw new RangeError('host_mm_run: memslot update while an invalidation window is open');
+    return;
+  }
   const b = bracketed(vm, op);
   if (b) kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
   changePtes(vm, op, start, end);
@@ -166,6 +187,33 @@ export function host_mm_busy(vm: KvmVm): boolean {
   return false;
 }
 
+/** The slot page a remap moves guest RAM to: it alternates between two disjoint host ranges. */
+const remapBase = (vm: KvmVm): number => (vm.mmu.slot_base === 0 ? vm.mem.npages : 0);
+
+/** kvm_invalidate_memslot, and every fault in flight now targets an obsolete root. */
+function invalidateMemslot(vm: KvmVm): void {
+  kvm_invalidate_memslot(vm.mmuHost);
+  for (const v of vm.vcpus)
+    if (v.mmu_fault_gfn >= 0 || v.sync_fault_gfn >= 0) v.mmu_fault_flags |= FAULT_ROOT_OBSOLETE;
+}
+
+/** Whether thread `t` can take its next step (a memslot publication may have to wait). */
+export function host_mm_can_step(vm: KvmVm, t: number): boolean {
+  const ph = vm.mm.phase[t]!;
+  if (ph === PH_IDLE) return false;
+  if (vm.mm.op[t] !== MM_MEMSLOT_REMAP || ph !== PH_PTE) return true;
+  const e = vm.era.mmu;
+  return !e.lockElision || e.noMemslotInterlock || vm.mmu.mn_active_invalidate_count === 0;
+}
+
+function memslotRemapStep(vm: KvmVm, t: number): void {
+  const mm = vm.mm;
+  if (mm.phase[t] === PH_START) {
+    invalidateMemslot(vm);
+    mm.phase[t] = PH_PTE;
+  } else if (kvm_swap_active_memslots(vm.mmuHost, remapBase(vm))) mm.phase[t] = PH_IDLE;
+}
+
 /** A fault that resolved the old frame of `gfn` and has not installed it yet now holds a stale pfn. */
 function staleInflight(vm: KvmVm, gfn: number): void {
   for (const v of vm.vcpus) if (v.mmu_fault_gfn === gfn) v.mmu_fault_flags |= FAULT_PFN_STALE;
@@ -174,8 +222,9 @@ function staleInflight(vm: KvmVm, gfn: number): void {
 /** The primary MMU's PTE change for `op` on each resident page of [start, end) ∩ memslot. */
 function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
   const st = vm.mem.pageState;
-  const lo = Math.max(0, start);
-  const hi = Math.min(vm.mem.npages, end);
+  const base = vm.mmu.slot_base;
+  const lo = Math.max(0, start - base);
+  const hi = Math.min(vm.mem.npages, end - base);
   const rfc = vm.era.mmu.useChangePte;
   for (let g = lo; g < hi; g++) {
     const s = st[g]!;
@@ -189,18 +238,18 @@ function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
         break;
       case MM_KSM_WRPROTECT:
         host_pte_set_ro(st, g, true);
-        kvm_mmu_notifier_change_pte(vm.mmuHost, g, true, rfc);
+        kvm_mmu_notifier_change_pte(vm.mmuHost, g + base, true, rfc);
         break;
       case MM_KSM_REPLACE:
         host_page_replace(st, g, true, true);
         staleInflight(vm, g);
-        kvm_mmu_notifier_change_pte(vm.mmuHost, g, true, rfc);
+        kvm_mmu_notifier_change_pte(vm.mmuHost, g + base, true, rfc);
         break;
       case MM_COW:
         if ((s & (PAGE_KSM | PAGE_HOST_RO)) === 0) break; // nothing to break: the page is private and writable
         host_page_replace(st, g, false, false);
         staleInflight(vm, g);
-        kvm_mmu_notifier_change_pte(vm.mmuHost, g, false, rfc);
+        kvm_mmu_notifier_change_pte(vm.mmuHost, g + base, false, rfc);
         break;
       case MM_MPROTECT_RO:
       case MM_MPROTECT_RW:
