@@ -124,6 +124,14 @@ export function host_mm_begin(vm: KvmVm, op: number, start: number, end: number)
   return -1;
 }
 
+/** Thread `t` is done: idle, with nothing left of its operation (what the explorer encodes). */
+function retire(mm: HostMm, t: number): void {
+  mm.phase[t] = PH_IDLE;
+  mm.op[t] = 0;
+  mm.start[t] = 0;
+  mm.end[t] = 0;
+}
+
 /** Runs the next phase of thread `t` (its phase is not PH_IDLE). */
 export function host_mm_step(vm: KvmVm, t: number): void {
   const mm = vm.mm;
@@ -141,17 +149,19 @@ export function host_mm_step(vm: KvmVm, t: number): void {
       return;
     case PH_PTE:
       changePtes(vm, op, start, end);
-      mm.phase[t] = bracketed(vm, op) ? PH_END : PH_IDLE;
+      if (bracketed(vm, op)) mm.phase[t] = PH_END;
+      else retire(mm, t);
       return;
     case PH_END: {
       const later = vm.era.mmu.endOrderReversed;
       kvm_mmu_notifier_invalidate_range_end(vm.mmuHost, start, end, later);
-      mm.phase[t] = later ? PH_PUBLISH : PH_IDLE;
+      if (later) mm.phase[t] = PH_PUBLISH;
+      else retire(mm, t);
       return;
     }
     case PH_PUBLISH:
       kvm_mmu_invalidate_end_publish(vm.mmuHost);
-      mm.phase[t] = PH_IDLE;
+      retire(mm, t);
       return;
     default:
       throw new Error(`host mm thread ${t} is idle`);
@@ -211,7 +221,7 @@ function memslotRemapStep(vm: KvmVm, t: number): void {
   if (mm.phase[t] === PH_START) {
     invalidateMemslot(vm);
     mm.phase[t] = PH_PTE;
-  } else if (kvm_swap_active_memslots(vm.mmuHost, remapBase(vm))) mm.phase[t] = PH_IDLE;
+  } else if (kvm_swap_active_memslots(vm.mmuHost, remapBase(vm))) retire(mm, t);
 }
 
 /** A fault that resolved the old frame of `gfn` and has not installed it yet now holds a stale pfn. */

@@ -76,6 +76,14 @@ const CONFIGS: Array<[string, ExploreWorldConfig]> = [
   ],
   ['legacy linux 4.19 on a 4.19 host', linux({ kernel: 'linux-4.19', era: '4.19' })],
   ['bare guest on 4.19', bare],
+  [
+    'linux 5.10 on 6.18 with the MMU-notifier model, host operations and a memslot update',
+    linux({
+      vm: defaultVm({ vcpus: 2 }),
+      mmu: { split_fault: true, seq_start: 0, ops: ['migrate', 'ksm_replace', 'memslot_remap'], budget: 3 },
+      properties: [...PROPERTY_NAMES],
+    }),
+  ],
 ];
 
 /** A deterministic pseudo-random sequence (tests may not use Math.random either: reproducible runs). */
@@ -122,6 +130,8 @@ for (const [name, cfg] of CONFIGS) {
 /** Paths that the encoding leaves out on purpose (docs/explore-x86.md, "State encoding"). */
 const IGNORED = [
   /\.stat\./, // statistics
+  /^vcpu\.mmu_fault_seq$/, // re-based: the world writes "changed since" against the VM's sequence
+  /^vm\.mmu\.(mmu_invalidate_seq|memslots_generation|root_gen|change_pte_warned)$/, // re-based / parity / not state
   /^vcpu\.cr2$/, // written and read within one #PF delivery
   /^vcpu\.exception\.(vector|error_code|payload|has_payload|vmexit)$/, // dead unless pending or injected
   /^vcpu\.apic\.apic_base$/, // the same 32 bits, signed or not
@@ -180,6 +190,16 @@ test('decoding restores every host and guest field the encoding does not deliber
           for (const [k, x] of a)
             if (!IGNORED.some((r) => r.test(k)) && !dead(k))
               assert.equal(b.get(k), x, `${name}: ${k} after decoding`);
+        }
+        if (cfg.mmu !== undefined) {
+          // The VM's notifier side and the host memory operations in flight (mmu_codec.ts).
+          const va = new Map<string, unknown>();
+          const vb = new Map<string, unknown>();
+          flatten({ mmu: s.world.vm.mmu, mm: s.world.vm.mm }, 'vm', va);
+          flatten({ mmu: t.world.vm.mmu, mm: t.world.vm.mm }, 'vm', vb);
+          for (const [k, x] of va)
+            if (!IGNORED.some((r) => r.test(k)) && !k.startsWith('vm.mm.count'))
+              assert.equal(vb.get(k), x, `${name}: ${k} after decoding`);
         }
         const ga = new Map<string, unknown>();
         const gb = new Map<string, unknown>();
