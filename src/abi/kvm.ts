@@ -33,6 +33,11 @@ export const KVM_GET_MP_STATE = 0x8004ae98; // _IOR(KVMIO, 0x98, struct kvm_mp_s
 export const KVM_SET_MP_STATE = 0x4004ae99; // _IOW(KVMIO, 0x99, struct kvm_mp_state)
 /** On a VM fd (e.g. KVM_CAP_X86_DISABLE_EXITS) or a vCPU fd (KVM_CAP_ENFORCE_PV_FEATURE_CPUID). */
 export const KVM_ENABLE_CAP = 0x4068aea3; // _IOW(KVMIO, 0xa3, struct kvm_enable_cap)
+/**
+ * On a VM or vCPU fd (Linux 5.14+): returns a read-only fd of binary statistics, read with pread:
+ * kvm_stats_header, then kvm_stats_desc entries, then the u64 data (Documentation/virt/kvm/api.rst 4.133).
+ */
+export const KVM_GET_STATS_FD = 0xaece; // _IO(KVMIO, 0xce)
 
 /** Capabilities (KVM_CHECK_EXTENSION arguments). */
 export const KVM_CAP_IRQCHIP = 0;
@@ -43,6 +48,28 @@ export const KVM_CAP_X86_DISABLE_EXITS = 143;
 export const KVM_CAP_ASYNC_PF_INT = 183;
 export const KVM_CAP_X86_USER_SPACE_MSR = 188;
 export const KVM_CAP_ENFORCE_PV_FEATURE_CPUID = 190;
+export const KVM_CAP_BINARY_STATS_FD = 203;
+
+/** struct kvm_stats_header (24 bytes): u32 fields. */
+export const kvm_stats_header = {
+  size: 24,
+  flags: 0,
+  name_size: 4,
+  num_desc: 8,
+  id_offset: 12,
+  desc_offset: 16,
+  data_offset: 20,
+} as const;
+/** struct kvm_stats_desc: a fixed part, then `name_size` bytes of NUL-terminated name. */
+export const kvm_stats_desc = {
+  size: 16,
+  flags: 0,
+  exponent: 4,
+  count: 6,
+  offset: 8,
+  bucket_size: 12,
+  name: 16,
+} as const;
 
 /** struct kvm_mp_state.mp_state values; KVM keeps the same values in vcpu->arch.mp_state. */
 export const KVM_MP_STATE_RUNNABLE = 0;

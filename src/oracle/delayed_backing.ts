@@ -27,6 +27,8 @@ export class DelayedBacking {
   private lastCopyAt = Number.NEGATIVE_INFINITY;
   /** The first fault-serving error, reported by the session at its next step. */
   error: Error | null = null;
+  /** Told of every MISSING fault message, with the page's RAM offset (scripts with mmu_notifiers). */
+  onMissing: ((page: number) => void) | null = null;
 
   constructor(
     private readonly libc: Libc,
@@ -55,6 +57,19 @@ export class DelayedBacking {
       abandoned: false,
       armedAt: performance.now(),
     });
+  }
+
+  /**
+   * Registers the pages of [offset, offset + len) (page-aligned) that are not registered yet, without
+   * arming them: a fault on one of them is served at once with a zero page (host_dontneed).
+   */
+  register(offset: number, len: number): void {
+    this.start();
+    for (let page = offset; page < offset + len; page += PAGE_SIZE) {
+      if (this.registered.has(page)) continue;
+      this.uffd!.register(this.ram.addr + BigInt(page), PAGE_SIZE);
+      this.registered.add(page);
+    }
   }
 
   /** The longest delay among pages still missing (for the watchdog budget). */
@@ -105,6 +120,7 @@ export class DelayedBacking {
       for (const f of this.uffd!.readFaults()) {
         const off = Number(f.address - this.ram.addr);
         const page = off - (off % PAGE_SIZE);
+        this.onMissing?.(page);
         const p = this.armed.get(page);
         if (p?.scheduled) continue; // a second thread faulting on the same page
         if (!p) {

@@ -13,6 +13,8 @@ export interface Libc {
   open(path: string, flags: number): number;
   close(fd: number): number;
   read(fd: number, buf: Buffer, len: number): number;
+  /** pread(2): `len` bytes at file offset `offset` (the KVM binary statistics fd). */
+  pread(fd: number, buf: Buffer, len: number, offset: number): number;
   /** ioctl(fd, req, ptr): struct arguments are Buffers, written in place by the kernel. */
   ioctlPtr(fd: number, req: number, buf: Buffer | null): number;
   /** ioctl(fd, req, n): integer arguments (capability numbers, vcpu ids). */
@@ -76,6 +78,7 @@ async function bind(): Promise<Libc | { error: string }> {
     const open = libc.func('open', 'int', ['str', 'int', 'int']);
     const close = libc.func('int close(int fd)');
     const read = libc.func('long read(int fd, void *buf, unsigned long n)');
+    const pread = libc.func('long pread(int fd, void *buf, unsigned long n, long off)');
     const ioctlPtr = libc.func('ioctl', 'int', ['int', 'unsigned long', 'void *']);
     const ioctlUl = libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']);
     const mmap = libc.func(
@@ -94,6 +97,7 @@ async function bind(): Promise<Libc | { error: string }> {
       open: (path, flags) => open(path, flags, 0),
       close: (fd) => close(fd),
       read: (fd, buf, len) => Number(read(fd, buf, len)),
+      pread: (fd, buf, len, offset) => Number(pread(fd, buf, len, offset)),
       ioctlPtr: (fd, req, buf) => ioctlPtr(fd, req, buf),
       ioctlUl: (fd, req, arg) => ioctlUl(fd, req, arg),
       ioctlUlAsync: (fd, req, arg) =>

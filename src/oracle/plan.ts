@@ -5,7 +5,7 @@ import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT
 import * as para from '../abi/kvm_para.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { type EraConfig, hostBehaviour } from '../host/x86/era.ts';
-import { isHostMmOp, type Op, type Script } from '../script/schema.ts';
+import { type HostMmOp, isHostMmOp, type Op, type Script } from '../script/schema.ts';
 import { hex } from '../script/transcript.ts';
 import type { HostFingerprint } from './fingerprint.ts';
 import { protocol as P } from './guests/blobs.ts';
@@ -56,8 +56,11 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
   if (behaviour) return skip(behaviour);
 
   for (const [i, op] of script.ops.entries()) {
-    if (isHostMmOp(op))
-      return skip(`op ${i} (${op.op}): host memory operations (vm.mmu_notifiers) run on the model only`);
+    if (isHostMmOp(op)) {
+      const why = hostMmProblem(op, vm.memory);
+      if (why) return skip(`op ${i} (${op.op}): ${why}`);
+      continue;
+    }
     const why = opProblem(op, script, fp);
     if (why) return skip(`op ${i} (${op.op}): ${why}`);
   }
@@ -145,6 +148,16 @@ function behaviourMismatch(script: Script, fp: HostFingerprint): string | null {
   );
   if (differ.length === 0) return null;
   return `${what}: this host's kernel ${fp.kernel} behaves as era ${fp.era}, which differs in ${differ.join(', ')}`;
+}
+
+/**
+ * Host memory operations: the backend runs host_dontneed (madvise on guest RAM's host mapping,
+ * session.ts); the others need KSM, reclaim, NUMA or THP control of the host and run on the model only.
+ */
+function hostMmProblem(op: HostMmOp, memory: number): string | null {
+  if (op.op !== 'host_dontneed')
+    return 'of the host memory operations the kvm backend implements host_dontneed only; the others run on the model only';
+  return accessProblem(op.gpa ?? 0n, op.pages * 4096, memory);
 }
 
 /** Guest accesses must stay in RAM, out of the guests' hole, and under 4 GiB (the guests' reach). */

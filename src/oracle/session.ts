@@ -7,15 +7,16 @@
 // page-ready), the op's record (R_OK/R_GP), then interrupts taken after it (what `sti` let in). Host
 // ops (host_set_msr/host_get_msr) run while every vCPU is parked at R_READY.
 import { MSR_KVM_ASYNC_PF_EN } from '../abi/kvm_para.ts';
-import { isHostMmOp, type Op, type Script } from '../script/schema.ts';
+import { type HostMmOp, isHostMmOp, type Op, type Script } from '../script/schema.ts';
 import { type EventRecord, hex, type OpRecord, type TranscriptRecord } from '../script/transcript.ts';
 import { delayMs } from './delay.ts';
 import { DelayedBacking } from './delayed_backing.ts';
-import type { Libc } from './ffi.ts';
+import { type Libc, MADV_DONTNEED } from './ffi.ts';
 import { GuestBlock, type HandlerConfig, type OpRequest } from './guest_block.ts';
 import { GuestApfView, handlerConfig } from './guest_knowledge.ts';
 import { protocol as P } from './guests/blobs.ts';
-import { createMachine, type GuestKind, type Machine } from './machine.ts';
+import { blockGpa, createMachine, type GuestKind, type Machine } from './machine.ts';
+import { MmuObserver } from './mmu_observer.ts';
 import type { VcpuExit } from './vm.ts';
 
 export interface SessionOptions {
@@ -59,6 +60,8 @@ class Session {
   private readonly started: boolean[];
   private readonly handlers: HandlerConfig;
   private backing: DelayedBacking | null = null;
+  /** vm.mmu_notifiers: KVM's statistics around the ops (pf_taken, pages_4k) and the refaults. */
+  private readonly mmu: MmuObserver | null;
 
   constructor(
     private readonly libc: Libc,
@@ -72,20 +75,60 @@ class Session {
     this.blocks = Array.from({ length: n }, (_, i) => new GuestBlock(m.priv, m.blockOffset(i)));
     this.started = Array.from({ length: n }, () => false);
     this.handlers = handlerConfig(script.handlers, script.bugs);
+    this.mmu = script.vm.mmu_notifiers ? MmuObserver.open(libc, m) : null;
   }
 
   async run(): Promise<SessionEnd> {
+    if (this.mmu) await this.warmUp();
     for (const [i, op] of this.script.ops.entries()) {
-      // planKvmRun skips scripts with host memory operations: they are model only.
-      if (isHostMmOp(op)) throw new Error(`op ${i} (${op.op}): host memory operations run on the model only`);
-      await this.runOp(i, op);
+      if (isHostMmOp(op)) this.hostMmOp(i, op);
+      else await this.runOp(i, op);
     }
+    if (this.mmu) this.opts.onRecord(this.mmu.statRecord());
     return { end: 'completed' };
   }
 
   close(): void {
+    this.mmu?.close();
     this.backing?.close();
     this.m.close();
+  }
+
+  /**
+   * Before the first op of a vm.mmu_notifiers script: every vCPU starts and does one CPL3 read of its
+   * own block in the private memslot, so that the shadow MMU has mapped what the CPL3 path itself
+   * touches (the user code page and that block). Then KVM's pf_taken is the baseline: from here on it
+   * counts the faults of the script's own accesses, as the model's does (its guest has no code pages).
+   */
+  private async warmUp(): Promise<void> {
+    for (let v = 0; v < this.m.vcpus.length; v++) {
+      this.opts.onOp(-1, 'warm-up', this.opts.hangMs);
+      const req: OpRequest = { opcode: P.OP_TOUCH, a: BigInt(blockGpa(v)), c: P.TOUCH_CPL3 };
+      await this.guestOp(-1, { op: 'touch', gpa: BigInt(blockGpa(v)) } as Op, v, req, false);
+    }
+    this.mmu!.baseline();
+  }
+
+  /**
+   * A host memory operation while every vCPU is parked. Only host_dontneed is implemented (the planner
+   * skips the others): madvise(MADV_DONTNEED) on the range of guest RAM's host mapping. The range is
+   * registered with the userfaultfd first (MISSING mode), so the next access to a dropped page is a
+   * MISSING event the backend serves (with zeros, what an anonymous page holds after DONTNEED): the
+   * kernel's refault, recorded as a `uffd` record. `zapped` is how much KVM's `pages_4k` (4 KiB leaf
+   * SPTEs present) fell over the madvise: the SPTEs the invalidation zapped.
+   */
+  private hostMmOp(i: number, op: HostMmOp): void {
+    if (op.op !== 'host_dontneed' || op.gpa === undefined)
+      throw new Error(`op ${i} (${op.op}): the kvm backend implements host_dontneed only`);
+    this.opts.onOp(i, op.op, this.opts.hangMs);
+    const start = Number(op.gpa) - (Number(op.gpa) % 4096);
+    const len = op.pages * 4096;
+    this.backingFor().register(start, len);
+    const before = this.mmu!.spte4k();
+    if (this.libc.madvise(this.m.ram.addr + BigInt(start), len, MADV_DONTNEED) !== 0)
+      throw new Error(`op ${i} (${op.op}): madvise(MADV_DONTNEED) failed (errno ${this.libc.errno()})`);
+    const zapped = Number(before - this.mmu!.spte4k());
+    this.opts.onRecord({ op: i, kind: op.op, result: 'ok', zapped });
   }
 
   private vcpuField(v: number): { vcpu?: number } {
@@ -171,8 +214,16 @@ class Session {
   }
 
   private armBacking(gpa: bigint, ms: number): void {
-    this.backing ??= new DelayedBacking(this.libc, this.m.ram);
-    this.backing.arm(Number(gpa), ms);
+    this.backingFor().arm(Number(gpa), ms);
+  }
+
+  private backingFor(): DelayedBacking {
+    if (!this.backing) {
+      this.backing = new DelayedBacking(this.libc, this.m.ram);
+      if (this.mmu)
+        this.backing.onMissing = (page) => this.opts.onRecord({ uffd: 'missing', gpa: hex(page) });
+    }
+    return this.backing;
   }
 
   /** Brings a vCPU that never ran to its first R_READY. */

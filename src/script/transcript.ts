@@ -13,6 +13,7 @@ export type {
   TaskRecord,
   TraceRecord,
   TranscriptRecord,
+  UffdRecord,
 } from '../guest/x86/records.ts';
 export { hex } from '../guest/x86/records.ts';
 
@@ -36,7 +37,7 @@ export function formatTable(records: readonly TranscriptRecord[]): string {
       const rest = Object.entries(fields).map(([k, v]) => (k === 'result' ? String(v) : `${k}=${String(v)}`));
       return [`task ${task}${vcpu === undefined ? '' : `@${vcpu}`}`, rest.join('  ')];
     }
-    const { event, trace, dummies, kvm_stat, ...fields } = r as Record<string, unknown>;
+    const { event, trace, dummies, kvm_stat, uffd, ...fields } = r as Record<string, unknown>;
     const label =
       event !== undefined
         ? `    ${String(event)}`
@@ -44,7 +45,9 @@ export function formatTable(records: readonly TranscriptRecord[]): string {
           ? 'dummies'
           : kvm_stat !== undefined
             ? `kvm_stat ${String(kvm_stat)}`
-            : `    trace ${String(trace)}`;
+            : uffd !== undefined
+              ? `    uffd ${String(uffd)}`
+              : `    trace ${String(trace)}`;
     return [
       label,
       Object.entries(fields)

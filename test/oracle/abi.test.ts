@@ -34,6 +34,7 @@ test('KVM ioctl numbers match _IOC with the struct sizes of src/abi/kvm.ts', () 
   assert.equal(K.KVM_GET_MP_STATE, IOR(KVMIO, 0x98, 4));
   assert.equal(K.KVM_SET_MP_STATE, IOW(KVMIO, 0x99, 4));
   assert.equal(K.KVM_ENABLE_CAP, IOW(KVMIO, 0xa3, K.kvm_enable_cap.size));
+  assert.equal(K.KVM_GET_STATS_FD, IO(KVMIO, 0xce));
 });
 
 test('userfaultfd ioctl numbers match _IOC with the struct sizes of src/abi/uffd.ts', () => {

@@ -140,3 +140,14 @@ test('kernel versions map to eras', () => {
   assert.equal(eraOfKernel('5.4.0'), '4.19');
   assert.equal(eraOfKernel('2.6.32'), null);
 });
+
+test('host memory operations: host_dontneed runs (in RAM, out of the hole); the others are skipped', () => {
+  const mm = (ops: object[]) => script({ vm: { memory: '1MiB', mmu_notifiers: true }, ops });
+  const touch = { op: 'touch', gpa: 0x1000 };
+  const dontneed = planKvmRun(mm([touch, { op: 'host_dontneed', gpa: 0x1000 }, touch]), pvm);
+  assert.ok(dontneed.run && dontneed.guest === 'long');
+  const ksm = planKvmRun(mm([touch, { op: 'host_ksm_merge', gpas: [0x2000, 0x1000] }]), pvm);
+  assert.ok(!ksm.run && /op 1 \(host_ksm_merge\): .*host_dontneed only/.test(ksm.reason));
+  const hole = planKvmRun(mm([touch, { op: 'host_dontneed', gpa: P.PRIV_BASE, pages: 2 }]), pvm);
+  assert.ok(!hole.run && /use for themselves/.test(hole.reason));
+});

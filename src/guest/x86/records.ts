@@ -80,8 +80,19 @@ export interface DummiesRecord {
 export interface KvmStatRecord {
   kvm_stat: 'mmu';
   pf_taken: number;
-  pf_retry_stale: number;
-  warns: number;
+  /** Model only: the kernel keeps no counter of stale faults, and the kvm backend reads no WARNs. */
+  pf_retry_stale?: number;
+  warns?: number;
+}
+
+/**
+ * The kvm backend, scripts with vm.mmu_notifiers: the host's userfaultfd received a MISSING fault for
+ * the guest RAM page at `gpa` (a touch of a `backing` page, or the refault of a page host_dontneed
+ * dropped). Kernel only; `kvmsim diff` leaves it out (the model's refaults show in kvm_stat pf_taken).
+ */
+export interface UffdRecord {
+  uffd: 'missing';
+  gpa: string;
 }
 
 export type TranscriptRecord =
@@ -90,6 +101,7 @@ export type TranscriptRecord =
   | TraceRecord
   | TaskRecord
   | DummiesRecord
-  | KvmStatRecord;
+  | KvmStatRecord
+  | UffdRecord;
 
 export const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
