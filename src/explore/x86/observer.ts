@@ -1,17 +1,10 @@
 // What happened during one step, seen from outside the protocol code: the host's HostHooks (tracepoints,
-// WARNs, queued works, kicks, injections). Step checks (properties.ts) are decided here. Nothing in this
-// file changes the model's state, and nothing wraps the guest.
+// WARNs, queued works, kicks, injections, page-ready sends), each reported by the host as data where it
+// happens. Step checks (properties.ts) are decided here. Nothing in this file changes the model's state,
+// reads state before and after a step to diff it, or wraps the guest.
 import { DF_VECTOR } from '../../abi/kvm_host.ts';
-import {
-  W_EXECUTED,
-  W_IN_USE,
-  W_NOTPRESENT_INJECTED,
-  W_ON_DONE,
-  W_WAKEUP_ALL,
-  WORK_POOL_SIZE,
-} from '../../host/x86/async_pf_work.ts';
 import { TRIPLE_FAULT } from '../../host/x86/exception.ts';
-import { formatTracepoint, TP_KVM_ASYNC_PF_READY, TRACEPOINT_NAMES } from '../../host/x86/trace.ts';
+import { formatTracepoint, TRACEPOINT_NAMES } from '../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import {
   type HostHooks,
@@ -23,12 +16,11 @@ import {
 import { hex } from './guest_adapter.ts';
 import type { PropertyName } from './properties.ts';
 
-/** A page-ready the host is about to send (its tracepoint fired); resolved once we know it was written. */
+/** A page-ready the host sent during the step (HostHooks.pageReadySent), checked when the step's events flush. */
 interface PendingReady {
   vcpu: KvmVcpu;
   token: number;
   slotBefore: number;
-  irqsBefore: number;
   notify: boolean;
 }
 
@@ -86,33 +78,23 @@ export class Observer {
         this.fail('no-host-warn');
       },
       injected: (vcpu, kind, vector) => this.injected(vcpu, kind, vector),
+      pageReadySent: (vcpu, token, slotBefore, notify) => {
+        this.resolveReady();
+        this.pending = { vcpu, token: token >>> 0, slotBefore, notify };
+      },
     };
   }
 
   private trace(v: number, tp: number, a: number, b: number): void {
     this.resolveReady();
     this.events?.push(`trace vcpu${v}: ${TRACEPOINT_NAMES[tp]}: ${formatTracepoint(tp, a, b)}`);
-    if (tp !== TP_KVM_ASYNC_PF_READY) return;
-    // kvm_arch_async_page_present is about to write the token (if it notifies at all): remember what the
-    // slot held and which work this is, and decide once we see whether the page-ready was sent.
-    const vm = this.vm();
-    const vcpu = vm.vcpus[v]!;
-    const d = vcpu.apf.data;
-    const slotBefore = d.valid && d.len >= 8 ? vm.mem.readU32(d.gpa + 4) : 0;
-    this.pending = {
-      vcpu,
-      token: a >>> 0,
-      slotBefore,
-      irqsBefore: vcpu.stat.page_ready_irqs,
-      notify: presentedWorkNotifies(vcpu),
-    };
   }
 
+  /** Reports and checks the page-ready the host sent, in the event order of the counterexample text. */
   private resolveReady(): void {
     const p = this.pending;
     if (p === null) return;
     this.pending = null;
-    if (p.vcpu.stat.page_ready_irqs === p.irqsBefore) return; // nothing was written or injected
     const legacy = this.vm().era.pageReady === 'pf';
     this.events?.push(`host vcpu${p.vcpu.vcpu_id}: page-ready sent, token ${hex(p.token)}`);
     if (p.token === 0) this.fail('no-token-zero');
@@ -147,18 +129,4 @@ export interface InjectionMonitor {
   onException(vcpu: KvmVcpu, vector: number): void;
   onInterrupt(vcpu: KvmVcpu, vector: number): void;
   onNestedPfVmexit(vcpu: KvmVcpu, addr: number): void;
-}
-
-/**
- * The work kvm_arch_async_page_present is presenting (dequeued, not yet freed: executed and off `done`):
- * whether it may notify under 2a18b7e7cd88 — a wakeup-all, or a work whose 'not present' was injected.
- */
-function presentedWorkNotifies(vcpu: KvmVcpu): boolean {
-  const s = vcpu.async_pf;
-  for (let i = 0; i < WORK_POOL_SIZE; i++) {
-    const f = s.wFlags[i]!;
-    if ((f & (W_IN_USE | W_EXECUTED | W_ON_DONE)) === (W_IN_USE | W_EXECUTED))
-      return (f & (W_WAKEUP_ALL | W_NOTPRESENT_INJECTED)) !== 0;
-  }
-  return true;
 }

@@ -230,16 +230,19 @@ export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: numb
     kvm_del_async_pf_gfn(vcpu.apf.gfns, w.wGfn[slot]!);
   }
   vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_READY, token, wakeup_all ? 0 : w.wCr2OrGpa[slot]!);
-  if (vm.era.pageReady === 'pf') kvm_arch_async_page_present_legacy(vm, vcpu, token);
-  else if (
-    (wakeup_all || (f & W_NOTPRESENT_INJECTED) !== 0 || !vm.era.notpresentInjectedFilter) &&
-    kvm_pv_async_pf_enabled(vm, vcpu) &&
-    apf_put_user_ready(vm, vcpu, token)
-  ) {
-    vcpu.apf.pageready_pending = true;
-    vcpu.apf.pageready_pending_store_buffered = false; // program order: this store is the later one
-    kvm_apic_set_irq(vcpu.apic, vcpu.apf.vec);
-    vcpu.stat.page_ready_irqs++;
+  const notify = wakeup_all || (f & W_NOTPRESENT_INJECTED) !== 0;
+  if (vm.era.pageReady === 'pf') {
+    if (kvm_arch_async_page_present_legacy(vm, vcpu, token)) vm.hooks.pageReadySent?.(vcpu, token, 0, notify);
+  } else if ((notify || !vm.era.notpresentInjectedFilter) && kvm_pv_async_pf_enabled(vm, vcpu)) {
+    const observed = vm.hooks.pageReadySent;
+    const slotBefore = observed ? peekTokenSlot(vm, vcpu) : 0;
+    if (apf_put_user_ready(vm, vcpu, token)) {
+      vcpu.apf.pageready_pending = true;
+      vcpu.apf.pageready_pending_store_buffered = false; // program order: this store is the later one
+      kvm_apic_set_irq(vcpu.apic, vcpu.apf.vec);
+      vcpu.stat.page_ready_irqs++;
+      observed?.(vcpu, token, slotBefore, notify);
+    }
   }
   vcpu.apf.halted = false;
   vcpu.mp_state = KVM_MP_STATE_RUNNABLE;
@@ -250,11 +253,11 @@ export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: numb
  * (no notpresent_injected filter). 4.15–5.7 (9a6e7c39810e): if a 'not present' is still unconsumed
  * (reason = 1) while a #PF is pending, both are dropped — without checking that the tokens match.
  */
-/** @model kvm_arch_async_page_present as ≤5.7 kernels wrote it (#PF page-ready). */
-function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: number): void {
-  if (!kvm_pv_async_pf_enabled(vm, vcpu)) return;
+/** @model kvm_arch_async_page_present as ≤5.7 kernels wrote it (#PF page-ready); true when it sent one. */
+function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: number): boolean {
+  if (!kvm_pv_async_pf_enabled(vm, vcpu)) return false;
   const reason = kvm_read_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0);
-  if (reason === null) return;
+  if (reason === null) return false;
   const e = vcpu.exception;
   if (vm.era.dfFix && reason === KVM_PV_REASON_PAGE_NOT_PRESENT && e.pending && e.vector === PF_VECTOR) {
     kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, 0);
@@ -263,13 +266,21 @@ function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: num
     e.vector = 0;
     e.error_code = 0;
     e.has_payload = false;
-    return;
+    return false;
   }
   if (kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, KVM_PV_REASON_PAGE_READY)) {
     // In guest mode kvm_inject_page_fault marks an async #PF nested_apf: a #PF VM-exit to L1 (4.15+).
     kvm_queue_exception_e_p(vcpu, PF_VECTOR, 0, token, vcpu.guest_mode);
     vcpu.stat.page_ready_irqs++;
+    return true;
   }
+  return false;
+}
+
+/** What the token slot holds before a page-ready write (for the pageReadySent hook only). */
+function peekTokenSlot(vm: KvmVm, vcpu: KvmVcpu): number {
+  const d = vcpu.apf.data;
+  return d.valid && d.len >= 8 ? vm.mem.readU32(d.gpa + 4) : 0;
 }
 
 /** Fills the arch part of a new work (kvm_arch_setup_async_pf). */

@@ -61,6 +61,13 @@ export interface HostHooks {
    * what a step did, as data, for schedulers that count or check injections. Absent: nobody listens.
    */
   injected?: (vcpu: KvmVcpu, kind: InjectKind, vector: number) => void;
+  /**
+   * kvm_arch_async_page_present sent a page-ready (wrote the token and raised the interrupt, or ≤5.7
+   * queued the #PF): its token, what the slot held just before the write (0 for the #PF form), and whether
+   * 2a18b7e7cd88's filter allows it (a wakeup-all, or a work whose 'not present' was injected). What the
+   * step did, as data, for the explorer's checks. Absent: nobody listens, and nothing is read for it.
+   */
+  pageReadySent?: (vcpu: KvmVcpu, token: number, slotBefore: number, notify: boolean) => void;
   /** The notifier tracepoints (mmu_notifier.ts TP_KVM_*; start and end are host virtual addresses). */
   mmuTrace?: ((tp: number, start: number, end: number) => void) | null;
 }
