@@ -5,6 +5,8 @@
 #   scripts/check-outputs.sh            # regenerate into a temporary folder and compare (exit 1 on a change)
 #   scripts/check-outputs.sh --update   # rewrite the stored copy (do this only for an explained change)
 #   scripts/check-outputs.sh --quick    # skip examples/sim/host-1tib.yaml (3 minutes alone); never with --update
+#   scripts/check-outputs.sh --add-new  # store the outputs of new examples (absent from the stored copy);
+#                                       # any other difference still fails and stores nothing
 #
 # Outputs larger than 200 KiB are stored as their SHA-256 (file.sha256), the rest as text. Wall-clock
 # figures (explore's time and states/s, JSON "millis") are masked, since they are not model outputs.
@@ -13,11 +15,13 @@ cd "$(dirname "$0")/.."
 golden=test/golden/outputs
 update=0
 quick=0
+addnew=0
 for a in "$@"; do
   case "$a" in
     --update) update=1 ;;
     --quick) quick=1 ;;
-    *) echo "check-outputs.sh: unknown argument $a (allowed: --update, --quick)" >&2; exit 2 ;;
+    --add-new) addnew=1 ;;
+    *) echo "check-outputs.sh: unknown argument $a (allowed: --update, --quick, --add-new)" >&2; exit 2 ;;
   esac
 done
 if (( update && quick )); then echo "check-outputs.sh: --update needs the full set (no --quick)" >&2; exit 2; fi
@@ -111,6 +115,25 @@ if (( quick )); then
   ref=$out.ref
   cp -r "$golden" "$ref"
   rm -f "$ref"/sim__host-1tib.*
+fi
+if (( addnew && ! quick )); then
+  ref=$out.ref
+  cp -r "$golden" "$ref"
+fi
+if (( addnew )); then
+  # Outputs of examples the stored copy does not know yet: stored only if nothing else differs.
+  new=()
+  for f in "$out"/*; do
+    b=$(basename "$f")
+    [[ -e "$ref/$b" ]] || new+=("$b")
+  done
+  for b in "${new[@]}"; do cp "$out/$b" "$ref/$b"; done
+  if diff -r "$ref" "$out" >"$out.diff" 2>&1; then
+    for b in "${new[@]}"; do cp "$out/$b" "$golden/$b"; done
+    echo "outputs: $(( $(ls "$ref" | wc -l) - ${#new[@]} )) unchanged, ${#new[@]} new stored"
+    rm -rf "$out.diff" "$out.ref"
+    exit 0
+  fi
 fi
 if diff -r "$ref" "$out" >"$out.diff" 2>&1; then
   echo "outputs: all $(ls "$ref" | wc -l) unchanged"
