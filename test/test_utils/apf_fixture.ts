@@ -57,6 +57,7 @@ export class ApfFixture {
       tdp: o.tdp ?? true,
       memory: o.memory ?? 8 * 1024 * 1024,
       vcpus: id + 1,
+      ...(o.mmu_notifiers !== undefined && { mmu_notifiers: o.mmu_notifiers }),
     });
     this.vcpu = this.vm.vcpus[id]!;
     this.vm.hooks = {

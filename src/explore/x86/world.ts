@@ -3,7 +3,7 @@
 // encodings, and restores a world from words by decoding into these same objects (decode below), so
 // every step runs the real host and guest code.
 
-import { decodeVcpu, encodeVcpu, vcpuWords } from '../../host/x86/codec.ts';
+import { decodeVcpu, encodeVcpu, restoreHvaCacheGeneration, vcpuWords } from '../../host/x86/codec.ts';
 import { decodeMmu, encodeMmu, mmuWords } from '../../host/x86/mmu_codec.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../../host/x86/vm.ts';
@@ -116,7 +116,7 @@ export class X86World {
     const o = this.offsets;
     const l = this.layout;
     let w = o.host;
-    for (const v of this.vm.vcpus) w = encodeVcpu(v, l.bounds, out, w);
+    for (const v of this.vm.vcpus) w = encodeVcpu(v, l.bounds, out, w, this.vm.mem, this.vm.mmu);
     this.guest.encode(out, o.guest);
     const mem = this.vm.mem;
     w = o.mem;
@@ -144,6 +144,7 @@ export class X86World {
     w = offset + o.pages;
     for (const g of l.pages) restorePageState(mem.pageState, g, words[w++]!);
     if (l.cfg.mmu !== undefined) decodeMmu(this.vm, words, offset + o.mmu);
+    for (const v of this.vm.vcpus) restoreHvaCacheGeneration(v, this.vm.mmu);
     w = offset + o.env;
     for (let i = 0; i < this.env.length; i++) this.env[i] = words[w++]!;
     for (const v of this.vm.vcpus) {

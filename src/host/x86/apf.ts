@@ -9,7 +9,11 @@ import {
   KVM_PV_REASON_PAGE_NOT_PRESENT,
   KVM_PV_REASON_PAGE_READY,
 } from '../../abi/kvm_para.ts';
-import { kvm_read_guest_offset_cached_u32, kvm_write_guest_offset_cached_u32 } from '../../mem/hva_cache.ts';
+import {
+  GHC_EINVAL,
+  kvm_read_guest_offset_cached_u32,
+  kvm_write_guest_offset_cached_u32,
+} from '../../mem/hva_cache.ts';
 import { host_page_fault_in_and_map, PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
 import { kvm_add_async_pf_gfn, kvm_del_async_pf_gfn } from './async_pf_hash.ts';
 import {
@@ -92,18 +96,45 @@ export function kvm_can_do_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
 
 /** @kernel apf_pageready_slot_free (P-FREE): a failed read counts as busy. */
 export function apf_pageready_slot_free(vm: KvmVm, vcpu: KvmVcpu): boolean {
-  const v = kvm_read_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 4);
-  if (v === null) warnInvalidCache(vm, vcpu);
-  return v === 0;
+  return apf_read_cached(vm, vcpu, 4) === 0;
 }
 
 /**
- * A cached access with pv "enabled" but the cache never initialized: only reachable through quirk Q-EN-1
- * (a rejected EN write that still committed its value), and what syzbot reported as
- * "WARNING in kvm_read_guest_offset_cached" (bc0e18379a290e5edfe4).
+ * A cached access to the APF area against the VM's current memslots (a stale cache re-initializes from
+ * the range it keeps): ≥ 0 is the value read (or 0 for a write done), < 0 a failure. Only an access past
+ * the cache's `len` WARNs: a cache never initialized (len 0) with pv "enabled", which quirk Q-EN-1 allows
+ * after a failed first enable (≤6.17) — syzbot "WARNING in kvm_read_guest_offset_cached"
+ * (bc0e18379a290e5edfe4). An error hva (a failed re-enable keeps len 8) fails quietly (x86-apf §6.1-17).
  */
-function warnInvalidCache(vm: KvmVm, vcpu: KvmVcpu): void {
-  if (!vcpu.apf.data.valid) vm.hooks.warn?.(vcpu, 'WARNING in kvm_read_guest_offset_cached');
+function apf_read_cached(vm: KvmVm, vcpu: KvmVcpu, offset: number): number {
+  const r = kvm_read_guest_offset_cached_u32(
+    vm.mem,
+    vm.mmu,
+    vcpu.apf.data,
+    offset,
+    vm.era.ghcKeepsRangeOnFailure,
+  );
+  if (r === GHC_EINVAL) warnCacheOverrun(vm, vcpu);
+  return r;
+}
+
+/** The write half of apf_read_cached: true when written. */
+function apf_write_cached(vm: KvmVm, vcpu: KvmVcpu, offset: number, value: number): boolean {
+  const r = kvm_write_guest_offset_cached_u32(
+    vm.mem,
+    vm.mmu,
+    vcpu.apf.data,
+    offset,
+    value,
+    vm.era.ghcKeepsRangeOnFailure,
+  );
+  if (r === GHC_EINVAL) warnCacheOverrun(vm, vcpu);
+  return r === 0;
+}
+
+/** WARN_ON_ONCE(offset + len > ghc->len) in the cached accessors (a BUG_ON before 5f25e71e3114, 5.16). */
+function warnCacheOverrun(vm: KvmVm, vcpu: KvmVcpu): void {
+  vm.hooks.warn?.(vcpu, 'WARNING in kvm_read_guest_offset_cached');
 }
 
 /** @kernel kvm_lapic_enabled: in-kernel, hardware- and software-enabled. */
@@ -134,11 +165,11 @@ export function alloc_apf_token(vm: KvmVm, vcpu: KvmVcpu): number {
 
 /** @kernel apf_put_user_notpresent: flags@0 := KVM_PV_REASON_PAGE_NOT_PRESENT. */
 const apf_put_user_notpresent = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
-  kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, KVM_PV_REASON_PAGE_NOT_PRESENT);
+  apf_write_cached(vm, vcpu, 0, KVM_PV_REASON_PAGE_NOT_PRESENT);
 
 /** @kernel apf_put_user_ready: token@4 := token. */
 const apf_put_user_ready = (vm: KvmVm, vcpu: KvmVcpu, token: number): boolean =>
-  kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 4, token);
+  apf_write_cached(vm, vcpu, 4, token);
 
 /**
  * @kernel kvm_arch_async_page_not_present (x86-apf §3.8): inject the 'not present' #PF (or the #PF
@@ -155,7 +186,6 @@ export function kvm_arch_async_page_not_present(vm: KvmVm, vcpu: KvmVcpu, slot: 
       vcpu.stat.pf_guest++;
       return true;
     }
-    warnInvalidCache(vm, vcpu);
     // ≤5.7: a failed write of `reason` does nothing at all — no halt, no #PF (x86-apf §5.1).
     if (vm.era.pageReady === 'pf') return false;
   }
@@ -256,11 +286,11 @@ export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: numb
 /** @model kvm_arch_async_page_present as ≤5.7 kernels wrote it (#PF page-ready); true when it sent one. */
 function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: number): boolean {
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) return false;
-  const reason = kvm_read_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0);
-  if (reason === null) return false;
+  const reason = apf_read_cached(vm, vcpu, 0);
+  if (reason < 0) return false;
   const e = vcpu.exception;
   if (vm.era.dfFix && reason === KVM_PV_REASON_PAGE_NOT_PRESENT && e.pending && e.vector === PF_VECTOR) {
-    kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, 0);
+    apf_write_cached(vm, vcpu, 0, 0);
     e.pending = false;
     e.injected = false;
     e.vector = 0;
@@ -268,7 +298,7 @@ function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: num
     e.has_payload = false;
     return false;
   }
-  if (kvm_write_guest_offset_cached_u32(vm.mem, vcpu.apf.data, 0, KVM_PV_REASON_PAGE_READY)) {
+  if (apf_write_cached(vm, vcpu, 0, KVM_PV_REASON_PAGE_READY)) {
     // In guest mode kvm_inject_page_fault marks an async #PF nested_apf: a #PF VM-exit to L1 (4.15+).
     kvm_queue_exception_e_p(vcpu, PF_VECTOR, 0, token, vcpu.guest_mode);
     vcpu.stat.page_ready_irqs++;
@@ -280,7 +310,9 @@ function kvm_arch_async_page_present_legacy(vm: KvmVm, vcpu: KvmVcpu, token: num
 /** What the token slot holds before a page-ready write (for the pageReadySent hook only). */
 function peekTokenSlot(vm: KvmVm, vcpu: KvmVcpu): number {
   const d = vcpu.apf.data;
-  return d.valid && d.len >= 8 ? vm.mem.readU32(d.gpa + 4) : 0;
+  // Only called for a write that then succeeds, which goes to the cache's gpa (kept, or re-initialized
+  // from the kept range after a memslot update).
+  return d.len >= 8 && vm.mem.contains(d.gpa + 4, 4) ? vm.mem.readU32(d.gpa + 4) : 0;
 }
 
 /** Fills the arch part of a new work (kvm_arch_setup_async_pf). */

@@ -9,8 +9,17 @@
 // - the gfn hash is written as the sorted set of its gfns (decoding re-inserts them with the kernel's
 //   own kvm_add_async_pf_gfn; where a gfn sits in the probe sequence never changes what find/del answer);
 // - fields that are dead are written as 0: an exception's vector, error code and payload when none is
-//   pending or injected, the hva cache when it is invalid, CR2 (the host sets it at #PF delivery and both
-//   guests read it in the same delivery, so its old value never matters);
+//   pending or injected, CR2 (the host sets it at #PF delivery and both guests read it in the same
+//   delivery, so its old value never matters);
+// - the hva cache (src/mem/hva_cache.ts): `len` always (an access past it WARNs, an invalid cache with
+//   len 8 fails quietly), `gpa` while valid, and while invalid only when a memslot update can re-initialize
+//   it from there (the VM models memslot updates and the range is in guest RAM). Its generation is written
+//   as one bit, "stale vs the VM's current", and only where that decides anything: an invalid,
+//   re-initializable cache outside a memslot update (stale: the next access re-initializes it and
+//   succeeds). A valid cache is stale exactly while the slot is INVALID (an init during the update fails),
+//   and otherwise a stale one re-initializes to the same mapping; an invalid cache during the update fails
+//   either way. The bit is turned back into a generation once the VM's memslot state is decoded
+//   (restoreHvaCacheGeneration);
 // - derived fields are not written but rebuilt on decode by the host's own code: msr_en_flags
 //   (set_msr_en_val) and the hva cache's page view (kvm_gfn_to_hva_cache_init);
 // - statistics (vcpu.stat) are not written;
@@ -18,7 +27,12 @@
 //   "changed since" (the raw sequence is unbounded).
 import { GFN_HASH_EMPTY } from '../../abi/kvm_host.ts';
 import type { GuestMemory } from '../../mem/guest_memory.ts';
-import { kvm_gfn_to_hva_cache_init } from '../../mem/hva_cache.ts';
+import {
+  type GfnToHvaCache,
+  ghc_range_mappable,
+  kvm_gfn_to_hva_cache_init,
+  type MemslotsView,
+} from '../../mem/hva_cache.ts';
 import { kvm_add_async_pf_gfn, kvm_async_pf_hash_reset } from './async_pf_hash.ts';
 import {
   type AsyncPfState,
@@ -116,8 +130,26 @@ function bit(b: boolean, shift: number): number {
   return b ? 1 << shift : 0;
 }
 
-/** Writes the encoding of `v` at out[off ..]; returns the offset after it. */
-export function encodeVcpu(v: KvmVcpu, b: HostCodecBounds, out: Int32Array, off: number): number {
+/** An invalid cache that a memslot update can re-initialize (its kept range is in guest RAM). */
+const reinitializable = (d: GfnToHvaCache, b: HostCodecBounds, mem: GuestMemory): boolean =>
+  b.mmu === true && !d.valid && ghc_range_mappable(mem, d.gpa, d.len);
+
+/** The one generation bit that is live (see the header): an invalid cache the next access re-initializes. */
+const cacheStale = (d: GfnToHvaCache, b: HostCodecBounds, mem: GuestMemory, slots: MemslotsView): boolean =>
+  reinitializable(d, b, mem) && !slots.slot_invalid && d.generation !== slots.memslots_generation;
+
+/**
+ * Writes the encoding of `v` at out[off ..]; returns the offset after it. `mem` and `slots` are the VM's
+ * guest memory and memslot state, which the hva cache's canonical form depends on.
+ */
+export function encodeVcpu(
+  v: KvmVcpu,
+  b: HostCodecBounds,
+  out: Int32Array,
+  off: number,
+  mem: GuestMemory,
+  slots: MemslotsView,
+): number {
   let w = off;
   out[w++] =
     (v.mode & 3) |
@@ -144,15 +176,16 @@ export function encodeVcpu(v: KvmVcpu, b: HostCodecBounds, out: Int32Array, off:
     bit(apf.delivery_as_pf_vmexit, 2) |
     bit(apf.pageready_pending, 3) |
     bit(apf.pageready_pending_store_buffered, 4) |
-    bit(apf.data.valid, 5);
+    bit(apf.data.valid, 5) |
+    bit(cacheStale(apf.data, b, mem, slots), 6);
   out[w++] = Number(apf.msr_en_val & 0xffffffffn) | 0;
   out[w++] = Number(apf.msr_en_val >> 32n) | 0;
   out[w++] = Number(apf.msr_int_val & 0xffffffffn) | 0;
   out[w++] = apf.vec;
   out[w++] = apf.id | 0;
   out[w++] = apf.host_apf_flags | 0;
-  out[w++] = apf.data.valid ? apf.data.gpa : 0;
-  out[w++] = apf.data.valid ? apf.data.len : 0;
+  out[w++] = apf.data.valid || reinitializable(apf.data, b, mem) ? apf.data.gpa : 0;
+  out[w++] = apf.data.len;
   out[w++] = v.sync_fault_gfn;
   // A notifier-aware fault in flight; its seq snapshot is the world's (relative to the VM's seq).
   if (b.mmu) {
@@ -251,9 +284,11 @@ export function decodeVcpu(
   apf.host_apf_flags = words[w++]! >>> 0;
   const gpa = words[w++]!;
   const len = words[w++]!;
-  // The cache's page view is derived: rebuild it as kvm_gfn_to_hva_cache_init does.
-  if (apf.data.valid) kvm_gfn_to_hva_cache_init(mem, apf.data, gpa, len);
-  else Object.assign(apf.data, { gpa: 0, len: 0, page: null, off: 0 });
+  // The cache's page view is derived: rebuild it as kvm_gfn_to_hva_cache_init does. The generation is
+  // held relative (1: stale) until restoreHvaCacheGeneration sees the VM's memslot state.
+  if (apf.data.valid) kvm_gfn_to_hva_cache_init(mem, apf.data, gpa, len, 0);
+  else Object.assign(apf.data, { gpa, len, valid: false, page: null, off: 0 });
+  apf.data.generation = (af & 64) !== 0 ? 1 : 0;
   v.sync_fault_gfn = words[w++]!;
   if (b.mmu) {
     v.mmu_fault_gfn = words[w++]!;
@@ -302,4 +337,15 @@ export function decodeVcpu(
     if (k < ng) kvm_add_async_pf_gfn(apf.gfns, g);
   }
   return w;
+}
+
+/**
+ * After decodeVcpu and the VM's memslot state (mmu_codec.ts): the cache's generation from its decoded
+ * "stale" bit, relative to the VM's current generation. A valid cache is stale while the slot is INVALID
+ * (see the header).
+ */
+export function restoreHvaCacheGeneration(v: KvmVcpu, slots: MemslotsView): void {
+  const d = v.apf.data;
+  const stale = d.generation === 1 || (d.valid && slots.slot_invalid);
+  d.generation = stale ? slots.memslots_generation - 1 : slots.memslots_generation;
 }

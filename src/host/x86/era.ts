@@ -101,6 +101,12 @@ export interface EraConfig {
   readonly cr0PgClearsQueue: boolean;
   /** 2026: the hva cache is validated before msr_en_val is committed (fixes quirk Q-EN-1). */
   readonly validateEnBeforeCommit: boolean;
+  /**
+   * A failed hva-cache init keeps the cache's gpa/len (6ad1e29fe0ab, 5.6; read in the 5.2.1 and 5.6.4
+   * trees): a memslot update then re-initializes it from the last good range. Before, gpa/len were
+   * written first (src/mem/hva_cache.ts).
+   */
+  readonly ghcKeepsRangeOnFailure: boolean;
   /** 6f3c1fc53d86 (2022, stable): alloc_apf_token never returns 0. */
   readonly tokenNonZero: boolean;
   /** 2a18b7e7cd88 (5.8): page-ready only for an injected 'not present' or a wakeup-all. */
@@ -131,6 +137,7 @@ const modern = {
   protectedGuestRule: false,
   cr0PgClearsQueue: true,
   validateEnBeforeCommit: false,
+  ghcKeepsRangeOnFailure: true,
   tokenNonZero: true,
   notpresentInjectedFilter: true,
   lapicDequeueGate: true,
@@ -143,6 +150,7 @@ const legacy = {
   reservedMask: 0x38,
   pvEnabledMask: 0x1,
   hvaCacheLen: 4,
+  ghcKeepsRangeOnFailure: false,
   enChecksFeaturesAndLapic: false,
   hasIntAckMsrs: false,
   hasEnforcePvFeatureCpuid: false,
@@ -173,7 +181,14 @@ const ERAS: Record<EraName, EraConfig> = {
   '4.14': { ...e01, name: '4.14', era: 'E1', canDoChecksPendingException: true, mmu: faithfulMmu(MMU_3_7) },
   '4.15': { ...e2, name: '4.15', era: 'E2', mmu: faithfulMmu(MMU_3_7) },
   '4.19': { ...e2, name: '4.19', era: 'E2', mmu: faithfulMmu(MMU_3_7) },
-  '5.7': { ...e2, name: '5.7', era: 'E2', hltInGuestRule: true, mmu: faithfulMmu(MMU_3_7) },
+  '5.7': {
+    ...e2,
+    name: '5.7',
+    era: 'E2',
+    hltInGuestRule: true,
+    ghcKeepsRangeOnFailure: true,
+    mmu: faithfulMmu(MMU_3_7),
+  },
   '5.8': { ...e3, name: '5.8', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
   '5.10': { ...e3, name: '5.10', mmu: faithfulMmu(MMU_3_7) },
   '5.12': { ...e3, name: '5.12', mmu: faithfulMmu(MMU_5_12) },

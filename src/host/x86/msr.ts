@@ -66,6 +66,24 @@ export const isKvmPvMsr = (vm: KvmVm, msr: number): boolean =>
   (vm.era.hasIntAckMsrs || (msr !== MSR_KVM_ASYNC_PF_INT && msr !== MSR_KVM_ASYNC_PF_ACK));
 
 /**
+ * kvm_gfn_to_hva_cache_init(&vcpu->arch.apf.data, EN & ~0x3f, len) against the VM's current memslots.
+ * It (re)initializes the live cache in place, in every era (2026 included: there is no temporary cache);
+ * from 5.6 a failure keeps the old gpa/len (x86-apf §3.1, §6.1-17).
+ */
+function apf_init_cache(vm: KvmVm, vcpu: KvmVcpu, data: bigint): boolean {
+  const gpa = data & ~0x3fn;
+  return kvm_gfn_to_hva_cache_init(
+    vm.mem,
+    vcpu.apf.data,
+    gpa <= 2n ** 52n ? Number(gpa) : Number.POSITIVE_INFINITY,
+    vm.era.hvaCacheLen,
+    vm.mmu.memslots_generation,
+    vm.mmu.slot_invalid,
+    vm.era.ghcKeepsRangeOnFailure,
+  );
+}
+
+/**
  * @kernel kvm_pv_enable_async_pf (x86-apf §3.1). Before 2026, msr_en_val is committed before the shared
  * area is validated (quirk Q-EN-1); the 2026 order validates first.
  */
@@ -77,15 +95,8 @@ export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 
   if (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_INT) && !guest_pv_has(vm, KVM_FEATURE_ASYNC_PF_INT)) return 1;
   if (!lapic_in_kernel(vm)) return data !== 0n ? 1 : 0;
 
-  const gpa = data & ~0x3fn;
   const apf = vcpu.apf;
-  const initCache = (): boolean =>
-    kvm_gfn_to_hva_cache_init(
-      vm.mem,
-      apf.data,
-      gpa <= 2n ** 52n ? Number(gpa) : Number.POSITIVE_INFINITY,
-      vm.era.hvaCacheLen,
-    );
+  const initCache = (): boolean => apf_init_cache(vm, vcpu, data);
 
   if (vm.era.validateEnBeforeCommit) {
     const mask = BigInt(vm.era.pvEnabledMask);
@@ -127,16 +138,7 @@ function kvm_pv_enable_async_pf_legacy(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 
     kvm_async_pf_hash_reset(apf.gfns);
     return 0;
   }
-  const gpa = data & ~0x3fn;
-  if (
-    !kvm_gfn_to_hva_cache_init(
-      vm.mem,
-      apf.data,
-      gpa <= 2n ** 52n ? Number(gpa) : Number.POSITIVE_INFINITY,
-      vm.era.hvaCacheLen,
-    )
-  )
-    return 1;
+  if (!apf_init_cache(vm, vcpu, data)) return 1;
   apf.send_always = (data & BigInt(KVM_ASYNC_PF_SEND_ALWAYS)) !== 0n; // send_user_only = !bit 1
   apf.delivery_as_pf_vmexit =
     vm.era.hasPfVmexit && (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT)) !== 0n;

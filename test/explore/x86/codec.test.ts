@@ -138,7 +138,8 @@ const IGNORED = [
   /^vcpu\.async_pf\.(wGen|wSeq|nextSeq|doneHead|done|wToken|wGfn|wCr2OrGpa|wCr3|wErrorCode|wFlags)\./, // slots are renumbered
   /^vcpu\.async_pf\.(nextSeq|doneHead)$/,
   /^vcpu\.apf\.gfns\./, // a set: probe positions differ
-  /^vcpu\.apf\.data\.(gpa|len|off)$/, // dead while the cache is invalid
+  /^vcpu\.apf\.data\.(gpa|off)$/, // off is derived; gpa is dead while invalid and not re-initializable
+  /^vcpu\.apf\.data\.generation$/, // written as "stale vs the VM's current", where that is live
   /^guest\.(cpu\.(last\w+|irq_hv_callback_count|contextSwitches|spuriousIrqs|reschedIpis|halts)|task\.(bursts|touches|retries|sleeps)|counters)\./,
   /^guest\.cpu\.(kq|rq|kqPos|kqLen|rqHead|sliceUsed|excToken|excErrorCode|excFlags|excSaved|irqVector|irqToken|irqSaved|gpFixupValue|haltSaved)\./, // rings re-based, dead frame registers
   /^guest\.task\.(actFlags|actGpa|actNs|waitToken)\./, // dead once completed / not waiting
