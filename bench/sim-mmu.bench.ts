@@ -9,7 +9,7 @@
 //    reclaims about one page per page-in from the start, 1 s simulated: every eviction is the x86
 //    `host_reclaim` step (start → PTE clear → end) instead of a write of the page-state byte.
 // Target: faults per CPU second with the notifiers within 10% of without.
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { initialResidentPages, loadSimScenario, type SimScenario, withMode } from '../src/sim/load_sim.ts';
 import { Simulator } from '../src/sim/simulator.ts';
@@ -106,6 +106,7 @@ function rows(name: string, res: CaseResult): string[] {
 }
 
 export default async function simMmuBench(): Promise<string> {
+  const load0 = loadavg()[0]!;
   const cal = runCase(calibration);
   const rec = runCase(reclaim);
   const lines: string[] = ['## sim-mmu: the simulator with and without the MMU notifiers', ''];
@@ -146,7 +147,11 @@ export default async function simMmuBench(): Promise<string> {
   );
   lines.push('');
   const cpu = cpus();
-  lines.push(`Environment: Node ${process.version}, ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length}.`);
+  lines.push(
+    `Environment: Node ${process.version}, ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length}; 1-minute load ` +
+      `average ${load0.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other jobs share the machine: ` +
+      'single rounds vary by ±20%, which is why the rounds are many and interleaved).',
+  );
   lines.push('');
   lines.push('Command: `npm run bench sim-mmu` (rounds: `SIM_MMU_BENCH_ROUNDS`, default 9)');
   return lines.join('\n');
