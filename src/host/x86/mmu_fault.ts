@@ -3,25 +3,22 @@
 import { KVM_REQ_APF_HALT } from '../../abi/kvm_host.ts';
 import { gpaToGfn } from '../../mem/guest_memory.ts';
 import {
-  host_page_fault_in as host_page_fault_in_,
-  host_page_fault_in_and_map as host_page_fault_in_and_map_,
-  PAGE_HOST_RESIDENT as PAGE_HOST_RESIDENT_,
-  PAGE_HOST_RO as PAGE_HOST_RO_,
-  PAGE_KSM as PAGE_KSM_,
-  PAGE_SPTE_MAPPED as PAGE_SPTE_MAPPED_,
-  PAGE_SPTE_RO as PAGE_SPTE_RO_,
-  spte_install as spte_install_,
-  spte_make_writable as spte_make_writable_,
-  spte_mark_young as spte_mark_young_,
+  host_page_fault_in,
+  host_page_fault_in_and_map,
+  PAGE_HOST_RESIDENT,
+  PAGE_HOST_RO,
+  PAGE_KSM,
+  PAGE_SPTE_MAPPED,
+  PAGE_SPTE_RO,
+  spte_install,
+  spte_make_writable,
+  spte_mark_young,
 } from '../../mem/page_state.ts';
 import { alloc_apf_token, kvm_can_do_async_pf } from './apf.ts';
 import { kvm_setup_async_pf } from './async_pf.ts';
 import { kvm_find_async_pf_gfn } from './async_pf_hash.ts';
-import { FAULT_PREFETCH as FAULT_PREFETCH_, FAULT_WRITE as FAULT_WRITE_ } from './mmu_fault_flags.ts';
-import {
-  mmu_fault_resolved as mmu_fault_resolved_,
-  mmu_fault_snapshot as mmu_fault_snapshot_,
-} from './mmu_install.ts';
+import { FAULT_PREFETCH, FAULT_WRITE } from './mmu_fault_flags.ts';
+import { mmu_fault_resolved, mmu_fault_snapshot } from './mmu_install.ts';
 import { TP_KVM_ASYNC_PF_REPEATED_FAULT, TP_KVM_TRY_ASYNC_GET_PAGE } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
@@ -37,33 +34,7 @@ const PFERR_WRITE_MASK = 2;
  */
 export { RET_PF_FIXED, RET_PF_RETRY, RET_PF_SYNC } from './mmu_install.ts';
 
-import {
-  RET_PF_FIXED as RET_PF_FIXED_,
-  RET_PF_RETRY as RET_PF_RETRY_,
-  RET_PF_SYNC as RET_PF_SYNC_,
-} from './mmu_install.ts';
-
-// Imported bindings this hot path reads, bound once to module constants. Under tsx's loader (how bin/kvmsim.js
-// and the tests run the sources) every read of an imported binding is a getter call through the exporting
-// module's namespace, ~50 ns; a module constant is free. (BENCHMARKS.md, "sim-mmu".)
-const host_page_fault_in = host_page_fault_in_;
-const host_page_fault_in_and_map = host_page_fault_in_and_map_;
-const PAGE_HOST_RESIDENT = PAGE_HOST_RESIDENT_;
-const PAGE_HOST_RO = PAGE_HOST_RO_;
-const PAGE_KSM = PAGE_KSM_;
-const PAGE_SPTE_MAPPED = PAGE_SPTE_MAPPED_;
-const PAGE_SPTE_RO = PAGE_SPTE_RO_;
-const spte_install = spte_install_;
-const spte_make_writable = spte_make_writable_;
-const spte_mark_young = spte_mark_young_;
-const FAULT_PREFETCH = FAULT_PREFETCH_;
-const FAULT_WRITE = FAULT_WRITE_;
-const mmu_fault_resolved = mmu_fault_resolved_;
-const mmu_fault_snapshot = mmu_fault_snapshot_;
-const RET_PF_FIXED = RET_PF_FIXED_;
-const RET_PF_RETRY = RET_PF_RETRY_;
-const RET_PF_SYNC = RET_PF_SYNC_;
-
+import { RET_PF_FIXED, RET_PF_RETRY, RET_PF_SYNC } from './mmu_install.ts';
 /** No memslot: the access is MMIO (emulated; not modelled further). */
 export const RET_PF_MMIO = 3;
 export type RetPf = typeof RET_PF_FIXED | typeof RET_PF_RETRY | typeof RET_PF_SYNC | typeof RET_PF_MMIO;

@@ -2,54 +2,27 @@
 // retry predicate and the SPTE install. Split from mmu_fault.ts so the async completion's prefault
 // (kvm_arch_async_page_ready) can use it without an import cycle through the async-PF setup.
 import {
-  host_page_fault_in as host_page_fault_in_,
-  host_pte_set_protnone as host_pte_set_protnone_,
-  PAGE_HOST_PROTNONE as PAGE_HOST_PROTNONE_,
-  PAGE_HOST_RESIDENT as PAGE_HOST_RESIDENT_,
-  PAGE_HOST_RO as PAGE_HOST_RO_,
-  PAGE_KSM as PAGE_KSM_,
-  PAGE_SPTE_MAPPED as PAGE_SPTE_MAPPED_,
-  spte_install_pfn as spte_install_pfn_,
+  host_page_fault_in,
+  host_pte_set_protnone,
+  PAGE_HOST_PROTNONE,
+  PAGE_HOST_RESIDENT,
+  PAGE_HOST_RO,
+  PAGE_KSM,
+  PAGE_SPTE_MAPPED,
+  spte_install_pfn,
 } from '../../mem/page_state.ts';
 import {
-  FAULT_PFN_STALE as FAULT_PFN_STALE_,
-  FAULT_PREFETCH as FAULT_PREFETCH_,
-  FAULT_SNAPSHOT as FAULT_SNAPSHOT_,
-  FAULT_WRITABLE as FAULT_WRITABLE_,
-  FAULT_WRITE as FAULT_WRITE_,
+  FAULT_PFN_STALE,
+  FAULT_PREFETCH,
+  FAULT_SNAPSHOT,
+  FAULT_WRITABLE,
+  FAULT_WRITE,
 } from './mmu_fault_flags.ts';
-import {
-  mmu_invalidate_retry_gfn as mmu_invalidate_retry_gfn_,
-  mmu_invalidate_retry_gfn_unsafe as mmu_invalidate_retry_gfn_unsafe_,
-  RETRY_RANGE as RETRY_RANGE_,
-} from './mmu_notifier.ts';
-import { host_mm_run as host_mm_run_, MM_COW as MM_COW_ } from './primary_mmu.ts';
-import { REFAULT_CAP as REFAULT_CAP_ } from './step_effects.ts';
+import { mmu_invalidate_retry_gfn, mmu_invalidate_retry_gfn_unsafe, RETRY_RANGE } from './mmu_notifier.ts';
+import { host_mm_run, MM_COW } from './primary_mmu.ts';
+import { REFAULT_CAP } from './step_effects.ts';
 import type { KvmVcpu } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
-
-// Imported bindings this hot path reads, bound once to module constants. Under tsx's loader (how bin/kvmsim.js
-// and the tests run the sources) every read of an imported binding is a getter call through the exporting
-// module's namespace, ~50 ns; a module constant is free. (BENCHMARKS.md, "sim-mmu".)
-const host_page_fault_in = host_page_fault_in_;
-const host_pte_set_protnone = host_pte_set_protnone_;
-const PAGE_HOST_PROTNONE = PAGE_HOST_PROTNONE_;
-const PAGE_HOST_RESIDENT = PAGE_HOST_RESIDENT_;
-const PAGE_HOST_RO = PAGE_HOST_RO_;
-const PAGE_KSM = PAGE_KSM_;
-const PAGE_SPTE_MAPPED = PAGE_SPTE_MAPPED_;
-const spte_install_pfn = spte_install_pfn_;
-const FAULT_PFN_STALE = FAULT_PFN_STALE_;
-const FAULT_PREFETCH = FAULT_PREFETCH_;
-const FAULT_SNAPSHOT = FAULT_SNAPSHOT_;
-const FAULT_WRITABLE = FAULT_WRITABLE_;
-const FAULT_WRITE = FAULT_WRITE_;
-const mmu_invalidate_retry_gfn = mmu_invalidate_retry_gfn_;
-const mmu_invalidate_retry_gfn_unsafe = mmu_invalidate_retry_gfn_unsafe_;
-const RETRY_RANGE = RETRY_RANGE_;
-const host_mm_run = host_mm_run_;
-const MM_COW = MM_COW_;
-const REFAULT_CAP = REFAULT_CAP_;
 
 /** RET_PF_* values (mmu_fault.ts re-exports them). */
 export const RET_PF_FIXED = 0;

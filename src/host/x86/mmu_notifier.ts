@@ -8,24 +8,15 @@
 // Addresses: the model has one memslot, gfns [0, npages) at host virtual pages hva_base/4096 + gfn. A range
 // is given in "slot pages", host virtual page numbers relative to that base: [0, npages) is guest memory,
 // anything else is host memory outside every memslot.
-import { PAGE_SIZE as PAGE_SIZE_ } from '../../mem/guest_memory.ts';
+import { PAGE_SIZE } from '../../mem/guest_memory.ts';
 import {
-  PAGE_SPTE_MAPPED as PAGE_SPTE_MAPPED_,
+  PAGE_SPTE_MAPPED,
   type PageStates,
-  spte_age as spte_age_,
-  spte_repoint_readonly as spte_repoint_readonly_,
-  spte_zap as spte_zap_,
+  spte_age,
+  spte_repoint_readonly,
+  spte_zap,
 } from '../../mem/page_state.ts';
 import type { MmuBehaviour } from './mmu_era.ts';
-
-// Imported bindings this hot path reads, bound once to module constants. Under tsx's loader (how bin/kvmsim.js
-// and the tests run the sources) every read of an imported binding is a getter call through the exporting
-// module's namespace, ~50 ns; a module constant is free. (BENCHMARKS.md, "sim-mmu".)
-const PAGE_SIZE = PAGE_SIZE_;
-const PAGE_SPTE_MAPPED = PAGE_SPTE_MAPPED_;
-const spte_age = spte_age_;
-const spte_repoint_readonly = spte_repoint_readonly_;
-const spte_zap = spte_zap_;
 
 /** `mmu_invalidate_range_start` before any range was added (6.8's INVALID_GPA). */
 export const INVALID_RANGE = -0x80000000;

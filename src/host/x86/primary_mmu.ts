@@ -6,38 +6,22 @@
 // An operation in flight is a "host mm thread" in HostMm (a small fixed pool of typed arrays, so the
 // explorer can encode it): its kind, its range in slot pages (mmu_notifier.ts) and its next phase.
 import {
-  host_page_replace as host_page_replace_,
-  host_pte_clear as host_pte_clear_,
-  host_pte_set_protnone as host_pte_set_protnone_,
-  host_pte_set_ro as host_pte_set_ro_,
-  PAGE_HOST_RESIDENT as PAGE_HOST_RESIDENT_,
-  PAGE_HOST_RO as PAGE_HOST_RO_,
-  PAGE_KSM as PAGE_KSM_,
+  host_page_replace,
+  host_pte_clear,
+  host_pte_set_protnone,
+  host_pte_set_ro,
+  PAGE_HOST_RESIDENT,
+  PAGE_HOST_RO,
+  PAGE_KSM,
 } from '../../mem/page_state.ts';
-import { FAULT_PFN_STALE as FAULT_PFN_STALE_ } from './mmu_fault_flags.ts';
+import { FAULT_PFN_STALE } from './mmu_fault_flags.ts';
 import {
-  kvm_mmu_invalidate_end_publish as kvm_mmu_invalidate_end_publish_,
-  kvm_mmu_notifier_change_pte as kvm_mmu_notifier_change_pte_,
-  kvm_mmu_notifier_invalidate_range_end as kvm_mmu_notifier_invalidate_range_end_,
-  kvm_mmu_notifier_invalidate_range_start as kvm_mmu_notifier_invalidate_range_start_,
+  kvm_mmu_invalidate_end_publish,
+  kvm_mmu_notifier_change_pte,
+  kvm_mmu_notifier_invalidate_range_end,
+  kvm_mmu_notifier_invalidate_range_start,
 } from './mmu_notifier.ts';
 import type { KvmVm } from './vm.ts';
-
-// Imported bindings this hot path reads, bound once to module constants. Under tsx's loader (how bin/kvmsim.js
-// and the tests run the sources) every read of an imported binding is a getter call through the exporting
-// module's namespace, ~50 ns; a module constant is free. (BENCHMARKS.md, "sim-mmu".)
-const host_page_replace = host_page_replace_;
-const host_pte_clear = host_pte_clear_;
-const host_pte_set_protnone = host_pte_set_protnone_;
-const host_pte_set_ro = host_pte_set_ro_;
-const PAGE_HOST_RESIDENT = PAGE_HOST_RESIDENT_;
-const PAGE_HOST_RO = PAGE_HOST_RO_;
-const PAGE_KSM = PAGE_KSM_;
-const FAULT_PFN_STALE = FAULT_PFN_STALE_;
-const kvm_mmu_invalidate_end_publish = kvm_mmu_invalidate_end_publish_;
-const kvm_mmu_notifier_change_pte = kvm_mmu_notifier_change_pte_;
-const kvm_mmu_notifier_invalidate_range_end = kvm_mmu_notifier_invalidate_range_end_;
-const kvm_mmu_notifier_invalidate_range_start = kvm_mmu_notifier_invalidate_range_start_;
 
 /**
  * The operations (names are the scripts' `host_*` ops without the prefix):

@@ -34,33 +34,18 @@
 // the LAPIC accepted it for `lapic_irq`, the RET_PF_* for `fault_lock`, the thread for `host_mm_begin`
 // (-1: all busy), the young answer for `host_age`, else 0.
 
-import {
-  host_page_evict as host_page_evict_,
-  PAGE_HOST_RESIDENT as PAGE_HOST_RESIDENT_,
-} from '../../mem/page_state.ts';
+import { host_page_evict, PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
 import { async_pf_execute } from './async_pf.ts';
 import { deliverInit, deliverSipi } from './init_sipi.ts';
 import { kvm_apic_set_irq } from './lapic.ts';
 import { kvm_sync_fault_done } from './mmu_fault.ts';
 import { kvm_mmu_fault_locked } from './mmu_install.ts';
 import { type AgeKind, kvm_mmu_notifier_age } from './mmu_notifier.ts';
-import {
-  host_mm_begin,
-  host_mm_run as host_mm_run_,
-  host_mm_step,
-  MM_RECLAIM as MM_RECLAIM_,
-} from './primary_mmu.ts';
+import { host_mm_begin, host_mm_run, host_mm_step, MM_RECLAIM } from './primary_mmu.ts';
 import { kvm_vcpu_run_step } from './run_loop.ts';
 import { emulator_leave_smm, enter_smm } from './smm.ts';
 import { type KvmVm, kvm_vcpu_kick } from './vm.ts';
 import { kvm_drain_store_buffer, kvm_lapic_write, kvm_set_msr_host_initiated, kvm_vmexit } from './x86.ts';
-
-// The bindings of the reclaim path (the simulator's evictions), bound once to module constants: under
-// tsx's loader every read of an imported binding is a getter call, ~50 ns (BENCHMARKS.md, "sim-mmu").
-const host_page_evict = host_page_evict_;
-const PAGE_HOST_RESIDENT = PAGE_HOST_RESIDENT_;
-const host_mm_run = host_mm_run_;
-const MM_RECLAIM = MM_RECLAIM_;
 
 export type X86Step =
   | { readonly kind: 'run'; readonly vcpu: number }
