@@ -7,6 +7,8 @@
 //    Chrome JSON + ftrace written (to a sink that only counts bytes): run time and trace events/s.
 // 3. Scale: examples/sim/host-1tib.yaml (64 VMs × 16 GiB, 512 vCPUs, 2.7 × 10^8 pages) to 10^7 faults
 //    in a child process, which reports its peak RSS. SIM_BENCH_TIB_FAULTS overrides the count.
+// The same simulator with host.mmu_notifiers on against off is bench/sim-mmu.bench.ts (`npm run bench
+// sim-mmu`), a module of its own so that it can be re-measured without the 1 TiB run's minutes.
 
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';

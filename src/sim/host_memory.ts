@@ -10,6 +10,11 @@
 // The model sets PAGE_HOST_RESIDENT itself (the worker, a sync fault-in, a prefault); the simulator
 // calls `pagedIn` right after each such step for pages that were not resident before, which is where
 // the resident count grows and reclaim runs.
+//
+// With the MMU notifiers (`host.mmu_notifiers`), an eviction is not a write of the byte here: it is the
+// `evictPage` callback, which runs the x86 `host_reclaim` step (invalidate_range_start → the host PTE
+// cleared → invalidate_range_end, src/host/x86/primary_mmu.ts). HostMemory then also remembers which
+// pages reclaim took (one bit per page), so a later page-in of such a page counts as a refault.
 import {
   host_page_evict,
   PAGE_HOST_RESIDENT,
@@ -26,7 +31,11 @@ export class HostMemory {
   readonly vmResident: Float64Array;
   /** Page-ins per VM (0 → 1 transitions of PAGE_HOST_RESIDENT). */
   readonly pageIns: Float64Array;
+  /** Page-ins per VM of pages reclaim evicted earlier in the run (only with `evictPage`). */
+  readonly refaults: Float64Array;
   private readonly referenced: Uint8Array;
+  /** Pages reclaim evicted at least once (allocated only with `evictPage`). */
+  private readonly evictedOnce: Uint8Array | null;
   private readonly base: Float64Array;
   private readonly end: Float64Array;
   private readonly pinned: Float64Array;
@@ -38,6 +47,8 @@ export class HostMemory {
     readonly limit: number,
     private readonly states: readonly PageStates[],
     pinnedPages: readonly number[],
+    /** Evicts gfn of VM vm through the host model (the notifiers); null: host_page_evict on the byte. */
+    private readonly evictPage: ((vm: number, gfn: number) => void) | null = null,
   ) {
     const n = states.length;
     this.base = new Float64Array(n);
@@ -46,6 +57,7 @@ export class HostMemory {
     this.evictions = new Float64Array(n);
     this.vmResident = new Float64Array(n);
     this.pageIns = new Float64Array(n);
+    this.refaults = new Float64Array(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
       this.base[i] = total;
@@ -54,6 +66,7 @@ export class HostMemory {
       this.end[i] = total;
     }
     this.referenced = new Uint8Array(Math.ceil(total / 8));
+    this.evictedOnce = evictPage === null ? null : new Uint8Array(Math.ceil(total / 8));
     this.hand = this.base[0]! + this.pinned[0]!;
   }
 
@@ -84,6 +97,11 @@ export class HostMemory {
     this.resident++;
     this.vmResident[vm]!++;
     this.pageIns[vm]!++;
+    const once = this.evictedOnce;
+    if (once !== null) {
+      const g = this.base[vm]! + gfn;
+      if ((once[g >>> 3]! & (1 << (g & 7))) !== 0) this.refaults[vm]!++;
+    }
     this.touch(vm, gfn);
     while (this.resident > this.limit) this.evictOne();
   }
@@ -92,7 +110,18 @@ export class HostMemory {
   evict(vm: number, gfn: number): void {
     const st = this.states[vm]!;
     if ((st[gfn]! & PAGE_HOST_RESIDENT) === 0) return;
-    host_page_evict(st, gfn);
+    this.evictPageOf(vm, gfn);
+  }
+
+  /** Evicts resident gfn of VM vm (through the notifiers when configured) and counts it. */
+  private evictPageOf(vm: number, gfn: number): void {
+    const evict = this.evictPage;
+    if (evict === null) host_page_evict(this.states[vm]!, gfn);
+    else {
+      evict(vm, gfn);
+      const g = this.base[vm]! + gfn;
+      this.evictedOnce![g >>> 3]! |= 1 << (g & 7);
+    }
     this.resident--;
     this.vmResident[vm]!--;
     this.evictions[vm]!++;
@@ -123,10 +152,7 @@ export class HostMemory {
         const bit = 1 << (g & 7);
         if ((ref[byte]! & bit) !== 0) ref[byte] = ref[byte]! & ~bit;
         else {
-          host_page_evict(st, gfn);
-          this.resident--;
-          this.vmResident[vm]!--;
-          this.evictions[vm]!++;
+          this.evictPageOf(vm, gfn);
           this.hand = g + 1;
           this.handVm = vm;
           return;

@@ -47,6 +47,8 @@ export interface SimScenario {
   ramPages: number;
   swapChannels: number;
   swapLatency: DistSpec;
+  /** host.mmu_notifiers: every VM is created with VmConfig.mmu_notifiers (docs/mmu.md). */
+  mmuNotifiers: boolean;
   costs: SimCosts;
   vms: SimVmSpec[];
 }
@@ -167,6 +169,7 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
     ramPages,
     swapChannels: s.host.swap.channels,
     swapLatency: s.host.swap.latency,
+    mmuNotifiers: s.host.mmu_notifiers,
     costs: s.costs,
     vms,
   };

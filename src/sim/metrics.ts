@@ -2,6 +2,7 @@
 // the end of warmup and at the end of the run, and the metrics are the difference, per VM and in total.
 // Latency histograms are reset at the end of warmup instead.
 
+import { HOST_MM_OPS, type HostMmOpName } from '../host/x86/primary_mmu.ts';
 import {
   CAT_NAMES,
   K_ASYNC_TRIED,
@@ -47,7 +48,21 @@ const M_PANICS = R_MODEL + 13;
 const M_GUEST_WARNINGS = R_MODEL + 14;
 const M_PAGE_READY_PF = R_MODEL + 15;
 const M_NORMAL_PF = R_MODEL + 16;
-const NRAW = R_MODEL + 17;
+// The MMU-notifier statistics (vm.mmu.stat, vcpu.stat, host memory), reported with host.mmu_notifiers.
+const M_MMU_INV = R_MODEL + 17;
+const M_MMU_INV_HIT = R_MODEL + 18;
+const M_MMU_ZAPPED = R_MODEL + 19;
+const M_MMU_FLUSHES = R_MODEL + 20;
+const M_MMU_RETRY_RANGE = R_MODEL + 21;
+const M_MMU_RETRY_SEQ = R_MODEL + 22;
+const M_MMU_RETRY_UNSAFE = R_MODEL + 23;
+const M_MMU_WARNS = R_MODEL + 24;
+const M_PF_TAKEN = R_MODEL + 25;
+const M_PF_RETRY_STALE = R_MODEL + 26;
+const M_REFAULTS = R_MODEL + 27;
+/** vm.mm.count, HOST_MM_OPS order. */
+const M_MM_OPS = R_MODEL + 28;
+const NRAW = M_MM_OPS + HOST_MM_OPS.length;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -73,7 +88,21 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_PREFAULTS]! += v.stat.pf_fixed;
       r[M_CTX]! += gs.cpu.contextSwitches[c]!;
       r[M_HALTS]! += gs.cpu.halts[c]!;
+      r[M_PF_TAKEN]! += v.stat.pf_taken;
+      r[M_PF_RETRY_STALE]! += v.stat.pf_retry_stale;
     }
+    const ms = sv.vm.mmu.stat;
+    r[M_MMU_INV] = ms.invalidations;
+    r[M_MMU_INV_HIT] = ms.invalidations_hit;
+    r[M_MMU_ZAPPED] = ms.sptes_zapped;
+    r[M_MMU_FLUSHES] = ms.tlb_flushes;
+    r[M_MMU_RETRY_RANGE] = ms.retry_range;
+    r[M_MMU_RETRY_SEQ] = ms.retry_seq;
+    r[M_MMU_RETRY_UNSAFE] = ms.retry_unsafe;
+    r[M_MMU_WARNS] = ms.warns;
+    r[M_REFAULTS] = sim.host.refaults[i]!;
+    const ops = sv.vm.mm.count;
+    for (let k = 0; k < HOST_MM_OPS.length; k++) r[M_MM_OPS + k] = ops[k]!;
     for (let k = 0; k < sv.nTasks; k++) {
       r[M_BURSTS]! += gs.task.bursts[k]!;
       r[M_TOUCHES]! += gs.task.touches[k]!;
@@ -147,6 +176,31 @@ export interface Metrics {
   apf_queue: { mean: number; max: number };
   memory: { resident_mib: number; evictions: number };
   guest: { panics: number; warnings: number };
+  /** KVM's MMU notifiers: present only with `host.mmu_notifiers` (docs/metrics.md, "MMU notifiers"). */
+  mmu?: MmuMetrics;
+}
+
+export interface MmuMetrics {
+  /** invalidate_range_start calls KVM saw, and those whose range hit the memslot. */
+  invalidations: number;
+  invalidations_hit: number;
+  /** Host memory operations by kind (vm.mm.count): where the invalidations came from. */
+  invalidations_by_source: Record<HostMmOpName, number>;
+  sptes_zapped: number;
+  /** Remote TLB flushes requested by the notifier callbacks. */
+  tlb_flushes: number;
+  /** Guest page faults KVM handled (EPT violations, vcpu->stat.pf_taken). */
+  guest_faults: number;
+  /** guest_faults per page reclaimed (per invalidation that hit the memslot); 0 without reclaim. */
+  faults_per_reclaim: number;
+  /** Page-ins of pages that reclaim (through the notifiers) had evicted earlier in the run. */
+  refaults: number;
+  /** Fault retries by cause: range (an invalidation in progress covers it), seq (one ended since the
+   * snapshot), unsafe (6.8's lockless pre-check); stale_total: vcpu->stat.pf_retry_stale (guest faults
+   * sent back, prefaults not included). */
+  retries: { range: number; seq: number; unsafe: number; stale_total: number };
+  /** KVM_BUG_ON / WARN hits of the notifier side (also counted in guest.warnings when reported). */
+  warns: number;
 }
 
 export interface VmMetrics extends Metrics {
@@ -206,13 +260,14 @@ function metricsOf(
   queuedMax: number,
   slotBusyMax: number,
   residentPages: number,
+  mmu: boolean,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
   const frac = (k: number) => (vcpuNs > 0 ? r6(d[R_TIME + k]! / vcpuNs) : 0);
   const vcpuTime = Object.fromEntries(CAT_NAMES.map((n, k) => [n, frac(k)])) as Metrics['vcpu_time'];
   const io = d[K_IO]!;
-  return {
+  const m: Metrics = {
     vcpus,
     tasks,
     work: {
@@ -260,6 +315,32 @@ function metricsOf(
     apf_queue: { mean: vcpuNs > 0 ? r6(d[K_QUEUED_AREA]! / vcpuNs) : 0, max: queuedMax },
     memory: { resident_mib: r3(residentPages / MIB_PAGES), evictions: d[M_EVICTIONS]! },
     guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
+  };
+  if (mmu) m.mmu = mmuMetricsOf(d);
+  return m;
+}
+
+function mmuMetricsOf(d: Float64Array): MmuMetrics {
+  const hit = d[M_MMU_INV_HIT]!;
+  const faults = d[M_PF_TAKEN]!;
+  return {
+    invalidations: d[M_MMU_INV]!,
+    invalidations_hit: hit,
+    invalidations_by_source: Object.fromEntries(
+      HOST_MM_OPS.map((op, k) => [op, d[M_MM_OPS + k]!]),
+    ) as MmuMetrics['invalidations_by_source'],
+    sptes_zapped: d[M_MMU_ZAPPED]!,
+    tlb_flushes: d[M_MMU_FLUSHES]!,
+    guest_faults: faults,
+    faults_per_reclaim: hit > 0 ? r3(faults / hit) : 0,
+    refaults: d[M_REFAULTS]!,
+    retries: {
+      range: d[M_MMU_RETRY_RANGE]!,
+      seq: d[M_MMU_RETRY_SEQ]!,
+      unsafe: d[M_MMU_RETRY_UNSAFE]!,
+      stale_total: d[M_PF_RETRY_STALE]!,
+    },
+    warns: d[M_MMU_WARNS]!,
   };
 }
 
@@ -310,7 +391,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
       slotMax = Math.max(slotMax, sim.slotBusyMax[i]!);
       resident += sim.host.vmResident[i]!;
     }
-    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident);
+    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers);
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
     name: sv.spec.name,

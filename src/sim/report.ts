@@ -62,6 +62,35 @@ export const REPORT_ROWS: readonly Row[] = [
   { label: 'guest panics / warnings', cell: (m) => `${m.guest.panics} / ${m.guest.warnings}` },
 ];
 
+/** The MMU-notifier rows, shown only when the run models them (`host.mmu_notifiers`: Metrics.mmu). */
+export const MMU_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'MMU invalidations (hit memslot)',
+    cell: (m) => (m.mmu ? `${fx(m.mmu.invalidations)} (${fx(m.mmu.invalidations_hit)})` : '–'),
+  },
+  {
+    label: '  by source',
+    cell: (m) => {
+      if (!m.mmu) return '–';
+      const parts = Object.entries(m.mmu.invalidations_by_source)
+        .filter(([, n]) => n > 0)
+        .map(([op, n]) => `${op} ${fx(n)}`);
+      return parts.length > 0 ? parts.join(', ') : 'none';
+    },
+  },
+  {
+    label: '  SPTEs zapped / TLB flushes',
+    cell: (m) => (m.mmu ? `${fx(m.mmu.sptes_zapped)} / ${fx(m.mmu.tlb_flushes)}` : '–'),
+  },
+  { label: '  refaults of reclaimed pages', cell: (m) => (m.mmu ? fx(m.mmu.refaults) : '–') },
+  { label: '  guest faults per reclaim', cell: (m) => (m.mmu ? fx(m.mmu.faults_per_reclaim, 2) : '–') },
+  {
+    label: 'fault retries range / seq / unsafe',
+    cell: (m) =>
+      m.mmu ? `${fx(m.mmu.retries.range)} / ${fx(m.mmu.retries.seq)} / ${fx(m.mmu.retries.unsafe)}` : '–',
+  },
+];
+
 export function formatReport(r: RunMetrics): string {
   const gs = r.groups;
   const secs = r.measured_s;
@@ -70,7 +99,8 @@ export function formatReport(r: RunMetrics): string {
     ...(gs.length > 1 ? [{ head: 'total', m: r.total }] : []),
   ];
   const rows: string[][] = [['', ...cols.map((c) => c.head)]];
-  for (const row of REPORT_ROWS) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
+  const table = r.total.mmu ? [...REPORT_ROWS, ...MMU_REPORT_ROWS] : REPORT_ROWS;
+  for (const row of table) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
   const sw = r.host.swap;
   const lines = [
     `${r.scenario}: seed ${r.seed}, ${fx(r.simulated_s, 3)} s simulated, ${fx(secs, 3)} s measured`,

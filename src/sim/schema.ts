@@ -113,6 +113,11 @@ const HostSchema = z.strictObject({
     /** Service time of one page-in. */
     latency: durationDistSchema,
   }),
+  /**
+   * Model KVM's MMU notifiers (VmConfig.mmu_notifiers, docs/mmu.md): reclaim runs invalidate_range_start →
+   * PTE clear → end, faults take the sequence snapshot and can retry; the MMU metrics are reported.
+   */
+  mmu_notifiers: z.boolean().default(false),
 });
 
 export const SimScenarioSchema = z.strictObject({

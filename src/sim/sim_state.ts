@@ -13,7 +13,7 @@
 // It also owns the event encoding (payload = id << 2 | kind) and `schedule`, which every job uses to put
 // a vCPU's next step on the heap. Nothing here imports those files, so there is no import cycle.
 
-import type { X86Step } from '../host/x86/steps.ts';
+import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
 import type { SimCosts } from './costs.ts';
@@ -167,15 +167,23 @@ export class SimState {
     let g = 0;
     let pages = 0;
     scenario.vms.forEach((spec, i) => {
-      kvms.push(createSimKvm(spec, hooksFor(this, i, g)));
+      kvms.push(createSimKvm(spec, hooksFor(this, i, g), scenario.mmuNotifiers));
       this.vmPageBase[i] = pages;
       pages += kvms[i]!.mem.npages;
       g += spec.vcpus;
     });
+    // With the notifiers, reclaim is the x86 `host_reclaim` step (start → PTE clear → end), never a write
+    // of page state by the simulator.
+    const evictPage = scenario.mmuNotifiers
+      ? (vm: number, gfn: number): void => {
+          applyX86Step(kvms[vm]!, { kind: 'host_reclaim', gfn });
+        }
+      : null;
     this.host = new HostMemory(
       scenario.ramPages,
       kvms.map((k) => k.mem.pageState),
       kvms.map(() => KERNEL_PAGES),
+      evictPage,
     );
     g = 0;
     const runSteps: X86Step[] = [];

@@ -25,8 +25,12 @@ export interface SimVm {
   readonly nTasks: number;
 }
 
-/** The host side of VM `spec`: era and bugs, `async_pf: false` for `sync`, and its guest RAM. */
-export function createSimKvm(spec: SimVmSpec, hooks: HostHooks): KvmVm {
+/**
+ * The host side of VM `spec`: era and bugs, `async_pf: false` for `sync`, its guest RAM, and with
+ * `mmuNotifiers` the notifier model (the fault unsplit: host operations are atomic events here, so nothing
+ * could run between a fault's GUP and its mmu_lock section).
+ */
+export function createSimKvm(spec: SimVmSpec, hooks: HostHooks, mmuNotifiers = false): KvmVm {
   return createVm(
     hostBehaviour(spec.era, bugSet(spec.bugs)),
     {
@@ -39,6 +43,7 @@ export function createSimKvm(spec: SimVmSpec, hooks: HostHooks): KvmVm {
       memory: spec.memory,
       vcpus: spec.vcpus,
       async_pf: spec.apf !== 'sync',
+      ...(mmuNotifiers ? { mmu_notifiers: true } : {}),
     },
     hooks,
   );

@@ -2,8 +2,9 @@
 // virtual time on an overcommitted host. It re-implements no protocol logic: it only decides *when* each
 // step of the x86 step vocabulary (src/host/x86/steps.ts) runs — `run` for a vCPU, `work` when the swap
 // device finishes a worker's page-in, `sync_done` when a synchronous fault-in finishes, `lapic_irq` for the
-// scheduler tick — and reads what the step did to charge its cost (costs.ts) and count it. Reclaim goes
-// through the page-state owner (host_memory.ts → src/mem/page_state.ts).
+// scheduler tick, `host_reclaim` for an eviction with host.mmu_notifiers — and reads what the step did to
+// charge its cost (costs.ts) and count it. Without the notifiers, reclaim goes through the page-state
+// owner (host_memory.ts → src/mem/page_state.ts).
 //
 // This file owns the run loop and event dispatch, and the host hooks through which the host model calls
 // back into the simulator. The state is SimState (sim_state.ts); each other job is a file of free

@@ -21,6 +21,7 @@ import {
 } from './mmu_fault_flags.ts';
 import { mmu_invalidate_retry_gfn, mmu_invalidate_retry_gfn_unsafe, RETRY_RANGE } from './mmu_notifier.ts';
 import { host_mm_run, MM_COW } from './primary_mmu.ts';
+import { REFAULT_CAP } from './step_effects.ts';
 import type { KvmVcpu } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 
@@ -132,6 +133,12 @@ export function kvm_mmu_prefault(vm: KvmVm, vcpu: KvmVcpu, gfn: number): boolean
   if (st[gfn]! & PAGE_SPTE_MAPPED) return true;
   const flags = mmu_fault_snapshot(vm, vcpu, gfn, FAULT_PREFETCH);
   if (flags < 0) return false;
-  if ((st[gfn]! & PAGE_HOST_RESIDENT) === 0) host_page_fault_in(st, gfn);
+  if ((st[gfn]! & PAGE_HOST_RESIDENT) === 0) {
+    // Evicted again since its page-in: a blocking fault-in, recorded for the scheduler as without the
+    // notifiers (kvm_arch_async_page_ready).
+    const fx = vm.effects;
+    if (fx.refaults < REFAULT_CAP) fx.refaultGfn[fx.refaults++] = gfn;
+    host_page_fault_in(st, gfn);
+  }
   return mmu_fault_resolved(vm, vcpu, gfn, flags) === RET_PF_FIXED;
 }
