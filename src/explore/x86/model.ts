@@ -70,6 +70,8 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
   // memory operations break that, so worlds with the notifier model explore every interleaving.
   const por = (opts.por ?? true) && cfg.mmu === undefined;
   const changePteClaim = checks.has('change-pte-useless') && layout.era.mmu.changePte !== 'unbracketed';
+  // a955cad84cda (5.16) is what makes this hold; earlier eras make no such claim.
+  const rootClaim = checks.has('no-obsolete-root-install') && layout.era.mmu.obsoleteRoot;
   const workStep = (v: number): number => layout.stepIndex.get(stepKey('work', v, 0))!;
 
   const model: X86Model = {
@@ -125,10 +127,12 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
       w.obs.begin();
       const leaked = dummyDelta ? w.guest.leakedDummies() : 0;
       const found = w.vm.mmu.stat.change_pte_found_spte;
+      const intoObsolete = w.vm.mmu.stat.obsolete_root_installs;
       applyStep(w, steps[step]!);
       const bad = w.obs.end();
       if (bad !== null) return bad;
       if (changePteClaim && w.vm.mmu.stat.change_pte_found_spte > found) return 'change-pte-useless';
+      if (rootClaim && w.vm.mmu.stat.obsolete_root_installs > intoObsolete) return 'no-obsolete-root-install';
       if (dummyDelta && w.guest.leakedDummies() > leaked) return 'no-dummy-leak';
       return null;
     },

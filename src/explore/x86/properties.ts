@@ -23,6 +23,7 @@ export const PROPERTY_NAMES = [
   'notifier-balanced',
   'fault-progress',
   'change-pte-useless',
+  'no-obsolete-root-install',
 ] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
 
@@ -33,6 +34,7 @@ export const MMU_PROPERTIES: readonly PropertyName[] = [
   'notifier-balanced',
   'fault-progress',
   'change-pte-useless',
+  'no-obsolete-root-install',
 ];
 /** The default checks of a world without the notifier model (the async-PF ones). */
 export const APF_PROPERTIES: readonly PropertyName[] = PROPERTY_NAMES.filter(
@@ -116,6 +118,10 @@ export const PROPERTIES: Readonly<Record<PropertyName, PropertyInfo>> = {
   'change-pte-useless': {
     kind: ['step'],
     summary: 'from 3.7 on, change_pte never finds a present SPTE (the claim behind its 6.10 removal)',
+  },
+  'no-obsolete-root-install': {
+    kind: ['step'],
+    summary: 'from 5.16 on, no fault installs an SPTE into a root that a memslot update made obsolete',
   },
 };
 

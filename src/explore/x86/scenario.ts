@@ -25,6 +25,7 @@ const MMU_BUGS: ReadonlySet<string> = new Set([
   'change-pte-outside-window',
   'use-change-pte',
   'no-memslot-interlock',
+  'root-vs-memslot-update',
 ]);
 
 /** `{touch: …}` or `{compute: …}`: a script's Linux-guest task step without fault-in delays. */

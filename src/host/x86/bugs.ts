@@ -21,6 +21,7 @@ export const BUG_NAMES = [
   'change-pte-outside-window',
   'use-change-pte',
   'no-memslot-interlock',
+  'root-vs-memslot-update',
 ] as const;
 export type BugName = (typeof BUG_NAMES)[number];
 
@@ -50,3 +51,4 @@ export const BUG_END_ORDER_REVERSED = bugBit('end-order-reversed');
 export const BUG_CHANGE_PTE_OUTSIDE_WINDOW = bugBit('change-pte-outside-window');
 export const BUG_USE_CHANGE_PTE = bugBit('use-change-pte');
 export const BUG_NO_MEMSLOT_INTERLOCK = bugBit('no-memslot-interlock');
+export const BUG_ROOT_VS_MEMSLOT_UPDATE = bugBit('root-vs-memslot-update');

@@ -14,6 +14,7 @@ import {
   BUG_NO_RETRY_CHECK,
   BUG_PAGEREADY_WITHOUT_NOTPRESENT,
   BUG_PRESENT_QUEUED_BARRIER,
+  BUG_ROOT_VS_MEMSLOT_UPDATE,
   BUG_SEQ_SNAPSHOT_LATE,
   BUG_TOKEN_ZERO,
   BUG_USE_CHANGE_PTE,
@@ -236,6 +237,7 @@ export function hostBehaviour(name: EraName, bugs: BugSet = 0, pvMsrUnsupported?
       changePteOutsideWindow: (bugs & BUG_CHANGE_PTE_OUTSIDE_WINDOW) !== 0,
       useChangePte: (bugs & BUG_USE_CHANGE_PTE) !== 0,
       noMemslotInterlock: (bugs & BUG_NO_MEMSLOT_INTERLOCK) !== 0,
+      noObsoleteRootCheck: (bugs & BUG_ROOT_VS_MEMSLOT_UPDATE) !== 0,
     },
   };
 }

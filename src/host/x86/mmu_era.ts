@@ -86,7 +86,10 @@ export const MMU_6_13: MmuEraConfig = { ...MMU_6_10, since: '6.13', agingFlushEl
  *   start/end bracket of 6bdb913f0a70, in an era whose handler no longer bumps the sequence;
  * - `useChangePte` (use-change-pte): Glisse's 2019 RFC, MMU_NOTIFIER_USE_CHANGE_PTE on KSM and COW ranges;
  * - `noMemslotInterlock` (no-memslot-interlock): 071064f14d87's lock elision without 52ac8b358b0c, so a
- *   memslot update can publish between an invalidation's start() and end().
+ *   memslot update can publish between an invalidation's start() and end();
+ * - `noObsoleteRootCheck` (root-vs-memslot-update): is_page_fault_stale without a955cad84cda's check, so
+ *   a fault that resolved its pfn before a memslot update installs into the root the update made
+ *   obsolete.
  */
 export interface MmuBehaviour extends MmuEraConfig {
   readonly seqAsInt: boolean;
@@ -96,6 +99,7 @@ export interface MmuBehaviour extends MmuEraConfig {
   readonly changePteOutsideWindow: boolean;
   readonly useChangePte: boolean;
   readonly noMemslotInterlock: boolean;
+  readonly noObsoleteRootCheck: boolean;
 }
 
 export const faithfulMmu = (e: MmuEraConfig): MmuBehaviour => ({
@@ -107,4 +111,5 @@ export const faithfulMmu = (e: MmuEraConfig): MmuBehaviour => ({
   changePteOutsideWindow: false,
   useChangePte: false,
   noMemslotInterlock: false,
+  noObsoleteRootCheck: false,
 });

@@ -91,7 +91,7 @@ export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): num
   }
   if (!era.noRetryCheck) {
     // 5.16 (a955cad84cda): the root the fault would install into was made obsolete by a memslot update.
-    if (era.obsoleteRoot && flags & FAULT_ROOT_OBSOLETE) {
+    if (era.obsoleteRoot && !era.noObsoleteRootCheck && flags & FAULT_ROOT_OBSOLETE) {
       vm.mmu.stat.retry_root++;
       return staleRetry(vcpu, gfn);
     }
@@ -101,6 +101,15 @@ export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): num
       else vm.mmu.stat.retry_seq++;
       return staleRetry(vcpu, gfn);
     }
+  }
+  if (flags & FAULT_ROOT_OBSOLETE) {
+    // Into a root that a memslot update made obsolete (before 5.16, or root-vs-memslot-update): the SPTE
+    // lands in a page table no vCPU will use again — the vCPU loads a new root before its next entry —
+    // and that zapping has already passed (the leak a955cad84cda fixed). The guest re-executes the access
+    // and faults again on the new root.
+    vm.mmu.stat.obsolete_root_installs++;
+    vcpu.mmu_fault_flags = 0;
+    return RET_PF_RETRY;
   }
   const st = vm.mem.pageState;
   // The frame may be gone (reclaimed) or replaced since GUP: only a missed check installs it (stale).

@@ -64,6 +64,8 @@ export interface MmuNotifierStats {
   retry_unsafe: number;
   /** … and (5.16+) a root made obsolete by a memslot update. */
   retry_root: number;
+  /** SPTEs installed into a root a memslot update had made obsolete (none from 5.16). */
+  obsolete_root_installs: number;
   /** KVM_BUG_ON / WARN hits (in_progress negative; change_pte with no window). */
   warns: number;
 }
@@ -91,6 +93,7 @@ export function newMmuNotifier(seq = 0): KvmMmuNotifier {
       retry_seq: 0,
       retry_unsafe: 0,
       retry_root: 0,
+      obsolete_root_installs: 0,
       warns: 0,
     },
   };
