@@ -4,6 +4,16 @@
 // - an end-state check, for a state with no enabled step;
 // - a liveness check, evaluated by the post-pass of liveness.ts on the whole state graph.
 
+/** The MMU-notifier properties: checked by default only in worlds with the notifier model (`mmu:`). */
+const MMU_PROPERTY_NAMES = [
+  'no-stale-spte',
+  'no-spte-in-invalidation',
+  'notifier-balanced',
+  'fault-progress',
+  'change-pte-useless',
+  'no-obsolete-root-install',
+] as const;
+
 export const PROPERTY_NAMES = [
   'no-guest-panic',
   'no-unexpected-flags-warn',
@@ -18,24 +28,12 @@ export const PROPERTY_NAMES = [
   'no-dummy-leak',
   'no-hlt-spin',
   'kick-not-lost',
-  'no-stale-spte',
-  'no-spte-in-invalidation',
-  'notifier-balanced',
-  'fault-progress',
-  'change-pte-useless',
-  'no-obsolete-root-install',
+  ...MMU_PROPERTY_NAMES,
 ] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
 
-/** The MMU-notifier properties: checked by default only in worlds with the notifier model (`mmu:`). */
-export const MMU_PROPERTIES: readonly PropertyName[] = [
-  'no-stale-spte',
-  'no-spte-in-invalidation',
-  'notifier-balanced',
-  'fault-progress',
-  'change-pte-useless',
-  'no-obsolete-root-install',
-];
+/** The MMU-notifier properties (MMU_PROPERTY_NAMES), as property names. */
+export const MMU_PROPERTIES: readonly PropertyName[] = MMU_PROPERTY_NAMES;
 /** The default checks of a world without the notifier model (the async-PF ones). */
 export const APF_PROPERTIES: readonly PropertyName[] = PROPERTY_NAMES.filter(
   (p) => !MMU_PROPERTIES.includes(p),

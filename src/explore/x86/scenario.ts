@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../../guest/x86/linux/config.ts';
 import type { TaskAction } from '../../guest/x86/linux/program.ts';
-import { BUG_NAMES } from '../../host/x86/bugs.ts';
+import { BUG_NAMES, MMU_BUG_NAMES } from '../../host/x86/bugs.ts';
 import { ERA_NAMES, eraConfig } from '../../host/x86/era.ts';
 import { HOST_MM_OPS } from '../../host/x86/primary_mmu.ts';
 import { readScenarioFile, validateScenario } from '../../scenario/load.ts';
@@ -17,16 +17,7 @@ import type { ExploreWorldConfig } from './config.ts';
 import { APF_PROPERTIES, MMU_PROPERTIES, PROPERTY_NAMES, type PropertyName } from './properties.ts';
 
 /** Bug switches that only mean something with the notifier model. */
-const MMU_BUGS: ReadonlySet<string> = new Set([
-  'mmu-seq-sign-extension',
-  'seq-snapshot-late',
-  'no-retry-check',
-  'end-order-reversed',
-  'change-pte-outside-window',
-  'use-change-pte',
-  'no-memslot-interlock',
-  'root-vs-memslot-update',
-]);
+const MMU_BUGS: ReadonlySet<string> = new Set(MMU_BUG_NAMES);
 
 /** `{touch: …}` or `{compute: …}`: a script's Linux-guest task step without fault-in delays. */
 const StepSchema = taskStepSchema({ backing: false });

@@ -2,6 +2,18 @@
 // and the explorer can show the symptom, and the same scenario without it shows none. docs/bugs.md
 // lists switch → commit → symptom → scenario.
 
+/** The MMU model's switches (mmu_era.ts MmuBehaviour): they need the notifier model (an `mmu:` block). */
+export const MMU_BUG_NAMES = [
+  'mmu-seq-sign-extension',
+  'seq-snapshot-late',
+  'no-retry-check',
+  'end-order-reversed',
+  'change-pte-outside-window',
+  'use-change-pte',
+  'no-memslot-interlock',
+  'root-vs-memslot-update',
+] as const;
+
 export const BUG_NAMES = [
   'token-zero',
   'pageready-without-notpresent',
@@ -14,14 +26,7 @@ export const BUG_NAMES = [
   'ack-before-clear',
   'int-after-en',
   'wake-all-leaks-dummies',
-  'mmu-seq-sign-extension',
-  'seq-snapshot-late',
-  'no-retry-check',
-  'end-order-reversed',
-  'change-pte-outside-window',
-  'use-change-pte',
-  'no-memslot-interlock',
-  'root-vs-memslot-update',
+  ...MMU_BUG_NAMES,
 ] as const;
 export type BugName = (typeof BUG_NAMES)[number];
 
