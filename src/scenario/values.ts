@@ -76,7 +76,14 @@ export const nameOrUint = (what: string, names: Readonly<Record<string, number>>
 export function show(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
   if (v === undefined) return 'nothing';
-  return JSON.stringify(v) ?? String(v);
+  // YAML integers arrive as bigints, also inside a list or mapping where a number was expected.
+  const big = (_k: string, x: unknown): unknown =>
+    typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x;
+  try {
+    return JSON.stringify(v, big) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 /** One of a few small integers (accepts numbers, bigints and numeric strings). */

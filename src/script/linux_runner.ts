@@ -139,8 +139,7 @@ class LinuxScriptRun {
         rec('ok');
         return;
       case 'cpu_offline':
-        this.guest.requestCpuOffline(vcpu.vcpu_id, op.shutdown);
-        rec('ok');
+        rec(this.guest.requestCpuOffline(vcpu.vcpu_id, op.shutdown) ? 'ok' : 'rejected');
         return;
       case 'cpu_online':
         rec(this.cpuOnline(vcpu) ? 'ok' : 'rejected');

@@ -3,7 +3,7 @@
 // and runs tasks whose programs touch memory and compute; the script's ops are then host-side only.
 import { z } from 'zod';
 import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../guest/x86/linux/config.ts';
-import { durationNs, intIn, uint } from '../scenario/values.ts';
+import { durationNs, intIn, show, uint } from '../scenario/values.ts';
 
 /** A duration: "50ms", "10us", "1.5s", or a bare number of nanoseconds. */
 const duration = durationNs();
@@ -46,7 +46,7 @@ export function taskStepSchema<B extends boolean>(opts: { backing: B }) {
       const keys = v !== null && typeof v === 'object' ? Object.keys(v) : [];
       ctx.addIssue({
         code: 'custom',
-        message: `${keys.length ? `unknown field(s) ${keys.map((k) => JSON.stringify(k)).join(', ')}` : `got ${JSON.stringify(v)}`} (${forms})`,
+        message: `${keys.length ? `unknown field(s) ${keys.map((k) => JSON.stringify(k)).join(', ')}` : `got ${show(v)}`} (${forms})`,
       });
       return z.NEVER;
     }

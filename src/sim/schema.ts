@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { LINUX_GUEST_KINDS } from '../guest/x86/linux/config.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
-import { intIn } from '../scenario/values.ts';
+import { intIn, show } from '../scenario/values.ts';
 import { COST_NAMES, DEFAULT_COSTS, type SimCosts } from './costs.ts';
 import { durationDistSchema } from './engine/dist_schema.ts';
 import { durationSchema, sizeSchema } from './engine/quantity_schema.ts';
@@ -46,7 +46,7 @@ const patternSchema = z.unknown().transform((input, ctx): PatternSpec => {
   if (typeof kind !== 'string' || !(PATTERN_KINDS as readonly string[]).includes(kind)) {
     ctx.issues.push({
       code: 'custom',
-      message: `expected one of ${PATTERN_KINDS.map((k) => JSON.stringify(k)).join(', ')}, got ${kind === undefined ? 'nothing' : JSON.stringify(kind)}`,
+      message: `expected one of ${PATTERN_KINDS.map((k) => JSON.stringify(k)).join(', ')}, got ${show(kind)}`,
       input,
       path: ['kind'],
     });

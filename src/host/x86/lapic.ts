@@ -32,9 +32,16 @@ export interface KvmLapic {
   highest_isr: number;
 }
 
+/**
+ * MSR_IA32_APICBASE after RESET: 0xfee00000 | ENABLE (| BSP). Unsigned: `|` on numbers is a signed 32-bit
+ * operation, and 0xfee00000 has bit 31 set.
+ */
+const resetApicBase = (bsp: boolean): number =>
+  (APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE | (bsp ? MSR_IA32_APICBASE_BSP : 0)) >>> 0;
+
 export function newLapic(bsp: boolean): KvmLapic {
   return {
-    apic_base: APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE | (bsp ? MSR_IA32_APICBASE_BSP : 0),
+    apic_base: resetApicBase(bsp),
     spiv: 0xff,
     tpr: 0,
     irr: new Uint32Array(8),
@@ -46,8 +53,7 @@ export function newLapic(bsp: boolean): KvmLapic {
 
 /** @kernel kvm_lapic_reset (the parts modelled): INIT/RESET leave APIC_BASE alone on INIT. */
 export function kvm_lapic_reset(apic: KvmLapic, initEvent: boolean, bsp: boolean): void {
-  if (!initEvent)
-    apic.apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE | (bsp ? MSR_IA32_APICBASE_BSP : 0);
+  if (!initEvent) apic.apic_base = resetApicBase(bsp);
   apic.spiv = 0xff;
   apic.tpr = 0;
   apic.irr.fill(0);

@@ -82,3 +82,16 @@ test('apic_update_highest recomputes the caches after a wholesale restore of IRR
   assert.equal(apic.highest_irr, 227);
   assert.equal(apic.highest_isr, 48);
 });
+
+// issue 12 item 4: IA32_APICBASE after RESET is 0xfee00000 | ENABLE (| BSP) as an unsigned value; the
+// signed 32-bit `|` of numbers made it read back as "0x-11ff700".
+test('IA32_APICBASE reads 0xfee00900 on the BSP and 0xfee00800 on an AP, after RESET too', () => {
+  const bsp = newLapic(true);
+  const ap = newLapic(false);
+  assert.equal(bsp.apic_base, 0xfee00900);
+  assert.equal(ap.apic_base, 0xfee00800);
+  bsp.apic_base = 0;
+  kvm_lapic_reset(bsp, false, true);
+  assert.equal(bsp.apic_base, 0xfee00900);
+  assert.equal(BigInt(bsp.apic_base).toString(16), 'fee00900');
+});

@@ -129,12 +129,22 @@ export function pushBoot(st: LinuxGuestState, cpu: number): void {
  * 4.19 and 5.10 have the same two paths under other names: kvm_guest_cpu_offline() always wakes all,
  * kvm_pv_guest_cpu_reboot() does not.
  */
-export function requestCpuOffline(st: LinuxGuestState, cpu: number, shutdown: boolean): void {
+export function requestCpuOffline(st: LinuxGuestState, cpu: number, shutdown: boolean): boolean {
+  // The hotplug core refuses to take down a CPU that is offline or already going down.
+  if (st.cpu.online[cpu] !== 1 || offlinePending(st, cpu)) return false;
   kqPush(st, cpu, KOP_CLI);
   kqPush(st, cpu, KOP_PV_DISABLE_WRMSR);
   kqPush(st, cpu, KOP_PV_DISABLE_CLEAR);
   if (!shutdown) kqPush(st, cpu, KOP_WAKE_ALL);
   kqPush(st, cpu, KOP_PARK);
+  return true;
+}
+
+/** A park is queued on `cpu` and not yet run (an offline request in progress). */
+function offlinePending(st: LinuxGuestState, cpu: number): boolean {
+  const c = st.cpu;
+  for (let i = c.kqPos[cpu]!; i < c.kqLen[cpu]!; i++) if (c.kq[cpu * KQ_CAP + i] === KOP_PARK) return true;
+  return false;
 }
 
 /** CPU online (or resume): kvm_cpu_online → kvm_guest_cpu_init with IRQs saved off. */

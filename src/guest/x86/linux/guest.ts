@@ -73,8 +73,9 @@ export class LinuxGuest implements GuestModel, GuestCtx {
   }
 
   /** CPU hotplug offline (kvm_cpu_down_prepare) or, with `shutdown`, reboot/crash (x86-apf §4.6). */
-  requestCpuOffline(cpu: number, shutdown: boolean): void {
-    requestCpuOffline(this.state, cpu, shutdown);
+  /** False when the CPU is offline or already going down (the request is refused). */
+  requestCpuOffline(cpu: number, shutdown: boolean): boolean {
+    return requestCpuOffline(this.state, cpu, shutdown);
     send_reschedule_ipi(this, cpu); // stop_machine/IPI: get the CPU to run the work if it idles
   }
 
