@@ -72,11 +72,14 @@ export class LinuxGuest implements GuestModel, GuestCtx {
     return spawnTask(this.state, cpu);
   }
 
-  /** CPU hotplug offline (kvm_cpu_down_prepare) or, with `shutdown`, reboot/crash (x86-apf §4.6). */
-  /** False when the CPU is offline or already going down (the request is refused). */
+  /**
+   * CPU hotplug offline (kvm_cpu_down_prepare) or, with `shutdown`, reboot/crash (x86-apf §4.6). False
+   * when the CPU is offline or already going down: the request is refused.
+   */
   requestCpuOffline(cpu: number, shutdown: boolean): boolean {
-    return requestCpuOffline(this.state, cpu, shutdown);
+    if (!requestCpuOffline(this.state, cpu, shutdown)) return false;
     send_reschedule_ipi(this, cpu); // stop_machine/IPI: get the CPU to run the work if it idles
+    return true;
   }
 
   /** CPU online / resume (kvm_cpu_online). The vCPU must be made runnable by whoever onlines it. */
