@@ -1,6 +1,6 @@
 // kvmsim command-line entry point. Each subcommand lives in its own module under src/cli/.
 import { Command, CommanderError } from 'commander';
-import { UsageError } from '../scenario/usage_error.ts';
+import { StuckError, UsageError } from '../scenario/usage_error.ts';
 
 const program = new Command();
 program
@@ -26,6 +26,10 @@ try {
   if (e instanceof UsageError) {
     process.stderr.write(`kvmsim: ${e.message}\n`);
     process.exit(2);
+  }
+  if (e instanceof StuckError) {
+    process.stderr.write(`kvmsim: ${e.message}\n`);
+    process.exit(3);
   }
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
   throw e;

@@ -1,3 +1,11 @@
+/**
+ * A run that cannot go on (the simulator's virtual time is stuck): printed as one line, exit code 3,
+ * the code of a budget reached.
+ */
+export class StuckError extends Error {
+  override name = 'StuckError';
+}
+
 /** A user mistake (bad flag, bad scenario file, bad value): printed as one line, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';

@@ -7,6 +7,7 @@ import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
 import { intIn, show } from '../scenario/values.ts';
 import { COST_NAMES, DEFAULT_COSTS, type SimCosts } from './costs.ts';
+import type { DistSpec } from './engine/dist.ts';
 import { durationDistSchema } from './engine/dist_schema.ts';
 import { durationSchema, sizeSchema } from './engine/quantity_schema.ts';
 
@@ -15,6 +16,19 @@ export type ApfMode = (typeof APF_MODES)[number];
 
 export const PATTERN_KINDS = ['uniform', 'hotcold', 'scan', 'zipf', 'bernoulli'] as const;
 
+/** Whether a duration distribution can produce more than 0 ns (exponential and lognormal always can). */
+function canLast(d: DistSpec): boolean {
+  switch (d.dist) {
+    case 'constant':
+      return d.value > 0;
+    case 'uniform':
+      return d.max > 0;
+    case 'empirical':
+      return d.values.some((v, i) => v > 0 && (d.weights === undefined || d.weights[i]! > 0));
+    default:
+      return true;
+  }
+}
 const ratio = (what: string) =>
   z
     .number({ error: `${what} must be a number in [0, 1]` })
@@ -62,7 +76,12 @@ const WorkloadSchema = z.strictObject({
   /** Guest tasks per vCPU (each pinned to its vCPU's runqueue at start). */
   tasks_per_vcpu: intIn(1, 256).default(1),
   /** Length of a compute burst. */
-  burst: durationDistSchema.default({ dist: 'exponential', mean: 100_000 }),
+  burst: durationDistSchema
+    .refine(canLast, {
+      message:
+        'a compute burst must be able to last more than 0 ns: with 0-ns bursts on resident pages virtual time never advances',
+    })
+    .default({ dist: 'exponential', mean: 100_000 }),
   /** Page touches after each burst (not used by `bernoulli`). */
   touches_per_burst: intIn(0, 1_000_000).default(1),
   /** Fraction of touches that are writes. */

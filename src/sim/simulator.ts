@@ -15,7 +15,9 @@
 // Time: one EventHeap (src/sim/engine) keyed by (time ns, seq). Payload = id << 2 | kind. A vCPU has at
 // most one live step event; a preempted or rescheduled vCPU leaves a stale one behind that is recognised
 // by `nextAt`.
+
 import type { HostHooks } from '../host/x86/vm.ts';
+import { StuckError } from '../scenario/usage_error.ts';
 import { control, startControl } from './control.ts';
 import { K_QUEUE_FULL, K_WARNINGS, NCOUNT } from './counters.ts';
 import { onTracepoint } from './latency.ts';
@@ -42,7 +44,7 @@ export {
 /** Events at one virtual instant before the run is declared stuck (a zero-cost loop). */
 const STUCK_EVENTS = 20_000_000;
 
-export class SimLivelockError extends Error {
+export class SimLivelockError extends StuckError {
   override name = 'SimLivelockError';
 }
 

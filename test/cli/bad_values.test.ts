@@ -4,7 +4,7 @@
 // CPU's kernel-op queue with a RangeError).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -71,4 +71,22 @@ test('cpu_offline of a CPU that is going down or offline is rejected, not a cras
     .filter((x) => x.kind === 'cpu_offline')
     .map((x) => x.result);
   assert.deepEqual(results, ['ok', 'rejected', 'rejected']);
+});
+
+// issue 12 item 1: compute bursts that can only last 0 ns made `kvmsim run` loop at one virtual instant
+// (every touched page resident). The schema refuses them, as it refuses `exponential, mean: 0`.
+test('a sim whose bursts can only last 0 ns is refused with one line, exit 2', () => {
+  const web = readFileSync(join(import.meta.dirname, '../../examples/sim/web-overcommit.yaml'), 'utf8');
+  for (const burst of ['0', '{ dist: uniform, min: 0, max: 0 }', '{ dist: empirical, values: [0] }']) {
+    const text = web.replace('burst: { dist: exponential, mean: 40us }', `burst: ${burst}`);
+    assert.notEqual(text, web);
+    const r = kvmsim('run', file('zero-burst.yaml', text));
+    assert.equal(r.status, 2, burst);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr.trim(),
+      /zero-burst\.yaml: vms\[0\]\.workload\.burst: a compute burst must be able to last more than 0 ns/,
+    );
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
 });
