@@ -28,7 +28,7 @@ export function encodeMmu(vm: KvmVm, out: Int32Array, w: number): number {
   out[w++] = m.mmu_invalidate_range_end;
   out[w++] = m.mn_active_invalidate_count;
   out[w++] = (m.memslots_generation & 1) | (m.slot_invalid ? 2 : 0);
-  out[w++] = m.slot_base; // root_gen is not written: a fault in flight carries FAULT_ROOT_OBSOLETE
+  out[w++] = m.slot_base;
   const mm = vm.mm;
   for (let t = 0; t < MAX_MM_OPS; t++) {
     const idle = mm.phase[t] === 0;

@@ -17,8 +17,8 @@ import {
 import { alloc_apf_token, kvm_can_do_async_pf } from './apf.ts';
 import { kvm_setup_async_pf } from './async_pf.ts';
 import { kvm_find_async_pf_gfn } from './async_pf_hash.ts';
-import { FAULT_PREFETCH, FAULT_WRITE } from './mmu_fault_flags.ts';
-import { mmu_fault_resolved, mmu_fault_snapshot, staleRetry } from './mmu_install.ts';
+import { FAULT_WRITE } from './mmu_fault_flags.ts';
+import { kvm_mmu_prefault, mmu_fault_resolved, mmu_fault_snapshot, staleRetry } from './mmu_install.ts';
 import { TP_KVM_ASYNC_PF_REPEATED_FAULT, TP_KVM_TRY_ASYNC_GET_PAGE } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
@@ -56,26 +56,48 @@ export function kvm_mmu_do_page_fault(
   }
   const gfn = gpaToGfn(addr);
   if (gfn >= vm.mem.npages) return RET_PF_MMIO;
-  if (vm.config.mmu_notifiers) return direct_page_fault(vm, vcpu, addr, gfn, errorCode, prefetch);
+  if (vm.config.mmu_notifiers) {
+    // A prefetch (the async completion's prefault) is kvm_mmu_prefault: never async, never parked.
+    if (prefetch) return kvm_mmu_prefault(vm, vcpu, gfn) ? RET_PF_FIXED : RET_PF_RETRY;
+    return direct_page_fault(vm, vcpu, addr, gfn, errorCode);
+  }
   const st = vm.mem.pageState;
   if (st[gfn]! & PAGE_HOST_RESIDENT) {
     // The non-blocking GUP found the page: map it.
     spte_install(st, gfn);
     return RET_PF_FIXED;
   }
-  // KVM_PFN_ERR_NEEDS_IO
+  return kvm_faultin_needs_io(vm, vcpu, addr, gfn, errorCode, prefetch);
+}
+
+/**
+ * KVM_PFN_ERR_NEEDS_IO, the async-PF decision (x86-apf §3.6), one for both fault paths: the page needs
+ * I/O, so async work, the artificial halt (RET_PF_RETRY, not a stale retry), or a blocking GUP on the vCPU
+ * thread (RET_PF_SYNC; `kvm_sync_fault_done` ends it).
+ */
+function kvm_faultin_needs_io(
+  vm: KvmVm,
+  vcpu: KvmVcpu,
+  addr: number,
+  gfn: number,
+  errorCode: number,
+  prefetch: boolean,
+): RetPf {
   if (!prefetch && vm.config.async_pf !== false && kvm_can_do_async_pf(vm, vcpu)) {
     vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_TRY_ASYNC_GET_PAGE, addr, gfn);
     if (kvm_find_async_pf_gfn(vcpu.apf.gfns, gfn)) {
       vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_REPEATED_FAULT, addr, gfn);
       kvm_make_request(vcpu, KVM_REQ_APF_HALT);
+      vcpu.mmu_retry_gfn = -1;
       return RET_PF_RETRY;
     }
     // The token is consumed even if the setup then fails (x86-apf §8 case 39).
     const token = alloc_apf_token(vm, vcpu);
-    if (kvm_setup_async_pf(vm, vcpu, addr, token, gfn, errorCode)) return RET_PF_RETRY;
+    if (kvm_setup_async_pf(vm, vcpu, addr, token, gfn, errorCode)) {
+      vcpu.mmu_retry_gfn = -1;
+      return RET_PF_RETRY;
+    }
   }
-  // A blocking GUP on the vCPU thread.
   vcpu.sync_fault_gfn = gfn;
   vcpu.stat.sync_faults++;
   vm.hooks.syncFault(vcpu, gfn);
@@ -110,14 +132,7 @@ export function kvm_sync_fault_done(vm: KvmVm, vcpu: KvmVcpu): void {
  * mmu_lock is_page_fault_stale and the SPTE install (kvm_mmu_fault_locked). With `split_fault` the part
  * under mmu_lock is the vCPU's next step (`fault_lock`), so host operations can run in between.
  */
-function direct_page_fault(
-  vm: KvmVm,
-  vcpu: KvmVcpu,
-  addr: number,
-  gfn: number,
-  errorCode: number,
-  prefetch: boolean,
-): RetPf {
+function direct_page_fault(vm: KvmVm, vcpu: KvmVcpu, addr: number, gfn: number, errorCode: number): RetPf {
   const st = vm.mem.pageState;
   const write = (errorCode & PFERR_WRITE_MASK) !== 0;
   const s = st[gfn]!;
@@ -132,7 +147,7 @@ function direct_page_fault(
       }
     } else {
       spte_mark_young(st, gfn);
-      if (!prefetch) vcpu.mmu_retry_gfn = -1;
+      vcpu.mmu_retry_gfn = -1;
       return RET_PF_FIXED;
     }
   }
@@ -140,39 +155,11 @@ function direct_page_fault(
   // update is published.
   if (vm.mmu.slot_invalid) return staleRetry(vcpu, gfn) as RetPf;
   // mmu_topup_memory_caches: the memory-cache model is not built yet; topup always succeeds here.
-  const flags = mmu_fault_snapshot(
-    vm,
-    vcpu,
-    gfn,
-    (write ? FAULT_WRITE : 0) | (prefetch ? FAULT_PREFETCH : 0),
-  );
+  const flags = mmu_fault_snapshot(vm, vcpu, gfn, write ? FAULT_WRITE : 0);
   if (flags < 0) return RET_PF_RETRY;
   if ((s & PAGE_HOST_RESIDENT) === 0) {
-    // KVM_PFN_ERR_NEEDS_IO: the async-PF decision, as without the notifiers.
-    if (!prefetch && vm.config.async_pf !== false && kvm_can_do_async_pf(vm, vcpu)) {
-      vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_TRY_ASYNC_GET_PAGE, addr, gfn);
-      if (kvm_find_async_pf_gfn(vcpu.apf.gfns, gfn)) {
-        vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_REPEATED_FAULT, addr, gfn);
-        kvm_make_request(vcpu, KVM_REQ_APF_HALT);
-        vcpu.mmu_retry_gfn = -1; // the fault goes on as the artificial halt: not a stale retry
-        return RET_PF_RETRY;
-      }
-      const token = alloc_apf_token(vm, vcpu);
-      if (kvm_setup_async_pf(vm, vcpu, addr, token, gfn, errorCode)) {
-        vcpu.mmu_retry_gfn = -1; // the fault goes on as async work: not a stale retry
-        return RET_PF_RETRY;
-      }
-    }
-    if (prefetch) {
-      // A prefetch GUP may sleep: the model faults the page in at once.
-      host_page_fault_in(st, gfn);
-      return mmu_fault_resolved(vm, vcpu, gfn, flags) as RetPf;
-    }
-    vcpu.mmu_fault_flags = flags;
-    vcpu.sync_fault_gfn = gfn;
-    vcpu.stat.sync_faults++;
-    vm.hooks.syncFault(vcpu, gfn);
-    return RET_PF_SYNC;
+    vcpu.mmu_fault_flags = flags; // kept across a synchronous fault-in, for kvm_sync_fault_done
+    return kvm_faultin_needs_io(vm, vcpu, addr, gfn, errorCode, false);
   }
   return mmu_fault_resolved(vm, vcpu, gfn, flags) as RetPf;
 }

@@ -12,6 +12,7 @@
 import { PAGE_SIZE } from '../../mem/guest_memory.ts';
 import {
   PAGE_SPTE_MAPPED,
+  PAGE_SPTE_OLD,
   type PageStates,
   spte_age,
   spte_repoint_readonly,
@@ -37,8 +38,6 @@ export interface KvmMmuNotifier {
   memslots_generation: number;
   /** The slot is being updated (KVM_MEMSLOT_INVALID): change_pte skips it. */
   slot_invalid: boolean;
-  /** The x86 root was made obsolete by a memslot update since `root_gen` was read (5.16 predicate). */
-  root_gen: number;
   /** Where the memslot starts, in slot pages (moved by a memslot update that remaps guest RAM). */
   slot_base: number;
   /** change_pte's WARN_ON_ONCE has fired (a static of the call site; not encoded: it only mutes). */
@@ -79,7 +78,6 @@ export function newMmuNotifier(seq = 0): KvmMmuNotifier {
     mn_active_invalidate_count: 0,
     memslots_generation: 0,
     slot_invalid: false,
-    root_gen: 0,
     change_pte_warned: false,
     slot_base: 0,
     stat: {
@@ -319,7 +317,7 @@ export function kvm_mmu_notifier_age(h: MmuHost, kind: AgeKind, start: number, e
   for (let g = lo; g < hi; g++) {
     const s = h.pages[g]!;
     if ((s & PAGE_SPTE_MAPPED) === 0) continue;
-    if (kind === AGE_TEST) young ||= (s & 0x10) === 0;
+    if (kind === AGE_TEST) young ||= (s & PAGE_SPTE_OLD) === 0;
     else young = spte_age(h.pages, g) || young;
   }
   if (young && kind === AGE_CLEAR_FLUSH && !era.agingFlushElided) h.mmu.stat.tlb_flushes++;
@@ -364,14 +362,14 @@ export const mmu_invalidate_retry_gfn_unsafe = (h: MmuHost, seq: number, gfn: nu
 /**
  * @kernel kvm_invalidate_memslot (the first half of a memslot DELETE or MOVE, kvm_main.c): the slot is
  * flagged KVM_MEMSLOT_INVALID and published as such (generation +1), then the arch flush zaps every SPTE
- * of it; x86 kvm_mmu_zap_all_fast makes the roots obsolete (root_gen).
+ * of it; x86 kvm_mmu_zap_all_fast makes the roots obsolete (primary_mmu.ts marks the faults in flight
+ * FAULT_ROOT_OBSOLETE: the model has no roots, only that fact).
  */
 export function kvm_invalidate_memslot(h: MmuHost): void {
   const m = h.mmu;
   m.slot_invalid = true;
   m.memslots_generation++;
   if (kvm_unmap_gfn_range(h, m.slot_base, m.slot_base + h.npages)) m.stat.tlb_flushes++;
-  m.root_gen++;
 }
 
 /**

@@ -131,7 +131,7 @@ for (const [name, cfg] of CONFIGS) {
 const IGNORED = [
   /\.stat\./, // statistics
   /^vcpu\.mmu_fault_seq$/, // re-based: the world writes "changed since" against the VM's sequence
-  /^vm\.mmu\.(mmu_invalidate_seq|memslots_generation|root_gen|change_pte_warned)$/, // re-based / parity / not state
+  /^vm\.mmu\.(mmu_invalidate_seq|memslots_generation|change_pte_warned)$/, // re-based / parity / not state
   /^vcpu\.cr2$/, // written and read within one #PF delivery
   /^vcpu\.exception\.(vector|error_code|payload|has_payload|vmexit)$/, // dead unless pending or injected
   /^vcpu\.apic\.apic_base$/, // the same 32 bits, signed or not
