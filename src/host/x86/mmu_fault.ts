@@ -158,8 +158,9 @@ function direct_page_fault(vm: KvmVm, vcpu: KvmVcpu, addr: number, gfn: number, 
   const flags = mmu_fault_snapshot(vm, vcpu, gfn, write ? FAULT_WRITE : 0);
   if (flags < 0) return RET_PF_RETRY;
   if ((s & PAGE_HOST_RESIDENT) === 0) {
-    vcpu.mmu_fault_flags = flags; // kept across a synchronous fault-in, for kvm_sync_fault_done
-    return kvm_faultin_needs_io(vm, vcpu, addr, gfn, errorCode, false);
+    const r = kvm_faultin_needs_io(vm, vcpu, addr, gfn, errorCode, false);
+    if (r === RET_PF_SYNC) vcpu.mmu_fault_flags = flags; // kept across the fault-in, for kvm_sync_fault_done
+    return r;
   }
   return mmu_fault_resolved(vm, vcpu, gfn, flags) as RetPf;
 }
