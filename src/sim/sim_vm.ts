@@ -5,7 +5,7 @@ import { KVM_FEATURE_ASYNC_PF_INT } from '../abi/kvm_para.ts';
 import { linuxGuestConfigFor } from '../guest/x86/linux/config.ts';
 import { LinuxGuest } from '../guest/x86/linux/guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
-import { hostBehaviour } from '../host/x86/era.ts';
+import { eraConfig, hostBehaviour } from '../host/x86/era.ts';
 import { createVm, type HostHooks, type KvmVm } from '../host/x86/vm.ts';
 import type { HostMemory } from './host_memory.ts';
 import { KERNEL_PAGES, type SimVmSpec, workingSetPages } from './load_sim.ts';
@@ -51,8 +51,7 @@ export function createSimKvm(spec: SimVmSpec, hooks: HostHooks, mmuNotifiers = f
 
 /** CPUID 0x40000001.eax: a ≤5.7 host never advertised KVM_FEATURE_ASYNC_PF_INT. */
 function simKvmFeatures(spec: SimVmSpec): number {
-  const legacyHost =
-    spec.apf === 'legacy' || ['2010', '2.6.38', '3.x', '4.14', '4.15', '4.19', '5.7'].includes(spec.era);
+  const legacyHost = spec.apf === 'legacy' || eraConfig(spec.era).pageReady === 'pf';
   return legacyHost ? HOST_KVM_FEATURES & ~(1 << KVM_FEATURE_ASYNC_PF_INT) : HOST_KVM_FEATURES;
 }
 

@@ -12,6 +12,13 @@ export const MMU_BUG_NAMES = [
   'use-change-pte',
   'no-memslot-interlock',
   'root-vs-memslot-update',
+  // MMU memory caches (mmu.md Part A): what-ifs that break what the caches exist for.
+  'cache-min-too-small',
+  'topup-under-mmu-lock',
+  // The guest mapping API (mmu.md Part C).
+  'unmap-poison-page-check',
+  'apic-access-page-unmapped-clean',
+  'refcount-nonrefcounted-page',
 ] as const;
 
 export const BUG_NAMES = [
@@ -57,3 +64,8 @@ export const BUG_CHANGE_PTE_OUTSIDE_WINDOW = bugBit('change-pte-outside-window')
 export const BUG_USE_CHANGE_PTE = bugBit('use-change-pte');
 export const BUG_NO_MEMSLOT_INTERLOCK = bugBit('no-memslot-interlock');
 export const BUG_ROOT_VS_MEMSLOT_UPDATE = bugBit('root-vs-memslot-update');
+export const BUG_CACHE_MIN_TOO_SMALL = bugBit('cache-min-too-small');
+export const BUG_TOPUP_UNDER_MMU_LOCK = bugBit('topup-under-mmu-lock');
+export const BUG_UNMAP_POISON_PAGE_CHECK = bugBit('unmap-poison-page-check');
+export const BUG_APIC_ACCESS_PAGE_UNMAPPED_CLEAN = bugBit('apic-access-page-unmapped-clean');
+export const BUG_REFCOUNT_NONREFCOUNTED_PAGE = bugBit('refcount-nonrefcounted-page');

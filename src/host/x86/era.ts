@@ -42,8 +42,10 @@ export const ERA_NAMES = [
   '4.14',
   '4.15',
   '4.19',
+  '5.2',
   '5.7',
   '5.8',
+  '5.9',
   '5.10',
   '5.12',
   '5.13',
@@ -171,8 +173,9 @@ const e01 = {
 const e2 = { ...legacy, dfFix: true } as const;
 const e5 = { ...modern, protectedGuestRule: true, cr0PgClearsQueue: false, pvMsrUnsupported: true } as const;
 
-// The eras named for an MMU-notifier change alone ('3.6', '5.12', '5.13', '5.15', '6.1', '6.10', '6.13')
-// have the async-PF behaviour of the APF era before them (docs/eras.md).
+// The eras named for an MMU change alone ('3.6', '5.2', '5.9', '5.12', '5.13', '5.15', '6.1', '6.10',
+// '6.13') have the async-PF behaviour of the APF era before them (docs/scenarios.md, docs/mmu.md): 5.2
+// brought kvm_vcpu_map, 5.9 the common MMU memory caches.
 const e3 = { ...modern, era: 'E3', deliverNeedsPaging: false } as const;
 const ERAS: Record<EraName, EraConfig> = {
   '2010': { ...e01, name: '2010', era: 'E0', reservedMask: 0x3e, mmu: faithfulMmu(MMU_2_6) },
@@ -182,6 +185,7 @@ const ERAS: Record<EraName, EraConfig> = {
   '4.14': { ...e01, name: '4.14', era: 'E1', canDoChecksPendingException: true, mmu: faithfulMmu(MMU_3_7) },
   '4.15': { ...e2, name: '4.15', era: 'E2', mmu: faithfulMmu(MMU_3_7) },
   '4.19': { ...e2, name: '4.19', era: 'E2', mmu: faithfulMmu(MMU_3_7) },
+  '5.2': { ...e2, name: '5.2', era: 'E2', mmu: faithfulMmu(MMU_3_7) },
   '5.7': {
     ...e2,
     name: '5.7',
@@ -191,6 +195,7 @@ const ERAS: Record<EraName, EraConfig> = {
     mmu: faithfulMmu(MMU_3_7),
   },
   '5.8': { ...e3, name: '5.8', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
+  '5.9': { ...e3, name: '5.9', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
   '5.10': { ...e3, name: '5.10', mmu: faithfulMmu(MMU_3_7) },
   '5.12': { ...e3, name: '5.12', mmu: faithfulMmu(MMU_5_12) },
   '5.13': { ...e3, name: '5.13', mmu: faithfulMmu(MMU_5_13) },
