@@ -137,7 +137,8 @@ test('kernel versions map to eras', () => {
   assert.equal(eraOfKernel('6.18.44-fc-v657'), '6.18');
   assert.equal(eraOfKernel('6.12.3'), '6.10'); // the MMU eras (docs/mmu.md) sit between the APF ones
   assert.equal(eraOfKernel('6.9.1'), '6.9');
-  assert.equal(eraOfKernel('5.4.0'), '4.19');
+  assert.equal(eraOfKernel('5.4.0'), '5.2'); // 5.2: kvm_vcpu_map; async PF as 4.19
+  assert.equal(eraOfKernel('5.1.15'), '4.19');
   assert.equal(eraOfKernel('2.6.32'), null);
 });
 
