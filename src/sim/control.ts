@@ -1,5 +1,5 @@
 // Control events: the end of warmup (snapshot and reset of the measured statistics), each VM's scheduler
-// tick, and the tracer's periodic samples. A control event's id is code | arg << 3 (arg: the VM of a tick).
+// tick, the tracer's periodic samples, and KSM's scanner waking up. A control event's id is code | arg << 3 (arg: the VM of a tick).
 import { RESCHEDULE_VECTOR } from '../guest/x86/linux/scheduler.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import { K_TICKS, NCOUNT } from './counters.ts';
@@ -8,6 +8,7 @@ import { EV_CTRL, type SimState } from './sim_state.ts';
 const CTRL_WARMUP = 0;
 const CTRL_TICK = 1;
 const CTRL_SAMPLE = 2;
+const CTRL_KSM = 3;
 
 /** Puts the first control events on the heap: end of warmup, each VM's first tick, the first sample. */
 export function startControl(s: SimState): void {
@@ -16,6 +17,7 @@ export function startControl(s: SimState): void {
   for (let i = 0; i < s.vms.length; i++)
     if (s.tickPeriod[i]! > 0) s.heap.push(s.tickPeriod[i]!, ((CTRL_TICK | (i << 3)) << 2) | EV_CTRL);
   if (s.tracer) s.heap.push(0, (CTRL_SAMPLE << 2) | EV_CTRL);
+  if (s.ksm) s.heap.push(s.ksm.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
 }
 
 /** Runs control event `id` at `s.now`. */
@@ -36,6 +38,10 @@ export function control(s: SimState, id: number): void {
   } else if (code === CTRL_TICK) {
     tick(s, arg);
     s.heap.push(s.now + s.tickPeriod[arg]!, ((CTRL_TICK | (arg << 3)) << 2) | EV_CTRL);
+  } else if (code === CTRL_KSM) {
+    // ksmd: a batch of pages_to_scan pages, then sleep_millisecs.
+    s.ksm!.scan();
+    s.heap.push(s.now + s.ksm!.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
   } else {
     s.tracer?.sample(s, s.now);
     s.heap.push(s.now + s.tracer!.samplePeriod, (CTRL_SAMPLE << 2) | EV_CTRL);

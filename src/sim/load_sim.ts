@@ -8,6 +8,7 @@ import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import type { SimCosts } from './costs.ts';
 import type { DistSpec } from './engine/dist.ts';
+import type { KsmSpec } from './ksm.ts';
 import { type ApfMode, SimScenarioSchema, type WorkloadSpec } from './schema.ts';
 
 /**
@@ -34,6 +35,9 @@ export interface SimVmSpec {
   bugs: BugName[];
   initialResidency: number;
   tick: number;
+  /** Duplicate content for KSM (schema duplicate_pages, duplicate_kinds). */
+  duplicatePages: number;
+  duplicateKinds: number;
   workload: WorkloadSpec;
 }
 
@@ -49,6 +53,8 @@ export interface SimScenario {
   swapLatency: DistSpec;
   /** host.mmu_notifiers: every VM is created with VmConfig.mmu_notifiers (docs/mmu.md). */
   mmuNotifiers: boolean;
+  /** host.ksm: KSM's scanner (ksm.ts); null when the host does not run KSM. */
+  ksm: KsmSpec | null;
   costs: SimCosts;
   vms: SimVmSpec[];
 }
@@ -113,6 +119,12 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
         at('workload.tasks_per_vcpu'),
         `expected at most 4096 tasks per VM, got ${tasks}`,
       );
+    if (e.duplicate_pages > 0 && !s.host.ksm)
+      throw new ScenarioError(
+        file,
+        at('duplicate_pages'),
+        'duplicate content only matters to KSM: add host.ksm (or leave duplicate_pages at 0)',
+      );
     const group = e.name ?? `vm${i}`;
     for (let k = 0; k < e.count; k++) {
       const name = e.count > 1 ? `${group}-${k}` : group;
@@ -134,6 +146,8 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
         bugs: e.bugs,
         initialResidency: e.initial_residency,
         tick: e.tick,
+        duplicatePages: e.duplicate_pages,
+        duplicateKinds: e.duplicate_kinds,
         workload: e.workload,
       });
     }
@@ -153,6 +167,12 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
       'host.ram',
       `the VMs' initial residency needs ${initial} pages (${((initial * PAGE_SIZE) / 2 ** 30).toFixed(2)}GiB) but ram holds ${ramPages}; lower initial_residency or raise ram`,
     );
+  if (s.host.ksm && !s.host.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      'host.ksm',
+      'KSM merges reach KVM through the MMU notifiers: set host.mmu_notifiers: true',
+    );
   if (s.warmup >= s.duration)
     throw new ScenarioError(
       file,
@@ -170,6 +190,7 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
     swapChannels: s.host.swap.channels,
     swapLatency: s.host.swap.latency,
     mmuNotifiers: s.host.mmu_notifiers,
+    ksm: s.host.ksm ? { pagesToScan: s.host.ksm.pages_to_scan, sleep: s.host.ksm.sleep_millisecs } : null,
     costs: s.costs,
     vms,
   };

@@ -62,7 +62,11 @@ const M_PF_RETRY_STALE = R_MODEL + 26;
 const M_REFAULTS = R_MODEL + 27;
 /** vm.mm.count, HOST_MM_OPS order. */
 const M_MM_OPS = R_MODEL + 28;
-const NRAW = M_MM_OPS + HOST_MM_OPS.length;
+/** KSM (ksm.ts), per VM: present pages scanned, pages merged into KSM pages, merges broken by writes. */
+const M_KSM_SCANNED = M_MM_OPS + HOST_MM_OPS.length;
+const M_KSM_MERGED = M_KSM_SCANNED + 1;
+const M_KSM_COW = M_KSM_SCANNED + 2;
+const NRAW = M_KSM_COW + 1;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -103,6 +107,12 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
     r[M_REFAULTS] = sim.host.refaults[i]!;
     const ops = sv.vm.mm.count;
     for (let k = 0; k < HOST_MM_OPS.length; k++) r[M_MM_OPS + k] = ops[k]!;
+    const ksm = sim.ksm;
+    if (ksm !== null) {
+      r[M_KSM_SCANNED] = ksm.perVm.scanned[i]!;
+      r[M_KSM_MERGED] = ksm.perVm.merged[i]!;
+      r[M_KSM_COW] = ksm.perVm.cowBreaks[i]!;
+    }
     for (let k = 0; k < sv.nTasks; k++) {
       r[M_BURSTS]! += gs.task.bursts[k]!;
       r[M_TOUCHES]! += gs.task.touches[k]!;
@@ -178,6 +188,28 @@ export interface Metrics {
   guest: { panics: number; warnings: number };
   /** KVM's MMU notifiers: present only with `host.mmu_notifiers` (docs/metrics.md, "MMU notifiers"). */
   mmu?: MmuMetrics;
+  /** KSM's work on these VMs: present only with `host.ksm` (docs/metrics.md, "KSM"). */
+  ksm?: KsmMetrics;
+}
+
+export interface KsmMetrics {
+  /** Present pages ksmd visited. */
+  pages_scanned: number;
+  /** Pages merged into a KSM page (each one write_protect_page + replace_page; the page that becomes a
+   * new KSM page counts too, with its write_protect_page alone). */
+  pages_merged: number;
+  /** Merged pages broken by a guest write (a COW, one invalidation each). */
+  cow_breaks: number;
+}
+
+/** KSM host-wide, at the end of the run (the /sys/kernel/mm/ksm files of the same names). */
+export interface KsmHostMetrics {
+  pages_shared: number;
+  pages_sharing: number;
+  /** Memory KSM saves at the end: pages_sharing pages. */
+  saved_mib: number;
+  full_scans: number;
+  pages_scanned: number;
 }
 
 export interface MmuMetrics {
@@ -227,7 +259,7 @@ export interface RunMetrics {
   /** Virtual time simulated, and the measured part of it (after warmup), in seconds. */
   simulated_s: number;
   measured_s: number;
-  host: { ram_mib: number; resident_mib: number; swap: SwapMetrics };
+  host: { ram_mib: number; resident_mib: number; swap: SwapMetrics; ksm?: KsmHostMetrics };
   total: Metrics;
   /** One per `vms` entry of the scenario (its `count` VMs together). */
   groups: GroupMetrics[];
@@ -261,6 +293,7 @@ function metricsOf(
   slotBusyMax: number,
   residentPages: number,
   mmu: boolean,
+  ksm: boolean,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
@@ -317,6 +350,7 @@ function metricsOf(
     guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
   };
   if (mmu) m.mmu = mmuMetricsOf(d);
+  if (ksm) m.ksm = { pages_scanned: d[M_KSM_SCANNED]!, pages_merged: d[M_KSM_MERGED]!, cow_breaks: d[M_KSM_COW]! };
   return m;
 }
 
@@ -391,7 +425,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
       slotMax = Math.max(slotMax, sim.slotBusyMax[i]!);
       resident += sim.host.vmResident[i]!;
     }
-    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers);
+    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers, sim.ksm !== null);
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
     name: sv.spec.name,
@@ -428,7 +462,22 @@ export function buildMetrics(sim: SimState): RunMetrics {
     seed: sc.seed,
     simulated_s: r6(end / 1e9),
     measured_s: r6(measured / 1e9),
-    host: { ram_mib: r3(sc.ramPages / MIB_PAGES), resident_mib: r3(sim.host.resident / MIB_PAGES), swap },
+    host: {
+      ram_mib: r3(sc.ramPages / MIB_PAGES),
+      resident_mib: r3(sim.host.resident / MIB_PAGES),
+      swap,
+      ...(sim.ksm === null
+        ? {}
+        : {
+            ksm: {
+              pages_shared: sim.ksm.pages_shared,
+              pages_sharing: sim.ksm.pages_sharing,
+              saved_mib: r3(sim.ksm.pages_sharing / MIB_PAGES),
+              full_scans: sim.ksm.full_scans,
+              pages_scanned: sim.ksm.pages_scanned,
+            },
+          }),
+    },
     total: aggregate(sim.vms.map((_, i) => i)),
     groups,
     vms,

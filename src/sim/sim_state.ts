@@ -23,6 +23,7 @@ import { EventHeap } from './engine/heap.ts';
 import { xoshiro128Stream } from './engine/rng.ts';
 import { LogHistogram } from './histogram.ts';
 import { HostMemory } from './host_memory.ts';
+import { Ksmd } from './ksm.ts';
 import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
 import { createSimKvm, installSimGuest, type SimVm } from './sim_vm.ts';
 import { SwapDevice } from './swap_device.ts';
@@ -52,6 +53,8 @@ export class SimState {
   endTime: number;
   readonly vms: SimVm[] = [];
   readonly host: HostMemory;
+  /** KSM's scanner, when the host runs it (host.ksm). */
+  readonly ksm: Ksmd | null = null;
   readonly swap: SwapDevice;
   readonly costs: SimCosts;
   readonly tracer: SimTracer | null;
@@ -201,6 +204,18 @@ export class SimState {
       this.doneWait.push(new LogHistogram());
       this.tickPeriod[i] = spec.tick;
     });
+    if (scenario.ksm !== null) {
+      this.ksm = new Ksmd(
+        scenario.ksm,
+        kvms,
+        this.vmPageBase,
+        KERNEL_PAGES,
+        this.host,
+        scenario.vms.map((v) => ({ fraction: v.duplicatePages, kinds: v.duplicateKinds })),
+        scenario.seed,
+      );
+      this.host.ksm = this.ksm;
+    }
     this.swap = new SwapDevice(
       scenario.swapChannels,
       compileDist(scenario.swapLatency),
