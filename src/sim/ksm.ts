@@ -21,8 +21,9 @@
 // Frames: a stable node with k mappings uses one frame, so KSM saves k − 1 pages (pages_sharing); the host's
 // reclaim limit counts frames (HostMemory.sharing). Reclaim here evicts one mapping at a time (CLOCK over
 // guest pages), not the whole KSM page at once as the kernel's rmap walk does.
-import { applyX86Step } from '../host/x86/steps.ts';
+
 import { MM_KSM_REPLACE, MM_KSM_WRPROTECT } from '../host/x86/primary_mmu.ts';
+import { applyX86Step } from '../host/x86/steps.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { PAGE_HOST_RESIDENT } from '../mem/page_state.ts';
 import { fmix32, streamSeed } from './engine/rng.ts';
@@ -82,7 +83,11 @@ export class Ksmd {
     this.merged = new Uint8Array(total);
     this.cursorGfn = firstGfn;
     const n = vms.length;
-    this.perVm = { scanned: new Float64Array(n), merged: new Float64Array(n), cowBreaks: new Float64Array(n) };
+    this.perVm = {
+      scanned: new Float64Array(n),
+      merged: new Float64Array(n),
+      cowBreaks: new Float64Array(n),
+    };
     // A 32-bit threshold per VM: page g is a duplicate when hash(seed, g) < fraction · 2^32.
     const s1 = streamSeed(seed, 'host/ksm/duplicate');
     const s2 = streamSeed(seed, 'host/ksm/kind');

@@ -350,7 +350,8 @@ function metricsOf(
     guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
   };
   if (mmu) m.mmu = mmuMetricsOf(d);
-  if (ksm) m.ksm = { pages_scanned: d[M_KSM_SCANNED]!, pages_merged: d[M_KSM_MERGED]!, cow_breaks: d[M_KSM_COW]! };
+  if (ksm)
+    m.ksm = { pages_scanned: d[M_KSM_SCANNED]!, pages_merged: d[M_KSM_MERGED]!, cow_breaks: d[M_KSM_COW]! };
   return m;
 }
 
@@ -425,7 +426,19 @@ export function buildMetrics(sim: SimState): RunMetrics {
       slotMax = Math.max(slotMax, sim.slotBusyMax[i]!);
       resident += sim.host.vmResident[i]!;
     }
-    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers, sim.ksm !== null);
+    return metricsOf(
+      d,
+      measured,
+      vcpus,
+      tasks,
+      pr,
+      dw,
+      qmax,
+      slotMax,
+      resident,
+      sc.mmuNotifiers,
+      sim.ksm !== null,
+    );
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
     name: sv.spec.name,
