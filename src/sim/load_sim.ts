@@ -46,7 +46,10 @@ export interface SimScenario {
   name: string;
   seed: number;
   duration: number;
+  /** The warm-up (ns); with autoWarmup, decided during the run (SimState.warmupAt) and 0 here. */
   warmup: number;
+  /** `warmup: auto`: warm up until steady, then measure `duration` (control.ts). */
+  autoWarmup: boolean;
   maxFaults: number | null;
   ramPages: number;
   swapChannels: number;
@@ -173,7 +176,7 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
       'host.ksm',
       'KSM merges reach KVM through the MMU notifiers: set host.mmu_notifiers: true',
     );
-  if (s.warmup >= s.duration)
+  if (s.warmup !== 'auto' && s.warmup >= s.duration)
     throw new ScenarioError(
       file,
       'warmup',
@@ -184,7 +187,8 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
     name: s.name ?? file.replace(/^.*\//, '').replace(/\.ya?ml$|\.json$/, ''),
     seed: s.seed,
     duration: s.duration,
-    warmup: s.warmup,
+    warmup: s.warmup === 'auto' ? 0 : s.warmup,
+    autoWarmup: s.warmup === 'auto',
     maxFaults: s.max_faults ?? null,
     ramPages,
     swapChannels: s.host.swap.channels,

@@ -27,6 +27,7 @@ import {
 } from './counters.ts';
 import { LogHistogram } from './histogram.ts';
 import type { SimState } from './sim_state.ts';
+import { assessSteadyState, type SteadyState } from './steady_state.ts';
 
 // Raw per-VM vector: the simulator's counters, then the time categories, then model statistics.
 const R_TIME = NCOUNT;
@@ -259,6 +260,8 @@ export interface RunMetrics {
   /** Virtual time simulated, and the measured part of it (after warmup), in seconds. */
   simulated_s: number;
   measured_s: number;
+  /** Whether the measured window saw a host at steady state (steady_state.ts; absent without batches). */
+  steady_state?: SteadyState;
   host: { ram_mib: number; resident_mib: number; swap: SwapMetrics; ksm?: KsmHostMetrics };
   total: Metrics;
   /** One per `vms` entry of the scenario (its `count` VMs together). */
@@ -379,9 +382,33 @@ function mmuMetricsOf(d: Float64Array): MmuMetrics {
   };
 }
 
-/** Makes `sim` snapshot its counters at the end of warmup. Call before `sim.run()`. */
+/** Task time and evictions, all VMs together, at each batch boundary of the measured window. */
+interface Batches {
+  times: number[];
+  work: number[];
+  evictions: number[];
+}
+const batchesOf = new WeakMap<SimState, Batches>();
+
+/**
+ * Makes `sim` snapshot its counters at the end of warmup and at each batch boundary of the measured
+ * window (for the steady-state check). Call before `sim.run()`.
+ */
 export function attachMetrics(sim: SimState): void {
   sim.onWarmup = (s) => collectRaw(s, s.now);
+  const b: Batches = { times: [], work: [], evictions: [] };
+  batchesOf.set(sim, b);
+  sim.onBatch = (s) => {
+    let work = 0;
+    let ev = 0;
+    for (const r of collectRaw(s, s.now)) {
+      work += r[R_TIME]!;
+      ev += r[M_EVICTIONS]!;
+    }
+    b.times.push(s.now);
+    b.work.push(work);
+    b.evictions.push(ev);
+  };
 }
 
 export interface GroupMetrics extends Metrics {
@@ -395,7 +422,7 @@ export interface GroupMetrics extends Metrics {
 export function buildMetrics(sim: SimState): RunMetrics {
   const sc = sim.scenario;
   const end = sim.endTime;
-  const startT = sim.warmupSnapshot === null ? 0 : sc.warmup;
+  const startT = sim.warmupSnapshot === null ? 0 : sim.warmupAt;
   const measured = Math.max(0, end - startT);
   const endRaw = collectRaw(sim, end);
   const startRaw = (sim.warmupSnapshot as Float64Array[] | null) ?? endRaw.map(() => new Float64Array(NRAW));
@@ -470,11 +497,23 @@ export function buildMetrics(sim: SimState): RunMetrics {
     wait: latency(sim.swapWait),
     service: latency(sim.swapService),
   };
+  const b = batchesOf.get(sim);
+  const steady =
+    b === undefined
+      ? null
+      : assessSteadyState(
+          b.times,
+          b.work,
+          b.evictions,
+          sim.host.totalPages > sc.ramPages,
+          sc.autoWarmup ? sim.warmupAt : null,
+        );
   return {
     scenario: sc.name,
     seed: sc.seed,
     simulated_s: r6(end / 1e9),
     measured_s: r6(measured / 1e9),
+    ...(steady === null ? {} : { steady_state: steady }),
     host: {
       ram_mib: r3(sc.ramPages / MIB_PAGES),
       resident_mib: r3(sim.host.resident / MIB_PAGES),

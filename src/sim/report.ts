@@ -124,6 +124,9 @@ export function formatReport(r: RunMetrics): string {
       `utilization ${pct(sw.utilization)}, queue mean ${fx(sw.mean_queue, 2)} max ${sw.max_queue}, ` +
       `wait p99 ${us(sw.wait.p99_us)}, service p50 ${us(sw.service.p50_us)}`,
   ];
+  const st = r.steady_state;
+  if (st)
+    lines.push(st.reached ? `steady state: yes (${st.note})` : `warning: not at steady state: ${st.note}`);
   const k = r.host.ksm;
   if (k)
     lines.push(

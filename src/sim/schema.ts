@@ -163,8 +163,11 @@ export const SimScenarioSchema = z.strictObject({
   seed: intIn(0, 0xffffffff).default(1),
   /** Virtual time to simulate (after which the run stops). */
   duration: durationSchema,
-  /** Measured metrics exclude the first `warmup` of virtual time. */
-  warmup: durationSchema.default(0),
+  /**
+   * Measured metrics exclude the first `warmup` of virtual time; `auto`: warm up until the host is at
+   * steady state (control.ts), then measure `duration` (the run simulates warm-up + duration).
+   */
+  warmup: z.union([z.literal('auto'), durationSchema]).default(0),
   /** Stop early once this many page-ins (major faults) happened. */
   max_faults: intIn(1, Number.MAX_SAFE_INTEGER).optional(),
   host: HostSchema,

@@ -42,6 +42,11 @@ export interface SimOptions {
   onProgress?: ((fraction: number) => void) | null;
 }
 
+/** `warmup: auto` checks every tenth of duration and gives up after this many checks. */
+export const AUTO_WARMUP_MAX_CHECKS = 40;
+export const autoWarmupPeriod = (sc: SimScenario): number => Math.max(1, Math.round(sc.duration / 10));
+export const autoWarmupLimit = (sc: SimScenario): number => AUTO_WARMUP_MAX_CHECKS * autoWarmupPeriod(sc);
+
 /** Builds the host hooks of VM `vmIdx`, whose vCPU 0 has global index `first` (simulator.ts). */
 export type SimHooksFactory = (s: SimState, vmIdx: number, first: number) => HostHooks;
 
@@ -49,8 +54,12 @@ export class SimState {
   readonly scenario: SimScenario;
   readonly heap = new EventHeap(4096);
   now = 0;
-  /** When the measured period ends (duration, or earlier with max_faults). */
+  /** When the measured period ends (duration, or earlier with max_faults; with warmup: auto, decided). */
   endTime: number;
+  /** When the measured period starts: the scenario's warmup, or when warmup: auto found steady state. */
+  warmupAt: number;
+  /** warmup: auto's totals (task ns, evictions) at each check (control.ts). */
+  readonly autoHistory: [number, number][] = [];
   readonly vms: SimVm[] = [];
   readonly host: HostMemory;
   /** KSM's scanner, when the host runs it (host.ksm). */
@@ -112,6 +121,11 @@ export class SimState {
   swapAtWarmup: [number, number, number] = [0, 0, 0];
   /** Set when the warmup snapshot was taken (metrics.ts subtracts it). */
   warmupSnapshot: unknown = null;
+  /**
+   * Called at each batch boundary of the measured window (steady_state.ts) and at its start; metrics.ts
+   * installs its recorder here. Null: no batch events are scheduled.
+   */
+  onBatch: ((sim: SimState) => void) | null = null;
   /** Called at the end of warmup; metrics.ts installs its snapshot function here. */
   onWarmup: ((sim: SimState) => unknown) | null = null;
 
@@ -138,7 +152,10 @@ export class SimState {
     this.costs = scenario.costs;
     this.tracer = opts.tracer ?? null;
     this.onProgress = opts.onProgress ?? null;
-    this.endTime = scenario.duration;
+    this.warmupAt = scenario.warmup;
+    // warmup: auto decides the warm-up during the run (control.ts); until then the end is the latest
+    // possible one.
+    this.endTime = scenario.autoWarmup ? autoWarmupLimit(scenario) + scenario.duration : scenario.duration;
     const nvm = scenario.vms.length;
     let nv = 0;
     for (const v of scenario.vms) nv += v.vcpus;

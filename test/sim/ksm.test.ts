@@ -119,6 +119,7 @@ test('KSM in a run: pages scanned per second = pages_to_scan / sleep_millisecs',
   const sc = loadSimScenario(ex('ksm-dense.yaml'));
   sc.duration = 500e6;
   sc.warmup = 0;
+  sc.autoWarmup = false;
   const sim = new Simulator(sc);
   sim.run();
   // 10,000 pages every 20 ms for 0.5 s: 25 wake-ups (at 20, 40, …, 500 ms), every page resident.
