@@ -15,6 +15,7 @@ const CTRL_SAMPLE = 2;
 const CTRL_KSM = 3;
 const CTRL_BATCH = 4;
 const CTRL_AUTO_WARMUP = 5;
+const CTRL_NUMA = 6;
 
 /** Puts the first control events on the heap: end of warmup, each VM's first tick, the first sample. */
 export function startControl(s: SimState): void {
@@ -25,6 +26,7 @@ export function startControl(s: SimState): void {
     if (s.tickPeriod[i]! > 0) s.heap.push(s.tickPeriod[i]!, ((CTRL_TICK | (i << 3)) << 2) | EV_CTRL);
   if (s.tracer) s.heap.push(0, (CTRL_SAMPLE << 2) | EV_CTRL);
   if (s.ksm) s.heap.push(s.ksm.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
+  if (s.numa) s.heap.push(s.numa.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
   if (s.onBatch && !sc.autoWarmup) {
     if (sc.warmup === 0) s.onBatch(s);
     scheduleBatches(s, sc.warmup, sc.duration);
@@ -104,6 +106,9 @@ export function control(s: SimState, id: number): void {
     endWarmup(s);
   } else if (code === CTRL_AUTO_WARMUP) {
     autoWarmupCheck(s);
+  } else if (code === CTRL_NUMA) {
+    s.numa!.scan();
+    s.heap.push(s.now + s.numa!.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
   } else if (code === CTRL_BATCH) {
     s.onBatch?.(s);
   } else if (code === CTRL_TICK) {

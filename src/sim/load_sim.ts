@@ -9,6 +9,7 @@ import { ScenarioError } from '../scenario/scenario_error.ts';
 import type { SimCosts } from './costs.ts';
 import type { DistSpec } from './engine/dist.ts';
 import type { KsmSpec } from './ksm.ts';
+import type { NumaSpec } from './numa_balancing.ts';
 import { type ApfMode, SimScenarioSchema, type WorkloadSpec } from './schema.ts';
 
 /**
@@ -58,6 +59,8 @@ export interface SimScenario {
   mmuNotifiers: boolean;
   /** host.ksm: KSM's scanner (ksm.ts); null when the host does not run KSM. */
   ksm: KsmSpec | null;
+  /** host.numa_balancing (numa_balancing.ts); null when off. */
+  numa: NumaSpec | null;
   costs: SimCosts;
   vms: SimVmSpec[];
 }
@@ -170,6 +173,12 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
       'host.ram',
       `the VMs' initial residency needs ${initial} pages (${((initial * PAGE_SIZE) / 2 ** 30).toFixed(2)}GiB) but ram holds ${ramPages}; lower initial_residency or raise ram`,
     );
+  if (s.host.numa_balancing && !s.host.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      'host.numa_balancing',
+      'NUMA balancing reaches KVM through the MMU notifiers: set host.mmu_notifiers: true',
+    );
   if (s.host.ksm && !s.host.mmu_notifiers)
     throw new ScenarioError(
       file,
@@ -195,6 +204,14 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
     swapLatency: s.host.swap.latency,
     mmuNotifiers: s.host.mmu_notifiers,
     ksm: s.host.ksm ? { pagesToScan: s.host.ksm.pages_to_scan, sleep: s.host.ksm.sleep_millisecs } : null,
+    numa: s.host.numa_balancing
+      ? {
+          scanPages: Math.max(1, Math.floor(s.host.numa_balancing.scan_size / PAGE_SIZE)),
+          period: s.host.numa_balancing.scan_period,
+          nodes: s.host.numa_balancing.nodes,
+          misplaced: s.host.numa_balancing.misplaced_pages,
+        }
+      : null,
     costs: s.costs,
     vms,
   };

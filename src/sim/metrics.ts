@@ -67,7 +67,12 @@ const M_MM_OPS = R_MODEL + 28;
 const M_KSM_SCANNED = M_MM_OPS + HOST_MM_OPS.length;
 const M_KSM_MERGED = M_KSM_SCANNED + 1;
 const M_KSM_COW = M_KSM_SCANNED + 2;
-const NRAW = M_KSM_COW + 1;
+/** NUMA balancing (numa_balancing.ts), per VM: scans, pages made PROT_NONE, hinting faults, migrations. */
+const M_NUMA_SCANS = M_KSM_COW + 1;
+const M_NUMA_PROT = M_NUMA_SCANS + 1;
+const M_NUMA_HINT = M_NUMA_SCANS + 2;
+const M_NUMA_MIGRATE = M_NUMA_SCANS + 3;
+const NRAW = M_NUMA_MIGRATE + 1;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -113,6 +118,13 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_KSM_SCANNED] = ksm.perVm.scanned[i]!;
       r[M_KSM_MERGED] = ksm.perVm.merged[i]!;
       r[M_KSM_COW] = ksm.perVm.cowBreaks[i]!;
+    }
+    const numa = sim.numa;
+    if (numa !== null) {
+      r[M_NUMA_SCANS] = numa.scans[i]!;
+      r[M_NUMA_PROT] = numa.pagesProtected[i]!;
+      r[M_NUMA_HINT] = numa.hintingFaults[i]!;
+      r[M_NUMA_MIGRATE] = numa.migrations[i]!;
     }
     for (let k = 0; k < sv.nTasks; k++) {
       r[M_BURSTS]! += gs.task.bursts[k]!;
@@ -191,6 +203,19 @@ export interface Metrics {
   mmu?: MmuMetrics;
   /** KSM's work on these VMs: present only with `host.ksm` (docs/metrics.md, "KSM"). */
   ksm?: KsmMetrics;
+  /** NUMA balancing on these VMs: present only with `host.numa_balancing` (docs/metrics.md). */
+  numa?: NumaMetrics;
+}
+
+export interface NumaMetrics {
+  /** task_numa_work scans (one protection-change invalidation each). */
+  scans: number;
+  /** Resident pages those scans made PROT_NONE. */
+  pages_protected: number;
+  /** Guest faults whose host lookup took the NUMA-hinting fault. */
+  hinting_faults: number;
+  /** Misplaced pages migrated at their hinting fault (one invalidation each). */
+  migrations: number;
 }
 
 export interface KsmMetrics {
@@ -297,6 +322,7 @@ function metricsOf(
   residentPages: number,
   mmu: boolean,
   ksm: boolean,
+  numa: boolean,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
@@ -353,6 +379,13 @@ function metricsOf(
     guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
   };
   if (mmu) m.mmu = mmuMetricsOf(d);
+  if (numa)
+    m.numa = {
+      scans: d[M_NUMA_SCANS]!,
+      pages_protected: d[M_NUMA_PROT]!,
+      hinting_faults: d[M_NUMA_HINT]!,
+      migrations: d[M_NUMA_MIGRATE]!,
+    };
   if (ksm)
     m.ksm = { pages_scanned: d[M_KSM_SCANNED]!, pages_merged: d[M_KSM_MERGED]!, cow_breaks: d[M_KSM_COW]! };
   return m;
@@ -465,6 +498,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
       resident,
       sc.mmuNotifiers,
       sim.ksm !== null,
+      sim.numa !== null,
     );
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({

@@ -100,6 +100,18 @@ export const KSM_REPORT_ROWS: readonly Row[] = [
   },
 ];
 
+/** The NUMA-balancing rows, shown only when it is on (`host.numa_balancing`: Metrics.numa). */
+export const NUMA_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'NUMA scans / pages protected',
+    cell: (m) => (m.numa ? `${fx(m.numa.scans)} / ${fx(m.numa.pages_protected)}` : '–'),
+  },
+  {
+    label: '  hinting faults / migrations',
+    cell: (m) => (m.numa ? `${fx(m.numa.hinting_faults)} / ${fx(m.numa.migrations)}` : '–'),
+  },
+];
+
 export function formatReport(r: RunMetrics): string {
   const gs = r.groups;
   const secs = r.measured_s;
@@ -112,6 +124,7 @@ export function formatReport(r: RunMetrics): string {
     ...REPORT_ROWS,
     ...(r.total.mmu ? MMU_REPORT_ROWS : []),
     ...(r.total.ksm ? KSM_REPORT_ROWS : []),
+    ...(r.total.numa ? NUMA_REPORT_ROWS : []),
   ];
   for (const row of table) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
   const sw = r.host.swap;

@@ -154,6 +154,19 @@ const HostSchema = z.strictObject({
       sleep_millisecs: durationSchema.default(20_000_000).refine((x) => x > 0, 'expected more than 0'),
     })
     .optional(),
+  /**
+   * Automatic NUMA balancing (src/sim/numa_balancing.ts): every `scan_period` each VM's next `scan_size`
+   * of guest RAM is made PROT_NONE (one invalidation); hinting faults migrate misplaced pages. Needs
+   * mmu_notifiers.
+   */
+  numa_balancing: z
+    .strictObject({
+      scan_size: sizeSchema.default(256 * 2 ** 20),
+      scan_period: durationSchema.default(1_000_000_000).refine((x) => x > 0, 'expected more than 0'),
+      nodes: intIn(1, 64).default(2),
+      misplaced_pages: ratio('misplaced_pages').default(0.1),
+    })
+    .optional(),
 });
 
 export const SimScenarioSchema = z.strictObject({

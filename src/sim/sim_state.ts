@@ -25,6 +25,7 @@ import { LogHistogram } from './histogram.ts';
 import { HostMemory } from './host_memory.ts';
 import { Ksmd } from './ksm.ts';
 import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
+import { NumaBalancing } from './numa_balancing.ts';
 import { createSimKvm, installSimGuest, type SimVm } from './sim_vm.ts';
 import { SwapDevice } from './swap_device.ts';
 import { TokenTable } from './token_table.ts';
@@ -64,6 +65,8 @@ export class SimState {
   readonly host: HostMemory;
   /** KSM's scanner, when the host runs it (host.ksm). */
   readonly ksm: Ksmd | null = null;
+  /** Automatic NUMA balancing, when on (host.numa_balancing). */
+  readonly numa: NumaBalancing | null = null;
   readonly swap: SwapDevice;
   readonly costs: SimCosts;
   readonly tracer: SimTracer | null;
@@ -233,6 +236,14 @@ export class SimState {
       );
       this.host.ksm = this.ksm;
     }
+    if (scenario.numa !== null)
+      this.numa = new NumaBalancing(
+        scenario.numa,
+        kvms,
+        this.vmPageBase,
+        this.host.totalPages,
+        scenario.seed,
+      );
     this.swap = new SwapDevice(
       scenario.swapChannels,
       compileDist(scenario.swapLatency),

@@ -67,6 +67,7 @@ function simHooks(s: SimState, vmIdx: number, first: number): HostHooks {
     warn: () => {
       s.count[vmIdx * NCOUNT + K_WARNINGS]!++;
     },
+    numaHintingFault: (_v, gfn) => s.numa?.hintingFault(vmIdx, gfn),
   };
 }
 
