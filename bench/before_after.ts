@@ -30,7 +30,7 @@ import { Simulator } from './src/sim/simulator.ts';
 import { runExploreFile } from './bench/before_after_explore.ts';
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const sc = withMode(loadSimScenario('examples/sim/calibration.yaml'), 'interrupt');
-sc.duration = 1e15; sc.warmup = 0; sc.maxFaults = 200000;
+sc.duration = 1e15; sc.warmup = 0; sc.autoWarmup = false; sc.maxFaults = 200000;
 const sim = new Simulator(sc);
 let t0 = cpu(); sim.run(); const fps = sim.faults / (cpu() - t0);
 t0 = cpu(); const states = await runExploreFile('examples/explore/shared-pages.yaml'); const sps = states / (cpu() - t0);

@@ -30,6 +30,7 @@ function calibration(mmu: boolean): SimScenario {
   const sc = withMode(loadSimScenario(ex('calibration.yaml')), 'interrupt');
   sc.duration = 1e15;
   sc.warmup = 0;
+  sc.autoWarmup = false;
   sc.maxFaults = CAL_FAULTS;
   sc.mmuNotifiers = mmu;
   return sc;
@@ -40,6 +41,7 @@ function reclaim(mmu: boolean): SimScenario {
   sc.ramPages = sc.vms.reduce((a, v) => a + initialResidentPages(v), 0) + 1000;
   sc.duration = 1e9;
   sc.warmup = 0;
+  sc.autoWarmup = false;
   sc.mmuNotifiers = mmu;
   return sc;
 }

@@ -44,6 +44,7 @@ function calibrationRun(faults: number): number {
   const sc = withMode(loadSimScenario(ex('calibration.yaml')), 'interrupt');
   sc.duration = 1e15;
   sc.warmup = 0;
+  sc.autoWarmup = false;
   sc.maxFaults = faults;
   const sim = new Simulator(sc);
   const t0 = performance.now();
@@ -121,6 +122,7 @@ function tracingRun(
   const sc = loadSimScenario(ex('web-overcommit.yaml'));
   sc.duration = ms * 1e6;
   sc.warmup = 0;
+  sc.autoWarmup = false;
   let bytes = 0;
   const sink = (s: string) => {
     bytes += s.length;

@@ -2,13 +2,21 @@
 // protocol modes and seeds, one table of means with 95% confidence intervals and ratios against the
 // first mode (docs/simulator.md).
 import type { Command } from 'commander';
-import { compareModes, formatComparison } from '../sim/compare.ts';
+import { compareVariants, formatComparison, variantGrid } from '../sim/compare.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
-import { parseCountFlag, parseModesFlag, parseSeedFlag } from './sim_flags.ts';
+import {
+  parseCountFlag,
+  parseErasFlag,
+  parseModesFlag,
+  parseSeedFlag,
+  parseWhatIfFlag,
+} from './sim_flags.ts';
 
 interface CompareFlags {
-  apf: string;
+  apf?: string;
+  era?: string;
+  whatIf?: string;
   seeds: string;
   seed?: string;
   json?: boolean;
@@ -18,25 +26,40 @@ interface CompareFlags {
 export function register(program: Command): void {
   program
     .command('compare')
-    .description('run a `kind: sim` scenario under several APF protocol modes and seeds and compare them')
+    .description(
+      'run a `kind: sim` scenario under several APF protocol modes, host eras or what-if switches, and seeds, and compare them',
+    )
     .argument('<file>', 'scenario file (YAML or JSON)')
     .option(
       '--apf <modes>',
-      'comma-separated protocol modes; the first is the baseline',
-      'off,sync,legacy,interrupt',
+      "comma-separated protocol modes; the first is the baseline (default: off,sync,legacy,interrupt, or the scenario's own with --era or --what-if)",
+    )
+    .option('--era <eras>', 'comma-separated host eras to run every VM under (e.g. 3.6,5.15,6.8,6.18)')
+    .option(
+      '--what-if <sets>',
+      "comma-separated switch sets added to every VM's bugs: 'none', a switch name, or names joined by '+' (e.g. none,use-change-pte)",
     )
     .option('--seeds <n>', 'seeds per mode (scenario seed, seed+1, …)', '5')
     .option('--seed <n>', "first seed (overrides the scenario's)")
     .option('--json', 'print every run and the summary as JSON')
     .option('--progress', 'show a progress bar (on a terminal, for comparisons longer than a second)')
     .action((file: string, flags: CompareFlags) => {
-      const modes = parseModesFlag(flags.apf);
+      const varied = flags.era !== undefined || flags.whatIf !== undefined;
+      const modes =
+        flags.apf !== undefined
+          ? parseModesFlag(flags.apf)
+          : varied
+            ? null
+            : parseModesFlag('off,sync,legacy,interrupt');
+      const eras = flags.era === undefined ? null : parseErasFlag(flags.era);
+      const whatIf = flags.whatIf === undefined ? null : parseWhatIfFlag(flags.whatIf);
       const seeds = parseCountFlag('--seeds', flags.seeds, 1000);
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       const progress = flags.progress ? startProgress('comparing') : null;
       try {
-        const result = compareModes(scenario, modes, seeds, progress?.update ?? null);
+        const variants = variantGrid(modes, eras, whatIf);
+        const result = compareVariants(scenario, variants, seeds, progress?.update ?? null);
         progress?.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
       } finally {

@@ -43,6 +43,16 @@ export interface PageStates {
   readonly length: number;
 }
 
+/**
+ * Whether the guest's access completes without an exit: the SPTE is present and, for a write, writable. A
+ * write to a read-only SPTE (a KSM page, a page mapped from a read-only host PTE, a change_pte rewrite) is
+ * a write-protection EPT violation: KVM's fault path breaks a KSM page by COW there.
+ */
+export function spte_allows(st: PageStates, gfn: number, write: boolean): boolean {
+  const s = st[gfn]!;
+  return (s & PAGE_SPTE_MAPPED) !== 0 && !(write && (s & PAGE_SPTE_RO) !== 0);
+}
+
 /** The writable table behind a `PageStates` (this module's only way to write). */
 const bytes = (st: PageStates): Uint8Array => st as Uint8Array;
 
@@ -159,6 +169,15 @@ export function host_page_replace(st: PageStates, gfn: number, ksm: boolean, ro:
     (ksm ? PAGE_KSM : 0) |
     (ro ? PAGE_HOST_RO : 0) |
     (s & PAGE_SPTE_MAPPED ? PAGE_SPTE_STALE : 0);
+}
+
+/**
+ * KSM made this page the KSM page itself (stable_tree_insert after try_to_merge_two_pages): same frame,
+ * already write-protected by write_protect_page; from now on a write breaks it by COW.
+ */
+export function host_page_set_ksm(st: PageStates, gfn: number): void {
+  const b = bytes(st);
+  b[gfn] = b[gfn]! | PAGE_KSM | PAGE_HOST_RO;
 }
 
 /** A blocking GUP then the SPTE install, in one step (a synchronous fault-in, a prefault that faulted). */

@@ -2,6 +2,8 @@
 // sees the same workload draws as the others), summarized per metric as mean ± the 95% confidence
 // interval of the mean across seeds (Student's t, n − 1 degrees of freedom) and the ratio of the mean to
 // the first mode's.
+import type { BugName } from '../host/x86/bugs.ts';
+import type { EraName } from '../host/x86/era.ts';
 import { type OrderNote, orderNotes } from './compare_order.ts';
 import { type SimScenario, withMode } from './load_sim.ts';
 import type { RunMetrics } from './metrics.ts';
@@ -72,6 +74,40 @@ export const COMPARE_METRICS: readonly CompareMetric[] = [
   },
 ];
 
+/**
+ * The MMU rows, for scenarios with host.mmu_notifiers: what host memory management costs the guests in
+ * faults, zaps and retries, and what KSM saved.
+ */
+export const MMU_COMPARE_METRICS: readonly CompareMetric[] = [
+  {
+    key: 'guest_faults_per_s',
+    label: 'guest faults (EPT violations)/s',
+    get: (m) => (m.measured_s > 0 && m.total.mmu ? m.total.mmu.guest_faults / m.measured_s : Number.NaN),
+    digits: 0,
+  },
+  {
+    key: 'sptes_zapped_per_s',
+    label: 'SPTEs zapped/s',
+    get: (m) => (m.measured_s > 0 && m.total.mmu ? m.total.mmu.sptes_zapped / m.measured_s : Number.NaN),
+    digits: 0,
+  },
+  {
+    key: 'fault_retries_per_s',
+    label: 'fault retries/s',
+    get: (m) => {
+      const r = m.total.mmu?.retries;
+      return m.measured_s > 0 && r ? (r.range + r.seq + r.unsafe) / m.measured_s : Number.NaN;
+    },
+    digits: 0,
+  },
+  {
+    key: 'ksm_saved_mib',
+    label: 'KSM saved MiB (end)',
+    get: (m) => m.host.ksm?.saved_mib ?? Number.NaN,
+    digits: 0,
+  },
+];
+
 /** Two-sided 95% Student t quantiles for 1..30 degrees of freedom; beyond, the normal 1.96. */
 const T95 = [
   12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
@@ -96,14 +132,65 @@ export function summarize(values: readonly number[]): { mean: number; ci95: numb
   return { mean, ci95: t * Math.sqrt(v / n) };
 }
 
+/**
+ * One column of a comparison: the scenario with an APF mode (withMode), a host era for every VM, and/or
+ * bug or what-if switches added to every VM's own (null: the scenario's as written).
+ */
+export interface Variant {
+  mode: ApfMode | null;
+  era: EraName | null;
+  bugs: readonly BugName[] | null;
+  /** The column head: the parts that are set ("interrupt", "5.15 use-change-pte"; "faithful" for no switch). */
+  label: string;
+}
+
+/** A column's results: `mode` alone for a protocol comparison (its JSON shape since the first release). */
+export interface VariantResult {
+  mode?: ApfMode;
+  variant?: string;
+  era?: EraName;
+  bugs?: BugName[];
+  metrics: Record<string, Summary>;
+}
+
 export interface Comparison {
   scenario: string;
   seeds: number[];
-  modes: Array<{ mode: ApfMode; metrics: Record<string, Summary> }>;
+  modes: VariantResult[];
   /** The smallest tasks-per-vCPU of the scenario's VMs (the expected order assumes more than one). */
   tasksPerVcpu: number;
   /** Where guest work departs from interrupt ≥ legacy ≥ off ≥ sync, and why (compare_order.ts). */
   notes: OrderNote[];
+}
+
+/** The scenario as variant `v` runs it. */
+export function applyVariant(scenario: SimScenario, v: Variant): SimScenario {
+  const s = v.mode === null ? scenario : withMode(scenario, v.mode);
+  if (v.era === null && v.bugs === null) return s;
+  return {
+    ...s,
+    vms: s.vms.map((vm) => ({
+      ...vm,
+      ...(v.era === null ? {} : { era: v.era, eraExplicit: true }),
+      ...(v.bugs === null ? {} : { bugs: [...new Set([...vm.bugs, ...v.bugs])] }),
+    })),
+  };
+}
+
+/** The variants of a comparison: every APF mode × era × switch set given (null lists: not varied). */
+export function variantGrid(
+  modes: readonly ApfMode[] | null,
+  eras: readonly EraName[] | null,
+  bugSets: readonly (readonly BugName[])[] | null,
+): Variant[] {
+  const out: Variant[] = [];
+  for (const mode of modes ?? [null])
+    for (const era of eras ?? [null])
+      for (const bugs of bugSets ?? [null]) {
+        const parts = [mode, era, bugs === null ? null : bugs.length === 0 ? 'faithful' : bugs.join('+')];
+        out.push({ mode, era, bugs, label: parts.filter((p) => p !== null).join(' ') });
+      }
+  return out;
 }
 
 export function compareModes(
@@ -112,26 +199,37 @@ export function compareModes(
   nSeeds: number,
   onProgress: ((fraction: number) => void) | null = null,
 ): Comparison {
+  return compareVariants(scenario, variantGrid(modes, null, null), nSeeds, onProgress);
+}
+
+export function compareVariants(
+  scenario: SimScenario,
+  variants: readonly Variant[],
+  nSeeds: number,
+  onProgress: ((fraction: number) => void) | null = null,
+): Comparison {
   const seeds = Array.from({ length: nSeeds }, (_, i) => (scenario.seed + i) >>> 0);
-  const total = modes.length * seeds.length;
+  const total = variants.length * seeds.length;
   let done = 0;
-  const perMode = modes.map((mode) => {
+  const perMode = variants.map((variant) => {
     const runs = seeds.map((seed) => {
       const r = runSimulation(
-        { ...withMode(scenario, mode), seed },
+        { ...applyVariant(scenario, variant), seed },
         { onProgress: onProgress ? (f) => onProgress((done + f) / total) : null },
       );
       done++;
       onProgress?.(done / total);
       return r.metrics;
     });
-    return { mode, runs };
+    return { variant, runs };
   });
   const base = perMode[0]!;
   const tasksPerVcpu = Math.min(...scenario.vms.map((v) => v.workload.tasks_per_vcpu));
-  const summaries = perMode.map(({ mode, runs }) => {
+  const table = compareMetricsFor(scenario);
+  const modesOnly = variants.every((v) => v.mode !== null && v.era === null && v.bugs === null);
+  const summaries = perMode.map(({ variant, runs }) => {
     const metrics: Record<string, Summary> = {};
-    for (const m of COMPARE_METRICS) {
+    for (const m of table) {
       const values = runs.map(m.get);
       const s = summarize(values);
       const b = summarize(base.runs.map(m.get)).mean;
@@ -141,24 +239,87 @@ export function compareModes(
         values,
       };
     }
-    return { mode, metrics };
+    const r: VariantResult = modesOnly
+      ? { mode: variant.mode!, metrics }
+      : {
+          variant: variant.label,
+          ...(variant.mode === null ? {} : { mode: variant.mode }),
+          ...(variant.era === null ? {} : { era: variant.era }),
+          ...(variant.bugs === null ? {} : { bugs: [...variant.bugs] }),
+          metrics,
+        };
+    return r;
   });
   return {
     scenario: scenario.name,
     seeds,
     modes: summaries,
     tasksPerVcpu,
-    notes: orderNotes(summaries, tasksPerVcpu),
+    notes: modesOnly
+      ? orderNotes(
+          summaries.map((x) => ({ mode: x.mode!, metrics: x.metrics })),
+          tasksPerVcpu,
+        )
+      : whatIfNotes(variants, summaries),
   };
+}
+
+/** The rows a comparison of `scenario` shows. */
+export function compareMetricsFor(scenario: SimScenario): readonly CompareMetric[] {
+  return scenario.mmuNotifiers ? [...COMPARE_METRICS, ...MMU_COMPARE_METRICS] : COMPARE_METRICS;
+}
+
+const labelOf = (r: VariantResult): string => r.variant ?? r.mode ?? '';
+
+/**
+ * Notes on what-if switches: for each variant with `use-change-pte` against the same variant without it,
+ * what Glisse's change_pte RFC changed in this run (SPTE zaps, guest faults, exits, guest work).
+ */
+function whatIfNotes(variants: readonly Variant[], results: readonly VariantResult[]): OrderNote[] {
+  const notes: OrderNote[] = [];
+  const key = (v: Variant, drop: BugName): string =>
+    `${v.mode}|${v.era}|${(v.bugs ?? []).filter((b) => b !== drop).join('+')}`;
+  const f0 = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
+  variants.forEach((v, i) => {
+    if (!v.bugs?.includes('use-change-pte')) return;
+    const j = variants.findIndex(
+      (w) =>
+        w !== v &&
+        !w.bugs?.includes('use-change-pte') &&
+        key(w, 'use-change-pte') === key(v, 'use-change-pte'),
+    );
+    if (j < 0) return;
+    const a = results[j]!.metrics;
+    const b = results[i]!.metrics;
+    const z = (m: Record<string, Summary>, k: string): number => m[k]?.mean ?? Number.NaN;
+    const significant =
+      Math.abs(z(a, 'guest_faults_per_s') - z(b, 'guest_faults_per_s')) >
+      (a.guest_faults_per_s?.ci95 ?? 0) + (b.guest_faults_per_s?.ci95 ?? 0);
+    const work = z(a, 'task_cpu_rate') > 0 ? z(b, 'task_cpu_rate') / z(a, 'task_cpu_rate') : Number.NaN;
+    notes.push({
+      expected: (v.mode ?? 'interrupt') as ApfMode,
+      over: (v.mode ?? 'interrupt') as ApfMode,
+      significant,
+      text:
+        `${labelOf(results[i]!)} against ${labelOf(results[j]!)}: with Glisse's change_pte RFC (2019, never ` +
+        'merged) KSM and COW ranges skip the zap in invalidate_range_start and change_pte repoints the SPTE, ' +
+        `so SPTEs zapped/s ${f0(z(a, 'sptes_zapped_per_s'))} → ${f0(z(b, 'sptes_zapped_per_s'))} and guest ` +
+        `faults/s ${f0(z(a, 'guest_faults_per_s'))} → ${f0(z(b, 'guest_faults_per_s'))} (a read of a merged ` +
+        `page no longer refaults); guest work ×${work.toFixed(3)}` +
+        (significant ? '.' : '; the fault rates differ by less than their 95% intervals.'),
+    });
+  });
+  return notes;
 }
 
 const fmt = (x: number, d: number): string =>
   x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 export function formatComparison(c: Comparison): string {
-  const first = c.modes[0]!.mode;
-  const rows: string[][] = [['', ...c.modes.map((m) => m.mode)]];
-  for (const m of COMPARE_METRICS) {
+  const first = labelOf(c.modes[0]!);
+  const table = [...COMPARE_METRICS, ...MMU_COMPARE_METRICS].filter((m) => m.key in c.modes[0]!.metrics);
+  const rows: string[][] = [['', ...c.modes.map(labelOf)]];
+  for (const m of table) {
     rows.push([
       m.label,
       ...c.modes.map(({ metrics }) => {

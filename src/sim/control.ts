@@ -1,21 +1,101 @@
 // Control events: the end of warmup (snapshot and reset of the measured statistics), each VM's scheduler
-// tick, and the tracer's periodic samples. A control event's id is code | arg << 3 (arg: the VM of a tick).
+// tick, the tracer's periodic samples, and KSM's scanner waking up. A control event's id is code | arg << 3 (arg: the VM of a tick).
 import { RESCHEDULE_VECTOR } from '../guest/x86/linux/scheduler.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
-import { K_TICKS, NCOUNT } from './counters.ts';
-import { EV_CTRL, type SimState } from './sim_state.ts';
+import { K_TICKS, NCAT, NCOUNT } from './counters.ts';
+import { AUTO_WARMUP_MAX_CHECKS, autoWarmupPeriod, EV_CTRL, type SimState } from './sim_state.ts';
+import { halfDrift, STEADY_BATCHES } from './steady_state.ts';
+
+/** Periods warmup: auto compares (its halves), as the verdict compares the measured window's batches. */
+const AUTO_WINDOW = 6;
 
 const CTRL_WARMUP = 0;
 const CTRL_TICK = 1;
 const CTRL_SAMPLE = 2;
+const CTRL_KSM = 3;
+const CTRL_BATCH = 4;
+const CTRL_AUTO_WARMUP = 5;
+const CTRL_NUMA = 6;
 
 /** Puts the first control events on the heap: end of warmup, each VM's first tick, the first sample. */
 export function startControl(s: SimState): void {
   const sc = s.scenario;
-  if (sc.warmup > 0) s.heap.push(sc.warmup, (CTRL_WARMUP << 2) | EV_CTRL);
+  if (sc.autoWarmup) s.heap.push(autoWarmupPeriod(sc), (CTRL_AUTO_WARMUP << 2) | EV_CTRL);
+  else if (sc.warmup > 0) s.heap.push(sc.warmup, (CTRL_WARMUP << 2) | EV_CTRL);
   for (let i = 0; i < s.vms.length; i++)
     if (s.tickPeriod[i]! > 0) s.heap.push(s.tickPeriod[i]!, ((CTRL_TICK | (i << 3)) << 2) | EV_CTRL);
   if (s.tracer) s.heap.push(0, (CTRL_SAMPLE << 2) | EV_CTRL);
+  if (s.ksm) s.heap.push(s.ksm.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
+  if (s.numa) s.heap.push(s.numa.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
+  if (s.onBatch && !sc.autoWarmup) {
+    if (sc.warmup === 0) s.onBatch(s);
+    scheduleBatches(s, sc.warmup, sc.duration);
+  }
+}
+
+/** The measured window's batch boundaries (steady_state.ts); its start is recorded with the warmup. */
+function scheduleBatches(s: SimState, from: number, to: number): void {
+  if (!s.onBatch) return;
+  const len = to - from;
+  for (let k = 1; k <= STEADY_BATCHES; k++)
+    s.heap.push(from + Math.round((len * k) / STEADY_BATCHES), (CTRL_BATCH << 2) | EV_CTRL);
+}
+
+/** The end of warmup: snapshot the counters, reset the histograms and maxima. */
+function endWarmup(s: SimState): void {
+  s.warmupSnapshot = s.onWarmup?.(s) ?? null;
+  s.swap.sync(s.now);
+  s.swapAtWarmup = [s.swap.busyArea, s.swap.queueArea, s.swap.started];
+  s.swap.maxQueue = s.swap.qLen;
+  for (const h of s.pageReady) h.reset();
+  for (const h of s.doneWait) h.reset();
+  s.swapWait.reset();
+  s.swapService.reset();
+  s.slotBusyMax.fill(0);
+  for (let g = 0; g < s.vcpus.length; g++) s.queuedMax[g] = s.queuedNow[g]!;
+  s.onBatch?.(s);
+}
+
+/** Task time (ns) and evictions so far, every VM together: what warmup: auto watches. */
+function autoTotals(s: SimState): [number, number] {
+  let work = 0;
+  for (let g = 0; g < s.vcpus.length; g++) work += s.time[g * NCAT]!;
+  let ev = 0;
+  for (let i = 0; i < s.vms.length; i++) ev += s.host.evictions[i]!;
+  return [work, ev];
+}
+
+/**
+ * warmup: auto, one check per period (a tenth of `duration`): the warm-up ends once the last AUTO_WINDOW
+ * periods pass the test the steady-state verdict applies to the measured window (steady_state.ts: guest
+ * work and, on an overcommitted host, a non-zero eviction rate that no longer moves between the halves),
+ * or after AUTO_WARMUP_MAX_CHECKS checks (the verdict then says so). The run then measures `duration`.
+ */
+function autoWarmupCheck(s: SimState): void {
+  const sc = s.scenario;
+  const a = s.autoHistory;
+  a.push(autoTotals(s));
+  const k = a.length;
+  let steady = false;
+  if (k > AUTO_WINDOW) {
+    const rates = (j: 0 | 1): number[] =>
+      Array.from(
+        { length: AUTO_WINDOW },
+        (_, i) => a[k - AUTO_WINDOW + i]![j] - a[k - AUTO_WINDOW - 1 + i]![j],
+      );
+    const ev = rates(1);
+    const overcommitted = s.host.totalPages > sc.ramPages;
+    steady =
+      !halfDrift(rates(0)).moving && (!overcommitted || (ev.every((x) => x > 0) && !halfDrift(ev).moving));
+  }
+  if (steady || k >= AUTO_WARMUP_MAX_CHECKS) {
+    s.warmupAt = s.now;
+    s.endTime = s.now + sc.duration;
+    endWarmup(s);
+    scheduleBatches(s, s.now, s.endTime);
+    return;
+  }
+  s.heap.push(s.now + autoWarmupPeriod(sc), (CTRL_AUTO_WARMUP << 2) | EV_CTRL);
 }
 
 /** Runs control event `id` at `s.now`. */
@@ -23,19 +103,21 @@ export function control(s: SimState, id: number): void {
   const code = id & 7;
   const arg = id >>> 3;
   if (code === CTRL_WARMUP) {
-    s.warmupSnapshot = s.onWarmup?.(s) ?? null;
-    s.swap.sync(s.now);
-    s.swapAtWarmup = [s.swap.busyArea, s.swap.queueArea, s.swap.started];
-    s.swap.maxQueue = s.swap.qLen;
-    for (const h of s.pageReady) h.reset();
-    for (const h of s.doneWait) h.reset();
-    s.swapWait.reset();
-    s.swapService.reset();
-    s.slotBusyMax.fill(0);
-    for (let g = 0; g < s.vcpus.length; g++) s.queuedMax[g] = s.queuedNow[g]!;
+    endWarmup(s);
+  } else if (code === CTRL_AUTO_WARMUP) {
+    autoWarmupCheck(s);
+  } else if (code === CTRL_NUMA) {
+    s.numa!.scan();
+    s.heap.push(s.now + s.numa!.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
+  } else if (code === CTRL_BATCH) {
+    s.onBatch?.(s);
   } else if (code === CTRL_TICK) {
     tick(s, arg);
     s.heap.push(s.now + s.tickPeriod[arg]!, ((CTRL_TICK | (arg << 3)) << 2) | EV_CTRL);
+  } else if (code === CTRL_KSM) {
+    // ksmd: a batch of pages_to_scan pages, then sleep_millisecs.
+    s.ksm!.scan();
+    s.heap.push(s.now + s.ksm!.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
   } else {
     s.tracer?.sample(s, s.now);
     s.heap.push(s.now + s.tracer!.samplePeriod, (CTRL_SAMPLE << 2) | EV_CTRL);

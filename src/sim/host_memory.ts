@@ -25,6 +25,13 @@ import {
 export class HostMemory {
   /** Resident pages, all VMs together (pinned kernel pages included). */
   resident = 0;
+  /**
+   * Resident pages that map a KSM page another page also maps (KSM's pages_sharing): they take no frame of
+   * their own, so reclaim starts when resident − sharing exceeds the limit (ksm.ts keeps it).
+   */
+  sharing = 0;
+  /** KSM (ksm.ts), when the host runs it: told of guest writes and of evictions. */
+  ksm: { written(vm: number, gfn: number): void; evicted(vm: number, gfn: number): void } | null = null;
   /** Pages reclaimed so far, per VM. */
   readonly evictions: Float64Array;
   /** Resident pages per VM. */
@@ -103,7 +110,12 @@ export class HostMemory {
       if ((once[g >>> 3]! & (1 << (g & 7))) !== 0) this.refaults[vm]!++;
     }
     this.touch(vm, gfn);
-    while (this.resident > this.limit) this.evictOne();
+    while (this.resident - this.sharing > this.limit) this.evictOne();
+  }
+
+  /** The workload is writing gfn of VM vm (its content changes; KSM must know). */
+  written(vm: number, gfn: number): void {
+    this.ksm?.written(vm, gfn);
   }
 
   /** Evicts one specific resident page (the bernoulli calibration pattern's "reclaimed meanwhile"). */
@@ -116,6 +128,7 @@ export class HostMemory {
   /** Evicts resident gfn of VM vm (through the notifiers when configured) and counts it. */
   private evictPageOf(vm: number, gfn: number): void {
     const evict = this.evictPage;
+    this.ksm?.evicted(vm, gfn);
     if (evict === null) host_page_evict(this.states[vm]!, gfn);
     else {
       evict(vm, gfn);

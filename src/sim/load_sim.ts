@@ -8,6 +8,8 @@ import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import type { SimCosts } from './costs.ts';
 import type { DistSpec } from './engine/dist.ts';
+import type { KsmSpec } from './ksm.ts';
+import type { NumaSpec } from './numa_balancing.ts';
 import { type ApfMode, SimScenarioSchema, type WorkloadSpec } from './schema.ts';
 
 /**
@@ -34,6 +36,9 @@ export interface SimVmSpec {
   bugs: BugName[];
   initialResidency: number;
   tick: number;
+  /** Duplicate content for KSM (schema duplicate_pages, duplicate_kinds). */
+  duplicatePages: number;
+  duplicateKinds: number;
   workload: WorkloadSpec;
 }
 
@@ -42,13 +47,20 @@ export interface SimScenario {
   name: string;
   seed: number;
   duration: number;
+  /** The warm-up (ns); with autoWarmup, decided during the run (SimState.warmupAt) and 0 here. */
   warmup: number;
+  /** `warmup: auto`: warm up until steady, then measure `duration` (control.ts). */
+  autoWarmup: boolean;
   maxFaults: number | null;
   ramPages: number;
   swapChannels: number;
   swapLatency: DistSpec;
   /** host.mmu_notifiers: every VM is created with VmConfig.mmu_notifiers (docs/mmu.md). */
   mmuNotifiers: boolean;
+  /** host.ksm: KSM's scanner (ksm.ts); null when the host does not run KSM. */
+  ksm: KsmSpec | null;
+  /** host.numa_balancing (numa_balancing.ts); null when off. */
+  numa: NumaSpec | null;
   costs: SimCosts;
   vms: SimVmSpec[];
 }
@@ -113,6 +125,12 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
         at('workload.tasks_per_vcpu'),
         `expected at most 4096 tasks per VM, got ${tasks}`,
       );
+    if (e.duplicate_pages > 0 && !s.host.ksm)
+      throw new ScenarioError(
+        file,
+        at('duplicate_pages'),
+        'duplicate content only matters to KSM: add host.ksm (or leave duplicate_pages at 0)',
+      );
     const group = e.name ?? `vm${i}`;
     for (let k = 0; k < e.count; k++) {
       const name = e.count > 1 ? `${group}-${k}` : group;
@@ -134,6 +152,8 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
         bugs: e.bugs,
         initialResidency: e.initial_residency,
         tick: e.tick,
+        duplicatePages: e.duplicate_pages,
+        duplicateKinds: e.duplicate_kinds,
         workload: e.workload,
       });
     }
@@ -153,7 +173,19 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
       'host.ram',
       `the VMs' initial residency needs ${initial} pages (${((initial * PAGE_SIZE) / 2 ** 30).toFixed(2)}GiB) but ram holds ${ramPages}; lower initial_residency or raise ram`,
     );
-  if (s.warmup >= s.duration)
+  if (s.host.numa_balancing && !s.host.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      'host.numa_balancing',
+      'NUMA balancing reaches KVM through the MMU notifiers: set host.mmu_notifiers: true',
+    );
+  if (s.host.ksm && !s.host.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      'host.ksm',
+      'KSM merges reach KVM through the MMU notifiers: set host.mmu_notifiers: true',
+    );
+  if (s.warmup !== 'auto' && s.warmup >= s.duration)
     throw new ScenarioError(
       file,
       'warmup',
@@ -164,12 +196,22 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
     name: s.name ?? file.replace(/^.*\//, '').replace(/\.ya?ml$|\.json$/, ''),
     seed: s.seed,
     duration: s.duration,
-    warmup: s.warmup,
+    warmup: s.warmup === 'auto' ? 0 : s.warmup,
+    autoWarmup: s.warmup === 'auto',
     maxFaults: s.max_faults ?? null,
     ramPages,
     swapChannels: s.host.swap.channels,
     swapLatency: s.host.swap.latency,
     mmuNotifiers: s.host.mmu_notifiers,
+    ksm: s.host.ksm ? { pagesToScan: s.host.ksm.pages_to_scan, sleep: s.host.ksm.sleep_millisecs } : null,
+    numa: s.host.numa_balancing
+      ? {
+          scanPages: Math.max(1, Math.floor(s.host.numa_balancing.scan_size / PAGE_SIZE)),
+          period: s.host.numa_balancing.scan_period,
+          nodes: s.host.numa_balancing.nodes,
+          misplaced: s.host.numa_balancing.misplaced_pages,
+        }
+      : null,
     costs: s.costs,
     vms,
   };

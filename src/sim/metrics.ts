@@ -27,6 +27,7 @@ import {
 } from './counters.ts';
 import { LogHistogram } from './histogram.ts';
 import type { SimState } from './sim_state.ts';
+import { assessSteadyState, type SteadyState } from './steady_state.ts';
 
 // Raw per-VM vector: the simulator's counters, then the time categories, then model statistics.
 const R_TIME = NCOUNT;
@@ -62,7 +63,16 @@ const M_PF_RETRY_STALE = R_MODEL + 26;
 const M_REFAULTS = R_MODEL + 27;
 /** vm.mm.count, HOST_MM_OPS order. */
 const M_MM_OPS = R_MODEL + 28;
-const NRAW = M_MM_OPS + HOST_MM_OPS.length;
+/** KSM (ksm.ts), per VM: present pages scanned, pages merged into KSM pages, merges broken by writes. */
+const M_KSM_SCANNED = M_MM_OPS + HOST_MM_OPS.length;
+const M_KSM_MERGED = M_KSM_SCANNED + 1;
+const M_KSM_COW = M_KSM_SCANNED + 2;
+/** NUMA balancing (numa_balancing.ts), per VM: scans, pages made PROT_NONE, hinting faults, migrations. */
+const M_NUMA_SCANS = M_KSM_COW + 1;
+const M_NUMA_PROT = M_NUMA_SCANS + 1;
+const M_NUMA_HINT = M_NUMA_SCANS + 2;
+const M_NUMA_MIGRATE = M_NUMA_SCANS + 3;
+const NRAW = M_NUMA_MIGRATE + 1;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -103,6 +113,19 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
     r[M_REFAULTS] = sim.host.refaults[i]!;
     const ops = sv.vm.mm.count;
     for (let k = 0; k < HOST_MM_OPS.length; k++) r[M_MM_OPS + k] = ops[k]!;
+    const ksm = sim.ksm;
+    if (ksm !== null) {
+      r[M_KSM_SCANNED] = ksm.perVm.scanned[i]!;
+      r[M_KSM_MERGED] = ksm.perVm.merged[i]!;
+      r[M_KSM_COW] = ksm.perVm.cowBreaks[i]!;
+    }
+    const numa = sim.numa;
+    if (numa !== null) {
+      r[M_NUMA_SCANS] = numa.scans[i]!;
+      r[M_NUMA_PROT] = numa.pagesProtected[i]!;
+      r[M_NUMA_HINT] = numa.hintingFaults[i]!;
+      r[M_NUMA_MIGRATE] = numa.migrations[i]!;
+    }
     for (let k = 0; k < sv.nTasks; k++) {
       r[M_BURSTS]! += gs.task.bursts[k]!;
       r[M_TOUCHES]! += gs.task.touches[k]!;
@@ -178,6 +201,41 @@ export interface Metrics {
   guest: { panics: number; warnings: number };
   /** KVM's MMU notifiers: present only with `host.mmu_notifiers` (docs/metrics.md, "MMU notifiers"). */
   mmu?: MmuMetrics;
+  /** KSM's work on these VMs: present only with `host.ksm` (docs/metrics.md, "KSM"). */
+  ksm?: KsmMetrics;
+  /** NUMA balancing on these VMs: present only with `host.numa_balancing` (docs/metrics.md). */
+  numa?: NumaMetrics;
+}
+
+export interface NumaMetrics {
+  /** task_numa_work scans (one protection-change invalidation each). */
+  scans: number;
+  /** Resident pages those scans made PROT_NONE. */
+  pages_protected: number;
+  /** Guest faults whose host lookup took the NUMA-hinting fault. */
+  hinting_faults: number;
+  /** Misplaced pages migrated at their hinting fault (one invalidation each). */
+  migrations: number;
+}
+
+export interface KsmMetrics {
+  /** Present pages ksmd visited. */
+  pages_scanned: number;
+  /** Pages merged into a KSM page (each one write_protect_page + replace_page; the page that becomes a
+   * new KSM page counts too, with its write_protect_page alone). */
+  pages_merged: number;
+  /** Merged pages broken by a guest write (a COW, one invalidation each). */
+  cow_breaks: number;
+}
+
+/** KSM host-wide, at the end of the run (the /sys/kernel/mm/ksm files of the same names). */
+export interface KsmHostMetrics {
+  pages_shared: number;
+  pages_sharing: number;
+  /** Memory KSM saves at the end: pages_sharing pages. */
+  saved_mib: number;
+  full_scans: number;
+  pages_scanned: number;
 }
 
 export interface MmuMetrics {
@@ -227,7 +285,9 @@ export interface RunMetrics {
   /** Virtual time simulated, and the measured part of it (after warmup), in seconds. */
   simulated_s: number;
   measured_s: number;
-  host: { ram_mib: number; resident_mib: number; swap: SwapMetrics };
+  /** Whether the measured window saw a host at steady state (steady_state.ts; absent without batches). */
+  steady_state?: SteadyState;
+  host: { ram_mib: number; resident_mib: number; swap: SwapMetrics; ksm?: KsmHostMetrics };
   total: Metrics;
   /** One per `vms` entry of the scenario (its `count` VMs together). */
   groups: GroupMetrics[];
@@ -261,6 +321,8 @@ function metricsOf(
   slotBusyMax: number,
   residentPages: number,
   mmu: boolean,
+  ksm: boolean,
+  numa: boolean,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
@@ -317,6 +379,15 @@ function metricsOf(
     guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
   };
   if (mmu) m.mmu = mmuMetricsOf(d);
+  if (numa)
+    m.numa = {
+      scans: d[M_NUMA_SCANS]!,
+      pages_protected: d[M_NUMA_PROT]!,
+      hinting_faults: d[M_NUMA_HINT]!,
+      migrations: d[M_NUMA_MIGRATE]!,
+    };
+  if (ksm)
+    m.ksm = { pages_scanned: d[M_KSM_SCANNED]!, pages_merged: d[M_KSM_MERGED]!, cow_breaks: d[M_KSM_COW]! };
   return m;
 }
 
@@ -344,9 +415,33 @@ function mmuMetricsOf(d: Float64Array): MmuMetrics {
   };
 }
 
-/** Makes `sim` snapshot its counters at the end of warmup. Call before `sim.run()`. */
+/** Task time and evictions, all VMs together, at each batch boundary of the measured window. */
+interface Batches {
+  times: number[];
+  work: number[];
+  evictions: number[];
+}
+const batchesOf = new WeakMap<SimState, Batches>();
+
+/**
+ * Makes `sim` snapshot its counters at the end of warmup and at each batch boundary of the measured
+ * window (for the steady-state check). Call before `sim.run()`.
+ */
 export function attachMetrics(sim: SimState): void {
   sim.onWarmup = (s) => collectRaw(s, s.now);
+  const b: Batches = { times: [], work: [], evictions: [] };
+  batchesOf.set(sim, b);
+  sim.onBatch = (s) => {
+    let work = 0;
+    let ev = 0;
+    for (const r of collectRaw(s, s.now)) {
+      work += r[R_TIME]!;
+      ev += r[M_EVICTIONS]!;
+    }
+    b.times.push(s.now);
+    b.work.push(work);
+    b.evictions.push(ev);
+  };
 }
 
 export interface GroupMetrics extends Metrics {
@@ -360,7 +455,7 @@ export interface GroupMetrics extends Metrics {
 export function buildMetrics(sim: SimState): RunMetrics {
   const sc = sim.scenario;
   const end = sim.endTime;
-  const startT = sim.warmupSnapshot === null ? 0 : sc.warmup;
+  const startT = sim.warmupSnapshot === null ? 0 : sim.warmupAt;
   const measured = Math.max(0, end - startT);
   const endRaw = collectRaw(sim, end);
   const startRaw = (sim.warmupSnapshot as Float64Array[] | null) ?? endRaw.map(() => new Float64Array(NRAW));
@@ -391,7 +486,20 @@ export function buildMetrics(sim: SimState): RunMetrics {
       slotMax = Math.max(slotMax, sim.slotBusyMax[i]!);
       resident += sim.host.vmResident[i]!;
     }
-    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers);
+    return metricsOf(
+      d,
+      measured,
+      vcpus,
+      tasks,
+      pr,
+      dw,
+      qmax,
+      slotMax,
+      resident,
+      sc.mmuNotifiers,
+      sim.ksm !== null,
+      sim.numa !== null,
+    );
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
     name: sv.spec.name,
@@ -423,12 +531,39 @@ export function buildMetrics(sim: SimState): RunMetrics {
     wait: latency(sim.swapWait),
     service: latency(sim.swapService),
   };
+  const b = batchesOf.get(sim);
+  const steady =
+    b === undefined
+      ? null
+      : assessSteadyState(
+          b.times,
+          b.work,
+          b.evictions,
+          sim.host.totalPages > sc.ramPages,
+          sc.autoWarmup ? sim.warmupAt : null,
+        );
   return {
     scenario: sc.name,
     seed: sc.seed,
     simulated_s: r6(end / 1e9),
     measured_s: r6(measured / 1e9),
-    host: { ram_mib: r3(sc.ramPages / MIB_PAGES), resident_mib: r3(sim.host.resident / MIB_PAGES), swap },
+    ...(steady === null ? {} : { steady_state: steady }),
+    host: {
+      ram_mib: r3(sc.ramPages / MIB_PAGES),
+      resident_mib: r3(sim.host.resident / MIB_PAGES),
+      swap,
+      ...(sim.ksm === null
+        ? {}
+        : {
+            ksm: {
+              pages_shared: sim.ksm.pages_shared,
+              pages_sharing: sim.ksm.pages_sharing,
+              saved_mib: r3(sim.ksm.pages_sharing / MIB_PAGES),
+              full_scans: sim.ksm.full_scans,
+              pages_scanned: sim.ksm.pages_scanned,
+            },
+          }),
+    },
     total: aggregate(sim.vms.map((_, i) => i)),
     groups,
     vms,

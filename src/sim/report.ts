@@ -91,6 +91,27 @@ export const MMU_REPORT_ROWS: readonly Row[] = [
   },
 ];
 
+/** The KSM rows, shown only when the host runs KSM (`host.ksm`: Metrics.ksm). */
+export const KSM_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'KSM pages scanned / merged / COW-broken',
+    cell: (m) =>
+      m.ksm ? `${fx(m.ksm.pages_scanned)} / ${fx(m.ksm.pages_merged)} / ${fx(m.ksm.cow_breaks)}` : '–',
+  },
+];
+
+/** The NUMA-balancing rows, shown only when it is on (`host.numa_balancing`: Metrics.numa). */
+export const NUMA_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'NUMA scans / pages protected',
+    cell: (m) => (m.numa ? `${fx(m.numa.scans)} / ${fx(m.numa.pages_protected)}` : '–'),
+  },
+  {
+    label: '  hinting faults / migrations',
+    cell: (m) => (m.numa ? `${fx(m.numa.hinting_faults)} / ${fx(m.numa.migrations)}` : '–'),
+  },
+];
+
 export function formatReport(r: RunMetrics): string {
   const gs = r.groups;
   const secs = r.measured_s;
@@ -99,7 +120,12 @@ export function formatReport(r: RunMetrics): string {
     ...(gs.length > 1 ? [{ head: 'total', m: r.total }] : []),
   ];
   const rows: string[][] = [['', ...cols.map((c) => c.head)]];
-  const table = r.total.mmu ? [...REPORT_ROWS, ...MMU_REPORT_ROWS] : REPORT_ROWS;
+  const table = [
+    ...REPORT_ROWS,
+    ...(r.total.mmu ? MMU_REPORT_ROWS : []),
+    ...(r.total.ksm ? KSM_REPORT_ROWS : []),
+    ...(r.total.numa ? NUMA_REPORT_ROWS : []),
+  ];
   for (const row of table) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
   const sw = r.host.swap;
   const lines = [
@@ -111,5 +137,14 @@ export function formatReport(r: RunMetrics): string {
       `utilization ${pct(sw.utilization)}, queue mean ${fx(sw.mean_queue, 2)} max ${sw.max_queue}, ` +
       `wait p99 ${us(sw.wait.p99_us)}, service p50 ${us(sw.service.p50_us)}`,
   ];
+  const st = r.steady_state;
+  if (st)
+    lines.push(st.reached ? `steady state: yes (${st.note})` : `warning: not at steady state: ${st.note}`);
+  const k = r.host.ksm;
+  if (k)
+    lines.push(
+      `ksm: pages_shared ${fx(k.pages_shared)}, pages_sharing ${fx(k.pages_sharing)} (${fx(k.saved_mib)} MiB saved), ` +
+        `full_scans ${fx(k.full_scans)}, pages scanned ${fx(k.pages_scanned)}`,
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -114,6 +114,12 @@ const VmEntrySchema = z.strictObject({
   initial_residency: ratio('initial_residency').default(1),
   /** The guest's scheduler tick (a reschedule interrupt to every busy vCPU); 0 turns it off. */
   tick: durationSchema.default(4_000_000),
+  /**
+   * With host.ksm: the fraction of guest pages whose content is a duplicate KSM can merge (zero pages, the
+   * same kernel and libraries in identical VMs), and how many distinct such contents there are.
+   */
+  duplicate_pages: ratio('duplicate_pages').default(0),
+  duplicate_kinds: intIn(1, 255).default(1),
   workload: WorkloadSchema,
 });
 
@@ -137,6 +143,30 @@ const HostSchema = z.strictObject({
    * PTE clear → end, faults take the sequence snapshot and can retry; the MMU metrics are reported.
    */
   mmu_notifiers: z.boolean().default(false),
+  /**
+   * Run KSM over guest memory (every VM's RAM is MADV_MERGEABLE, as QEMU's default mem-merge=on makes it):
+   * ksmd wakes every `sleep_millisecs` and scans `pages_to_scan` present pages (src/sim/ksm.ts). Needs
+   * mmu_notifiers: merges reach KVM as invalidations.
+   */
+  ksm: z
+    .strictObject({
+      pages_to_scan: intIn(1, 1 << 24).default(100),
+      sleep_millisecs: durationSchema.default(20_000_000).refine((x) => x > 0, 'expected more than 0'),
+    })
+    .optional(),
+  /**
+   * Automatic NUMA balancing (src/sim/numa_balancing.ts): every `scan_period` each VM's next `scan_size`
+   * of guest RAM is made PROT_NONE (one invalidation); hinting faults migrate misplaced pages. Needs
+   * mmu_notifiers.
+   */
+  numa_balancing: z
+    .strictObject({
+      scan_size: sizeSchema.default(256 * 2 ** 20),
+      scan_period: durationSchema.default(1_000_000_000).refine((x) => x > 0, 'expected more than 0'),
+      nodes: intIn(1, 64).default(2),
+      misplaced_pages: ratio('misplaced_pages').default(0.1),
+    })
+    .optional(),
 });
 
 export const SimScenarioSchema = z.strictObject({
@@ -146,8 +176,11 @@ export const SimScenarioSchema = z.strictObject({
   seed: intIn(0, 0xffffffff).default(1),
   /** Virtual time to simulate (after which the run stops). */
   duration: durationSchema,
-  /** Measured metrics exclude the first `warmup` of virtual time. */
-  warmup: durationSchema.default(0),
+  /**
+   * Measured metrics exclude the first `warmup` of virtual time; `auto`: warm up until the host is at
+   * steady state (control.ts), then measure `duration` (the run simulates warm-up + duration).
+   */
+  warmup: z.union([z.literal('auto'), durationSchema]).default(0),
   /** Stop early once this many page-ins (major faults) happened. */
   max_faults: intIn(1, Number.MAX_SAFE_INTEGER).optional(),
   host: HostSchema,

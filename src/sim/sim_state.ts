@@ -23,7 +23,9 @@ import { EventHeap } from './engine/heap.ts';
 import { xoshiro128Stream } from './engine/rng.ts';
 import { LogHistogram } from './histogram.ts';
 import { HostMemory } from './host_memory.ts';
+import { Ksmd } from './ksm.ts';
 import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
+import { NumaBalancing } from './numa_balancing.ts';
 import { createSimKvm, installSimGuest, type SimVm } from './sim_vm.ts';
 import { SwapDevice } from './swap_device.ts';
 import { TokenTable } from './token_table.ts';
@@ -41,6 +43,11 @@ export interface SimOptions {
   onProgress?: ((fraction: number) => void) | null;
 }
 
+/** `warmup: auto` checks every tenth of duration and gives up after this many checks. */
+export const AUTO_WARMUP_MAX_CHECKS = 40;
+export const autoWarmupPeriod = (sc: SimScenario): number => Math.max(1, Math.round(sc.duration / 10));
+export const autoWarmupLimit = (sc: SimScenario): number => AUTO_WARMUP_MAX_CHECKS * autoWarmupPeriod(sc);
+
 /** Builds the host hooks of VM `vmIdx`, whose vCPU 0 has global index `first` (simulator.ts). */
 export type SimHooksFactory = (s: SimState, vmIdx: number, first: number) => HostHooks;
 
@@ -48,10 +55,18 @@ export class SimState {
   readonly scenario: SimScenario;
   readonly heap = new EventHeap(4096);
   now = 0;
-  /** When the measured period ends (duration, or earlier with max_faults). */
+  /** When the measured period ends (duration, or earlier with max_faults; with warmup: auto, decided). */
   endTime: number;
+  /** When the measured period starts: the scenario's warmup, or when warmup: auto found steady state. */
+  warmupAt: number;
+  /** warmup: auto's totals (task ns, evictions) at each check (control.ts). */
+  readonly autoHistory: [number, number][] = [];
   readonly vms: SimVm[] = [];
   readonly host: HostMemory;
+  /** KSM's scanner, when the host runs it (host.ksm). */
+  readonly ksm: Ksmd | null = null;
+  /** Automatic NUMA balancing, when on (host.numa_balancing). */
+  readonly numa: NumaBalancing | null = null;
   readonly swap: SwapDevice;
   readonly costs: SimCosts;
   readonly tracer: SimTracer | null;
@@ -109,6 +124,11 @@ export class SimState {
   swapAtWarmup: [number, number, number] = [0, 0, 0];
   /** Set when the warmup snapshot was taken (metrics.ts subtracts it). */
   warmupSnapshot: unknown = null;
+  /**
+   * Called at each batch boundary of the measured window (steady_state.ts) and at its start; metrics.ts
+   * installs its recorder here. Null: no batch events are scheduled.
+   */
+  onBatch: ((sim: SimState) => void) | null = null;
   /** Called at the end of warmup; metrics.ts installs its snapshot function here. */
   onWarmup: ((sim: SimState) => unknown) | null = null;
 
@@ -135,7 +155,10 @@ export class SimState {
     this.costs = scenario.costs;
     this.tracer = opts.tracer ?? null;
     this.onProgress = opts.onProgress ?? null;
-    this.endTime = scenario.duration;
+    this.warmupAt = scenario.warmup;
+    // warmup: auto decides the warm-up during the run (control.ts); until then the end is the latest
+    // possible one.
+    this.endTime = scenario.autoWarmup ? autoWarmupLimit(scenario) + scenario.duration : scenario.duration;
     const nvm = scenario.vms.length;
     let nv = 0;
     for (const v of scenario.vms) nv += v.vcpus;
@@ -201,6 +224,26 @@ export class SimState {
       this.doneWait.push(new LogHistogram());
       this.tickPeriod[i] = spec.tick;
     });
+    if (scenario.ksm !== null) {
+      this.ksm = new Ksmd(
+        scenario.ksm,
+        kvms,
+        this.vmPageBase,
+        KERNEL_PAGES,
+        this.host,
+        scenario.vms.map((v) => ({ fraction: v.duplicatePages, kinds: v.duplicateKinds })),
+        scenario.seed,
+      );
+      this.host.ksm = this.ksm;
+    }
+    if (scenario.numa !== null)
+      this.numa = new NumaBalancing(
+        scenario.numa,
+        kvms,
+        this.vmPageBase,
+        this.host.totalPages,
+        scenario.seed,
+      );
     this.swap = new SwapDevice(
       scenario.swapChannels,
       compileDist(scenario.swapLatency),

@@ -274,10 +274,18 @@ export class SimTrace implements SimTracer {
   }
 
   preempted(_sim: SimState, g: number, t: number): void {
+    // The open slice ends at the preemption; one that had not begun by then (a step charged ahead of the
+    // interrupt's arrival) did not run and is dropped, rather than written with a negative duration.
     const o = this.vcpuOpen[g]!;
-    if (o.kind !== null && o.t1 > t) o.t1 = t;
+    if (o.kind !== null && o.t1 > t) {
+      if (t > o.t0) o.t1 = t;
+      else o.kind = null;
+    }
     const to = this.taskOpen[g]!;
-    if (to.kind !== null && to.t1 > t) to.t1 = t;
+    if (to.kind !== null && to.t1 > t) {
+      if (t > to.t0) to.t1 = t;
+      else to.kind = null;
+    }
   }
 
   private key(g: number, token: number): number {

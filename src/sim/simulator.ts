@@ -67,6 +67,7 @@ function simHooks(s: SimState, vmIdx: number, first: number): HostHooks {
     warn: () => {
       s.count[vmIdx * NCOUNT + K_WARNINGS]!++;
     },
+    numaHintingFault: (_v, gfn) => s.numa?.hintingFault(vmIdx, gfn),
   };
 }
 
@@ -81,13 +82,14 @@ export class Simulator extends SimState {
     this.tracer?.begin(this);
     for (let g = 0; g < this.vcpus.length; g++) schedule(this, g, 0);
     startControl(this);
-    const end = sc.duration;
     const maxFaults = sc.maxFaults ?? Number.POSITIVE_INFINITY;
     const heap = this.heap;
     let events = 0;
     let sameTime = 0;
     let lastT = -1;
-    while (heap.size > 0 && heap.peekTime() <= end) {
+    let stopped = false;
+    // endTime moves once if warmup: auto ends the warm-up (control.ts).
+    while (heap.size > 0 && heap.peekTime() <= this.endTime) {
       const p = heap.pop();
       const t = heap.lastTime;
       if (t === lastT) {
@@ -116,11 +118,12 @@ export class Simulator extends SimState {
       }
       if (this.faults >= maxFaults) {
         this.endTime = this.now;
+        stopped = true;
         break;
       }
-      if ((++events & 0xffff) === 0 && this.onProgress) this.onProgress(this.now / end);
+      if ((++events & 0xffff) === 0 && this.onProgress) this.onProgress(this.now / this.endTime);
     }
-    if (this.endTime === end) this.now = end;
+    if (!stopped) this.now = this.endTime;
     this.swap.sync(this.endTime);
     this.tracer?.end(this, this.endTime);
   }

@@ -55,12 +55,15 @@ export function onKick(s: SimState, g: number): void {
   const tb = g * NCAT;
   const task = s.lastCost[tb + T_TASK]!;
   if (s.stepEnd[g]! <= now || task <= 0 || s.vcpus[g]!.mode === IN_GUEST_MODE) return;
-  const d = Math.min(s.stepEnd[g]! - now, task);
+  // The step's task time is its last part: work in the host or the guest kernel before it runs with
+  // interrupts off, so an interrupt that arrives then is taken when the task part would begin.
+  const at = Math.max(now, s.stepEnd[g]! - task);
+  const d = s.stepEnd[g]! - at;
   s.time[tb + T_TASK]! -= d;
   s.lastCost[tb + T_TASK] = task - d;
-  s.stepEnd[g] = now;
+  s.stepEnd[g] = at;
   s.debt[g]! += d;
   s.count[s.vcpuVm[g]! * NCOUNT + K_PREEMPTIONS]!++;
-  s.tracer?.preempted(s, g, now);
-  schedule(s, g, now);
+  s.tracer?.preempted(s, g, at);
+  schedule(s, g, at);
 }

@@ -127,6 +127,7 @@ export class WorkloadProgram implements TaskProgram {
     const a = this.touchAction;
     a.gpa = gfnToGpa(gfn);
     a.write = rng.next() < this.writeFraction;
+    if (a.write) this.host.written(this.place.vm, gfn);
     return a;
   }
 }

@@ -15,6 +15,7 @@ function runOnce(seed: number): { json: string; chrome: string; ftrace: string }
   sc.seed = seed;
   sc.duration = 20e6;
   sc.warmup = 2e6;
+  sc.autoWarmup = false;
   let chrome = '';
   let ftrace = '';
   const tracer = new SimTrace(
@@ -49,5 +50,6 @@ test('determinism: tracing does not change the metrics', () => {
   sc.seed = 7;
   sc.duration = 20e6;
   sc.warmup = 2e6;
+  sc.autoWarmup = false;
   assert.equal(JSON.stringify(runSimulation(sc).metrics), runOnce(7).json);
 });

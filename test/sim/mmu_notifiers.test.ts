@@ -32,6 +32,7 @@ function reclaimScenario(mode: 'interrupt' | 'sync' | 'off' | 'legacy' = 'interr
   sc.ramPages = sc.vms.reduce((a, v) => a + initialResidentPages(v), 0) + 200;
   sc.duration = 60e6;
   sc.warmup = 10e6;
+  sc.autoWarmup = false;
   return sc;
 }
 
@@ -82,6 +83,7 @@ test('mmu_notifiers: off by default; false is the same run as absent, with no mm
   assert.equal(sc.mmuNotifiers, false);
   sc.duration = 15e6;
   sc.warmup = 2e6;
+  sc.autoWarmup = false;
   const a = runSimulation(sc, {});
   const sim = new Simulator(sc);
   for (const sv of sim.vms) assert.equal(sv.vm.config.mmu_notifiers, undefined);
@@ -155,6 +157,7 @@ test('mmu_notifiers: the bernoulli pattern evicts through the notifiers too', ()
   sc.ramPages = initialResidentPages(sc.vms[0]!);
   sc.duration = 30e6;
   sc.warmup = 0;
+  sc.autoWarmup = false;
   const sim = new Simulator(sc);
   sim.run();
   checkResidency(sim);

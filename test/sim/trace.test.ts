@@ -28,6 +28,7 @@ function traced(file: string, mode?: 'legacy' | 'off') {
   const sc = loadSimScenario(join(import.meta.dirname, '../../examples/sim', file));
   sc.duration = 15e6;
   sc.warmup = 0;
+  sc.autoWarmup = false;
   if (mode)
     for (const v of sc.vms)
       Object.assign(v, {

@@ -54,7 +54,10 @@ export function mmu_fault_snapshot(vm: KvmVm, vcpu: KvmVcpu, gfn: number, flags:
  */
 export function mmu_fault_resolved(vm: KvmVm, vcpu: KvmVcpu, gfn: number, flags: number): number {
   const st = vm.mem.pageState;
-  if (st[gfn]! & PAGE_HOST_PROTNONE) host_pte_set_protnone(st, gfn, false);
+  if (st[gfn]! & PAGE_HOST_PROTNONE) {
+    host_pte_set_protnone(st, gfn, false);
+    vm.hooks.numaHintingFault?.(vcpu, gfn);
+  }
   if (flags & FAULT_WRITE && st[gfn]! & PAGE_KSM) host_mm_run(vm, MM_COW, gfn, gfn + 1);
   const s = st[gfn]!;
   // A write to a page the host made read-only without KSM (mprotect) cannot be resolved: GUP fails and

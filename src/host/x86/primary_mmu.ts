@@ -7,6 +7,7 @@
 // explorer can encode it): its kind, its range in slot pages (mmu_notifier.ts) and its next phase.
 import {
   host_page_replace,
+  host_page_set_ksm,
   host_pte_clear,
   host_pte_set_protnone,
   host_pte_set_ro,
@@ -277,4 +278,15 @@ function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
         break;
     }
   }
+}
+
+/**
+ * KSM turned a write-protected page into the KSM page itself (try_to_merge_two_pages: the first page of a
+ * new stable node keeps its frame; stable_tree_insert / set_page_stable_node). No PTE changes, so no
+ * notifier runs; a later write breaks it by COW. `slotPage` is in slot pages; outside the memslot, nothing.
+ */
+export function ksm_page_stable(vm: KvmVm, slotPage: number): void {
+  const g = slotPage - vm.mmu.slot_base;
+  if (g < 0 || g >= vm.mem.npages) return;
+  if ((vm.mem.pageState[g]! & PAGE_HOST_RESIDENT) !== 0) host_page_set_ksm(vm.mem.pageState, g);
 }

@@ -24,7 +24,9 @@
 // - `host_mm_begin` / `host_mm_step`: the same operation started, then advanced one part at a time
 //   (invalidate_range_start, the PTE change with its change_pte, invalidate_range_end), so a scheduler
 //   can interleave faults inside its window;
-// - `host_age`: an aging callback (clear_flush_young, clear_young or test_young) over slot pages.
+// - `host_age`: an aging callback (clear_flush_young, clear_young or test_young) over slot pages;
+// - `ksm_stable`: KSM makes a write-protected page the KSM page itself (the first page of a new stable
+//   node keeps its frame; no PTE change, no notifier), slot page `start`.
 //
 // What is not here belongs to a guest model, not to KVM: a Linux CPU-offline request is the guest kernel's
 // hotplug code (LinuxGuest.requestCpuOffline), which the schedulers pass on.
@@ -41,7 +43,7 @@ import { kvm_apic_set_irq } from './lapic.ts';
 import { kvm_sync_fault_done } from './mmu_fault.ts';
 import { kvm_mmu_fault_locked } from './mmu_install.ts';
 import { type AgeKind, kvm_mmu_notifier_age } from './mmu_notifier.ts';
-import { host_mm_begin, host_mm_run, host_mm_step, MM_RECLAIM } from './primary_mmu.ts';
+import { host_mm_begin, host_mm_run, host_mm_step, ksm_page_stable, MM_RECLAIM } from './primary_mmu.ts';
 import { kvm_vcpu_run_step } from './run_loop.ts';
 import { emulator_leave_smm, enter_smm } from './smm.ts';
 import { type KvmVm, kvm_vcpu_kick } from './vm.ts';
@@ -70,7 +72,8 @@ export type X86Step =
   | { readonly kind: 'host_mm'; readonly op: number; readonly start: number; readonly end: number }
   | { readonly kind: 'host_mm_begin'; readonly op: number; readonly start: number; readonly end: number }
   | { readonly kind: 'host_mm_step'; readonly thread: number }
-  | { readonly kind: 'host_age'; readonly age: AgeKind; readonly start: number; readonly end: number };
+  | { readonly kind: 'host_age'; readonly age: AgeKind; readonly start: number; readonly end: number }
+  | { readonly kind: 'ksm_stable'; readonly start: number };
 
 export type X86StepKind = X86Step['kind'];
 
@@ -135,5 +138,8 @@ export function applyX86Step(vm: KvmVm, step: X86Step): number {
       return 0;
     case 'host_age':
       return kvm_mmu_notifier_age(vm.mmuHost, step.age, step.start, step.end);
+    case 'ksm_stable':
+      ksm_page_stable(vm, step.start);
+      return 0;
   }
 }

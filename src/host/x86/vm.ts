@@ -68,6 +68,12 @@ export interface HostHooks {
    * step did, as data, for the explorer's checks. Absent: nobody listens, and nothing is read for it.
    */
   pageReadySent?: (vcpu: KvmVcpu, token: number, slotBefore: number, notify: boolean) => void;
+  /**
+   * The fault's host lookup took a NUMA-hinting fault on `gfn` (do_numa_page: the PROT_NONE PTE is
+   * restored). The kernel migrates a misplaced page right there; a scheduler that models placement runs
+   * the `migrate` host memory operation from this hook. Absent: nothing migrates.
+   */
+  numaHintingFault?: (vcpu: KvmVcpu, gfn: number) => void;
   /** The notifier tracepoints (mmu_notifier.ts TP_KVM_*; start and end are host virtual addresses). */
   mmuTrace?: ((tp: number, start: number, end: number) => void) | null;
 }
