@@ -7,6 +7,7 @@
 #   scripts/check-outputs.sh --quick    # skip examples/sim/host-1tib.yaml (3 minutes alone); never with --update
 #   scripts/check-outputs.sh --add-new  # store the outputs of new examples (absent from the stored copy);
 #                                       # any other difference still fails and stores nothing
+#   KVMSIM_KEEP=DIR scripts/check-outputs.sh ...   # on a change, also copy the new outputs to DIR
 #
 # Outputs larger than 200 KiB are stored as their SHA-256 (file.sha256), the rest as text. Wall-clock
 # figures (explore's time and states/s, JSON "millis") are masked, since they are not model outputs.
@@ -140,6 +141,9 @@ if diff -r "$ref" "$out" >"$out.diff" 2>&1; then
   rm -rf "$out.diff" "$out.ref"
 else
   head -c 20000 "$out.diff"
+  echo "outputs changed, new or missing:"
+  diff -rq "$ref" "$out" | sed -E "s#^Files $ref/([^ ]+) and .*#  changed \1#; s#^Only in $ref: #  missing #; s#^Only in $out: #  new #"
+  if [[ -n "${KVMSIM_KEEP:-}" ]]; then mkdir -p "$KVMSIM_KEEP" && cp "$out"/* "$KVMSIM_KEEP"/ && echo "outputs kept in $KVMSIM_KEEP"; fi
   echo "outputs: CHANGED (full diff above, first 20 kB)" >&2
   rm -rf "$out.diff" "$out.ref"
   exit 1
