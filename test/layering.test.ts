@@ -27,7 +27,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['abi'],
   ['mem'],
   ['host'],
-  ['host/x86', 's390'],
+  ['host/x86', 'host/arm64', 's390'],
   ['guest/x86'],
   ['scenario'],
   ['sim/engine', 'explore', 'trace'],
