@@ -34,11 +34,12 @@ import {
   sp_present,
 } from './kvm_mmu_page.ts';
 import {
+  cachedBytes,
   type MemcacheEra,
   memcacheEra,
   mmu_topup_memory_caches,
-  newX86MmuCaches,
-  type X86MmuCaches,
+  newX86MmuMemoryCaches,
+  type X86MmuMemoryCaches,
 } from './mmu_memory_caches.ts';
 import { host_alloc, host_free, type HostPageAlloc, newHostPageAlloc } from './page_alloc.ts';
 
@@ -85,7 +86,7 @@ export interface MmuCachesVm {
   /** The era's minimum per cache (MC_*), the what-if cache-min-too-small applied. */
   readonly min: Int32Array;
   readonly topupUnderLock: boolean;
-  readonly caches: readonly X86MmuCaches[];
+  readonly caches: readonly X86MmuMemoryCaches[];
   readonly pages: KvmMmuPages;
   readonly alloc: HostPageAlloc;
   /** The host's MemCacheHost for the vCPU whose fault is running (set before each call). */
@@ -109,31 +110,31 @@ export interface MmuCachesVm {
 }
 
 /** The cache of index `c` in a vCPU's set (null: the era or MMU has no such cache). */
-export function cacheOf(s: X86MmuCaches, c: number): KvmMmuMemoryCache | null {
+export function cacheOf(s: X86MmuMemoryCaches, c: number): KvmMmuMemoryCache | null {
   switch (c) {
     case MC_PTE_LIST_DESC:
-      return s.pte_list_desc;
+      return s.mmu_pte_list_desc_cache;
     case MC_SHADOW_PAGE:
-      return s.shadow_page;
+      return s.mmu_shadow_page_cache;
     case MC_SHADOWED_INFO:
-      return s.shadowed_info;
+      return s.mmu_shadowed_info_cache;
     default:
-      return s.page_header;
+      return s.mmu_page_header_cache;
   }
 }
 
 export function newMmuCachesVm(host: EraConfig, vcpus: number, npages: number, indirect: boolean): MmuCachesVm {
-  const era = memcacheEra(host.name);
-  const min = Int32Array.from([era.min.pte_list_desc, era.min.shadow_page, era.min.shadowed_info, era.min.page_header]);
   // cache-min-too-small (a what-if): the shadow-page minimum below the 3 levels a first fault under an
   // existing root may need.
-  if (host.mmu.cacheMinTooSmall) min[MC_SHADOW_PAGE] = 1;
+  const faithful = memcacheEra(host.name);
+  const era: MemcacheEra = host.mmu.cacheMinTooSmall ? { ...faithful, minShadowPage: 1 } : faithful;
+  const min = Int32Array.from([era.minPteListDesc, era.minShadowPage, era.minShadowedInfo, era.minPageHeader]);
   const m: MmuCachesVm = {
     era,
     indirect,
     min,
     topupUnderLock: host.mmu.topupUnderMmuLock,
-    caches: Array.from({ length: vcpus }, () => newX86MmuCaches(era)),
+    caches: Array.from({ length: vcpus }, () => newX86MmuMemoryCaches(era)),
     pages: newKvmMmuPages(npages),
     alloc: newHostPageAlloc(),
     host: null as unknown as MemCacheHost,
@@ -181,7 +182,7 @@ export function newMmuCachesVm(host: EraConfig, vcpus: number, npages: number, i
 export function kvm_mmu_topup_vcpu(m: MmuCachesVm, vcpu: number): number {
   m.cur = vcpu;
   m.stat.topups++;
-  const r = mmu_topup_memory_caches(m.caches[vcpu]!, m.indirect, m.host, m.min);
+  const r = mmu_topup_memory_caches(m.caches[vcpu]!, m.indirect, m.host);
   if (r !== 0) m.stat.topup_failures++;
   return r;
 }
@@ -265,13 +266,5 @@ export const kvm_mmu_root_loaded = (m: MmuCachesVm): boolean => kvm_mmu_root_val
 /** -ENOMEM as KVM_RUN returns it. */
 export const KVM_RUN_ENOMEM = -ENOMEM;
 
-/** Idle objects in vCPU v's caches, in bytes (the era's object sizes). */
-export function idleCacheBytes(m: MmuCachesVm, v: number): number {
-  const s = m.caches[v]!;
-  let b = 0;
-  for (let c = 0; c < MC_COUNT; c++) {
-    const mc = cacheOf(s, c);
-    if (mc !== null) b += mc.nobjs * m.era.objectBytes[c]!;
-  }
-  return b;
-}
+/** Idle memory in vCPU v's caches, in bytes (the era's object sizes; mmu_memory_caches.ts cachedBytes). */
+export const idleCacheBytes = (m: MmuCachesVm, v: number): number => cachedBytes(m.caches[v]!);
