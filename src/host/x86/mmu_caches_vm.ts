@@ -98,10 +98,14 @@ export interface MmuCachesVm {
    */
   readonly taken: Int32Array;
   mmu_lock_held: boolean;
+  /** stat.sleep_under_lock when mmu_lock was last taken (one report per hold). */
+  sleepSeen: number;
   /** The vCPU whose fault runs now (for hooks and taken counts). */
   cur: number;
   /** A kernel BUG killed the host: its message (null: alive). */
   bug: string | null;
+  /** Per vCPU: kvm_mmu_load ran since the root was (re)allocated (mmu->root.hpa is valid). */
+  readonly root_loaded: Uint8Array;
   /** Per vCPU: the errno KVM_RUN returned (0: none). The VMM stops the VM on one (see kvm_run_failed). */
   readonly run_error: Int32Array;
   readonly stat: MmuCachesStat;
@@ -140,8 +144,10 @@ export function newMmuCachesVm(host: EraConfig, vcpus: number, npages: number, i
     host: null as unknown as MemCacheHost,
     taken: new Int32Array(vcpus * MC_COUNT),
     mmu_lock_held: false,
+    sleepSeen: 0,
     cur: 0,
     bug: null,
+    root_loaded: new Uint8Array(vcpus),
     run_error: new Int32Array(vcpus),
     stat: {
       topups: 0,
@@ -158,8 +164,9 @@ export function newMmuCachesVm(host: EraConfig, vcpus: number, npages: number, i
   (m as { host: MemCacheHost }).host = {
     alloc(atomic: boolean): number {
       if (!atomic && m.mmu_lock_held) {
-        m.stat.sleep_under_lock++;
-        m.event?.(m.cur, MC_EV_SLEEP_UNDER_LOCK, 'GFP_KERNEL allocation while holding mmu_lock');
+        // Reported once per lock hold (the kernel's might_sleep splat is once per call site, too).
+        if (m.stat.sleep_under_lock++ === m.sleepSeen)
+          m.event?.(m.cur, MC_EV_SLEEP_UNDER_LOCK, 'GFP_KERNEL allocation while holding mmu_lock');
       }
       if (atomic) m.stat.emergency_allocs++;
       return host_alloc(m.alloc);
@@ -229,12 +236,20 @@ function alloc_shadow_page(m: MmuCachesVm, vcpu: number, level: number, gfn: num
  * the host is dead (m.bug) and 0 is returned: nothing runs any more.
  */
 export function kvm_mmu_load(m: MmuCachesVm, vcpu: number): number {
+  // topup-under-mmu-lock (a what-if) takes mmu_lock before the topup.
+  if (m.topupUnderLock) mmu_lock(m);
   const r = kvm_mmu_topup_vcpu(m, vcpu);
-  if (r !== 0) return r;
+  if (r !== 0) {
+    m.mmu_lock_held = false;
+    return r;
+  }
   m.taken.fill(0, vcpu * MC_COUNT, vcpu * MC_COUNT + MC_COUNT);
-  m.mmu_lock_held = true;
-  alloc_shadow_page(m, vcpu, PT64_ROOT_LEVEL, 0);
+  mmu_lock(m);
+  // mmu_alloc_direct_roots: the VM's root for this role is shared (the TDP MMU's root list, the legacy
+  // MMU's shadow-page hash): only the first vCPU to load after a zap allocates it.
+  const ok = kvm_mmu_root_valid(m.pages) || alloc_shadow_page(m, vcpu, PT64_ROOT_LEVEL, 0);
   m.mmu_lock_held = false;
+  if (ok) m.root_loaded[vcpu] = 1;
   return 0;
 }
 
@@ -259,12 +274,20 @@ export function kvm_mmu_alloc_levels(m: MmuCachesVm, vcpu: number, gfn: number, 
 /** kvm_mmu_zap_all_fast (a memslot update): every table and the root are freed; vCPUs reload. */
 export function kvm_mmu_zap_all_fast(m: MmuCachesVm): void {
   kvm_mmu_zap_all_fast_pages(m.pages, (id) => host_free(m.alloc, id));
+  m.root_loaded.fill(0);
 }
 
-export const kvm_mmu_root_loaded = (m: MmuCachesVm): boolean => kvm_mmu_root_valid(m.pages);
+/** mmu->root.hpa of vCPU v is valid: kvm_mmu_reload has nothing to do. */
+export const kvm_mmu_root_loaded = (m: MmuCachesVm, v: number): boolean => m.root_loaded[v] !== 0;
 
 /** -ENOMEM as KVM_RUN returns it. */
 export const KVM_RUN_ENOMEM = -ENOMEM;
 
 /** Idle memory in vCPU v's caches, in bytes (the era's object sizes; mmu_memory_caches.ts cachedBytes). */
 export const idleCacheBytes = (m: MmuCachesVm, v: number): number => cachedBytes(m.caches[v]!);
+
+/** spin_lock(&kvm->mmu_lock) (write_lock from 5.12): what the properties need to know of it. */
+export function mmu_lock(m: MmuCachesVm): void {
+  m.mmu_lock_held = true;
+  m.sleepSeen = m.stat.sleep_under_lock;
+}

@@ -25,6 +25,7 @@ import {
   kvm_mmu_root_loaded,
   kvm_mmu_topup_vcpu,
   type MmuCachesVm,
+  mmu_lock,
 } from './mmu_caches_vm.ts';
 import { mmu_invalidate_retry_gfn, mmu_invalidate_retry_gfn_unsafe, RETRY_RANGE } from './mmu_notifier.ts';
 import { host_mm_run, MM_COW } from './primary_mmu.ts';
@@ -85,7 +86,7 @@ export function mmu_fault_resolved(vm: KvmVm, vcpu: KvmVcpu, gfn: number, flags:
 export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): number {
   const m = vm.memcache;
   if (m === null) return fault_locked(vm, vcpu, gfn, null);
-  m.mmu_lock_held = true;
+  mmu_lock(m);
   const r = fault_locked(vm, vcpu, gfn, m);
   m.mmu_lock_held = false;
   return r;
@@ -225,7 +226,7 @@ export function mmu_fault_topup(vm: KvmVm, vcpu: KvmVcpu, m: MmuCachesVm, prefet
 
 /** kvm_mmu_reload: load a root if the vCPU has none. False: KVM_RUN fails (or, for a prefetch, gives up). */
 export function kvm_mmu_reload(vm: KvmVm, vcpu: KvmVcpu, m: MmuCachesVm, prefetch: boolean): boolean {
-  if (kvm_mmu_root_loaded(m)) return true;
+  if (kvm_mmu_root_loaded(m, vcpu.vcpu_id)) return true;
   const r = kvm_mmu_load(m, vcpu.vcpu_id);
   if (r !== 0 && !prefetch) kvm_run_failed(vm, vcpu, r);
   return r === 0 && m.bug === null;
