@@ -23,6 +23,8 @@ import {
   MM_THP_COLLAPSE,
   MM_THP_SPLIT,
 } from '../host/x86/primary_mmu.ts';
+import { idleCacheBytes } from '../host/x86/mmu_caches_vm.ts';
+import { FAIL_FOREVER, host_alloc_pressure } from '../host/x86/page_alloc.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { PAGE_SIZE } from '../mem/guest_memory.ts';
@@ -62,6 +64,11 @@ const SIMPLE: Readonly<Record<string, readonly [number, HostTask]>> = {
 /** Runs `op` (validated by load_script.ts) and returns its record. Host operations act on no vCPU. */
 export function runHostMmOp(host: HostTimeline, op: HostMmOp, index: number): OpRecord {
   const vm = host.vm;
+  if (op.op === 'host_alloc_fail') {
+    // Memory pressure on the host allocator (vm.mmu_caches; page_alloc.ts): no notifier is involved.
+    host_alloc_pressure(vm.memcache!.alloc, op.after, op.fails === 'all' ? FAIL_FOREVER : op.fails);
+    return { op: index, kind: op.op, result: 'ok' };
+  }
   const npages = vm.mem.npages;
   const first = op.gpa === undefined ? npages : Number(op.gpa / BigInt(PAGE_SIZE));
   // Slot pages (mmu_notifier.ts): [0, npages) is guest RAM; `outside` is the host range right after it.
@@ -139,5 +146,18 @@ export function kvmStatRecord(vm: KvmVm): KvmStatRecord {
     pf_taken += v.stat.pf_taken;
     pf_retry_stale += v.stat.pf_retry_stale;
   }
-  return { kvm_stat: 'mmu', pf_taken, pf_retry_stale, warns: vm.mmu.stat.warns };
+  const rec: KvmStatRecord = { kvm_stat: 'mmu', pf_taken, pf_retry_stale, warns: vm.mmu.stat.warns };
+  const m = vm.memcache;
+  if (m === null) return rec;
+  return {
+    ...rec,
+    topups: m.stat.topups,
+    topup_failures: m.stat.topup_failures,
+    objects_allocated: m.alloc.allocated,
+    objects_freed: m.alloc.freed,
+    empty_cache_allocs: m.stat.empty_cache_allocs,
+    emergency_allocs: m.stat.emergency_allocs,
+    page_tables: m.stat.roots + m.stat.tables,
+    idle_cache_bytes: idleCacheBytes(m, 0),
+  };
 }
