@@ -49,6 +49,8 @@ export interface SimScenario {
   swapLatency: DistSpec;
   /** host.mmu_notifiers: every VM is created with VmConfig.mmu_notifiers (docs/mmu.md). */
   mmuNotifiers: boolean;
+  /** host.mmu_caches (with mmu_notifiers): VmConfig.mmu_caches too, and the memory-cache metrics. */
+  mmuCaches: boolean;
   costs: SimCosts;
   vms: SimVmSpec[];
 }
@@ -170,6 +172,7 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
     swapChannels: s.host.swap.channels,
     swapLatency: s.host.swap.latency,
     mmuNotifiers: s.host.mmu_notifiers,
+    mmuCaches: s.host.mmu_notifiers && s.host.mmu_caches === true,
     costs: s.costs,
     vms,
   };

@@ -2,6 +2,7 @@
 // the end of warmup and at the end of the run, and the metrics are the difference, per VM and in total.
 // Latency histograms are reset at the end of warmup instead.
 
+import { idleCacheBytes } from '../host/x86/mmu_caches_vm.ts';
 import { HOST_MM_OPS, type HostMmOpName } from '../host/x86/primary_mmu.ts';
 import {
   CAT_NAMES,
@@ -62,7 +63,18 @@ const M_PF_RETRY_STALE = R_MODEL + 26;
 const M_REFAULTS = R_MODEL + 27;
 /** vm.mm.count, HOST_MM_OPS order. */
 const M_MM_OPS = R_MODEL + 28;
-const NRAW = M_MM_OPS + HOST_MM_OPS.length;
+// The memory-cache statistics (vm.memcache), reported with host.mmu_caches. M_MC_IDLE is a level, not a
+// count: buildMetrics keeps its end value instead of a difference.
+const M_MC = M_MM_OPS + HOST_MM_OPS.length;
+const M_MC_TOPUPS = M_MC;
+const M_MC_TOPUP_FAILURES = M_MC + 1;
+const M_MC_ALLOCATED = M_MC + 2;
+const M_MC_FREED = M_MC + 3;
+const M_MC_EMPTY = M_MC + 4;
+const M_MC_EMERGENCY = M_MC + 5;
+const M_MC_TABLES = M_MC + 6;
+const M_MC_IDLE = M_MC + 7;
+const NRAW = M_MC + 8;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -103,6 +115,17 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
     r[M_REFAULTS] = sim.host.refaults[i]!;
     const ops = sv.vm.mm.count;
     for (let k = 0; k < HOST_MM_OPS.length; k++) r[M_MM_OPS + k] = ops[k]!;
+    const mc = sv.vm.memcache;
+    if (mc !== null) {
+      r[M_MC_TOPUPS] = mc.stat.topups;
+      r[M_MC_TOPUP_FAILURES] = mc.stat.topup_failures;
+      r[M_MC_ALLOCATED] = mc.alloc.allocated;
+      r[M_MC_FREED] = mc.alloc.freed;
+      r[M_MC_EMPTY] = mc.stat.empty_cache_allocs;
+      r[M_MC_EMERGENCY] = mc.stat.emergency_allocs;
+      r[M_MC_TABLES] = mc.stat.roots + mc.stat.tables;
+      for (let c = 0; c < sv.vm.vcpus.length; c++) r[M_MC_IDLE]! += idleCacheBytes(mc, c);
+    }
     for (let k = 0; k < sv.nTasks; k++) {
       r[M_BURSTS]! += gs.task.bursts[k]!;
       r[M_TOUCHES]! += gs.task.touches[k]!;
@@ -178,6 +201,24 @@ export interface Metrics {
   guest: { panics: number; warnings: number };
   /** KVM's MMU notifiers: present only with `host.mmu_notifiers` (docs/metrics.md, "MMU notifiers"). */
   mmu?: MmuMetrics;
+  /** KVM's MMU memory caches: present only with `host.mmu_caches` (docs/metrics.md, "MMU memory caches"). */
+  memcache?: MemcacheMetrics;
+}
+
+export interface MemcacheMetrics {
+  /** mmu_topup_memory_caches calls (faults after fast_page_fault, or before it in ≤5.8; root loads). */
+  topups: number;
+  topup_failures: number;
+  /** Objects the host allocated for KVM's MMU (cache fills, emergency allocations) and freed. */
+  objects_allocated: number;
+  objects_freed: number;
+  /** Allocations under mmu_lock that found their cache empty, and GFP_ATOMIC emergency allocations. */
+  empty_cache_allocs: number;
+  emergency_allocs: number;
+  /** Page tables (roots included) allocated from the caches. */
+  page_tables: number;
+  /** At the end of the run: objects left in the per-vCPU caches, in bytes, averaged over the vCPUs. */
+  idle_bytes_per_vcpu: number;
 }
 
 export interface MmuMetrics {
@@ -261,6 +302,7 @@ function metricsOf(
   slotBusyMax: number,
   residentPages: number,
   mmu: boolean,
+  memcache = false,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
@@ -317,6 +359,17 @@ function metricsOf(
     guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
   };
   if (mmu) m.mmu = mmuMetricsOf(d);
+  if (memcache)
+    m.memcache = {
+      topups: d[M_MC_TOPUPS]!,
+      topup_failures: d[M_MC_TOPUP_FAILURES]!,
+      objects_allocated: d[M_MC_ALLOCATED]!,
+      objects_freed: d[M_MC_FREED]!,
+      empty_cache_allocs: d[M_MC_EMPTY]!,
+      emergency_allocs: d[M_MC_EMERGENCY]!,
+      page_tables: d[M_MC_TABLES]!,
+      idle_bytes_per_vcpu: vcpus > 0 ? Math.round(d[M_MC_IDLE]! / vcpus) : 0,
+    };
   return m;
 }
 
@@ -364,7 +417,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
   const measured = Math.max(0, end - startT);
   const endRaw = collectRaw(sim, end);
   const startRaw = (sim.warmupSnapshot as Float64Array[] | null) ?? endRaw.map(() => new Float64Array(NRAW));
-  const deltas = endRaw.map((e, i) => e.map((x, k) => x - startRaw[i]![k]!));
+  const deltas = endRaw.map((e, i) => e.map((x, k) => (k === M_MC_IDLE ? x : x - startRaw[i]![k]!)));
   const qmaxOf = (i: number): number => {
     const sv = sim.vms[i]!;
     let q = 0;
@@ -391,7 +444,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
       slotMax = Math.max(slotMax, sim.slotBusyMax[i]!);
       resident += sim.host.vmResident[i]!;
     }
-    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers);
+    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers, sc.mmuCaches);
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
     name: sv.spec.name,

@@ -91,6 +91,26 @@ export const MMU_REPORT_ROWS: readonly Row[] = [
   },
 ];
 
+/** The memory-cache rows, shown only with `host.mmu_caches` (Metrics.memcache). */
+export const MEMCACHE_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'MMU cache topups (failed)',
+    cell: (m) => (m.memcache ? `${fx(m.memcache.topups)} (${fx(m.memcache.topup_failures)})` : '–'),
+  },
+  {
+    label: '  objects allocated / freed',
+    cell: (m) => (m.memcache ? `${fx(m.memcache.objects_allocated)} / ${fx(m.memcache.objects_freed)}` : '–'),
+  },
+  {
+    label: '  page tables / empty-cache allocs',
+    cell: (m) => (m.memcache ? `${fx(m.memcache.page_tables)} / ${fx(m.memcache.empty_cache_allocs)}` : '–'),
+  },
+  {
+    label: '  idle cache KiB per vCPU',
+    cell: (m) => (m.memcache ? fx(m.memcache.idle_bytes_per_vcpu / 1024, 1) : '–'),
+  },
+];
+
 export function formatReport(r: RunMetrics): string {
   const gs = r.groups;
   const secs = r.measured_s;
@@ -99,7 +119,11 @@ export function formatReport(r: RunMetrics): string {
     ...(gs.length > 1 ? [{ head: 'total', m: r.total }] : []),
   ];
   const rows: string[][] = [['', ...cols.map((c) => c.head)]];
-  const table = r.total.mmu ? [...REPORT_ROWS, ...MMU_REPORT_ROWS] : REPORT_ROWS;
+  const table = [
+    ...REPORT_ROWS,
+    ...(r.total.mmu ? MMU_REPORT_ROWS : []),
+    ...(r.total.memcache ? MEMCACHE_REPORT_ROWS : []),
+  ];
   for (const row of table) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
   const sw = r.host.swap;
   const lines = [

@@ -137,6 +137,11 @@ const HostSchema = z.strictObject({
    * PTE clear → end, faults take the sequence snapshot and can retry; the MMU metrics are reported.
    */
   mmu_notifiers: z.boolean().default(false),
+  /**
+   * With mmu_notifiers: model KVM's MMU memory caches (VmConfig.mmu_caches, docs/mmu.md): topups, the
+   * page tables each install takes, and the cache metrics. Absent: off.
+   */
+  mmu_caches: z.boolean().optional(),
 });
 
 export const SimScenarioSchema = z.strictObject({
