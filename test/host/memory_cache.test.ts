@@ -58,13 +58,12 @@ test('first topup of a ≥6.0 cache allocates the array and fills it to 40', () 
   // mmu §E case 2 (A.5.1-3c/d, 5, 7)
   for (const form of ['6.0', '6.10'] as const) {
     const mc = newKvmMmuMemoryCache(form);
-    assert.equal(mc.objects, null);
-    assert.equal(mc.capacity, 0);
+    assert.ok(mc.objects === null && mc.capacity === 0);
     const host = new TestMemCacheHost();
     assert.equal(kvm_mmu_topup_memory_cache(mc, 5, host), 0);
     assert.equal(mc.nobjs, 40);
     assert.equal(mc.capacity, 40);
-    assert.equal(mc.objects?.length, 40);
+    assert.equal((mc as KvmMmuMemoryCache).objects?.length, 40);
     assert.deepEqual(host.arrays, [{ capacity: 40, atomic: false }]);
     assert.equal(host.allocs.length, 40);
   }
