@@ -169,6 +169,9 @@ test('mmu_external_spt_cache: from 6.14, topped up (after pte_list_desc) only fo
   for (const name of ['6.15', '6.17', '6.18', '2026'] as const) {
     assert.equal(memcacheEra(name).hasExternalSptCache, true, name);
   }
+  // 6.14/6.15 declare the cache but cannot create a TDX VM: a mirrored-TDP vCPU is refused as config.
+  assert.throws(() => newX86MmuMemoryCaches('6.15', { mirroredTdp: true }), RangeError);
+  assert.equal(memcacheEra('6.18').mirroredTdpPossible, true);
   const plain = newX86MmuMemoryCaches('6.18');
   const h1 = new TestMemCacheHost();
   assert.equal(mmu_topup_memory_caches(plain, false, h1), 0);
