@@ -5,7 +5,8 @@
 // Kernel trees read for this file (GitHub imports of release tarballs; "V x.y" in mmu.md §0):
 // 4.19.95 Pascal-0x90/linux-4.19, 5.2.1 wangliang-cs/linux-5.2.1 (arch/x86/kvm/mmu.c,
 // arch/x86/include/asm/kvm_host.h); 5.9.1 ach84/linux-5.9.1, 5.15.85 Tptogiar/linux-5.15.85, 6.1.20
-// c1336658570/linux-6.1.20, 6.8.0 vivo50kff/linux-6.8, 6.13.7 ChenRuiwei/linux-6.13.7, 6.14.0
+// c1336658570/linux-6.1.20, 6.8.0 vivo50kff/linux-6.8, 6.9.0 ec-jt/linux-6.9.0, 6.10.0
+// msgeden/cryptocap-arm64-linux-6.10, 6.13.7 ChenRuiwei/linux-6.13.7, 6.14.0
 // perishh/linux-6.14, 6.18.2 gfunkmonk/linux-6.18.2 (arch/x86/kvm/mmu/mmu.c, mmu_internal.h, mmu.h,
 // arch/x86/include/asm/kvm_host.h, virt/kvm/kvm_main.c).
 
@@ -58,6 +59,13 @@ export interface MemcacheEra {
   /** The fifth per-vCPU cache, mmu_external_spt_cache (6.14+); topped up only for a mirrored-TDP (TDX) VM. */
   readonly hasExternalSptCache: boolean;
   readonly minExternalSpt: number;
+  /**
+   * A VM of type KVM_X86_TDX_VM can exist, so kvm_has_mirrored_tdp can be true. 6.14.0 declares the cache
+   * and the check but has no TDX code under arch/x86/kvm/vmx (the cache is never topped up); 6.18.2
+   * advertises KVM_X86_TDX_VM (vmx/main.c). 6.15 and 6.17 were not read: TDX host support is taken to have
+   * landed in 6.16 (unverified), so 6.15 false and 6.17 true.
+   */
+  readonly mirroredTdpPossible: boolean;
   /**
    * The kernel name of the third cache: 5.2 has none (gfns come from `mmu_page_cache`),
    * 5.9–5.19 `mmu_gfn_array_cache`, 6.0+ `mmu_shadowed_info_cache` (both: pages, topped up only when the
@@ -118,11 +126,10 @@ const SIZES_5_10: MemcacheObjectBytes = {
   approximate: ['pteListDesc', 'mmuPage'],
 };
 // 5.15.85: PTE_LIST_EXT 14 with `more` + a u64 count = 128; kvm_mmu_page (tdp_mmu fields, rcu_head) 184.
-// 6.1.20, 6.8.0, 6.13.7, 6.18.2: pte_list_desc 128 (6.8+: u32 spte_count + u32 tail_count); kvm_mmu_page
-// laid out by hand from 6.18.2 = 184; the 6.1–6.17 layouts were not all laid out, hence approximate.
+// 6.1.20, 6.8.0, 6.13.7, 6.18.2: pte_list_desc 128 (6.8+: u32 spte_count + u32 tail_count). kvm_mmu_page
+// laid out by hand for 6.1.20, 6.8.0 and 6.18.2: 184 each; the other 6.x releases were not laid out.
 const SIZES_5_15: MemcacheObjectBytes = { page: PAGE_SIZE, pteListDesc: 128, mmuPage: 184, approximate: [] };
 const SIZES_6_X: MemcacheObjectBytes = { ...SIZES_5_15, approximate: ['mmuPage'] };
-const SIZES_6_18: MemcacheObjectBytes = { ...SIZES_5_15, approximate: [] };
 
 const ERA_5_2: Omit<MemcacheEra, 'name' | 'bytes' | 'verified'> = {
   form: 'x86-5.2',
@@ -133,6 +140,7 @@ const ERA_5_2: Omit<MemcacheEra, 'name' | 'bytes' | 'verified'> = {
   minPageHeader: 4,
   hasExternalSptCache: false,
   minExternalSpt: 0,
+  mirroredTdpPossible: false,
   shadowedInfoName: null,
   shadowPageName: 'mmu_page_cache',
   topupBeforeFastPageFault: true,
@@ -150,6 +158,7 @@ const ERA_5_9: Omit<MemcacheEra, 'name' | 'bytes' | 'verified'> = {
   minPageHeader: PT64_ROOT_MAX_LEVEL,
   hasExternalSptCache: false,
   minExternalSpt: 0,
+  mirroredTdpPossible: false,
   shadowedInfoName: 'mmu_gfn_array_cache',
   shadowPageName: 'mmu_shadow_page_cache',
   topupBeforeFastPageFault: false,
@@ -158,20 +167,21 @@ const ERA_5_9: Omit<MemcacheEra, 'name' | 'bytes' | 'verified'> = {
   indirectPageObjects: { shadowPage: 1, shadowedInfo: 1 },
   hasSplitCaches: false,
 };
-// 6.1.20 / 6.8.0: variable capacity, mmu_shadowed_info_cache, split caches.
+// 6.1.20, 6.8.0, 6.9.0: variable capacity, mmu_shadowed_info_cache, split caches.
 const ERA_6_1 = {
   ...ERA_5_9,
   form: '6.0',
   shadowedInfoName: 'mmu_shadowed_info_cache',
   hasSplitCaches: true,
 } as const;
-// 6.13.7 kvm_mmu_create: init_value = SHADOW_NONPRESENT_VALUE, gfp_zero only if that is 0. The 6.10
-// release itself was not read (mmu.md A.1 dates init_value to 6.10).
+// 6.10.0 and 6.13.7 kvm_mmu_create: init_value = SHADOW_NONPRESENT_VALUE, gfp_zero only if that is 0;
+// 6.9.0 still sets gfp_zero.
 const ERA_6_10 = { ...ERA_6_1, form: '6.10', shadowPageInitValue: true } as const;
 // 6.14.0 and 6.18.2: mmu_external_spt_cache, topped up (min PT64_ROOT_MAX_LEVEL) after the pte_list_desc
 // cache iff kvm_has_mirrored_tdp(kvm), i.e. vm_type == KVM_X86_TDX_VM. Absent in 6.13.7. 6.15 and 6.17
 // were not read; they lie between two trees that have it.
 const ERA_6_14 = { ...ERA_6_10, hasExternalSptCache: true, minExternalSpt: PT64_ROOT_MAX_LEVEL } as const;
+const ERA_TDX = { ...ERA_6_14, mirroredTdpPossible: true } as const;
 
 const ERAS: Readonly<Record<EraName, MemcacheEra>> = {
   // Before 4.19 nothing was read: the 5.2 form and minima are carried back (PTE_PREFETCH_NUM itself is
@@ -191,15 +201,15 @@ const ERAS: Readonly<Record<EraName, MemcacheEra>> = {
   '5.12': { ...ERA_5_9, name: '5.12', bytes: SIZES_5_10, verified: false },
   '5.13': { ...ERA_5_9, name: '5.13', bytes: SIZES_5_10, verified: false },
   '5.15': { ...ERA_5_9, name: '5.15', bytes: SIZES_5_15, verified: true },
-  '6.1': { ...ERA_6_1, name: '6.1', bytes: SIZES_6_X, verified: true },
-  '6.8': { ...ERA_6_1, name: '6.8', bytes: SIZES_6_X, verified: true },
-  '6.9': { ...ERA_6_1, name: '6.9', bytes: SIZES_6_X, verified: false },
-  '6.10': { ...ERA_6_10, name: '6.10', bytes: SIZES_6_X, verified: false },
+  '6.1': { ...ERA_6_1, name: '6.1', bytes: SIZES_5_15, verified: true },
+  '6.8': { ...ERA_6_1, name: '6.8', bytes: SIZES_5_15, verified: true },
+  '6.9': { ...ERA_6_1, name: '6.9', bytes: SIZES_6_X, verified: true },
+  '6.10': { ...ERA_6_10, name: '6.10', bytes: SIZES_6_X, verified: true },
   '6.13': { ...ERA_6_10, name: '6.13', bytes: SIZES_6_X, verified: true },
   '6.15': { ...ERA_6_14, name: '6.15', bytes: SIZES_6_X, verified: false },
-  '6.17': { ...ERA_6_14, name: '6.17', bytes: SIZES_6_X, verified: false },
-  '6.18': { ...ERA_6_14, name: '6.18', bytes: SIZES_6_18, verified: true },
-  '2026': { ...ERA_6_14, name: '2026', bytes: SIZES_6_18, verified: false },
+  '6.17': { ...ERA_TDX, name: '6.17', bytes: SIZES_6_X, verified: false },
+  '6.18': { ...ERA_TDX, name: '6.18', bytes: SIZES_5_15, verified: true },
+  '2026': { ...ERA_TDX, name: '2026', bytes: SIZES_5_15, verified: false },
 };
 
 /** The memory-cache facts of an era (era.ts ERA_NAMES). */
@@ -229,9 +239,13 @@ export function newX86MmuMemoryCaches(
 ): X86MmuMemoryCaches {
   const e = typeof era === 'string' ? memcacheEra(era) : era;
   const form = e.form;
+  const mirroredTdp = opts.mirroredTdp ?? false;
+  if (mirroredTdp && !e.mirroredTdpPossible) {
+    throw new RangeError(`mirroredTdp: no TDX VM (KVM_X86_TDX_VM) can be created in era ${e.name}`);
+  }
   return {
     era: e,
-    mirroredTdp: opts.mirroredTdp ?? false,
+    mirroredTdp,
     mmu_pte_list_desc_cache: newKvmMmuMemoryCache(form, {
       name: 'mmu_pte_list_desc_cache',
       kmem_cache: true,
