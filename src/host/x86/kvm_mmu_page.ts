@@ -8,7 +8,9 @@
 // zaps SPTEs there and keeps the tables (the TDP MMU frees page tables only when zapping a whole root or
 // a memslot; the model never zaps a non-leaf range except through kvm_mmu_zap_all_fast).
 //
-// Typed arrays, sized once from guest memory; lookups are shifts and array reads.
+// Typed arrays, sized once from guest memory (gfns are below 2^31); lookups are shifts and array reads.
+// Tables are built top-down and freed all at once (kvm_mmu_zap_all_fast), so a present level-1 table
+// implies its parents: an install checks that one first.
 
 /** The root's level (4-level EPT/NPT or shadow paging; 5-level paging is not modelled). */
 export const PT64_ROOT_LEVEL = 4;
@@ -39,7 +41,7 @@ export const kvm_mmu_root_valid = (p: KvmMmuPages): boolean => p.root[SP_SPT] !=
 
 /** The table of `level` (1..3) covering `gfn` exists. */
 export const sp_present = (p: KvmMmuPages, level: number, gfn: number): boolean =>
-  p.tables[level - 1]![SLOTS * Math.floor(gfn / 2 ** (9 * level))] !== 0;
+  p.tables[level - 1]![SLOTS * (gfn >>> (9 * level))] !== 0;
 
 /** How many tables below the root an SPTE for `gfn` still needs (0..3). */
 export function sp_missing_levels(p: KvmMmuPages, gfn: number): number {
@@ -57,7 +59,7 @@ export function sp_link(p: KvmMmuPages, level: number, gfn: number, spt: number,
     i = 0;
   } else {
     t = p.tables[level - 1]!;
-    i = SLOTS * Math.floor(gfn / 2 ** (9 * level));
+    i = SLOTS * (gfn >>> (9 * level));
     p.count++;
   }
   t[i + SP_SPT] = spt;

@@ -189,9 +189,22 @@ export function newMmuCachesVm(host: EraConfig, vcpus: number, npages: number, i
 export function kvm_mmu_topup_vcpu(m: MmuCachesVm, vcpu: number): number {
   m.cur = vcpu;
   m.stat.topups++;
+  // Every cache the topup looks at holds its minimum: each kvm_mmu_topup_memory_cache returns 0 without
+  // allocating (A.5.1 step 2), so the call is skipped (the simulator's common case).
+  if (topupNoop(m, vcpu)) return 0;
   const r = mmu_topup_memory_caches(m.caches[vcpu]!, m.indirect, m.host);
   if (r !== 0) m.stat.topup_failures++;
   return r;
+}
+
+function topupNoop(m: MmuCachesVm, vcpu: number): boolean {
+  const s = m.caches[vcpu]!;
+  if (s.mmu_pte_list_desc_cache.nobjs < m.min[MC_PTE_LIST_DESC]!) return false;
+  if (s.mmu_shadow_page_cache.nobjs < m.min[MC_SHADOW_PAGE]!) return false;
+  if (m.indirect && s.mmu_shadowed_info_cache !== null && s.mmu_shadowed_info_cache.nobjs < m.min[MC_SHADOWED_INFO]!)
+    return false;
+  if (s.mmu_external_spt_cache !== null && s.mirroredTdp) return false;
+  return s.mmu_page_header_cache.nobjs >= m.min[MC_PAGE_HEADER]!;
 }
 
 /** kvm_mmu_memory_cache_alloc from cache `c` of the vCPU, with the checks of the properties. 0: BUG. */
@@ -260,6 +273,7 @@ export function kvm_mmu_load(m: MmuCachesVm, vcpu: number): number {
  * missing, and what is allocated there is freed with that root. Returns false after a BUG.
  */
 export function kvm_mmu_alloc_levels(m: MmuCachesVm, vcpu: number, gfn: number, obsolete: boolean): boolean {
+  if (!obsolete && sp_present(m.pages, 1, gfn)) return true; // the common case: the walk allocates nothing
   m.cur = vcpu;
   m.taken.fill(0, vcpu * MC_COUNT, vcpu * MC_COUNT + MC_COUNT);
   for (let l = PT64_ROOT_LEVEL - 1; l >= 1; l--) {
