@@ -116,7 +116,10 @@ export default async function simMmuBench(): Promise<string> {
   const load0 = loadavg()[0]!;
   const cal = runCase(calibration);
   const rec = runCase(reclaim);
-  const lines: string[] = ['## sim-mmu: the simulator with and without the MMU notifiers (and memory caches)', ''];
+  const lines: string[] = [
+    '## sim-mmu: the simulator with and without the MMU notifiers (and memory caches)',
+    '',
+  ];
   lines.push(
     `The same scenario with \`host.mmu_notifiers\` off, on, and on with \`host.mmu_caches\`, ${ROUNDS} interleaved ` +
       'rounds (the order rotates), one untimed warm-up run of each first, medians. Faults = page-in requests ' +

@@ -2,6 +2,8 @@
 // each op becomes the x86 steps `host_mm` (one primary-MMU operation run whole: invalidate_range_start →
 // the host PTE change with its change_pte → invalidate_range_end) or `host_age`, and its record reports
 // what KVM's notifier side saw, as deltas of vm.mmu.stat over the op. Shared by both script runners.
+
+import { idleCacheBytes } from '../host/x86/mmu_caches_vm.ts';
 import {
   AGE_CLEAR,
   AGE_CLEAR_FLUSH,
@@ -9,6 +11,7 @@ import {
   type AgeKind,
   type MmuNotifierStats,
 } from '../host/x86/mmu_notifier.ts';
+import { FAIL_FOREVER, host_alloc_pressure } from '../host/x86/page_alloc.ts';
 import {
   MM_COW,
   MM_DONTNEED,
@@ -23,8 +26,6 @@ import {
   MM_THP_COLLAPSE,
   MM_THP_SPLIT,
 } from '../host/x86/primary_mmu.ts';
-import { idleCacheBytes } from '../host/x86/mmu_caches_vm.ts';
-import { FAIL_FOREVER, host_alloc_pressure } from '../host/x86/page_alloc.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { PAGE_SIZE } from '../mem/guest_memory.ts';

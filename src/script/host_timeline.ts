@@ -3,9 +3,9 @@
 // fault-ins complete at the virtual time their page's backing delay says. Time only moves when a runner
 // advances it; the transcript records collected here have no times in them, the ftrace lines do.
 
-import { MC_EV_BUG } from '../host/x86/mmu_caches_vm.ts';
 import { workPending } from '../host/x86/async_pf_work.ts';
 import type { EraConfig } from '../host/x86/era.ts';
+import { MC_EV_BUG } from '../host/x86/mmu_caches_vm.ts';
 import { formatMmuTracepoint, MMU_TRACEPOINT_NAMES } from '../host/x86/mmu_notifier.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';

@@ -17,7 +17,11 @@ export function checkScript(file: string, s: Script): Script {
       `KVM_CAP_ENFORCE_PV_FEATURE_CPUID does not exist in era ${s.era} (5.10+)`,
     );
   if (s.vm.mmu_caches && !s.vm.mmu_notifiers)
-    throw new ScenarioError(file, 'vm.mmu_caches', 'the memory-cache model runs with the MMU notifiers: add vm.mmu_notifiers: true');
+    throw new ScenarioError(
+      file,
+      'vm.mmu_caches',
+      'the memory-cache model runs with the MMU notifiers: add vm.mmu_notifiers: true',
+    );
   if (s.vm.mmu_caches && s.guest !== undefined)
     throw new ScenarioError(
       file,
@@ -61,7 +65,11 @@ function checkHostMmOp(file: string, s: Script, op: HostMmOp, i: number): void {
     );
   if (op.op === 'host_alloc_fail') {
     if (!s.vm.mmu_caches)
-      throw new ScenarioError(file, `${at}.op`, 'host_alloc_fail needs vm.mmu_caches: true (the memory-cache model)');
+      throw new ScenarioError(
+        file,
+        `${at}.op`,
+        'host_alloc_fail needs vm.mmu_caches: true (the memory-cache model)',
+      );
     return;
   }
   const npages = s.vm.memory / PAGE_SIZE;

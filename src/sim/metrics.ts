@@ -444,7 +444,19 @@ export function buildMetrics(sim: SimState): RunMetrics {
       slotMax = Math.max(slotMax, sim.slotBusyMax[i]!);
       resident += sim.host.vmResident[i]!;
     }
-    return metricsOf(d, measured, vcpus, tasks, pr, dw, qmax, slotMax, resident, sc.mmuNotifiers, sc.mmuCaches);
+    return metricsOf(
+      d,
+      measured,
+      vcpus,
+      tasks,
+      pr,
+      dw,
+      qmax,
+      slotMax,
+      resident,
+      sc.mmuNotifiers,
+      sc.mmuCaches,
+    );
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
     name: sv.spec.name,

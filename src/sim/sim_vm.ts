@@ -30,7 +30,12 @@ export interface SimVm {
  * `mmuNotifiers` the notifier model (the fault unsplit: host operations are atomic events here, so nothing
  * could run between a fault's GUP and its mmu_lock section); `mmuCaches` the memory caches as well.
  */
-export function createSimKvm(spec: SimVmSpec, hooks: HostHooks, mmuNotifiers = false, mmuCaches = false): KvmVm {
+export function createSimKvm(
+  spec: SimVmSpec,
+  hooks: HostHooks,
+  mmuNotifiers = false,
+  mmuCaches = false,
+): KvmVm {
   return createVm(
     hostBehaviour(spec.era, bugSet(spec.bugs)),
     {

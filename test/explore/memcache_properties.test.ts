@@ -46,7 +46,15 @@ test('cache-min-too-small from 5.9: the empty cache is a WARN with an atomic all
   };
   for (const property of ['no-empty-cache-alloc', 'no-host-warn']) {
     const cfg = parseExplore(
-      { kind: 'explore', era: '5.9', bugs: ['cache-min-too-small'], vm: { vcpus: 2 }, guest: g, mmu, properties: [property] },
+      {
+        kind: 'explore',
+        era: '5.9',
+        bugs: ['cache-min-too-small'],
+        vm: { vcpus: 2 },
+        guest: g,
+        mmu,
+        properties: [property],
+      },
       'inline.yaml',
     ).config;
     const r = runExplore(cfg, search);
@@ -89,7 +97,12 @@ test('faithful model with the Linux guest: every property holds, the cache ones 
       guest: { kind: 'linux', tasks: [{ program: [{ touch: 0x4000n }, { touch: 0x5000n }] }] },
       // (memslot_remap during boot makes the guest's EN write fail and a later cached access WARN, with or
       // without caches: docs/bug-library.md; the bare worlds above interleave it.)
-      mmu: { caches: true, ops: ['migrate', 'ksm_replace'], budget: 1, alloc_fail: { after: 100, fails: 'all' } },
+      mmu: {
+        caches: true,
+        ops: ['migrate', 'ksm_replace'],
+        budget: 1,
+        alloc_fail: { after: 100, fails: 'all' },
+      },
     },
     'inline.yaml',
   ).config;

@@ -4,7 +4,12 @@
 // reads state before and after a step to diff it, or wraps the guest.
 import { DF_VECTOR } from '../../abi/kvm_host.ts';
 import { TRIPLE_FAULT } from '../../host/x86/exception.ts';
-import { MC_EV_BUG, MC_EV_EMPTY, MC_EV_OVER_MIN, MC_EV_SLEEP_UNDER_LOCK } from '../../host/x86/mmu_caches_vm.ts';
+import {
+  MC_EV_BUG,
+  MC_EV_EMPTY,
+  MC_EV_OVER_MIN,
+  MC_EV_SLEEP_UNDER_LOCK,
+} from '../../host/x86/mmu_caches_vm.ts';
 import { formatTracepoint, TRACEPOINT_NAMES } from '../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import {
@@ -81,7 +86,9 @@ export class Observer {
       injected: (vcpu, kind, vector) => this.injected(vcpu, kind, vector),
       memcacheEvent: (vcpu, ev, what) => this.memcache(vcpu, ev, what),
       kvmRunError: (vcpu, errno) => {
-        this.events?.push(`host vcpu${vcpu.vcpu_id}: KVM_RUN returns ${errno} to the VMM, which stops the VM`);
+        this.events?.push(
+          `host vcpu${vcpu.vcpu_id}: KVM_RUN returns ${errno} to the VMM, which stops the VM`,
+        );
       },
       pageReadySent: (vcpu, token, slotBefore, notify) => {
         this.resolveReady();

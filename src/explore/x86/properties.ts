@@ -15,7 +15,11 @@ const MMU_PROPERTY_NAMES = [
 ] as const;
 
 /** The memory-cache properties: checked by default only in worlds with `mmu: { caches: true }`. */
-const MEMCACHE_PROPERTY_NAMES = ['topup-sufficient', 'no-empty-cache-alloc', 'no-alloc-under-mmu-lock'] as const;
+const MEMCACHE_PROPERTY_NAMES = [
+  'topup-sufficient',
+  'no-empty-cache-alloc',
+  'no-alloc-under-mmu-lock',
+] as const;
 
 export const PROPERTY_NAMES = [
   'no-guest-panic',
@@ -138,7 +142,8 @@ export const PROPERTIES: Readonly<Record<PropertyName, PropertyInfo>> = {
   },
   'no-empty-cache-alloc': {
     kind: ['step'],
-    summary: 'no allocation under mmu_lock finds its memory cache empty (BUG up to 5.8, WARN + GFP_ATOMIC from 5.9)',
+    summary:
+      'no allocation under mmu_lock finds its memory cache empty (BUG up to 5.8, WARN + GFP_ATOMIC from 5.9)',
   },
   'no-alloc-under-mmu-lock': {
     kind: ['step'],

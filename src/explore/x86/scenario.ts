@@ -250,12 +250,20 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
   if (!caches) {
     const p = properties.find((q) => MEMCACHE_PROPERTIES.includes(q));
     if (p !== undefined)
-      throw new ScenarioError(file, 'properties', `${p} needs the memory-cache model: add \`caches: true\` to \`mmu:\``);
+      throw new ScenarioError(
+        file,
+        'properties',
+        `${p} needs the memory-cache model: add \`caches: true\` to \`mmu:\``,
+      );
     if (s.mmu?.alloc_fail !== undefined)
       throw new ScenarioError(file, 'mmu.alloc_fail', 'needs the memory-cache model: add `caches: true`');
     const b = s.bugs.find((x) => x === 'cache-min-too-small' || x === 'topup-under-mmu-lock');
     if (b !== undefined)
-      throw new ScenarioError(file, 'bugs', `${b} is a memory-cache switch: add \`caches: true\` to \`mmu:\``);
+      throw new ScenarioError(
+        file,
+        'bugs',
+        `${b} is a memory-cache switch: add \`caches: true\` to \`mmu:\``,
+      );
   } else if (vm.memory > SP_ENCODE_MAX * 2 * 1024 * 1024)
     throw new ScenarioError(
       file,

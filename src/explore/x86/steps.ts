@@ -12,6 +12,7 @@ import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
+import { host_alloc_pressure, NO_PRESSURE } from '../../host/x86/page_alloc.ts';
 import {
   HOST_MM_OPS,
   host_mm_can_step,
@@ -21,7 +22,6 @@ import {
   MM_MPROTECT_RW,
   MM_RECLAIM,
 } from '../../host/x86/primary_mmu.ts';
-import { host_alloc_pressure, NO_PRESSURE } from '../../host/x86/page_alloc.ts';
 import { kvm_vcpu_can_step } from '../../host/x86/run_loop.ts';
 import { applyX86Step } from '../../host/x86/steps.ts';
 import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';

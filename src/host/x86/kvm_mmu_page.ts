@@ -51,7 +51,14 @@ export function sp_missing_levels(p: KvmMmuPages, gfn: number): number {
 }
 
 /** Links a new table of `level` for `gfn` (level PT64_ROOT_LEVEL: the root) built from these objects. */
-export function sp_link(p: KvmMmuPages, level: number, gfn: number, spt: number, header: number, extra: number): void {
+export function sp_link(
+  p: KvmMmuPages,
+  level: number,
+  gfn: number,
+  spt: number,
+  header: number,
+  extra: number,
+): void {
   let t: Int32Array;
   let i: number;
   if (level === PT64_ROOT_LEVEL) {

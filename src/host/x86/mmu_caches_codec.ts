@@ -4,9 +4,10 @@
 // allocator's pressure (grants left, failures left) and whether a BUG killed the host. Object ids and
 // statistics are not encoded: ids only matter to count frees (decoding numbers the objects afresh), and
 // the per-batch taken counts start at every batch.
-import { cacheOf, MC_COUNT, type MmuCachesVm } from './mmu_caches_vm.ts';
-import { SP_WORDS, sp_decode, sp_encode } from './kvm_mmu_page.ts';
+
 import type { KvmMmuMemoryCache } from '../kvm_mmu_memory_cache.ts';
+import { SP_WORDS, sp_decode, sp_encode } from './kvm_mmu_page.ts';
+import { cacheOf, MC_COUNT, type MmuCachesVm } from './mmu_caches_vm.ts';
 
 const PER_VCPU = MC_COUNT + 2;
 const FIXED = SP_WORDS + 3;

@@ -25,9 +25,9 @@ import {
 } from '../kvm_mmu_memory_cache.ts';
 import type { EraConfig } from './era.ts';
 import {
+  type KvmMmuPages,
   kvm_mmu_root_valid,
   kvm_mmu_zap_all_fast_pages,
-  type KvmMmuPages,
   newKvmMmuPages,
   PT64_ROOT_LEVEL,
   sp_link,
@@ -41,7 +41,7 @@ import {
   newX86MmuMemoryCaches,
   type X86MmuMemoryCaches,
 } from './mmu_memory_caches.ts';
-import { host_alloc, host_free, type HostPageAlloc, newHostPageAlloc } from './page_alloc.ts';
+import { type HostPageAlloc, host_alloc, host_free, newHostPageAlloc } from './page_alloc.ts';
 
 /** The per-vCPU caches by index (taken counts, encodings, metrics). */
 export const MC_PTE_LIST_DESC = 0;
@@ -127,12 +127,22 @@ export function cacheOf(s: X86MmuMemoryCaches, c: number): KvmMmuMemoryCache | n
   }
 }
 
-export function newMmuCachesVm(host: EraConfig, vcpus: number, npages: number, indirect: boolean): MmuCachesVm {
+export function newMmuCachesVm(
+  host: EraConfig,
+  vcpus: number,
+  npages: number,
+  indirect: boolean,
+): MmuCachesVm {
   // cache-min-too-small (a what-if): the shadow-page minimum below the 3 levels a first fault under an
   // existing root may need.
   const faithful = memcacheEra(host.name);
   const era: MemcacheEra = host.mmu.cacheMinTooSmall ? { ...faithful, minShadowPage: 1 } : faithful;
-  const min = Int32Array.from([era.minPteListDesc, era.minShadowPage, era.minShadowedInfo, era.minPageHeader]);
+  const min = Int32Array.from([
+    era.minPteListDesc,
+    era.minShadowPage,
+    era.minShadowedInfo,
+    era.minPageHeader,
+  ]);
   const m: MmuCachesVm = {
     era,
     indirect,
@@ -201,7 +211,11 @@ function topupNoop(m: MmuCachesVm, vcpu: number): boolean {
   const s = m.caches[vcpu]!;
   if (s.mmu_pte_list_desc_cache.nobjs < m.min[MC_PTE_LIST_DESC]!) return false;
   if (s.mmu_shadow_page_cache.nobjs < m.min[MC_SHADOW_PAGE]!) return false;
-  if (m.indirect && s.mmu_shadowed_info_cache !== null && s.mmu_shadowed_info_cache.nobjs < m.min[MC_SHADOWED_INFO]!)
+  if (
+    m.indirect &&
+    s.mmu_shadowed_info_cache !== null &&
+    s.mmu_shadowed_info_cache.nobjs < m.min[MC_SHADOWED_INFO]!
+  )
     return false;
   if (s.mmu_external_spt_cache !== null && s.mirroredTdp) return false;
   return s.mmu_page_header_cache.nobjs >= m.min[MC_PAGE_HEADER]!;
@@ -229,8 +243,10 @@ const spObjs = new Int32Array(3);
  */
 function alloc_sp_objects(m: MmuCachesVm, vcpu: number): boolean {
   spObjs[2] = 0;
-  if ((spObjs[1] = take(m, vcpu, MC_PAGE_HEADER)) === 0) return false;
-  if ((spObjs[0] = take(m, vcpu, MC_SHADOW_PAGE)) === 0) return false;
+  spObjs[1] = take(m, vcpu, MC_PAGE_HEADER);
+  if (spObjs[1] === 0) return false;
+  spObjs[0] = take(m, vcpu, MC_SHADOW_PAGE);
+  if (spObjs[0] === 0) return false;
   if (!m.indirect) return true;
   spObjs[2] = take(m, vcpu, m.era.form === 'x86-5.2' ? MC_SHADOW_PAGE : MC_SHADOWED_INFO);
   return spObjs[2] !== 0;

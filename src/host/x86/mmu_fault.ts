@@ -145,7 +145,7 @@ function direct_page_fault(vm: KvmVm, vcpu: KvmVcpu, addr: number, gfn: number, 
   const m = vm.memcache;
   // The memory caches (mmu.md A.5.6): a vCPU whose root a memslot update freed reloads it (the request's
   // kick made it exit first); 5.2 tops up before fast_page_fault, 5.9+ after it.
-  const topupEarly = m !== null && m.era.topupBeforeFastPageFault && !m.topupUnderLock;
+  const topupEarly = m?.era.topupBeforeFastPageFault === true && !m.topupUnderLock;
   if (m !== null) {
     if (!kvm_mmu_reload(vm, vcpu, m, false)) return RET_PF_RETRY;
     if (topupEarly && !mmu_fault_topup(vm, vcpu, m, false)) return RET_PF_RETRY;
@@ -167,7 +167,8 @@ function direct_page_fault(vm: KvmVm, vcpu: KvmVcpu, addr: number, gfn: number, 
     }
   }
   // mmu_topup_memory_caches (5.9+ here, after fast_page_fault; always succeeds without vm.memcache).
-  if (m !== null && !topupEarly && !m.topupUnderLock && !mmu_fault_topup(vm, vcpu, m, false)) return RET_PF_RETRY;
+  if (m !== null && !topupEarly && !m.topupUnderLock && !mmu_fault_topup(vm, vcpu, m, false))
+    return RET_PF_RETRY;
   // kvm_faultin_pfn: the memslot is being deleted or moved (KVM_MEMSLOT_INVALID): retry until the
   // update is published.
   if (vm.mmu.slot_invalid) return staleRetry(vcpu, gfn) as RetPf;

@@ -12,14 +12,6 @@ import {
   spte_install_pfn,
 } from '../../mem/page_state.ts';
 import {
-  FAULT_PFN_STALE,
-  FAULT_PREFETCH,
-  FAULT_ROOT_OBSOLETE,
-  FAULT_SNAPSHOT,
-  FAULT_WRITABLE,
-  FAULT_WRITE,
-} from './mmu_fault_flags.ts';
-import {
   kvm_mmu_alloc_levels,
   kvm_mmu_load,
   kvm_mmu_root_loaded,
@@ -27,6 +19,14 @@ import {
   type MmuCachesVm,
   mmu_lock,
 } from './mmu_caches_vm.ts';
+import {
+  FAULT_PFN_STALE,
+  FAULT_PREFETCH,
+  FAULT_ROOT_OBSOLETE,
+  FAULT_SNAPSHOT,
+  FAULT_WRITABLE,
+  FAULT_WRITE,
+} from './mmu_fault_flags.ts';
 import { mmu_invalidate_retry_gfn, mmu_invalidate_retry_gfn_unsafe, RETRY_RANGE } from './mmu_notifier.ts';
 import { host_mm_run, MM_COW } from './primary_mmu.ts';
 import { REFAULT_CAP } from './step_effects.ts';
@@ -95,7 +95,7 @@ export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): num
 function fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number, m: MmuCachesVm | null): number {
   const era = vm.era.mmu;
   // topup-under-mmu-lock (a what-if): the topup runs here, where its GFP_KERNEL allocations may sleep.
-  if (m !== null && m.topupUnderLock) {
+  if (m?.topupUnderLock) {
     if (!mmu_fault_topup(vm, vcpu, m, (vcpu.mmu_fault_flags & FAULT_PREFETCH) !== 0)) return RET_PF_RETRY;
   }
   let flags = vcpu.mmu_fault_flags;
@@ -176,7 +176,12 @@ export function kvm_mmu_prefault(vm: KvmVm, vcpu: KvmVcpu, gfn: number): boolean
       return false;
   }
   if (st[gfn]! & PAGE_SPTE_MAPPED) return true;
-  if (m !== null && !m.era.topupBeforeFastPageFault && !m.topupUnderLock && !mmu_fault_topup(vm, vcpu, m, true))
+  if (
+    m !== null &&
+    !m.era.topupBeforeFastPageFault &&
+    !m.topupUnderLock &&
+    !mmu_fault_topup(vm, vcpu, m, true)
+  )
     return false;
   const flags = mmu_fault_snapshot(vm, vcpu, gfn, FAULT_PREFETCH);
   if (flags < 0) return false;

@@ -38,7 +38,8 @@ function firmwareRsm(vm: KvmVm, vcpu: KvmVcpu): boolean {
  * @model a scheduler's question, no kernel function (kvm_vcpu_run_step is one vcpu_run iteration).
  */
 export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
-  !kvm_host_dead(vm) && (vcpu.mode === IN_GUEST_MODE || (!vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu)));
+  !kvm_host_dead(vm) &&
+  (vcpu.mode === IN_GUEST_MODE || (!vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu)));
 
 /** A kernel BUG (the memory-cache model's empty cache) killed the host: nothing runs any more. */
 export const kvm_host_dead = (vm: KvmVm): boolean => vm.memcache !== null && vm.memcache.bug !== null;

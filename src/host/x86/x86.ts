@@ -9,7 +9,6 @@ import { kvm_arch_interrupt_allowed, kvm_is_exception_pending, kvm_pv_async_pf_e
 import { kvm_check_async_pf_completion, kvm_clear_async_pf_completion_queue } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
 import { doneEmpty } from './async_pf_work.ts';
-import { kvm_mmu_reload } from './mmu_install.ts';
 import {
   apic_x2apic_mode,
   kvm_apic_ack_interrupt,
@@ -18,6 +17,7 @@ import {
   kvm_lapic_reg_write,
   kvm_lapic_reset,
 } from './lapic.ts';
+import { kvm_mmu_reload } from './mmu_install.ts';
 import {
   isApfMsr,
   isKvmPvMsr,

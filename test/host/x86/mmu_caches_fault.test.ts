@@ -17,8 +17,8 @@ import {
   type MmuCachesVm,
 } from '../../../src/host/x86/mmu_caches_vm.ts';
 import { kvm_mmu_do_page_fault, RET_PF_FIXED, RET_PF_RETRY } from '../../../src/host/x86/mmu_fault.ts';
-import { host_mm_run, MM_MEMSLOT_REMAP, MM_RECLAIM } from '../../../src/host/x86/primary_mmu.ts';
 import { FAIL_FOREVER, host_alloc_pressure } from '../../../src/host/x86/page_alloc.ts';
+import { host_mm_run, MM_MEMSLOT_REMAP, MM_RECLAIM } from '../../../src/host/x86/primary_mmu.ts';
 import { kvm_host_dead, kvm_vcpu_run_step, STEP_BLOCKED } from '../../../src/host/x86/run_loop.ts';
 import { host_page_fault_in, PAGE_SPTE_MAPPED } from '../../../src/mem/page_state.ts';
 import { guestFault, mapGfn, mmuVm, pageState } from '../../test_utils/mmu_fixture.ts';
