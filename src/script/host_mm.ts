@@ -154,6 +154,8 @@ export function kvmStatRecord(vm: KvmVm): KvmStatRecord {
     ...rec,
     topups: m.stat.topups,
     topup_failures: m.stat.topup_failures,
+    topups_allocating: m.stat.topups_allocating,
+    max_objects_per_fault: m.stat.max_batch_objects,
     objects_allocated: m.alloc.allocated,
     objects_freed: m.alloc.freed,
     empty_cache_allocs: m.stat.empty_cache_allocs,

@@ -74,7 +74,10 @@ const M_MC_EMPTY = M_MC + 4;
 const M_MC_EMERGENCY = M_MC + 5;
 const M_MC_TABLES = M_MC + 6;
 const M_MC_IDLE = M_MC + 7;
-const NRAW = M_MC + 8;
+const M_MC_ALLOCATING = M_MC + 8;
+/** A maximum, not a count: kept as the end value like M_MC_IDLE. */
+const M_MC_MAX_BATCH = M_MC + 9;
+const NRAW = M_MC + 10;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -124,6 +127,8 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_MC_EMPTY] = mc.stat.empty_cache_allocs;
       r[M_MC_EMERGENCY] = mc.stat.emergency_allocs;
       r[M_MC_TABLES] = mc.stat.roots + mc.stat.tables;
+      r[M_MC_ALLOCATING] = mc.stat.topups_allocating;
+      r[M_MC_MAX_BATCH] = mc.stat.max_batch_objects;
       for (let c = 0; c < sv.vm.vcpus.length; c++) r[M_MC_IDLE]! += idleCacheBytes(mc, c);
     }
     for (let k = 0; k < sv.nTasks; k++) {
@@ -217,6 +222,10 @@ export interface MemcacheMetrics {
   emergency_allocs: number;
   /** Page tables (roots included) allocated from the caches. */
   page_tables: number;
+  /** Topups that allocated anything (the others found every cache at its minimum). */
+  topups_allocating: number;
+  /** The most objects one fault's install (or one root load) took, over the whole run (a maximum). */
+  max_objects_per_fault: number;
   /** At the end of the run: objects left in the per-vCPU caches, in bytes, averaged over the vCPUs. */
   idle_bytes_per_vcpu: number;
 }
@@ -368,6 +377,8 @@ function metricsOf(
       empty_cache_allocs: d[M_MC_EMPTY]!,
       emergency_allocs: d[M_MC_EMERGENCY]!,
       page_tables: d[M_MC_TABLES]!,
+      topups_allocating: d[M_MC_ALLOCATING]!,
+      max_objects_per_fault: d[M_MC_MAX_BATCH]!,
       idle_bytes_per_vcpu: vcpus > 0 ? Math.round(d[M_MC_IDLE]! / vcpus) : 0,
     };
   return m;
@@ -417,7 +428,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
   const measured = Math.max(0, end - startT);
   const endRaw = collectRaw(sim, end);
   const startRaw = (sim.warmupSnapshot as Float64Array[] | null) ?? endRaw.map(() => new Float64Array(NRAW));
-  const deltas = endRaw.map((e, i) => e.map((x, k) => (k === M_MC_IDLE ? x : x - startRaw[i]![k]!)));
+  const deltas = endRaw.map((e, i) => e.map((x, k) => (k === M_MC_IDLE || k === M_MC_MAX_BATCH ? x : x - startRaw[i]![k]!)));
   const qmaxOf = (i: number): number => {
     const sv = sim.vms[i]!;
     let q = 0;
@@ -436,6 +447,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
     let resident = 0;
     for (const i of idx) {
       for (let k = 0; k < NRAW; k++) d[k]! += deltas[i]![k]!;
+      d[M_MC_MAX_BATCH] = Math.max(d[M_MC_MAX_BATCH]! - deltas[i]![M_MC_MAX_BATCH]!, deltas[i]![M_MC_MAX_BATCH]!);
       pr.merge(sim.pageReady[i]!);
       dw.merge(sim.doneWait[i]!);
       vcpus += sim.vms[i]!.spec.vcpus;

@@ -106,6 +106,11 @@ export const MEMCACHE_REPORT_ROWS: readonly Row[] = [
     cell: (m) => (m.memcache ? `${fx(m.memcache.page_tables)} / ${fx(m.memcache.empty_cache_allocs)}` : '–'),
   },
   {
+    label: '  topups that allocated / max objects per fault',
+    cell: (m) =>
+      m.memcache ? `${fx(m.memcache.topups_allocating)} / ${fx(m.memcache.max_objects_per_fault)}` : '–',
+  },
+  {
     label: '  idle cache KiB per vCPU',
     cell: (m) => (m.memcache ? fx(m.memcache.idle_bytes_per_vcpu / 1024, 1) : '–'),
   },

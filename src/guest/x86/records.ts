@@ -89,13 +89,16 @@ export interface KvmStatRecord {
   pf_retry_stale?: number;
   warns?: number;
   /**
-   * vm.mmu_caches (model only): mmu_topup_memory_caches calls and those that failed, objects the host
+   * vm.mmu_caches (model only): mmu_topup_memory_caches calls, those that failed and those that allocated
+   * anything, the most objects one fault (or root load) took, objects the host
    * allocated and freed for KVM's MMU, allocations that found a cache empty, GFP_ATOMIC emergency
    * allocations, page tables (roots included) allocated, and the idle objects left in vCPU 0's caches,
    * in bytes.
    */
   topups?: number;
   topup_failures?: number;
+  topups_allocating?: number;
+  max_objects_per_fault?: number;
   objects_allocated?: number;
   objects_freed?: number;
   empty_cache_allocs?: number;

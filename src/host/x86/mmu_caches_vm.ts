@@ -71,6 +71,10 @@ export interface MmuCachesStat {
   emergency_allocs: number;
   /** Sleepable allocations under mmu_lock. */
   sleep_under_lock: number;
+  /** Topups that allocated at least one object (mmu.md §D: most find every cache at its minimum). */
+  topups_allocating: number;
+  /** The most objects one batch (a fault's install, or a root load) took from the caches (§D). */
+  max_batch_objects: number;
   /** Roots allocated (kvm_mmu_load). */
   roots: number;
   /** Page tables below the root allocated. */
@@ -98,6 +102,8 @@ export interface MmuCachesVm {
    */
   readonly taken: Int32Array;
   mmu_lock_held: boolean;
+  /** Objects the current batch took (all caches). */
+  batch: number;
   /** stat.sleep_under_lock when mmu_lock was last taken (one report per hold). */
   sleepSeen: number;
   /** The vCPU whose fault runs now (for hooks and taken counts). */
@@ -154,6 +160,7 @@ export function newMmuCachesVm(
     host: null as unknown as MemCacheHost,
     taken: new Int32Array(vcpus * MC_COUNT),
     mmu_lock_held: false,
+    batch: 0,
     sleepSeen: 0,
     cur: 0,
     bug: null,
@@ -162,6 +169,8 @@ export function newMmuCachesVm(
     stat: {
       topups: 0,
       topup_failures: 0,
+      topups_allocating: 0,
+      max_batch_objects: 0,
       empty_cache_allocs: 0,
       emergency_allocs: 0,
       sleep_under_lock: 0,
@@ -202,7 +211,9 @@ export function kvm_mmu_topup_vcpu(m: MmuCachesVm, vcpu: number): number {
   // Every cache the topup looks at holds its minimum: each kvm_mmu_topup_memory_cache returns 0 without
   // allocating (A.5.1 step 2), so the call is skipped (the simulator's common case).
   if (topupNoop(m, vcpu)) return 0;
+  const before = m.alloc.allocated;
   const r = mmu_topup_memory_caches(m.caches[vcpu]!, m.indirect, m.host);
+  if (m.alloc.allocated !== before) m.stat.topups_allocating++;
   if (r !== 0) m.stat.topup_failures++;
   return r;
 }
@@ -225,6 +236,7 @@ function topupNoop(m: MmuCachesVm, vcpu: number): boolean {
 function take(m: MmuCachesVm, vcpu: number, c: number): number {
   const mc = cacheOf(m.caches[vcpu]!, c)!;
   const i = vcpu * MC_COUNT + c;
+  if (++m.batch > m.stat.max_batch_objects) m.stat.max_batch_objects = m.batch;
   if (++m.taken[i]! > m.min[c]!)
     m.event?.(vcpu, MC_EV_OVER_MIN, `${mc.name}: object ${m.taken[i]} of one fault, minimum ${m.min[c]}`);
   if (mc.nobjs === 0) {
@@ -273,6 +285,7 @@ export function kvm_mmu_load(m: MmuCachesVm, vcpu: number): number {
     return r;
   }
   m.taken.fill(0, vcpu * MC_COUNT, vcpu * MC_COUNT + MC_COUNT);
+  m.batch = 0;
   mmu_lock(m);
   // mmu_alloc_direct_roots: the VM's root for this role is shared (the TDP MMU's root list, the legacy
   // MMU's shadow-page hash): only the first vCPU to load after a zap allocates it.
@@ -292,6 +305,7 @@ export function kvm_mmu_alloc_levels(m: MmuCachesVm, vcpu: number, gfn: number, 
   if (!obsolete && sp_present(m.pages, 1, gfn)) return true; // the common case: the walk allocates nothing
   m.cur = vcpu;
   m.taken.fill(0, vcpu * MC_COUNT, vcpu * MC_COUNT + MC_COUNT);
+  m.batch = 0;
   for (let l = PT64_ROOT_LEVEL - 1; l >= 1; l--) {
     if (obsolete) {
       if (!alloc_sp_objects(m, vcpu)) return false;

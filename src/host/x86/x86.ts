@@ -116,8 +116,9 @@ export function vcpu_enter_guest(
     if (kvm_check_request(vcpu, KVM_REQ_APF_READY)) kvm_check_async_pf_completion(vm, vcpu);
   }
   // kvm_mmu_reload (with the memory-cache model): the first entry, or the first after a memslot update
-  // freed the roots, loads one. The kernel does it after the injection and cancels that on failure; the
-  // model's injection reaches the guest model at once, so the reload comes first.
+  // freed the roots, loads one. Old kernels (3.x) reloaded before the injection; later ones after it,
+  // cancelling the injection on failure (goto cancel_injection). The model's injection reaches the guest
+  // model at once, so the reload comes first: the outcome is the same.
   const m = vm.memcache;
   if (m !== null && !kvm_mmu_reload(vm, vcpu, m, false)) return ENTER_ERROR;
   kvm_check_and_inject_events(vm, vcpu);
