@@ -136,7 +136,7 @@ class ScriptRun {
       this.host.fireDue();
       this.host.running(vcpu.vcpu_id);
       const r = applyX86Step(this.vm, this.runSteps[vcpu.vcpu_id]!);
-      if (this.kvmRunFailed(vcpu.vcpu_id, index)) return;
+      if (this.kvmRunFailed(vcpu.vcpu_id, index) || kvm_host_dead(this.vm)) return;
       if (r === STEP_BLOCKED && !this.host.advance()) break;
       if (++steps > this.budget) break;
     }
@@ -192,6 +192,7 @@ class ScriptRun {
       for (const v of vcpus) {
         this.host.running(v.vcpu_id);
         const r = applyX86Step(this.vm, this.runSteps[v.vcpu_id]!);
+        if (kvm_host_dead(this.vm)) return;
         if (this.kvmRunFailed(v.vcpu_id, index)) continue;
         if (r !== STEP_BLOCKED && !(r === STEP_IDLE && v.requests === 0)) progress = true;
       }
