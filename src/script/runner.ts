@@ -121,7 +121,7 @@ class ScriptRun {
       }
       case 'run':
         this.runAll(index);
-        rec('ok');
+        if (!kvm_host_dead(this.vm)) rec('ok');
         return;
       case 'touch':
         if (op.backing !== undefined) this.host.setBacking(gpaToGfn(Number(op.gpa)), op.backing.delay);
