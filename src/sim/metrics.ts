@@ -428,7 +428,9 @@ export function buildMetrics(sim: SimState): RunMetrics {
   const measured = Math.max(0, end - startT);
   const endRaw = collectRaw(sim, end);
   const startRaw = (sim.warmupSnapshot as Float64Array[] | null) ?? endRaw.map(() => new Float64Array(NRAW));
-  const deltas = endRaw.map((e, i) => e.map((x, k) => (k === M_MC_IDLE || k === M_MC_MAX_BATCH ? x : x - startRaw[i]![k]!)));
+  const deltas = endRaw.map((e, i) =>
+    e.map((x, k) => (k === M_MC_IDLE || k === M_MC_MAX_BATCH ? x : x - startRaw[i]![k]!)),
+  );
   const qmaxOf = (i: number): number => {
     const sv = sim.vms[i]!;
     let q = 0;
@@ -447,7 +449,10 @@ export function buildMetrics(sim: SimState): RunMetrics {
     let resident = 0;
     for (const i of idx) {
       for (let k = 0; k < NRAW; k++) d[k]! += deltas[i]![k]!;
-      d[M_MC_MAX_BATCH] = Math.max(d[M_MC_MAX_BATCH]! - deltas[i]![M_MC_MAX_BATCH]!, deltas[i]![M_MC_MAX_BATCH]!);
+      d[M_MC_MAX_BATCH] = Math.max(
+        d[M_MC_MAX_BATCH]! - deltas[i]![M_MC_MAX_BATCH]!,
+        deltas[i]![M_MC_MAX_BATCH]!,
+      );
       pr.merge(sim.pageReady[i]!);
       dw.merge(sim.doneWait[i]!);
       vcpus += sim.vms[i]!.spec.vcpus;
