@@ -26,7 +26,8 @@ import { test } from 'node:test';
 const LAYERS: readonly (readonly string[])[] = [
   ['abi'],
   ['mem'],
-  ['host/x86', 's390'],
+  ['host'],
+  ['host/x86', 'host/arm64', 's390'],
   ['guest/x86'],
   ['scenario'],
   ['sim/engine', 'explore', 'trace'],

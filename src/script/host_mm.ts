@@ -2,6 +2,8 @@
 // each op becomes the x86 steps `host_mm` (one primary-MMU operation run whole: invalidate_range_start →
 // the host PTE change with its change_pte → invalidate_range_end) or `host_age`, and its record reports
 // what KVM's notifier side saw, as deltas of vm.mmu.stat over the op. Shared by both script runners.
+
+import { idleCacheBytes } from '../host/x86/mmu_caches_vm.ts';
 import {
   AGE_CLEAR,
   AGE_CLEAR_FLUSH,
@@ -9,6 +11,7 @@ import {
   type AgeKind,
   type MmuNotifierStats,
 } from '../host/x86/mmu_notifier.ts';
+import { FAIL_FOREVER, host_alloc_pressure } from '../host/x86/page_alloc.ts';
 import {
   MM_COW,
   MM_DONTNEED,
@@ -62,6 +65,11 @@ const SIMPLE: Readonly<Record<string, readonly [number, HostTask]>> = {
 /** Runs `op` (validated by load_script.ts) and returns its record. Host operations act on no vCPU. */
 export function runHostMmOp(host: HostTimeline, op: HostMmOp, index: number): OpRecord {
   const vm = host.vm;
+  if (op.op === 'host_alloc_fail') {
+    // Memory pressure on the host allocator (vm.mmu_caches; page_alloc.ts): no notifier is involved.
+    host_alloc_pressure(vm.memcache!.alloc, op.after, op.fails === 'all' ? FAIL_FOREVER : op.fails);
+    return { op: index, kind: op.op, result: 'ok' };
+  }
   const npages = vm.mem.npages;
   const first = op.gpa === undefined ? npages : Number(op.gpa / BigInt(PAGE_SIZE));
   // Slot pages (mmu_notifier.ts): [0, npages) is guest RAM; `outside` is the host range right after it.
@@ -139,5 +147,20 @@ export function kvmStatRecord(vm: KvmVm): KvmStatRecord {
     pf_taken += v.stat.pf_taken;
     pf_retry_stale += v.stat.pf_retry_stale;
   }
-  return { kvm_stat: 'mmu', pf_taken, pf_retry_stale, warns: vm.mmu.stat.warns };
+  const rec: KvmStatRecord = { kvm_stat: 'mmu', pf_taken, pf_retry_stale, warns: vm.mmu.stat.warns };
+  const m = vm.memcache;
+  if (m === null) return rec;
+  return {
+    ...rec,
+    topups: m.stat.topups,
+    topup_failures: m.stat.topup_failures,
+    topups_allocating: m.stat.topups_allocating,
+    max_objects_per_fault: m.stat.max_batch_objects,
+    objects_allocated: m.alloc.allocated,
+    objects_freed: m.alloc.freed,
+    empty_cache_allocs: m.stat.empty_cache_allocs,
+    emergency_allocs: m.stat.emergency_allocs,
+    page_tables: m.stat.roots + m.stat.tables,
+    idle_cache_bytes: idleCacheBytes(m, 0),
+  };
 }

@@ -5,6 +5,7 @@
 
 import { workPending } from '../host/x86/async_pf_work.ts';
 import type { EraConfig } from '../host/x86/era.ts';
+import { MC_EV_BUG } from '../host/x86/mmu_caches_vm.ts';
 import { formatMmuTracepoint, MMU_TRACEPOINT_NAMES } from '../host/x86/mmu_notifier.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
@@ -76,6 +77,10 @@ export class HostTimeline {
         if (this.warned.has(message)) return;
         this.warned.add(message);
         this.records.push({ event: 'host_warning', ...(this.multi ? { vcpu: vcpu.vcpu_id } : {}), message });
+      },
+      memcacheEvent: (vcpu, ev, message) => {
+        if (ev === MC_EV_BUG)
+          this.records.push({ event: 'host_bug', ...(this.multi ? { vcpu: vcpu.vcpu_id } : {}), message });
       },
       trace: opts.traceEvents || opts.ftrace ? (v, tp, a, b) => this.trace(v, tp, a, b) : null,
       mmuTrace: opts.traceEvents || opts.ftrace ? (tp, start, end) => this.mmuTrace(tp, start, end) : null,

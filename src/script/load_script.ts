@@ -16,6 +16,18 @@ export function checkScript(file: string, s: Script): Script {
       'vm.enforce_pv_cpuid',
       `KVM_CAP_ENFORCE_PV_FEATURE_CPUID does not exist in era ${s.era} (5.10+)`,
     );
+  if (s.vm.mmu_caches && !s.vm.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      'vm.mmu_caches',
+      'the memory-cache model runs with the MMU notifiers: add vm.mmu_notifiers: true',
+    );
+  if (s.vm.mmu_caches && s.guest !== undefined)
+    throw new ScenarioError(
+      file,
+      'vm.mmu_caches',
+      'not supported with a Linux guest yet: use the bare test guest (no `guest:` section)',
+    );
   s.ops.forEach((op, i) => {
     if (isHostMmOp(op)) {
       checkHostMmOp(file, s, op, i);
@@ -51,6 +63,15 @@ function checkHostMmOp(file: string, s: Script, op: HostMmOp, i: number): void {
       `${at}.op`,
       `${op.op} needs vm.mmu_notifiers: true (host memory operations run with the MMU-notifier model only)`,
     );
+  if (op.op === 'host_alloc_fail') {
+    if (!s.vm.mmu_caches)
+      throw new ScenarioError(
+        file,
+        `${at}.op`,
+        'host_alloc_fail needs vm.mmu_caches: true (the memory-cache model)',
+      );
+    return;
+  }
   const npages = s.vm.memory / PAGE_SIZE;
   const inRam = (field: string, gpa: bigint, pages: number): void => {
     if (gpa / BigInt(PAGE_SIZE) + BigInt(pages) > BigInt(npages))

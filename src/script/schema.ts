@@ -157,11 +157,12 @@ export type VmConfig = z.output<typeof VmSchema>;
 
 /**
  * A script's `vm:` section: VmSchema plus the options only scripts take. `mmu_notifiers` models KVM's MMU
- * notifiers (src/host/x86/mmu_notifier.ts) and enables the host memory operations below. Absent means
- * false; it stays absent from the parsed script, so scripts without it parse (and hash) as before.
+ * notifiers (src/host/x86/mmu_notifier.ts) and enables the host memory operations below; `mmu_caches`
+ * (with it) the MMU memory caches and `host_alloc_fail`. Absent means false; they stay absent from the
+ * parsed script, so scripts without them parse (and hash) as before.
  */
 export const ScriptVmSchema = z
-  .strictObject({ ...vmFields, mmu_notifiers: z.boolean().optional() })
+  .strictObject({ ...vmFields, mmu_notifiers: z.boolean().optional(), mmu_caches: z.boolean().optional() })
   .prefault({});
 
 /**
@@ -187,6 +188,15 @@ export const HostMmOpSchema = z.discriminatedUnion('op', [
   hostMm('host_thp_split', {}),
   hostMm('host_thp_collapse', {}),
   hostMm('host_age', { kind: z.enum(HOST_AGE_KINDS) }),
+  /**
+   * Host memory pressure for KVM's allocations (needs vm.mmu_caches): from now on `after` allocations
+   * succeed, then `fails` fail ('all': every later one; 0 ends the pressure).
+   */
+  z.strictObject({
+    op: z.literal('host_alloc_fail'),
+    after: intIn(0, 1 << 20).default(0),
+    fails: z.union([intIn(0, 1 << 20), z.literal('all')]).default('all'),
+  }),
 ]);
 export type HostMmOp = z.output<typeof HostMmOpSchema>;
 export const HOST_MM_OP_NAMES: readonly string[] = HostMmOpSchema.options.map((o) => o.shape.op.value);

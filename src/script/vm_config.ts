@@ -15,5 +15,6 @@ export function toVmConfig(c: Script['vm'], kvm_features = c.kvm_features): VmCo
     vcpus: c.vcpus,
     // Only when asked for: a VmConfig without the key is what every script before the option ran.
     ...(c.mmu_notifiers ? { mmu_notifiers: true } : {}),
+    ...(c.mmu_caches ? { mmu_caches: true } : {}),
   };
 }

@@ -61,6 +61,8 @@ export interface SimScenario {
   ksm: KsmSpec | null;
   /** host.numa_balancing (numa_balancing.ts); null when off. */
   numa: NumaSpec | null;
+  /** host.mmu_caches (with mmu_notifiers): VmConfig.mmu_caches too, and the memory-cache metrics. */
+  mmuCaches: boolean;
   costs: SimCosts;
   vms: SimVmSpec[];
 }
@@ -212,6 +214,7 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
           misplaced: s.host.numa_balancing.misplaced_pages,
         }
       : null,
+    mmuCaches: s.host.mmu_notifiers && s.host.mmu_caches === true,
     costs: s.costs,
     vms,
   };

@@ -2,6 +2,7 @@
 // the end of warmup and at the end of the run, and the metrics are the difference, per VM and in total.
 // Latency histograms are reset at the end of warmup instead.
 
+import { idleCacheBytes } from '../host/x86/mmu_caches_vm.ts';
 import { HOST_MM_OPS, type HostMmOpName } from '../host/x86/primary_mmu.ts';
 import {
   CAT_NAMES,
@@ -72,7 +73,21 @@ const M_NUMA_SCANS = M_KSM_COW + 1;
 const M_NUMA_PROT = M_NUMA_SCANS + 1;
 const M_NUMA_HINT = M_NUMA_SCANS + 2;
 const M_NUMA_MIGRATE = M_NUMA_SCANS + 3;
-const NRAW = M_NUMA_MIGRATE + 1;
+// The memory-cache statistics (vm.memcache), reported with host.mmu_caches. M_MC_IDLE is a level, not a
+// count: buildMetrics keeps its end value instead of a difference.
+const M_MC = M_NUMA_MIGRATE + 1;
+const M_MC_TOPUPS = M_MC;
+const M_MC_TOPUP_FAILURES = M_MC + 1;
+const M_MC_ALLOCATED = M_MC + 2;
+const M_MC_FREED = M_MC + 3;
+const M_MC_EMPTY = M_MC + 4;
+const M_MC_EMERGENCY = M_MC + 5;
+const M_MC_TABLES = M_MC + 6;
+const M_MC_IDLE = M_MC + 7;
+const M_MC_ALLOCATING = M_MC + 8;
+/** A maximum, not a count: kept as the end value like M_MC_IDLE. */
+const M_MC_MAX_BATCH = M_MC + 9;
+const NRAW = M_MC + 10;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -125,6 +140,19 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_NUMA_PROT] = numa.pagesProtected[i]!;
       r[M_NUMA_HINT] = numa.hintingFaults[i]!;
       r[M_NUMA_MIGRATE] = numa.migrations[i]!;
+    }
+    const mc = sv.vm.memcache;
+    if (mc !== null) {
+      r[M_MC_TOPUPS] = mc.stat.topups;
+      r[M_MC_TOPUP_FAILURES] = mc.stat.topup_failures;
+      r[M_MC_ALLOCATED] = mc.alloc.allocated;
+      r[M_MC_FREED] = mc.alloc.freed;
+      r[M_MC_EMPTY] = mc.stat.empty_cache_allocs;
+      r[M_MC_EMERGENCY] = mc.stat.emergency_allocs;
+      r[M_MC_TABLES] = mc.stat.roots + mc.stat.tables;
+      r[M_MC_ALLOCATING] = mc.stat.topups_allocating;
+      r[M_MC_MAX_BATCH] = mc.stat.max_batch_objects;
+      for (let c = 0; c < sv.vm.vcpus.length; c++) r[M_MC_IDLE]! += idleCacheBytes(mc, c);
     }
     for (let k = 0; k < sv.nTasks; k++) {
       r[M_BURSTS]! += gs.task.bursts[k]!;
@@ -205,6 +233,8 @@ export interface Metrics {
   ksm?: KsmMetrics;
   /** NUMA balancing on these VMs: present only with `host.numa_balancing` (docs/metrics.md). */
   numa?: NumaMetrics;
+  /** KVM's MMU memory caches: present only with `host.mmu_caches` (docs/metrics.md, "MMU memory caches"). */
+  memcache?: MemcacheMetrics;
 }
 
 export interface NumaMetrics {
@@ -236,6 +266,26 @@ export interface KsmHostMetrics {
   saved_mib: number;
   full_scans: number;
   pages_scanned: number;
+}
+
+export interface MemcacheMetrics {
+  /** mmu_topup_memory_caches calls (faults after fast_page_fault, or before it in ≤5.8; root loads). */
+  topups: number;
+  topup_failures: number;
+  /** Objects the host allocated for KVM's MMU (cache fills, emergency allocations) and freed. */
+  objects_allocated: number;
+  objects_freed: number;
+  /** Allocations under mmu_lock that found their cache empty, and GFP_ATOMIC emergency allocations. */
+  empty_cache_allocs: number;
+  emergency_allocs: number;
+  /** Page tables (roots included) allocated from the caches. */
+  page_tables: number;
+  /** Topups that allocated anything (the others found every cache at its minimum). */
+  topups_allocating: number;
+  /** The most objects one fault's install (or one root load) took, over the whole run (a maximum). */
+  max_objects_per_fault: number;
+  /** At the end of the run: objects left in the per-vCPU caches, in bytes, averaged over the vCPUs. */
+  idle_bytes_per_vcpu: number;
 }
 
 export interface MmuMetrics {
@@ -323,6 +373,7 @@ function metricsOf(
   mmu: boolean,
   ksm: boolean,
   numa: boolean,
+  memcache = false,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
@@ -379,6 +430,8 @@ function metricsOf(
     guest: { panics: d[M_PANICS]!, warnings: d[M_GUEST_WARNINGS]! + d[K_WARNINGS]! },
   };
   if (mmu) m.mmu = mmuMetricsOf(d);
+  if (ksm)
+    m.ksm = { pages_scanned: d[M_KSM_SCANNED]!, pages_merged: d[M_KSM_MERGED]!, cow_breaks: d[M_KSM_COW]! };
   if (numa)
     m.numa = {
       scans: d[M_NUMA_SCANS]!,
@@ -386,8 +439,19 @@ function metricsOf(
       hinting_faults: d[M_NUMA_HINT]!,
       migrations: d[M_NUMA_MIGRATE]!,
     };
-  if (ksm)
-    m.ksm = { pages_scanned: d[M_KSM_SCANNED]!, pages_merged: d[M_KSM_MERGED]!, cow_breaks: d[M_KSM_COW]! };
+  if (memcache)
+    m.memcache = {
+      topups: d[M_MC_TOPUPS]!,
+      topup_failures: d[M_MC_TOPUP_FAILURES]!,
+      objects_allocated: d[M_MC_ALLOCATED]!,
+      objects_freed: d[M_MC_FREED]!,
+      empty_cache_allocs: d[M_MC_EMPTY]!,
+      emergency_allocs: d[M_MC_EMERGENCY]!,
+      page_tables: d[M_MC_TABLES]!,
+      topups_allocating: d[M_MC_ALLOCATING]!,
+      max_objects_per_fault: d[M_MC_MAX_BATCH]!,
+      idle_bytes_per_vcpu: vcpus > 0 ? Math.round(d[M_MC_IDLE]! / vcpus) : 0,
+    };
   return m;
 }
 
@@ -459,7 +523,9 @@ export function buildMetrics(sim: SimState): RunMetrics {
   const measured = Math.max(0, end - startT);
   const endRaw = collectRaw(sim, end);
   const startRaw = (sim.warmupSnapshot as Float64Array[] | null) ?? endRaw.map(() => new Float64Array(NRAW));
-  const deltas = endRaw.map((e, i) => e.map((x, k) => x - startRaw[i]![k]!));
+  const deltas = endRaw.map((e, i) =>
+    e.map((x, k) => (k === M_MC_IDLE || k === M_MC_MAX_BATCH ? x : x - startRaw[i]![k]!)),
+  );
   const qmaxOf = (i: number): number => {
     const sv = sim.vms[i]!;
     let q = 0;
@@ -478,6 +544,10 @@ export function buildMetrics(sim: SimState): RunMetrics {
     let resident = 0;
     for (const i of idx) {
       for (let k = 0; k < NRAW; k++) d[k]! += deltas[i]![k]!;
+      d[M_MC_MAX_BATCH] = Math.max(
+        d[M_MC_MAX_BATCH]! - deltas[i]![M_MC_MAX_BATCH]!,
+        deltas[i]![M_MC_MAX_BATCH]!,
+      );
       pr.merge(sim.pageReady[i]!);
       dw.merge(sim.doneWait[i]!);
       vcpus += sim.vms[i]!.spec.vcpus;
@@ -499,6 +569,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
       sc.mmuNotifiers,
       sim.ksm !== null,
       sim.numa !== null,
+      sc.mmuCaches,
     );
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({

@@ -112,6 +112,31 @@ export const NUMA_REPORT_ROWS: readonly Row[] = [
   },
 ];
 
+/** The memory-cache rows, shown only with `host.mmu_caches` (Metrics.memcache). */
+export const MEMCACHE_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'MMU cache topups (failed)',
+    cell: (m) => (m.memcache ? `${fx(m.memcache.topups)} (${fx(m.memcache.topup_failures)})` : '–'),
+  },
+  {
+    label: '  objects allocated / freed',
+    cell: (m) => (m.memcache ? `${fx(m.memcache.objects_allocated)} / ${fx(m.memcache.objects_freed)}` : '–'),
+  },
+  {
+    label: '  page tables / empty-cache allocs',
+    cell: (m) => (m.memcache ? `${fx(m.memcache.page_tables)} / ${fx(m.memcache.empty_cache_allocs)}` : '–'),
+  },
+  {
+    label: '  topups that allocated / max objects per fault',
+    cell: (m) =>
+      m.memcache ? `${fx(m.memcache.topups_allocating)} / ${fx(m.memcache.max_objects_per_fault)}` : '–',
+  },
+  {
+    label: '  idle cache KiB per vCPU',
+    cell: (m) => (m.memcache ? fx(m.memcache.idle_bytes_per_vcpu / 1024, 1) : '–'),
+  },
+];
+
 export function formatReport(r: RunMetrics): string {
   const gs = r.groups;
   const secs = r.measured_s;
@@ -125,6 +150,7 @@ export function formatReport(r: RunMetrics): string {
     ...(r.total.mmu ? MMU_REPORT_ROWS : []),
     ...(r.total.ksm ? KSM_REPORT_ROWS : []),
     ...(r.total.numa ? NUMA_REPORT_ROWS : []),
+    ...(r.total.memcache ? MEMCACHE_REPORT_ROWS : []),
   ];
   for (const row of table) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
   const sw = r.host.swap;

@@ -167,6 +167,11 @@ const HostSchema = z.strictObject({
       misplaced_pages: ratio('misplaced_pages').default(0.1),
     })
     .optional(),
+  /**
+   * With mmu_notifiers: model KVM's MMU memory caches (VmConfig.mmu_caches, docs/mmu.md): topups, the
+   * page tables each install takes, and the cache metrics. Absent: off.
+   */
+  mmu_caches: z.boolean().optional(),
 });
 
 export const SimScenarioSchema = z.strictObject({

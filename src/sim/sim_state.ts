@@ -190,7 +190,7 @@ export class SimState {
     let g = 0;
     let pages = 0;
     scenario.vms.forEach((spec, i) => {
-      kvms.push(createSimKvm(spec, hooksFor(this, i, g), scenario.mmuNotifiers));
+      kvms.push(createSimKvm(spec, hooksFor(this, i, g), scenario.mmuNotifiers, scenario.mmuCaches));
       this.vmPageBase[i] = pages;
       pages += kvms[i]!.mem.npages;
       g += spec.vcpus;

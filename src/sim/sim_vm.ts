@@ -28,9 +28,14 @@ export interface SimVm {
 /**
  * The host side of VM `spec`: era and bugs, `async_pf: false` for `sync`, its guest RAM, and with
  * `mmuNotifiers` the notifier model (the fault unsplit: host operations are atomic events here, so nothing
- * could run between a fault's GUP and its mmu_lock section).
+ * could run between a fault's GUP and its mmu_lock section); `mmuCaches` the memory caches as well.
  */
-export function createSimKvm(spec: SimVmSpec, hooks: HostHooks, mmuNotifiers = false): KvmVm {
+export function createSimKvm(
+  spec: SimVmSpec,
+  hooks: HostHooks,
+  mmuNotifiers = false,
+  mmuCaches = false,
+): KvmVm {
   return createVm(
     hostBehaviour(spec.era, bugSet(spec.bugs)),
     {
@@ -44,6 +49,7 @@ export function createSimKvm(spec: SimVmSpec, hooks: HostHooks, mmuNotifiers = f
       vcpus: spec.vcpus,
       async_pf: spec.apf !== 'sync',
       ...(mmuNotifiers ? { mmu_notifiers: true } : {}),
+      ...(mmuNotifiers && mmuCaches ? { mmu_caches: true } : {}),
     },
     hooks,
   );

@@ -27,6 +27,10 @@ export interface MmuVmOptions {
   npages?: number;
   /** vCPUs (default 1). */
   vcpus?: number;
+  /** The memory-cache model (VmConfig.mmu_caches). */
+  caches?: boolean;
+  /** Shadow paging instead of TDP (an indirect MMU). */
+  shadow?: boolean;
 }
 
 export interface TraceEvent {
@@ -55,11 +59,12 @@ export function mmuVm(era: EraName, opts: MmuVmOptions = {}): MmuVm {
       kvm_features: 0,
       hlt_in_guest: false,
       guest_state_protected: false,
-      tdp: true,
+      tdp: opts.shadow !== true,
       memory: (opts.npages ?? NPAGES) * PAGE_SIZE,
       vcpus: opts.vcpus ?? 1,
       mmu_notifiers: true,
       split_fault: opts.split ?? false,
+      ...(opts.caches ? { mmu_caches: true } : {}),
       ...(opts.seqStart === undefined ? {} : { mmu_seq_start: opts.seqStart }),
     },
     hooks,

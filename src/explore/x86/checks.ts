@@ -14,6 +14,7 @@ import {
   PH_PTE,
 } from '../../host/x86/primary_mmu.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../../host/x86/vcpu.ts';
+import type { KvmVm } from '../../host/x86/vm.ts';
 import {
   PAGE_HOST_RESIDENT,
   PAGE_HOST_RO,
@@ -25,6 +26,20 @@ import type { PropertyName } from './properties.ts';
 import { inFirmwareSmm, type X86World } from './world.ts';
 
 const scratch = new Int32Array(WORK_POOL_SIZE);
+
+/**
+ * The memory-cache model stopped everything: a BUG killed the host, or KVM_RUN returned an error and the
+ * VMM stopped the VM. Nothing is pending then in the protocol's sense (end-state, lost-wakeup and liveness
+ * checks skip such states): the stop is what the host or the VMM decided, and the cache properties have
+ * already judged the step that led there.
+ */
+export function vmStopped(vm: KvmVm): boolean {
+  const m = vm.memcache;
+  if (m === null) return false;
+  if (m.bug !== null) return true;
+  for (let v = 0; v < m.run_error.length; v++) if (m.run_error[v] !== 0) return true;
+  return false;
+}
 
 /** A #DF (or a triple fault) is queued on this vCPU. */
 export const doubleFaultPending = (v: KvmVcpu): boolean =>
@@ -146,12 +161,13 @@ export function invariantViolation(w: X86World, checks: ReadonlySet<PropertyName
     for (const v of w.vm.vcpus) if (doubleFaultPending(v)) return 'no-double-fault';
   if (checks.has('kick-not-lost') && !w.vm.era.completionPolled)
     for (const v of w.vm.vcpus) if (kickLost(v)) return 'kick-not-lost';
-  if (checks.has('no-lost-wakeup') && lostWakeup(w)) return 'no-lost-wakeup';
+  if (checks.has('no-lost-wakeup') && lostWakeup(w) && !vmStopped(w.vm)) return 'no-lost-wakeup';
   return null;
 }
 
 /** A state with no enabled step: nobody may still wait, and no dummy may be left behind. */
 export function endViolation(w: X86World, checks: ReadonlySet<PropertyName>): PropertyName | null {
+  if (vmStopped(w.vm)) return null;
   if (checks.has('no-lost-wakeup') && anyWaiter(w)) return 'no-lost-wakeup';
   if (checks.has('dummy-consumed') && w.guest.dummies() > 0) return 'dummy-consumed';
   return null;

@@ -92,6 +92,16 @@ export interface ExploreMmuSpec {
   readonly ops: readonly HostMmOpName[];
   /** How many it may start in all. */
   readonly budget: number;
+  /**
+   * The MMU memory caches (docs/mmu.md, "Memory caches in the model"): topups, the paging-structure
+   * pages an install takes, KVM_RUN errors and host BUGs. Adds state words, so it is its own option.
+   */
+  readonly caches?: boolean;
+  /**
+   * The environment's host memory pressure (needs `caches`): `budget` times, at a point of its choosing,
+   * the host allocator grants `after` more allocations and then fails `fails` (-1: all later ones).
+   */
+  readonly alloc_fail?: { readonly after: number; readonly fails: number; readonly budget: number };
 }
 
 export interface ExploreWorldConfig {

@@ -8,7 +8,10 @@ import {
   WORK_POOL_SIZE,
 } from '../../host/x86/async_pf_work.ts';
 import { canonicalSlots } from '../../host/x86/codec.ts';
+import { kvm_mmu_root_valid } from '../../host/x86/kvm_mmu_page.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
+import { cacheOf, MC_COUNT, type MmuCachesVm } from '../../host/x86/mmu_caches_vm.ts';
+import { NO_PRESSURE } from '../../host/x86/page_alloc.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { gfnToGpa } from '../../mem/guest_memory.ts';
 import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/page_state.ts';
@@ -84,5 +87,25 @@ export function describeWorld(w: X86World): Record<string, string | number | boo
     .join(' ');
   const env = ENV_KINDS.map((k, i) => (w.env[i]! > 0 ? `${k}=${w.env[i]}` : '')).filter(Boolean);
   if (env.length) out.env = env.join(' ');
+  const m = w.vm.memcache;
+  if (m !== null) describeMemcache(m, out);
   return out;
+}
+
+/** The memory-cache model (mmu.caches): fill levels per vCPU, tables present, allocator pressure. */
+function describeMemcache(m: MmuCachesVm, out: Record<string, string | number | boolean>): void {
+  for (let v = 0; v < m.caches.length; v++) {
+    const fill: string[] = [];
+    for (let c = 0; c < MC_COUNT; c++) {
+      const mc = cacheOf(m.caches[v]!, c);
+      if (mc !== null) fill.push(`${mc.name}=${mc.nobjs}`);
+    }
+    out[`vcpu${v}.caches`] =
+      `${fill.join(' ')}${m.root_loaded[v] ? ' root' : ''}${m.run_error[v] ? ` KVM_RUN=${m.run_error[v]}` : ''}`;
+  }
+  out.page_tables = `${kvm_mmu_root_valid(m.pages) ? 'root' : 'no root'} + ${m.pages.count} below`;
+  const a = m.alloc;
+  out.host_alloc =
+    a.grant === NO_PRESSURE ? 'ok' : `${a.grant} more, then ${a.fails < 0 ? 'every one' : a.fails} fail`;
+  if (m.bug !== null) out.host_alloc = `${out.host_alloc}; host dead (BUG)`;
 }

@@ -22,7 +22,8 @@ export type StepKind =
   | 'evict'
   | 'fault_lock'
   | 'mm_begin'
-  | 'mm_step';
+  | 'mm_step'
+  | 'alloc_fail';
 
 export interface StepDesc {
   readonly kind: StepKind;
@@ -108,6 +109,8 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
       }
     const threads = Math.min(MAX_MM_OPS, mmu.budget + cfg.env.evict);
     for (let t = 0; t < threads; t++) steps.push({ kind: 'mm_step', v: t, k: 0 });
+    if (mmu.caches && mmu.alloc_fail !== undefined && mmu.alloc_fail.budget > 0)
+      steps.push({ kind: 'alloc_fail', v: 0, k: 0 });
   }
   const stepIndex = new Map(steps.map((s, i) => [stepKey(s.kind, s.v, s.k), i]));
   return {

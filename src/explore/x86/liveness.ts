@@ -11,7 +11,7 @@
 //
 // Cost: a second search of the full state space, plus 8 bytes per protocol edge and a few per state.
 import { VISITED_FULL, VisitedSet } from '../visited_set.ts';
-import { anyWaiter, faultRetrying, haltedWithDone } from './checks.ts';
+import { anyWaiter, faultRetrying, haltedWithDone, vmStopped } from './checks.ts';
 import type { X86Model, X86State } from './model.ts';
 import type { PropertyName } from './properties.ts';
 
@@ -47,6 +47,7 @@ const F_FAULT_RETRY = 1 << 12;
 function facts(s: X86State): number {
   const w = s.world;
   let f = 0;
+  if (vmStopped(w.vm)) return 0; // nothing pending in a stopped VM (checks.ts vmStopped)
   if (anyWaiter(w)) f |= F_WAITER;
   if (w.guest.dummies() > 0) f |= F_DUMMY;
   if (w.layout.cfg.mmu !== undefined && faultRetrying(w)) f |= F_FAULT_RETRY;

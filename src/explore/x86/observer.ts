@@ -4,6 +4,12 @@
 // reads state before and after a step to diff it, or wraps the guest.
 import { DF_VECTOR } from '../../abi/kvm_host.ts';
 import { TRIPLE_FAULT } from '../../host/x86/exception.ts';
+import {
+  MC_EV_BUG,
+  MC_EV_EMPTY,
+  MC_EV_OVER_MIN,
+  MC_EV_SLEEP_UNDER_LOCK,
+} from '../../host/x86/mmu_caches_vm.ts';
 import { formatTracepoint, TRACEPOINT_NAMES } from '../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import {
@@ -78,11 +84,25 @@ export class Observer {
         this.fail('no-host-warn');
       },
       injected: (vcpu, kind, vector) => this.injected(vcpu, kind, vector),
+      memcacheEvent: (vcpu, ev, what) => this.memcache(vcpu, ev, what),
+      kvmRunError: (vcpu, errno) => {
+        this.events?.push(
+          `host vcpu${vcpu.vcpu_id}: KVM_RUN returns ${errno} to the VMM, which stops the VM`,
+        );
+      },
       pageReadySent: (vcpu, token, slotBefore, notify) => {
         this.resolveReady();
         this.pending = { vcpu, token: token >>> 0, slotBefore, notify };
       },
     };
+  }
+
+  /** The memory-cache model's events (mmu_caches_vm.ts MC_EV_*; a WARN comes through `warn` as well). */
+  private memcache(vcpu: KvmVcpu, ev: number, what: string): void {
+    if (ev === MC_EV_EMPTY) this.fail('no-empty-cache-alloc');
+    else if (ev === MC_EV_OVER_MIN) this.fail('topup-sufficient');
+    else if (ev === MC_EV_SLEEP_UNDER_LOCK) this.fail('no-alloc-under-mmu-lock');
+    if (ev !== 0) this.events?.push(`host vcpu${vcpu.vcpu_id}: ${ev === MC_EV_BUG ? 'BUG: ' : ''}${what}`);
   }
 
   private trace(v: number, tp: number, a: number, b: number): void {

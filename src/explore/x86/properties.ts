@@ -14,6 +14,13 @@ const MMU_PROPERTY_NAMES = [
   'no-obsolete-root-install',
 ] as const;
 
+/** The memory-cache properties: checked by default only in worlds with `mmu: { caches: true }`. */
+const MEMCACHE_PROPERTY_NAMES = [
+  'topup-sufficient',
+  'no-empty-cache-alloc',
+  'no-alloc-under-mmu-lock',
+] as const;
+
 export const PROPERTY_NAMES = [
   'no-guest-panic',
   'no-unexpected-flags-warn',
@@ -29,14 +36,21 @@ export const PROPERTY_NAMES = [
   'no-hlt-spin',
   'kick-not-lost',
   ...MMU_PROPERTY_NAMES,
+  ...MEMCACHE_PROPERTY_NAMES,
 ] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
 
 /** The MMU-notifier properties (MMU_PROPERTY_NAMES), as property names. */
 export const MMU_PROPERTIES: readonly PropertyName[] = MMU_PROPERTY_NAMES;
+/** The memory-cache properties (MEMCACHE_PROPERTY_NAMES). */
+export const MEMCACHE_PROPERTIES: readonly PropertyName[] = MEMCACHE_PROPERTY_NAMES;
 /** The default checks of a world without the notifier model (the async-PF ones). */
 export const APF_PROPERTIES: readonly PropertyName[] = PROPERTY_NAMES.filter(
-  (p) => !MMU_PROPERTIES.includes(p),
+  (p) => !MMU_PROPERTIES.includes(p) && !MEMCACHE_PROPERTIES.includes(p),
+);
+/** The default checks of a notifier world without the cache model. */
+export const NOTIFIER_PROPERTIES: readonly PropertyName[] = PROPERTY_NAMES.filter(
+  (p) => !MEMCACHE_PROPERTIES.includes(p),
 );
 
 export type PropertyKind = 'invariant' | 'step' | 'end' | 'liveness';
@@ -120,6 +134,20 @@ export const PROPERTIES: Readonly<Record<PropertyName, PropertyInfo>> = {
   'no-obsolete-root-install': {
     kind: ['step'],
     summary: 'from 5.16 on, no fault installs an SPTE into a root that a memslot update made obsolete',
+  },
+  'topup-sufficient': {
+    kind: ['step'],
+    summary:
+      "one fault (or root load) never takes more objects from a cache than its topup guaranteed (the era's minimum)",
+  },
+  'no-empty-cache-alloc': {
+    kind: ['step'],
+    summary:
+      'no allocation under mmu_lock finds its memory cache empty (BUG up to 5.8, WARN + GFP_ATOMIC from 5.9)',
+  },
+  'no-alloc-under-mmu-lock': {
+    kind: ['step'],
+    summary: 'no sleepable (GFP_KERNEL) allocation happens while mmu_lock is held',
   },
 };
 

@@ -7,6 +7,7 @@ import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../../guest/x86/linux/co
 import type { TaskAction } from '../../guest/x86/linux/program.ts';
 import { BUG_NAMES, MMU_BUG_NAMES } from '../../host/x86/bugs.ts';
 import { ERA_NAMES, eraConfig } from '../../host/x86/era.ts';
+import { SP_ENCODE_MAX } from '../../host/x86/kvm_mmu_page.ts';
 import { HOST_MM_OPS } from '../../host/x86/primary_mmu.ts';
 import { readScenarioFile, validateScenario } from '../../scenario/load.ts';
 import { ScenarioError } from '../../scenario/scenario_error.ts';
@@ -14,7 +15,14 @@ import { intIn, size } from '../../scenario/values.ts';
 import { taskStepSchema } from '../../script/linux_schema.ts';
 import { HandlersSchema, type Op, OpSchema, VmSchema } from '../../script/schema.ts';
 import type { ExploreWorldConfig } from './config.ts';
-import { APF_PROPERTIES, MMU_PROPERTIES, PROPERTY_NAMES, type PropertyName } from './properties.ts';
+import {
+  APF_PROPERTIES,
+  MEMCACHE_PROPERTIES,
+  MMU_PROPERTIES,
+  NOTIFIER_PROPERTIES,
+  PROPERTY_NAMES,
+  type PropertyName,
+} from './properties.ts';
 
 /** Bug switches that only mean something with the notifier model. */
 const MMU_BUGS: ReadonlySet<string> = new Set(MMU_BUG_NAMES);
@@ -64,6 +72,14 @@ const MmuSchema = z.strictObject({
   seq_start: intIn(0, 2 ** 40).default(0),
   ops: z.array(z.enum(HOST_MM_OPS)).default([]),
   budget: intIn(0, 3).default(0),
+  caches: z.boolean().default(false),
+  alloc_fail: z
+    .strictObject({
+      after: intIn(0, 1000).default(0),
+      fails: z.union([intIn(1, 1000), z.literal('all')]).default('all'),
+      budget: intIn(0, 2).default(1),
+    })
+    .optional(),
 });
 
 const SearchSchema = z
@@ -227,7 +243,33 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
   pages = gfns.size;
   if (pages > 4)
     throw new ScenarioError(file, 'guest', `expected at most 4 distinct pages touched, got ${pages}`);
-  const properties: PropertyName[] = s.properties ?? [...(s.mmu ? PROPERTY_NAMES : APF_PROPERTIES)];
+  const caches = s.mmu?.caches === true;
+  const properties: PropertyName[] = s.properties ?? [
+    ...(caches ? PROPERTY_NAMES : s.mmu ? NOTIFIER_PROPERTIES : APF_PROPERTIES),
+  ];
+  if (!caches) {
+    const p = properties.find((q) => MEMCACHE_PROPERTIES.includes(q));
+    if (p !== undefined)
+      throw new ScenarioError(
+        file,
+        'properties',
+        `${p} needs the memory-cache model: add \`caches: true\` to \`mmu:\``,
+      );
+    if (s.mmu?.alloc_fail !== undefined)
+      throw new ScenarioError(file, 'mmu.alloc_fail', 'needs the memory-cache model: add `caches: true`');
+    const b = s.bugs.find((x) => x === 'cache-min-too-small' || x === 'topup-under-mmu-lock');
+    if (b !== undefined)
+      throw new ScenarioError(
+        file,
+        'bugs',
+        `${b} is a memory-cache switch: add \`caches: true\` to \`mmu:\``,
+      );
+  } else if (vm.memory > SP_ENCODE_MAX * 2 * 1024 * 1024)
+    throw new ScenarioError(
+      file,
+      'vm.memory',
+      `expected at most ${SP_ENCODE_MAX * 2} MiB with mmu.caches (one state bit per page table)`,
+    );
   if (s.mmu === undefined) {
     const needs = s.bugs.find((b) => MMU_BUGS.has(b));
     if (needs !== undefined)
@@ -257,7 +299,26 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
     env: s.environment,
     properties,
     symmetry: s.search.symmetry,
-    ...(s.mmu !== undefined ? { mmu: s.mmu } : {}),
+    ...(s.mmu !== undefined
+      ? {
+          mmu: {
+            split_fault: s.mmu.split_fault,
+            seq_start: s.mmu.seq_start,
+            ops: s.mmu.ops,
+            budget: s.mmu.budget,
+            ...(caches ? { caches } : {}),
+            ...(s.mmu.alloc_fail !== undefined
+              ? {
+                  alloc_fail: {
+                    after: s.mmu.alloc_fail.after,
+                    fails: s.mmu.alloc_fail.fails === 'all' ? -1 : s.mmu.alloc_fail.fails,
+                    budget: s.mmu.alloc_fail.budget,
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import { kvm_apic_sw_enabled } from '../../host/x86/lapic.ts';
+import { host_alloc_pressure, NO_PRESSURE } from '../../host/x86/page_alloc.ts';
 import {
   HOST_MM_OPS,
   host_mm_can_step,
@@ -27,6 +28,7 @@ import { IN_GUEST_MODE } from '../../host/x86/vcpu.ts';
 import { lapic_in_kernel } from '../../host/x86/vm.ts';
 import { gfnToGpa } from '../../mem/guest_memory.ts';
 import { PAGE_HOST_RESIDENT, PAGE_HOST_RO, PAGE_KSM } from '../../mem/page_state.ts';
+import { vmStopped } from './checks.ts';
 import { ENV_KINDS, type EnvKind } from './config.ts';
 import { hex } from './guest_adapter.ts';
 import type { StepDesc } from './layout.ts';
@@ -39,7 +41,12 @@ const envIndex = (k: EnvKind): number => ENV_KINDS.indexOf(k);
 /** Whether step `s` can run in world `w`. */
 export function stepEnabled(w: X86World, s: StepDesc): boolean {
   const l = w.layout;
+  // The memory-cache model: a BUG killed the host, or KVM_RUN failed and the VMM stopped the VM (QEMU's
+  // vm_stop on a KVM_RUN error): nothing moves any more.
+  if (w.vm.memcache !== null && vmStopped(w.vm)) return false;
   switch (s.kind) {
+    case 'alloc_fail':
+      return w.allocFailBudget > 0 && w.vm.memcache!.alloc.grant === NO_PRESSURE;
     case 'evict': {
       if (w.env[envIndex('evict')]! <= 0) return false;
       const gfn = l.pages[s.v]!;
@@ -116,6 +123,12 @@ export function applyStep(w: X86World, s: StepDesc): void {
     case 'fault_lock':
       applyX86Step(vm, { kind: 'fault_lock', vcpu: s.v });
       return;
+    case 'alloc_fail': {
+      w.allocFailBudget--;
+      const a = w.layout.cfg.mmu!.alloc_fail!;
+      host_alloc_pressure(vm.memcache!.alloc, a.after, a.fails);
+      return;
+    }
     default:
       break;
   }
@@ -195,6 +208,10 @@ export function stepLabel(w: X86World, s: StepDesc): string {
     case 'fault_lock': {
       const v = w.vcpu(s.v);
       return `vcpu${s.v} fault gfn ${hex(v.mmu_fault_gfn)}: mmu_lock, is_page_fault_stale, install`;
+    }
+    case 'alloc_fail': {
+      const a = w.layout.cfg.mmu!.alloc_fail!;
+      return `env: host memory pressure: ${a.after} more allocations succeed, then ${a.fails < 0 ? 'every one' : a.fails} fail${a.fails === 1 ? 's' : ''}`;
     }
     default:
       break;

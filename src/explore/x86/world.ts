@@ -4,6 +4,7 @@
 // every step runs the real host and guest code.
 
 import { decodeVcpu, encodeVcpu, restoreHvaCacheGeneration, vcpuWords } from '../../host/x86/codec.ts';
+import { decodeMmuCaches, encodeMmuCaches, mmuCachesWords } from '../../host/x86/mmu_caches_codec.ts';
 import { decodeMmu, encodeMmu, mmuWords } from '../../host/x86/mmu_codec.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../../host/x86/vm.ts';
@@ -49,6 +50,8 @@ export interface WorldOffsets {
   readonly pages: number;
   /** The notifier side (mmu_codec.ts), when the world models it. */
   readonly mmu: number;
+  /** The memory caches (mmu_caches_codec.ts) and the pressure budget, with `mmu.caches`. */
+  readonly caches: number;
   readonly env: number;
   readonly words: number;
   /** Guest-memory words the world tracks itself (the guest adapter's encoding covers the others). */
@@ -66,6 +69,8 @@ export class X86World {
   readonly log: EventLog = { events: null };
   /** Host memory operations the environment may still start (cfg.mmu.budget). */
   mmBudget: number;
+  /** Memory-pressure episodes the environment may still start (cfg.mmu.alloc_fail.budget). */
+  allocFailBudget: number;
   readonly offsets: WorldOffsets;
 
   constructor(readonly layout: WorldLayout) {
@@ -85,6 +90,7 @@ export class X86World {
         mmu_notifiers: cfg.mmu !== undefined,
         split_fault: cfg.mmu?.split_fault ?? false,
         mmu_seq_start: cfg.mmu?.seq_start ?? 0,
+        mmu_caches: cfg.mmu?.caches === true,
       },
       this.obs.hooks(),
     );
@@ -104,6 +110,7 @@ export class X86World {
     this.env = Int32Array.from(ENV_KINDS, (k) => cfg.env[k]);
     this.hotplug = new Int32Array(layout.vcpus);
     this.mmBudget = cfg.mmu?.budget ?? 0;
+    this.allocFailBudget = cfg.mmu?.alloc_fail?.budget ?? 0;
     this.offsets = worldOffsets(layout, adapter);
   }
 
@@ -124,6 +131,10 @@ export class X86World {
     w = o.pages;
     for (const g of l.pages) out[w++] = mem.pageState[g]!;
     if (l.cfg.mmu !== undefined) encodeMmu(this.vm, out, o.mmu);
+    if (this.vm.memcache !== null) {
+      const c = encodeMmuCaches(this.vm.memcache, out, o.caches);
+      out[c] = this.allocFailBudget;
+    }
     w = o.env;
     for (let i = 0; i < this.env.length; i++) out[w++] = this.env[i]!;
     for (const v of this.vm.vcpus) out[w++] = smmWord(v);
@@ -144,6 +155,10 @@ export class X86World {
     w = offset + o.pages;
     for (const g of l.pages) restorePageState(mem.pageState, g, words[w++]!);
     if (l.cfg.mmu !== undefined) decodeMmu(this.vm, words, offset + o.mmu);
+    if (this.vm.memcache !== null) {
+      const c = decodeMmuCaches(this.vm.memcache, words, offset + o.caches);
+      this.allocFailBudget = words[c]!;
+    }
     for (const v of this.vm.vcpus) restoreHvaCacheGeneration(v, this.vm.mmu);
     w = offset + o.env;
     for (let i = 0; i < this.env.length; i++) this.env[i] = words[w++]!;
@@ -166,7 +181,8 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
   const mem = guest + g.words;
   const pages = mem + watched.length;
   const mmu = pages + l.pages.length;
-  const env = mmu + (l.cfg.mmu !== undefined ? mmuWords(l.vcpus) : 0);
+  const caches = mmu + (l.cfg.mmu !== undefined ? mmuWords(l.vcpus) : 0);
+  const env = caches + (l.cfg.mmu?.caches === true ? mmuCachesWords(l.vcpus) + 1 : 0);
   const words = env + ENV_KINDS.length + 2 * l.vcpus + (l.cfg.mmu !== undefined ? 1 : 0);
-  return { host, guest, mem, pages, mmu, env, words, watched };
+  return { host, guest, mem, pages, mmu, caches, env, words, watched };
 }

@@ -3,13 +3,16 @@
 // because the guests produce them; src/script/transcript.ts collects them into a transcript and formats it.
 
 /** The outcome of one script op. `result` is "ok", "#GP" (guest access faulted), "rejected" (a host
- * KVM_SET_MSRS/KVM_GET_MSRS processed 0 MSRs) or "hang" (the op can never complete). */
+ * KVM_SET_MSRS/KVM_GET_MSRS processed 0 MSRs), "hang" (the op can never complete) or "kvm_run_error"
+ * (vm.mmu_caches: KVM_RUN returned `errno` to the VMM; the guest instruction did not complete). */
 export interface OpRecord {
   op: number;
   kind: string;
   vcpu?: number;
-  result: 'ok' | '#GP' | 'rejected' | 'hang';
+  result: 'ok' | '#GP' | 'rejected' | 'hang' | 'kvm_run_error';
   value?: string;
+  /** With result kvm_run_error: what KVM_RUN returned, e.g. "-ENOMEM". */
+  errno?: string;
   /**
    * Host memory operations (vm.mmu_notifiers): what KVM's notifier side saw, as deltas of its statistics
    * over the op: invalidate_range_start calls (one kvm_unmap_hva_range each, in range or not), SPTEs they
@@ -34,7 +37,9 @@ export type EventRecord =
   | { event: 'shutdown'; vcpu?: number; reason: string }
   | { event: 'guest_panic'; vcpu?: number; reason: string }
   | { event: 'warning'; vcpu?: number; message: string }
-  | { event: 'host_warning'; vcpu?: number; message: string };
+  | { event: 'host_warning'; vcpu?: number; message: string }
+  /** A kernel BUG (vm.mmu_caches: an empty memory cache up to 5.8): the host is dead, the script stops. */
+  | { event: 'host_bug'; vcpu?: number; message: string };
 
 /** A kernel tracepoint, only with --trace-events: the name and its printk text (x86-apf §7). */
 export interface TraceRecord {
@@ -83,6 +88,23 @@ export interface KvmStatRecord {
   /** Model only: the kernel keeps no counter of stale faults, and the kvm backend reads no WARNs. */
   pf_retry_stale?: number;
   warns?: number;
+  /**
+   * vm.mmu_caches (model only): mmu_topup_memory_caches calls, those that failed and those that allocated
+   * anything, the most objects one fault (or root load) took, objects the host
+   * allocated and freed for KVM's MMU, allocations that found a cache empty, GFP_ATOMIC emergency
+   * allocations, page tables (roots included) allocated, and the idle objects left in vCPU 0's caches,
+   * in bytes.
+   */
+  topups?: number;
+  topup_failures?: number;
+  topups_allocating?: number;
+  max_objects_per_fault?: number;
+  objects_allocated?: number;
+  objects_freed?: number;
+  empty_cache_allocs?: number;
+  emergency_allocs?: number;
+  page_tables?: number;
+  idle_cache_bytes?: number;
 }
 
 /**

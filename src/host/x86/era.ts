@@ -3,6 +3,7 @@
 // shipped with are not implied by its era: they are named switches (bugs.ts) a scenario turns on.
 import {
   BUG_APF_VS_DISABLED_LAPIC,
+  BUG_CACHE_MIN_TOO_SMALL,
   BUG_CHANGE_PTE_OUTSIDE_WINDOW,
   BUG_CR0PG_CLEARS_QUEUE,
   BUG_DF_FIX_DROPS_UNRELATED,
@@ -17,6 +18,7 @@ import {
   BUG_ROOT_VS_MEMSLOT_UPDATE,
   BUG_SEQ_SNAPSHOT_LATE,
   BUG_TOKEN_ZERO,
+  BUG_TOPUP_UNDER_MMU_LOCK,
   BUG_USE_CHANGE_PTE,
   type BugSet,
 } from './bugs.ts';
@@ -243,6 +245,8 @@ export function hostBehaviour(name: EraName, bugs: BugSet = 0, pvMsrUnsupported?
       useChangePte: (bugs & BUG_USE_CHANGE_PTE) !== 0,
       noMemslotInterlock: (bugs & BUG_NO_MEMSLOT_INTERLOCK) !== 0,
       noObsoleteRootCheck: (bugs & BUG_ROOT_VS_MEMSLOT_UPDATE) !== 0,
+      cacheMinTooSmall: (bugs & BUG_CACHE_MIN_TOO_SMALL) !== 0,
+      topupUnderMmuLock: (bugs & BUG_TOPUP_UNDER_MMU_LOCK) !== 0,
     },
   };
 }

@@ -89,7 +89,11 @@ export const MMU_6_13: MmuEraConfig = { ...MMU_6_10, since: '6.13', agingFlushEl
  *   memslot update can publish between an invalidation's start() and end();
  * - `noObsoleteRootCheck` (root-vs-memslot-update): is_page_fault_stale without a955cad84cda's check, so
  *   a fault that resolved its pfn before a memslot update installs into the root the update made
- *   obsolete.
+ *   obsolete;
+ * - `cacheMinTooSmall` (cache-min-too-small, a what-if): the shadow-page cache's topup minimum is 1, below
+ *   the 3 tables a first fault under an existing root may need (mmu_caches_vm.ts);
+ * - `topupUnderMmuLock` (topup-under-mmu-lock, a what-if): the fault's topup runs in its mmu_lock part,
+ *   so its allocations may sleep under a spinlock.
  */
 export interface MmuBehaviour extends MmuEraConfig {
   readonly seqAsInt: boolean;
@@ -100,6 +104,8 @@ export interface MmuBehaviour extends MmuEraConfig {
   readonly useChangePte: boolean;
   readonly noMemslotInterlock: boolean;
   readonly noObsoleteRootCheck: boolean;
+  readonly cacheMinTooSmall: boolean;
+  readonly topupUnderMmuLock: boolean;
 }
 
 export const faithfulMmu = (e: MmuEraConfig): MmuBehaviour => ({
@@ -112,4 +118,6 @@ export const faithfulMmu = (e: MmuEraConfig): MmuBehaviour => ({
   useChangePte: false,
   noMemslotInterlock: false,
   noObsoleteRootCheck: false,
+  cacheMinTooSmall: false,
+  topupUnderMmuLock: false,
 });

@@ -18,7 +18,14 @@ import { alloc_apf_token, kvm_can_do_async_pf } from './apf.ts';
 import { kvm_setup_async_pf } from './async_pf.ts';
 import { kvm_find_async_pf_gfn } from './async_pf_hash.ts';
 import { FAULT_WRITE } from './mmu_fault_flags.ts';
-import { kvm_mmu_prefault, mmu_fault_resolved, mmu_fault_snapshot, staleRetry } from './mmu_install.ts';
+import {
+  kvm_mmu_prefault,
+  kvm_mmu_reload,
+  mmu_fault_resolved,
+  mmu_fault_snapshot,
+  mmu_fault_topup,
+  staleRetry,
+} from './mmu_install.ts';
 import { TP_KVM_ASYNC_PF_REPEATED_FAULT, TP_KVM_TRY_ASYNC_GET_PAGE } from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
@@ -135,6 +142,14 @@ export function kvm_sync_fault_done(vm: KvmVm, vcpu: KvmVcpu): void {
 function direct_page_fault(vm: KvmVm, vcpu: KvmVcpu, addr: number, gfn: number, errorCode: number): RetPf {
   const st = vm.mem.pageState;
   const write = (errorCode & PFERR_WRITE_MASK) !== 0;
+  const m = vm.memcache;
+  // The memory caches (mmu.md A.5.6): a vCPU whose root a memslot update freed reloads it (the request's
+  // kick made it exit first); 5.2 tops up before fast_page_fault, 5.9+ after it.
+  const topupEarly = m?.era.topupBeforeFastPageFault === true && !m.topupUnderLock;
+  if (m !== null) {
+    if (!kvm_mmu_reload(vm, vcpu, m, false)) return RET_PF_RETRY;
+    if (topupEarly && !mmu_fault_topup(vm, vcpu, m, false)) return RET_PF_RETRY;
+  }
   const s = st[gfn]!;
   if (s & PAGE_SPTE_MAPPED) {
     // fast_page_fault: a write to a read-only SPTE whose host page is writable is fixed in place,
@@ -151,10 +166,12 @@ function direct_page_fault(vm: KvmVm, vcpu: KvmVcpu, addr: number, gfn: number, 
       return RET_PF_FIXED;
     }
   }
+  // mmu_topup_memory_caches (5.9+ here, after fast_page_fault; always succeeds without vm.memcache).
+  if (m !== null && !topupEarly && !m.topupUnderLock && !mmu_fault_topup(vm, vcpu, m, false))
+    return RET_PF_RETRY;
   // kvm_faultin_pfn: the memslot is being deleted or moved (KVM_MEMSLOT_INVALID): retry until the
   // update is published.
   if (vm.mmu.slot_invalid) return staleRetry(vcpu, gfn) as RetPf;
-  // mmu_topup_memory_caches: the memory-cache model is not built yet; topup always succeeds here.
   const flags = mmu_fault_snapshot(vm, vcpu, gfn, write ? FAULT_WRITE : 0);
   if (flags < 0) return RET_PF_RETRY;
   if ((s & PAGE_HOST_RESIDENT) === 0) {

@@ -12,6 +12,14 @@ import {
   spte_install_pfn,
 } from '../../mem/page_state.ts';
 import {
+  kvm_mmu_alloc_levels,
+  kvm_mmu_load,
+  kvm_mmu_root_loaded,
+  kvm_mmu_topup_vcpu,
+  type MmuCachesVm,
+  mmu_lock,
+} from './mmu_caches_vm.ts';
+import {
   FAULT_PFN_STALE,
   FAULT_PREFETCH,
   FAULT_ROOT_OBSOLETE,
@@ -22,7 +30,7 @@ import {
 import { mmu_invalidate_retry_gfn, mmu_invalidate_retry_gfn_unsafe, RETRY_RANGE } from './mmu_notifier.ts';
 import { host_mm_run, MM_COW } from './primary_mmu.ts';
 import { REFAULT_CAP } from './step_effects.ts';
-import type { KvmVcpu } from './vcpu.ts';
+import { type KvmVcpu, OUTSIDE_GUEST_MODE } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 
 /** RET_PF_* values (mmu_fault.ts re-exports them). */
@@ -79,7 +87,20 @@ export function mmu_fault_resolved(vm: KvmVm, vcpu: KvmVcpu, gfn: number, flags:
  * @model the kernel has no function for exactly this part: it is the tail of direct_page_fault.
  */
 export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): number {
+  const m = vm.memcache;
+  if (m === null) return fault_locked(vm, vcpu, gfn, null);
+  mmu_lock(m);
+  const r = fault_locked(vm, vcpu, gfn, m);
+  m.mmu_lock_held = false;
+  return r;
+}
+
+function fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number, m: MmuCachesVm | null): number {
   const era = vm.era.mmu;
+  // topup-under-mmu-lock (a what-if): the topup runs here, where its GFP_KERNEL allocations may sleep.
+  if (m?.topupUnderLock) {
+    if (!mmu_fault_topup(vm, vcpu, m, (vcpu.mmu_fault_flags & FAULT_PREFETCH) !== 0)) return RET_PF_RETRY;
+  }
   let flags = vcpu.mmu_fault_flags;
   vcpu.mmu_fault_gfn = -1;
   if ((flags & FAULT_SNAPSHOT) === 0) {
@@ -111,12 +132,20 @@ export function kvm_mmu_fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number): num
     // and that zapping has already passed (the leak a955cad84cda fixed). The guest re-executes the access
     // and faults again on the new root.
     vm.mmu.stat.obsolete_root_installs++;
+    // The walk below the obsolete root allocates every level again (its tables were zapped); they are
+    // freed with that root.
+    if (m !== null) kvm_mmu_alloc_levels(m, vcpu.vcpu_id, gfn, true);
     vcpu.mmu_fault_flags = 0;
     return RET_PF_RETRY;
   }
   const st = vm.mem.pageState;
   // The frame may be gone (reclaimed) or replaced since GUP: only a missed check installs it (stale).
   const stale = (flags & FAULT_PFN_STALE) !== 0 || (st[gfn]! & PAGE_HOST_RESIDENT) === 0;
+  // The paging levels the SPTE needs, from the caches (a BUG here kills the host: nothing is installed).
+  if (m !== null && !kvm_mmu_alloc_levels(m, vcpu.vcpu_id, gfn, false)) {
+    vcpu.mmu_fault_flags = 0;
+    return RET_PF_RETRY;
+  }
   spte_install_pfn(st, gfn, (flags & FAULT_WRITABLE) !== 0, stale);
   vcpu.mmu_fault_flags = 0;
   if ((flags & FAULT_PREFETCH) === 0) vcpu.mmu_retry_gfn = -1;
@@ -142,7 +171,21 @@ export function staleRetry(vcpu: KvmVcpu, gfn: number): number {
  */
 export function kvm_mmu_prefault(vm: KvmVm, vcpu: KvmVcpu, gfn: number): boolean {
   const st = vm.mem.pageState;
+  const m = vm.memcache;
+  // kvm_arch_async_page_ready: kvm_mmu_reload first; then the fault with the era's topup placement.
+  if (m !== null) {
+    if (!kvm_mmu_reload(vm, vcpu, m, true)) return false;
+    if (m.era.topupBeforeFastPageFault && !m.topupUnderLock && !mmu_fault_topup(vm, vcpu, m, true))
+      return false;
+  }
   if (st[gfn]! & PAGE_SPTE_MAPPED) return true;
+  if (
+    m !== null &&
+    !m.era.topupBeforeFastPageFault &&
+    !m.topupUnderLock &&
+    !mmu_fault_topup(vm, vcpu, m, true)
+  )
+    return false;
   const flags = mmu_fault_snapshot(vm, vcpu, gfn, FAULT_PREFETCH);
   if (flags < 0) return false;
   if ((st[gfn]! & PAGE_HOST_RESIDENT) === 0) {
@@ -153,4 +196,46 @@ export function kvm_mmu_prefault(vm: KvmVm, vcpu: KvmVcpu, gfn: number): boolean
     host_page_fault_in(st, gfn);
   }
   return mmu_fault_resolved(vm, vcpu, gfn, flags) === RET_PF_FIXED;
+}
+
+// ---- The memory caches on the fault path (vm.memcache; mmu.md A.5.6) ----
+
+/**
+ * KVM_RUN returns `errno` (negative) to the VMM: the fault (or kvm_mmu_reload at entry) failed, the vCPU
+ * thread is back in user space with the guest instruction not completed. What the VMM does next is the
+ * scheduler's (the script runner reports it and goes on; the explorer stops the VM, as QEMU's vm_stop on a
+ * KVM_RUN error). Returns RET_PF_RETRY for the fault handler's caller.
+ */
+export function kvm_run_failed(vm: KvmVm, vcpu: KvmVcpu, errno: number): number {
+  const m = vm.memcache!;
+  m.run_error[vcpu.vcpu_id] = errno;
+  m.stat.kvm_run_errors++;
+  vcpu.mmu_fault_flags = 0;
+  vcpu.mmu_fault_gfn = -1;
+  vcpu.mode = OUTSIDE_GUEST_MODE;
+  vcpu.in_userspace = true;
+  vm.hooks.kvmRunError?.(vcpu, errno);
+  return RET_PF_RETRY;
+}
+
+/**
+ * mmu_topup_memory_caches for a fault (or kvm_mmu_load for a vCPU whose root a memslot update freed: the
+ * kick of KVM_REQ_MMU_FREE_OBSOLETE_ROOTS made it exit and reload first). False when the fault ends here:
+ * KVM_RUN returns the error (a prefetch just gives up: kvm_arch_async_page_ready ignores it), or the
+ * host died of a BUG.
+ */
+export function mmu_fault_topup(vm: KvmVm, vcpu: KvmVcpu, m: MmuCachesVm, prefetch: boolean): boolean {
+  const r = kvm_mmu_topup_vcpu(m, vcpu.vcpu_id);
+  if (r === 0) return true;
+  if (!prefetch) kvm_run_failed(vm, vcpu, r);
+  else vcpu.mmu_fault_flags = 0;
+  return false;
+}
+
+/** kvm_mmu_reload: load a root if the vCPU has none. False: KVM_RUN fails (or, for a prefetch, gives up). */
+export function kvm_mmu_reload(vm: KvmVm, vcpu: KvmVcpu, m: MmuCachesVm, prefetch: boolean): boolean {
+  if (kvm_mmu_root_loaded(m, vcpu.vcpu_id)) return true;
+  const r = kvm_mmu_load(m, vcpu.vcpu_id);
+  if (r !== 0 && !prefetch) kvm_run_failed(vm, vcpu, r);
+  return r === 0 && m.bug === null;
 }

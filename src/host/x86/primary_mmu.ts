@@ -15,6 +15,7 @@ import {
   PAGE_HOST_RO,
   PAGE_KSM,
 } from '../../mem/page_state.ts';
+import { kvm_mmu_zap_all_fast } from './mmu_caches_vm.ts';
 import { FAULT_PFN_STALE, FAULT_ROOT_OBSOLETE } from './mmu_fault_flags.ts';
 import {
   kvm_invalidate_memslot,
@@ -204,6 +205,9 @@ const remapBase = (vm: KvmVm): number => (vm.mmu.slot_base === 0 ? vm.mem.npages
 /** kvm_invalidate_memslot, and every fault in flight now targets an obsolete root. */
 function invalidateMemslot(vm: KvmVm): void {
   kvm_invalidate_memslot(vm.mmuHost);
+  // kvm_mmu_zap_all_fast: the paging-structure pages go (the vCPUs drop their obsolete roots and load
+  // new ones at their next entry or fault).
+  if (vm.memcache !== null) kvm_mmu_zap_all_fast(vm.memcache);
   for (const v of vm.vcpus)
     if (v.mmu_fault_gfn >= 0 || v.sync_fault_gfn >= 0) v.mmu_fault_flags |= FAULT_ROOT_OBSOLETE;
 }

@@ -8,6 +8,7 @@ import { emulator_leave_smm } from './smm.ts';
 import { IN_GUEST_MODE, type KvmVcpu, OUTSIDE_GUEST_MODE } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 import {
+  ENTER_ERROR,
   ENTER_HALTED,
   kvm_arch_vcpu_runnable,
   kvm_cpu_has_interrupt,
@@ -37,7 +38,11 @@ function firmwareRsm(vm: KvmVm, vcpu: KvmVcpu): boolean {
  * @model a scheduler's question, no kernel function (kvm_vcpu_run_step is one vcpu_run iteration).
  */
 export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
-  vcpu.mode === IN_GUEST_MODE || (!vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu));
+  !kvm_host_dead(vm) &&
+  (vcpu.mode === IN_GUEST_MODE || (!vcpu.in_userspace && kvm_arch_vcpu_runnable(vm, vcpu)));
+
+/** A kernel BUG (the memory-cache model's empty cache) killed the host: nothing runs any more. */
+export const kvm_host_dead = (vm: KvmVm): boolean => vm.memcache !== null && vm.memcache.bug !== null;
 
 /**
  * @kernel vcpu_run, one step: a vCPU already in guest mode just executes its next instruction; otherwise
@@ -48,10 +53,13 @@ export const kvm_vcpu_can_step = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
 export function kvm_vcpu_run_step(vm: KvmVm, vcpu: KvmVcpu): VcpuStepResult {
   const entering = vcpu.mode !== IN_GUEST_MODE;
   vm.effects.reset(entering);
+  if (kvm_host_dead(vm)) return STEP_BLOCKED;
   if (entering) {
     if (vcpu.in_userspace || !kvm_arch_vcpu_runnable(vm, vcpu)) return STEP_BLOCKED;
     if (!kvm_vcpu_running(vcpu)) vcpu_block_wakeup(vcpu);
-    if (vcpu_enter_guest(vm, vcpu) === ENTER_HALTED) return STEP_HALTED;
+    const e = vcpu_enter_guest(vm, vcpu);
+    if (e === ENTER_HALTED) return STEP_HALTED;
+    if (e === ENTER_ERROR) return STEP_BLOCKED;
   }
   // In SMM with a firmware handler, the instruction is the handler's RSM (smm.ts).
   const ran = vcpu.smm && vcpu.smram.firmware ? firmwareRsm(vm, vcpu) : vm.guest.step(vcpu);

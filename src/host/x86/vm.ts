@@ -3,6 +3,7 @@
 // it must run later and the guest model receives injected events.
 import { GuestMemory } from '../../mem/guest_memory.ts';
 import type { EraConfig } from './era.ts';
+import { type MmuCachesVm, newMmuCachesVm } from './mmu_caches_vm.ts';
 import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifier.ts';
 import { HostMm } from './primary_mmu.ts';
 import { StepEffects } from './step_effects.ts';
@@ -41,6 +42,12 @@ export interface VmConfig {
   split_fault?: boolean;
   /** The initial mmu_invalidate_seq (to reach 2^31 invalidations: mmu-seq-sign-extension). */
   mmu_seq_start?: number;
+  /**
+   * Model the MMU memory caches (mmu_caches_vm.ts; needs mmu_notifiers): topups on the fault path and in
+   * kvm_mmu_load, the paging-structure pages an install really takes, the host allocator with its
+   * failure injection. Off (the default), topup always succeeds and nothing is allocated or counted.
+   */
+  mmu_caches?: boolean;
 }
 
 /** What the host model tells its scheduler and the guest model. */
@@ -76,6 +83,13 @@ export interface HostHooks {
   numaHintingFault?: (vcpu: KvmVcpu, gfn: number) => void;
   /** The notifier tracepoints (mmu_notifier.ts TP_KVM_*; start and end are host virtual addresses). */
   mmuTrace?: ((tp: number, start: number, end: number) => void) | null;
+  /**
+   * The memory-cache model (config.mmu_caches) reports an event: MC_EV_* (mmu_caches_vm.ts; 0 = a WARN,
+   * which also goes to `warn`) with the kernel's message. Absent: nobody listens.
+   */
+  memcacheEvent?: (vcpu: KvmVcpu, ev: number, what: string) => void;
+  /** KVM_RUN returned an error (a negative errno) to the VMM on this vCPU. */
+  kvmRunError?: (vcpu: KvmVcpu, errno: number) => void;
 }
 
 export const INJECT_EXCEPTION = 1;
@@ -123,6 +137,8 @@ export interface KvmVm {
   readonly mm: HostMm;
   /** What the current (or last) run step did, written as it happens (step_effects.ts). */
   readonly effects: StepEffects;
+  /** The memory-cache model (config.mmu_caches), or null. */
+  readonly memcache: MmuCachesVm | null;
 }
 
 export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
@@ -165,7 +181,17 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
       },
     },
     effects: new StepEffects(),
+    memcache: null,
   };
+  if (config.mmu_caches && config.mmu_notifiers) {
+    const m = newMmuCachesVm(era, config.vcpus, mem.npages, !config.tdp);
+    m.event = (v, ev, what) => {
+      const vcpu = vm.vcpus[v]!;
+      if (ev === 0) vm.hooks.warn?.(vcpu, what);
+      vm.hooks.memcacheEvent?.(vcpu, ev, what);
+    };
+    (vm as { memcache: MmuCachesVm | null }).memcache = m;
+  }
   return vm;
 }
 

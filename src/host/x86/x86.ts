@@ -17,6 +17,7 @@ import {
   kvm_lapic_reg_write,
   kvm_lapic_reset,
 } from './lapic.ts';
+import { kvm_mmu_reload } from './mmu_install.ts';
 import {
   isApfMsr,
   isKvmPvMsr,
@@ -90,6 +91,8 @@ export function kvm_drain_store_buffer(vcpu: KvmVcpu): void {
 
 export const ENTER_HALTED = 0;
 export const ENTER_OK = 1;
+/** kvm_mmu_reload failed: KVM_RUN returns its error to the VMM (or a BUG killed the host). */
+export const ENTER_ERROR = 2;
 
 /**
  * @kernel vcpu_enter_guest up to VM entry: requests in kernel order (APF_HALT before APF_READY), then
@@ -97,7 +100,10 @@ export const ENTER_OK = 1;
  * events go to the guest model. Returns ENTER_HALTED when APF_HALT sent the vCPU into the artificial
  * halt instead of the guest.
  */
-export function vcpu_enter_guest(vm: KvmVm, vcpu: KvmVcpu): typeof ENTER_HALTED | typeof ENTER_OK {
+export function vcpu_enter_guest(
+  vm: KvmVm,
+  vcpu: KvmVcpu,
+): typeof ENTER_HALTED | typeof ENTER_OK | typeof ENTER_ERROR {
   // ≤5.7: vcpu_run called kvm_check_async_pf_completion after every exit, not on a request.
   if (vm.era.completionPolled) kvm_check_async_pf_completion(vm, vcpu);
   if (vcpu.requests !== 0) {
@@ -109,6 +115,12 @@ export function vcpu_enter_guest(vm: KvmVm, vcpu: KvmVcpu): typeof ENTER_HALTED 
     }
     if (kvm_check_request(vcpu, KVM_REQ_APF_READY)) kvm_check_async_pf_completion(vm, vcpu);
   }
+  // kvm_mmu_reload (with the memory-cache model): the first entry, or the first after a memslot update
+  // freed the roots, loads one. Old kernels (3.x) reloaded before the injection; later ones after it,
+  // cancelling the injection on failure (goto cancel_injection). The model's injection reaches the guest
+  // model at once, so the reload comes first: the outcome is the same.
+  const m = vm.memcache;
+  if (m !== null && !kvm_mmu_reload(vm, vcpu, m, false)) return ENTER_ERROR;
   kvm_check_and_inject_events(vm, vcpu);
   vcpu.mode = IN_GUEST_MODE;
   return ENTER_OK;
