@@ -26,6 +26,7 @@ import { test } from 'node:test';
 const LAYERS: readonly (readonly string[])[] = [
   ['abi'],
   ['mem'],
+  ['host'],
   ['host/x86', 's390'],
   ['guest/x86'],
   ['scenario'],

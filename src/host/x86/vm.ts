@@ -3,6 +3,7 @@
 // it must run later and the guest model receives injected events.
 import { GuestMemory } from '../../mem/guest_memory.ts';
 import type { EraConfig } from './era.ts';
+import { HostMaps, type HostMapsConfig, hostMapEra } from './host_maps.ts';
 import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifier.ts';
 import { HostMm } from './primary_mmu.ts';
 import { StepEffects } from './step_effects.ts';
@@ -41,6 +42,11 @@ export interface VmConfig {
   split_fault?: boolean;
   /** The initial mmu_invalidate_seq (to reach 2^31 invalidations: mmu-seq-sign-extension). */
   mmu_seq_start?: number;
+  /**
+   * The guest mapping API (kvm_vcpu_map; host_maps.ts): host backing per page, the callers' maps. Absent,
+   * the VM has none of it and its behaviour is what it was before the API was modelled.
+   */
+  host_maps?: HostMapsConfig;
 }
 
 /** What the host model tells its scheduler and the guest model. */
@@ -117,6 +123,8 @@ export interface KvmVm {
   readonly mm: HostMm;
   /** What the current (or last) run step did, written as it happens (step_effects.ts). */
   readonly effects: StepEffects;
+  /** The guest mapping API's state, when config.host_maps asks for it. */
+  readonly hostMaps: HostMaps | null;
 }
 
 export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
@@ -159,8 +167,15 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
       },
     },
     effects: new StepEffects(),
+    hostMaps: config.host_maps ? newHostMaps(era, config, config.host_maps) : null,
   };
   return vm;
+}
+
+function newHostMaps(era: EraConfig, config: VmConfig, c: HostMapsConfig): HostMaps {
+  const form = hostMapEra(era.name);
+  if (form === null) throw new RangeError(`kvm_vcpu_map does not exist in era ${era.name} (5.2+)`);
+  return new HostMaps(form, Math.ceil(config.memory / 4096), config.vcpus, c);
 }
 
 /** Where the VMM mapped guest RAM in its address space. */

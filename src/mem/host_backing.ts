@@ -1,0 +1,135 @@
+// What backs each guest page on the host, as far as the guest mapping API (kvm_vcpu_map, mmu.md Part C)
+// cares: the kind of memory, the host frame that backs the gfn now, the struct page's reference and pin
+// counts and dirty flag, and the memslot's read-only flag and dirty bitmap. One typed array per field,
+// indexed by gfn. It exists only in VMs that use guest maps (VmConfig.host_maps); page_state.ts keeps the
+// residency and SPTE bits for every VM.
+//
+// Frames have ids (1, 2, …; 0 = no frame): every host operation that puts another frame behind the gfn
+// (migration, a KSM replace, a COW break, a THP collapse, a memslot move) gives it a new id, and an
+// operation that frees the frame (MADV_DONTNEED, munmap, reclaim) leaves 0 until the next lookup faults a
+// new one in. A map remembers the id it mapped, so it can be compared with the gfn's current frame.
+//
+// Reference counts are the references KVM took (gup's get_page) and pins are FOLL_PIN pins (≥6.13); the
+// page's own mapping references are not counted, so "0" means "nobody but the page tables".
+
+/** Ordinary RAM: a refcounted struct page (anonymous or file memory). */
+export const BACKING_RAM = 0;
+/** Memory without a struct page: /dev/mem of RAM hidden with mem=, a VM_PFNMAP/VM_IO mapping. */
+export const BACKING_DEVMEM = 1;
+/**
+ * Valid struct pages that are not reference counted, mapped VM_PFNMAP by a driver (the tail pages of a
+ * non-compound higher-order allocation: CVE-2021-22543). Their refcount is 0 while the driver owns them.
+ */
+export const BACKING_NONREFCOUNTED = 2;
+export const BACKING_KIND_NAMES = ['ram', 'devmem', 'nonrefcounted'] as const;
+export type BackingKindName = (typeof BACKING_KIND_NAMES)[number];
+
+export class HostBacking {
+  /** BACKING_* per gfn. */
+  readonly kind: Uint8Array;
+  /** The frame that backs the gfn now (0: none; the next lookup faults one in). */
+  readonly frame: Int32Array;
+  /** Per frame id: references KVM holds (get_page), and FOLL_PIN pins. */
+  readonly refcount: Int32Array;
+  readonly pincount: Int32Array;
+  /** Per frame id: the struct page's dirty flag (SetPageDirty / folio_mark_dirty). */
+  readonly pageDirty: Uint8Array;
+  /** Per frame id: freed (its last reference went) while its owner still used it: the CVE's symptom. */
+  readonly freedInUse: Uint8Array;
+  /** Per frame id: what the page holds (one word stands for its contents; 0 for a fresh page). */
+  readonly content: Int32Array;
+  /** Per frame id: the gfn it was faulted in for (-1: never). */
+  readonly frameGfn: Int32Array;
+  /** Per gfn: the memslot is read-only (KVM_MEM_READONLY). */
+  readonly readonly: Uint8Array;
+  /** Per gfn: the page exists only in the SMM address space (x86 address space 1). */
+  readonly smmOnly: Uint8Array;
+  /** Per gfn: set in the memslot's dirty bitmap (mark_page_dirty_in_slot). */
+  readonly dirtyBitmap: Uint8Array;
+  /** KVM_MEM_LOG_DIRTY_PAGES on the memslot. */
+  dirtyLogging = false;
+  /** The memslot generation (bumped by every memslot update). */
+  generation = 0;
+  /** The next frame id to hand out. */
+  nextFrame = 1;
+
+  constructor(
+    readonly npages: number,
+    /** How many frame ids the VM can use in all (a bound for the explorer's encoding). */
+    readonly maxFrames: number,
+  ) {
+    this.kind = new Uint8Array(npages);
+    this.frame = new Int32Array(npages);
+    this.readonly = new Uint8Array(npages);
+    this.smmOnly = new Uint8Array(npages);
+    this.dirtyBitmap = new Uint8Array(npages);
+    this.refcount = new Int32Array(maxFrames + 1);
+    this.pincount = new Int32Array(maxFrames + 1);
+    this.pageDirty = new Uint8Array(maxFrames + 1);
+    this.freedInUse = new Uint8Array(maxFrames + 1);
+    this.content = new Int32Array(maxFrames + 1);
+    this.frameGfn = new Int32Array(maxFrames + 1).fill(-1);
+  }
+}
+
+/** A fresh frame for `gfn` (a fault-in, a copy): a new id, clean, unreferenced. Returns it. */
+export function backing_new_frame(b: HostBacking, gfn: number): number {
+  const f = b.nextFrame < b.maxFrames + 1 ? b.nextFrame++ : recycleFrame(b);
+  b.refcount[f] = 0;
+  b.pincount[f] = 0;
+  b.pageDirty[f] = 0;
+  b.freedInUse[f] = 0;
+  b.content[f] = 0;
+  b.frameGfn[f] = gfn;
+  b.frame[gfn] = f;
+  return f;
+}
+
+/** Out of ids: reuse the lowest one nobody references or maps (the id space is the explorer's bound). */
+function recycleFrame(b: HostBacking): number {
+  for (let f = 1; f <= b.maxFrames; f++) {
+    if (b.refcount[f]! !== 0 || b.pincount[f]! !== 0) continue;
+    let backs = false;
+    for (let g = 0; g < b.npages; g++) if (b.frame[g] === f) backs = true;
+    if (!backs) return f;
+  }
+  throw new RangeError('host_backing: every frame id is in use');
+}
+
+/** The frame backing `gfn`, faulting one in when there is none (what GUP does). */
+export function backing_lookup(b: HostBacking, gfn: number): number {
+  const f = b.frame[gfn]!;
+  return f !== 0 ? f : backing_new_frame(b, gfn);
+}
+
+/** Whether someone besides the page tables holds the frame backing `gfn` (a reference or a pin). */
+export function backing_page_held(b: HostBacking, gfn: number): boolean {
+  const f = b.frame[gfn]!;
+  return f !== 0 && (b.refcount[f]! > 0 || b.pincount[f]! > 0);
+}
+
+/** The host PTE of `gfn` goes and its frame with it (MADV_DONTNEED, munmap, reclaim). */
+export function backing_frame_gone(b: HostBacking, gfn: number): void {
+  b.frame[gfn] = 0;
+}
+
+/**
+ * The host PTE of `gfn` maps another frame now, a copy of the old one (migration, KSM replace, COW, THP
+ * collapse, the VMM moving guest RAM). A gfn without a frame gets none (nothing to copy).
+ */
+export function backing_frame_replaced(b: HostBacking, gfn: number): void {
+  const old = b.frame[gfn]!;
+  if (old === 0) return;
+  const f = backing_new_frame(b, gfn);
+  b.content[f] = b.content[old]!;
+}
+
+/** mark_page_dirty_in_slot: the gfn goes into the dirty bitmap when the slot logs dirty pages. */
+export function mark_page_dirty_in_slot(b: HostBacking, gfn: number): void {
+  if (b.dirtyLogging) b.dirtyBitmap[gfn] = 1;
+}
+
+/** Sets the backing kind of gfns [start, end). */
+export function backing_set_kind(b: HostBacking, start: number, end: number, kind: number): void {
+  b.kind.fill(kind, start, end);
+}
