@@ -21,6 +21,7 @@ import {
   type HostBacking,
   mark_page_dirty_in_slot,
 } from '../mem/host_backing.ts';
+import { host_page_fault_in, type PageStates } from '../mem/page_state.ts';
 
 export const EINVAL = 22;
 export const EFAULT = 14;
@@ -95,6 +96,8 @@ export interface HostMapContext {
   readonly unmapPoisonBug: boolean;
   /** Switch refcount-nonrefcounted-page: a valid non-refcounted struct page is referenced (CVE-2021-22543). */
   readonly refcountBug: boolean;
+  /** The VM's page states: a lookup that faults a page in makes it resident (null: not tracked). */
+  readonly pages: PageStates | null;
   readonly stats: HostMapStats;
 }
 
@@ -106,6 +109,13 @@ const sees = (ctx: HostMapContext, gfn: number, smmAs: boolean): boolean => {
   if (gfn < 0 || gfn >= b.npages) return false;
   return b.smmOnly[gfn] === 0 || smmAs;
 };
+
+/** GUP / follow_pfn: the frame backing `gfn`, faulting one in (the host PTE is present afterwards). */
+function lookup(ctx: HostMapContext, gfn: number): number {
+  const b = ctx.backing;
+  if (b.frame[gfn] === 0 && ctx.pages !== null) host_page_fault_in(ctx.pages, gfn);
+  return backing_lookup(b, gfn);
+}
 
 /** pfn_valid(): the frame has a struct page. */
 const pfnValid = (b: HostBacking, gfn: number): boolean => b.kind[gfn] !== BACKING_DEVMEM;
@@ -125,7 +135,7 @@ function gfn_to_pfn_5x(ctx: HostMapContext, gfn: number, smmAs: boolean): number
   if (!sees(ctx, gfn, smmAs) || b.readonly[gfn] !== 0) return KVM_PFN_ERR;
   const kind = b.kind[gfn];
   if (kind === BACKING_NONREFCOUNTED && !ctx.refcountBug) return KVM_PFN_ERR; // hva_to_pfn_remapped -EFAULT
-  const f = backing_lookup(b, gfn);
+  const f = lookup(ctx, gfn);
   if (kind !== BACKING_DEVMEM) b.refcount[f]!++; // gup's get_page, or (bug) kvm_get_pfn: 0 → 1
   return f;
 }
@@ -226,7 +236,7 @@ export function __kvm_vcpu_map(
     // hva_to_pfn_remapped: a VM_IO | VM_PFNMAP vma cannot be pinned; refused unless the parameter is set,
     // and then mapped without any reference.
     if (!ctx.allow_unsafe_mappings) return -EINVAL;
-    const f = backing_lookup(b, gfn);
+    const f = lookup(ctx, gfn);
     map.pfn = f;
     if (kind === BACKING_DEVMEM) {
       if (!ctx.has_iomem) return -EFAULT;
@@ -237,7 +247,7 @@ export function __kvm_vcpu_map(
     }
     return 0;
   }
-  const f = backing_lookup(b, gfn);
+  const f = lookup(ctx, gfn);
   b.pincount[f]!++; // FOLL_PIN
   map.pinned_page = f;
   map.pfn = f;

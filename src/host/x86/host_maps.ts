@@ -12,6 +12,7 @@ import {
   type BackingKindName,
   HostBacking,
 } from '../../mem/host_backing.ts';
+import type { PageStates } from '../../mem/page_state.ts';
 import {
   type GfnToPfnCache,
   type HostMapContext,
@@ -134,7 +135,13 @@ export class HostMaps {
   readonly caches: GfnToPfnCache[];
   readonly stats: HostMapStats;
 
-  constructor(form: HostMapForm, npages: number, vcpus: number, c: HostMapsConfig) {
+  constructor(
+    form: HostMapForm,
+    npages: number,
+    vcpus: number,
+    c: HostMapsConfig,
+    pages: PageStates | null = null,
+  ) {
     const bugs = c.bugs ?? 0;
     const backing = new HostBacking(npages, c.max_frames ?? npages * 4 + 64);
     backing.dirtyLogging = c.dirty_logging ?? false;
@@ -149,6 +156,7 @@ export class HostMaps {
       has_iomem: c.has_iomem ?? true,
       unmapPoisonBug: (bugs & BUG_UNMAP_POISON_PAGE_CHECK) !== 0,
       refcountBug: (bugs & BUG_REFCOUNT_NONREFCOUNTED_PAGE) !== 0,
+      pages,
       stats: this.stats,
     };
     this.maps = HOST_MAP_CALLERS.map(() => newHostMap());

@@ -167,15 +167,15 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
       },
     },
     effects: new StepEffects(),
-    hostMaps: config.host_maps ? newHostMaps(era, config, config.host_maps) : null,
+    hostMaps: config.host_maps ? newHostMaps(era, config, config.host_maps, mem) : null,
   };
   return vm;
 }
 
-function newHostMaps(era: EraConfig, config: VmConfig, c: HostMapsConfig): HostMaps {
+function newHostMaps(era: EraConfig, config: VmConfig, c: HostMapsConfig, mem: GuestMemory): HostMaps {
   const form = hostMapEra(era.name);
   if (form === null) throw new RangeError(`kvm_vcpu_map does not exist in era ${era.name} (5.2+)`);
-  return new HostMaps(form, Math.ceil(config.memory / 4096), config.vcpus, c);
+  return new HostMaps(form, mem.npages, config.vcpus, c, mem.pageState);
 }
 
 /** Where the VMM mapped guest RAM in its address space. */
