@@ -82,6 +82,10 @@ export interface HostMapStats {
   kunmap_of_remap: number;
   /** A memremap'ed unmap from atomic context (kvm_unmap_gfn's WARN_ONCE). */
   warns: number;
+  /** memremap mappings not memunmap'ed (an unmap that took the kunmap branch leaves one behind). */
+  remaps_live: number;
+  /** Unmaps of a map written through while the slot logs dirty pages that left the gfn out of the log. */
+  dirty_lost: number;
 }
 
 /** What the API works with: the VM's host backing, its form, the module parameter and the switches. */
@@ -101,7 +105,19 @@ export interface HostMapContext {
   readonly stats: HostMapStats;
 }
 
-export const newHostMapStats = (): HostMapStats => ({ kunmap_of_remap: 0, warns: 0 });
+export const newHostMapStats = (): HostMapStats => ({
+  kunmap_of_remap: 0,
+  warns: 0,
+  remaps_live: 0,
+  dirty_lost: 0,
+});
+
+/** After an unmap: a write through the map that the dirty log does not show (migration would lose it). */
+function checkDirtyLogged(ctx: HostMapContext, map: KvmHostMap): void {
+  const b = ctx.backing;
+  if (map.written && b.dirtyLogging && b.dirtyBitmap[map.gfn] === 0) ctx.stats.dirty_lost++;
+  map.written = false;
+}
 
 /** Which address space resolves a vCPU's map: 5.2–5.16 the vCPU's (SMM-aware), from 5.17 the VM's (0). */
 const sees = (ctx: HostMapContext, gfn: number, smmAs: boolean): boolean => {
@@ -162,6 +178,7 @@ function mapFrame(ctx: HostMapContext, map: KvmHostMap, gfn: number, pfn: number
     if (!ctx.has_iomem) return -EFAULT; // memremap does not exist: hva stays NULL
     map.page = KVM_UNMAPPED_PAGE;
     map.hva = HVA_MEMREMAP;
+    ctx.stats.remaps_live++;
   }
   map.pfn = pfn;
   map.gfn = gfn;
@@ -191,7 +208,9 @@ function unmapVa(ctx: HostMapContext, map: KvmHostMap, atomic: boolean): void {
   const kmapped = ctx.unmapPoisonBug ? map.page !== PAGE_NULL : map.page !== KVM_UNMAPPED_PAGE;
   if (kmapped) {
     if (map.hva === HVA_MEMREMAP) ctx.stats.kunmap_of_remap++; // kunmap(poison); memunmap never runs
-  } else if (atomic) ctx.stats.warns++; // "Unexpected unmapping in atomic context"
+  } else if (atomic)
+    ctx.stats.warns++; // "Unexpected unmapping in atomic context"
+  else ctx.stats.remaps_live--; // memunmap
 }
 
 /**
@@ -207,6 +226,7 @@ export function kvm_vcpu_unmap(ctx: HostMapContext, map: KvmHostMap | null, dirt
   unmapVa(ctx, map, false);
   if (dirty) mark_page_dirty_in_slot(ctx.backing, map.gfn);
   kvm_release_pfn(ctx, map.pfn, dirty);
+  checkDirtyLogged(ctx, map);
   map.hva = HVA_NULL;
   map.page = PAGE_NULL;
 }
@@ -241,6 +261,7 @@ export function __kvm_vcpu_map(
     if (kind === BACKING_DEVMEM) {
       if (!ctx.has_iomem) return -EFAULT;
       map.hva = HVA_MEMREMAP;
+      ctx.stats.remaps_live++;
     } else {
       map.page = f; // pfn_valid: kmap, nothing pinned
       map.hva = HVA_KMAP;
@@ -264,12 +285,14 @@ export const kvm_vcpu_map_readonly = (ctx: HostMapContext, gfn: number, map: Kvm
 function kvm_vcpu_unmap_613(ctx: HostMapContext, map: KvmHostMap): void {
   if (map.hva === HVA_NULL) return;
   // page non-NULL → kunmap, else memunmap: no poison value any more.
+  if (map.page === PAGE_NULL) ctx.stats.remaps_live--;
   if (map.writable) mark_page_dirty_in_slot(ctx.backing, map.gfn);
   const p = map.pinned_page;
   if (p !== PAGE_NULL) {
     if (map.writable) ctx.backing.pageDirty[p] = 1;
     ctx.backing.pincount[p]!--; // unpin_user_page (after marking it accessed)
   }
+  checkDirtyLogged(ctx, map);
   map.hva = HVA_NULL;
   map.page = PAGE_NULL;
   map.pinned_page = PAGE_NULL;
@@ -322,6 +345,7 @@ export function kvm_unmap_gfn(
   if (dirty) mark_page_dirty_in_slot(ctx.backing, map.gfn);
   if (cache !== null) cache.dirty ||= dirty;
   else kvm_release_pfn(ctx, map.pfn, dirty);
+  checkDirtyLogged(ctx, map);
   map.hva = HVA_NULL;
   map.page = PAGE_NULL;
 }

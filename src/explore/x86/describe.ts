@@ -14,6 +14,7 @@ import { gfnToGpa } from '../../mem/guest_memory.ts';
 import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/page_state.ts';
 import { ENV_KINDS } from './config.ts';
 import { hex } from './guest_adapter.ts';
+import { describeMaps } from './map_actor.ts';
 import type { X86World } from './world.ts';
 
 const MODES = ['outside', 'in-guest', 'exiting'];
@@ -84,5 +85,6 @@ export function describeWorld(w: X86World): Record<string, string | number | boo
     .join(' ');
   const env = ENV_KINDS.map((k, i) => (w.env[i]! > 0 ? `${k}=${w.env[i]}` : '')).filter(Boolean);
   if (env.length) out.env = env.join(' ');
+  if (w.maps !== null) describeMaps(w.vm, w.maps, out);
   return out;
 }

@@ -3,6 +3,7 @@
 // encodings, and restores a world from words by decoding into these same objects (decode below), so
 // every step runs the real host and guest code.
 
+import { bugSet } from '../../host/x86/bugs.ts';
 import { decodeVcpu, encodeVcpu, restoreHvaCacheGeneration, vcpuWords } from '../../host/x86/codec.ts';
 import { decodeMmu, encodeMmu, mmuWords } from '../../host/x86/mmu_codec.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
@@ -13,6 +14,7 @@ import { ENV_KINDS } from './config.ts';
 import type { GuestAdapter } from './guest_adapter.ts';
 import type { WorldLayout } from './layout.ts';
 import { type EventLog, LinuxAdapter } from './linux_adapter.ts';
+import { decodeMaps, encodeMaps, MapActor, mapWords } from './map_actor.ts';
 import { Observer } from './observer.ts';
 
 /**
@@ -66,6 +68,8 @@ export class X86World {
   readonly log: EventLog = { events: null };
   /** Host memory operations the environment may still start (cfg.mmu.budget). */
   mmBudget: number;
+  /** The host-internal callers of kvm_vcpu_map (cfg.maps), or null. */
+  readonly maps: MapActor | null;
   readonly offsets: WorldOffsets;
 
   constructor(readonly layout: WorldLayout) {
@@ -85,6 +89,7 @@ export class X86World {
         mmu_notifiers: cfg.mmu !== undefined,
         split_fault: cfg.mmu?.split_fault ?? false,
         mmu_seq_start: cfg.mmu?.seq_start ?? 0,
+        ...(cfg.maps !== undefined ? { host_maps: { ...cfg.maps.host, bugs: bugSet(cfg.bugs) } } : {}),
       },
       this.obs.hooks(),
     );
@@ -104,6 +109,7 @@ export class X86World {
     this.env = Int32Array.from(ENV_KINDS, (k) => cfg.env[k]);
     this.hotplug = new Int32Array(layout.vcpus);
     this.mmBudget = cfg.mmu?.budget ?? 0;
+    this.maps = cfg.maps !== undefined ? new MapActor(cfg.maps) : null;
     this.offsets = worldOffsets(layout, adapter);
   }
 
@@ -129,6 +135,7 @@ export class X86World {
     for (const v of this.vm.vcpus) out[w++] = smmWord(v);
     for (let v = 0; v < l.vcpus; v++) out[w++] = this.hotplug[v]!;
     if (l.cfg.mmu !== undefined) out[w++] = this.mmBudget;
+    if (this.maps !== null) encodeMaps(this.vm, this.maps, l.pages, out, w);
   }
 
   /** Overwrites this world with the one encoded at words[offset ..]. */
@@ -154,6 +161,7 @@ export class X86World {
     }
     for (let v = 0; v < l.vcpus; v++) this.hotplug[v] = words[w++]!;
     if (l.cfg.mmu !== undefined) this.mmBudget = words[w++]!;
+    if (this.maps !== null) decodeMaps(this.vm, this.maps, l.pages, words, w);
   }
 }
 
@@ -167,6 +175,11 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
   const pages = mem + watched.length;
   const mmu = pages + l.pages.length;
   const env = mmu + (l.cfg.mmu !== undefined ? mmuWords(l.vcpus) : 0);
-  const words = env + ENV_KINDS.length + 2 * l.vcpus + (l.cfg.mmu !== undefined ? 1 : 0);
+  const words =
+    env +
+    ENV_KINDS.length +
+    2 * l.vcpus +
+    (l.cfg.mmu !== undefined ? 1 : 0) +
+    (l.cfg.maps !== undefined ? mapWords(l.cfg.maps, l.pages, l.vcpus) : 0);
   return { host, guest, mem, pages, mmu, env, words, watched };
 }

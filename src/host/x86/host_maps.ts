@@ -134,6 +134,8 @@ export class HostMaps {
   /** Per vCPU: the steal-time gfn_to_pfn_cache (5.6 form). */
   readonly caches: GfnToPfnCache[];
   readonly stats: HostMapStats;
+  /** The scenario's switch set (the call sites read apic-access-page-unmapped-clean from it). */
+  readonly bugs: BugSet;
 
   constructor(
     form: HostMapForm,
@@ -143,6 +145,7 @@ export class HostMaps {
     pages: PageStates | null = null,
   ) {
     const bugs = c.bugs ?? 0;
+    this.bugs = bugs;
     const backing = new HostBacking(npages, c.max_frames ?? npages * 4 + 64);
     backing.dirtyLogging = c.dirty_logging ?? false;
     for (const r of c.backing ?? []) backing.kind.fill(KINDS[r.kind], r.gfn, r.gfn + r.pages);
