@@ -13,6 +13,7 @@ import {
   HostBacking,
 } from '../../mem/host_backing.ts';
 import type { PageStates } from '../../mem/page_state.ts';
+import type { GfnToPfnCacheGpc } from '../kvm_gpc.ts';
 import {
   type GfnToPfnCache,
   type HostMapContext,
@@ -131,6 +132,8 @@ export class HostMaps {
   readonly ctx: HostMapContext;
   /** One struct kvm_host_map per caller (HOST_MAP_CALLERS order). */
   readonly maps: KvmHostMap[];
+  /** The VM's notifier-aware gfn_to_pfn_caches (kvm_gpc.ts; 5.17+), invalidated by the notifiers. */
+  readonly gpcs: GfnToPfnCacheGpc[] = [];
   /** Per vCPU: the steal-time gfn_to_pfn_cache (5.6 form). */
   readonly caches: GfnToPfnCache[];
   readonly stats: HostMapStats;

@@ -23,6 +23,7 @@ import {
   PAGE_HOST_RO,
   PAGE_KSM,
 } from '../../mem/page_state.ts';
+import { gfn_to_pfn_cache_invalidate_start } from '../kvm_gpc.ts';
 import { FAULT_PFN_STALE, FAULT_ROOT_OBSOLETE } from './mmu_fault_flags.ts';
 import {
   kvm_invalidate_memslot,
@@ -153,6 +154,7 @@ export function host_mm_step(vm: KvmVm, t: number): void {
   }
   switch (mm.phase[t]) {
     case PH_START:
+      invalidateGpcs(vm, start, end);
       kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
       mm.phase[t] = PH_PTE;
       return;
@@ -187,9 +189,18 @@ export function host_mm_run(vm: KvmVm, op: number, start: number, end: number): 
     return;
   }
   const b = bracketed(vm, op);
-  if (b) kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
+  if (b) {
+    invalidateGpcs(vm, start, end);
+    kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
+  }
   changePtes(vm, op, start, end);
   if (b) kvm_mmu_notifier_invalidate_range_end(vm.mmuHost, start, end);
+}
+
+/** gfn_to_pfn_cache_invalidate_start, which invalidate_range_start runs first (5.17+ gpcs; kvm_gpc.ts). */
+function invalidateGpcs(vm: KvmVm, start: number, end: number): void {
+  const hm = vm.hostMaps;
+  if (hm !== null && hm.gpcs.length > 0) gfn_to_pfn_cache_invalidate_start(hm.gpcs, start, end);
 }
 
 /** Whether a host mm thread is free to start an operation. */
