@@ -109,3 +109,13 @@ test('unmap-poison-page-check in a script: kunmap_of_remap=1 in the end record (
   assert.equal(end(runScript(s).records).kunmap_of_remap, 1);
   assert.equal(end(runScript(withRaw('map-devmem-5.x.yaml', { era: '5.2' })()).records).kunmap_of_remap, 0);
 });
+
+// mmu §E case 48
+test('mmu §E case 48 (script): in SMM, 5.15 maps an SMRAM-only page through the vCPU memslots; 6.1 does not', () => {
+  const maps = (era: string) =>
+    ops(runScript(withRaw('map-smm-memslots.yaml', { era })()).records)
+      .filter((o) => o.kind === 'vcpu_map')
+      .map((o) => o.ret);
+  assert.deepEqual(maps('6.1'), ['-EINVAL', '-EINVAL']);
+  assert.deepEqual(maps('5.15'), ['ok', '-EINVAL']);
+});
