@@ -29,23 +29,24 @@ export class HostBacking {
   readonly kind: Uint8Array;
   /** The frame that backs the gfn now (0: none; the next lookup faults one in). */
   readonly frame: Int32Array;
-  /** Per frame id: references KVM holds (get_page), and FOLL_PIN pins. */
-  readonly refcount: Int32Array;
-  readonly pincount: Int32Array;
-  /** Per frame id: the struct page's dirty flag (SetPageDirty / folio_mark_dirty). */
-  readonly pageDirty: Uint8Array;
-  /** Per frame id: freed (its last reference went) while its owner still used it: the CVE's symptom. */
-  readonly freedInUse: Uint8Array;
-  /** Per frame id: what the page holds (one word stands for its contents; 0 for a fresh page). */
-  readonly content: Int32Array;
-  /** Per frame id: the gfn it was faulted in for (-1: never). */
-  readonly frameGfn: Int32Array;
   /** Per gfn: the memslot is read-only (KVM_MEM_READONLY). */
   readonly readonly: Uint8Array;
   /** Per gfn: the page exists only in the SMM address space (x86 address space 1). */
   readonly smmOnly: Uint8Array;
   /** Per gfn: set in the memslot's dirty bitmap (mark_page_dirty_in_slot). */
   readonly dirtyBitmap: Uint8Array;
+  // Per frame id (index 0 unused); the arrays grow as ids are handed out.
+  /** References KVM holds (get_page), and FOLL_PIN pins. */
+  refcount: Int32Array;
+  pincount: Int32Array;
+  /** The struct page's dirty flag (SetPageDirty / folio_mark_dirty). */
+  pageDirty: Uint8Array;
+  /** Freed (its last reference went) while its owner still used it: the CVE's symptom. */
+  freedInUse: Uint8Array;
+  /** What the page holds (one word stands for its contents; 0 for a fresh page). */
+  content: Int32Array;
+  /** The gfn it was faulted in for (-1: never). */
+  frameGfn: Int32Array;
   /** KVM_MEM_LOG_DIRTY_PAGES on the memslot. */
   dirtyLogging = false;
   /** The memslot generation (bumped by every memslot update). */
@@ -55,26 +56,46 @@ export class HostBacking {
 
   constructor(
     readonly npages: number,
-    /** How many frame ids the VM can use in all (a bound for the explorer's encoding). */
-    readonly maxFrames: number,
+    /** Frame ids to provide for at first (the arrays grow beyond it). */
+    frames = npages + 16,
   ) {
     this.kind = new Uint8Array(npages);
     this.frame = new Int32Array(npages);
     this.readonly = new Uint8Array(npages);
     this.smmOnly = new Uint8Array(npages);
     this.dirtyBitmap = new Uint8Array(npages);
-    this.refcount = new Int32Array(maxFrames + 1);
-    this.pincount = new Int32Array(maxFrames + 1);
-    this.pageDirty = new Uint8Array(maxFrames + 1);
-    this.freedInUse = new Uint8Array(maxFrames + 1);
-    this.content = new Int32Array(maxFrames + 1);
-    this.frameGfn = new Int32Array(maxFrames + 1).fill(-1);
+    this.refcount = new Int32Array(frames + 1);
+    this.pincount = new Int32Array(frames + 1);
+    this.pageDirty = new Uint8Array(frames + 1);
+    this.freedInUse = new Uint8Array(frames + 1);
+    this.content = new Int32Array(frames + 1);
+    this.frameGfn = new Int32Array(frames + 1).fill(-1);
+  }
+
+  /** Room for frame ids up to at least `id`. */
+  ensure(id: number): void {
+    if (id < this.refcount.length) return;
+    const n = Math.max(id + 1, this.refcount.length * 2);
+    const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.refcount = grow(this.refcount, (k) => new Int32Array(k));
+    this.pincount = grow(this.pincount, (k) => new Int32Array(k));
+    this.pageDirty = grow(this.pageDirty, (k) => new Uint8Array(k));
+    this.freedInUse = grow(this.freedInUse, (k) => new Uint8Array(k));
+    this.content = grow(this.content, (k) => new Int32Array(k));
+    const g = new Int32Array(n).fill(-1);
+    g.set(this.frameGfn);
+    this.frameGfn = g;
   }
 }
 
 /** A fresh frame for `gfn` (a fault-in, a copy): a new id, clean, unreferenced. Returns it. */
 export function backing_new_frame(b: HostBacking, gfn: number): number {
-  const f = b.nextFrame < b.maxFrames + 1 ? b.nextFrame++ : recycleFrame(b);
+  const f = b.nextFrame++;
+  b.ensure(f);
   b.refcount[f] = 0;
   b.pincount[f] = 0;
   b.pageDirty[f] = 0;
@@ -83,17 +104,6 @@ export function backing_new_frame(b: HostBacking, gfn: number): number {
   b.frameGfn[f] = gfn;
   b.frame[gfn] = f;
   return f;
-}
-
-/** Out of ids: reuse the lowest one nobody references or maps (the id space is the explorer's bound). */
-function recycleFrame(b: HostBacking): number {
-  for (let f = 1; f <= b.maxFrames; f++) {
-    if (b.refcount[f]! !== 0 || b.pincount[f]! !== 0) continue;
-    let backs = false;
-    for (let g = 0; g < b.npages; g++) if (b.frame[g] === f) backs = true;
-    if (!backs) return f;
-  }
-  throw new RangeError('host_backing: every frame id is in use');
 }
 
 /** The frame backing `gfn`, faulting one in when there is none (what GUP does). */

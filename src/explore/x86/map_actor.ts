@@ -257,6 +257,7 @@ export function decodeMaps(
     cache.generation = words[w++] === 1 ? 0 : 1;
   }
   const slots = frameSlots(spec, vm.vcpus.length);
+  b.ensure(slots);
   b.refcount.fill(0);
   b.pincount.fill(0);
   b.pageDirty.fill(0);

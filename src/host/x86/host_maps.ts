@@ -115,8 +115,6 @@ export interface HostMapsConfig {
   readonly readonly?: readonly { readonly gfn: number; readonly pages: number }[];
   /** Page ranges that exist only in the SMM address space (SMRAM). */
   readonly smm_only?: readonly { readonly gfn: number; readonly pages: number }[];
-  /** Frame ids to provide for (default: generous). */
-  readonly max_frames?: number;
   /** The guest-mapping switches among the scenario's bugs (bugs.ts). */
   readonly bugs?: BugSet;
 }
@@ -149,7 +147,7 @@ export class HostMaps {
   ) {
     const bugs = c.bugs ?? 0;
     this.bugs = bugs;
-    const backing = new HostBacking(npages, c.max_frames ?? npages * 4 + 64);
+    const backing = new HostBacking(npages);
     backing.dirtyLogging = c.dirty_logging ?? false;
     for (const r of c.backing ?? []) backing.kind.fill(KINDS[r.kind], r.gfn, r.gfn + r.pages);
     for (const r of c.readonly ?? []) backing.readonly.fill(1, r.gfn, r.gfn + r.pages);
