@@ -5,7 +5,7 @@ import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT
 import * as para from '../abi/kvm_para.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { type EraConfig, hostBehaviour } from '../host/x86/era.ts';
-import { type HostMmOp, isHostMmOp, type Op, type Script } from '../script/schema.ts';
+import { type HostMmOp, isHostMmOp, isMapOp, type Op, type Script } from '../script/schema.ts';
 import { hex } from '../script/transcript.ts';
 import type { HostFingerprint } from './fingerprint.ts';
 import { protocol as P } from './guests/blobs.ts';
@@ -56,6 +56,10 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
   if (behaviour) return skip(behaviour);
 
   for (const [i, op] of script.ops.entries()) {
+    if (isMapOp(op))
+      return skip(
+        `op ${i} (${op.op}): kvm_vcpu_map is not reachable here: its x86 callers are nested VMX/SVM, SEV and SVM's SMM, and a kvm_pvm guest has no VMX/SVM`,
+      );
     if (isHostMmOp(op)) {
       const why = hostMmProblem(op, vm.memory);
       if (why) return skip(`op ${i} (${op.op}): ${why}`);

@@ -7,7 +7,7 @@
 // page-ready), the op's record (R_OK/R_GP), then interrupts taken after it (what `sti` let in). Host
 // ops (host_set_msr/host_get_msr) run while every vCPU is parked at R_READY.
 import { MSR_KVM_ASYNC_PF_EN } from '../abi/kvm_para.ts';
-import { type HostMmOp, isHostMmOp, type Op, type Script } from '../script/schema.ts';
+import { type HostMmOp, isHostMmOp, isMapOp, type Op, type Script } from '../script/schema.ts';
 import { type EventRecord, hex, type OpRecord, type TranscriptRecord } from '../script/transcript.ts';
 import { delayMs } from './delay.ts';
 import { DelayedBacking } from './delayed_backing.ts';
@@ -82,6 +82,7 @@ class Session {
     if (this.mmu) await this.warmUp();
     for (const [i, op] of this.script.ops.entries()) {
       if (isHostMmOp(op)) this.hostMmOp(i, op);
+      else if (isMapOp(op)) throw new Error(`op ${i} (${op.op}): the plan skips guest-mapping scripts`);
       else await this.runOp(i, op);
     }
     if (this.mmu) this.opts.onRecord(this.mmu.statRecord());

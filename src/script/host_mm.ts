@@ -85,6 +85,7 @@ export function runHostMmOp(host: HostTimeline, op: HostMmOp, index: number): Op
   const rec: OpRecord = { op: index, kind: op.op, result: 'ok' };
   const saved = host.task;
   const before = { ...vm.mmu.stat };
+  const frames = vm.hostMaps !== null ? range.map((g) => vm.hostMaps!.backing.frame[g] ?? 0) : null;
   switch (op.op) {
     case 'host_age': {
       host.task = op.kind === 'test_young' ? KHUGEPAGED : KSWAPD;
@@ -119,6 +120,8 @@ export function runHostMmOp(host: HostTimeline, op: HostMmOp, index: number): Op
   }
   host.task = saved;
   Object.assign(rec, effect(before, vm.mmu.stat), { mapped: mappedIn(vm, range) });
+  // With guest maps: pages whose host frame changed (a referenced or pinned page does not move).
+  if (frames !== null) rec.moved = range.filter((g, k) => vm.hostMaps!.backing.frame[g] !== frames[k]).length;
   return rec;
 }
 

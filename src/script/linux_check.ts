@@ -3,7 +3,7 @@
 
 import { gpaToGfn } from '../mem/guest_memory.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
-import { HOST_MM_OP_NAMES, type Script } from './schema.ts';
+import { HOST_MM_OP_NAMES, MAP_OP_NAMES, type Script } from './schema.ts';
 
 /** Host-side ops a script with a Linux guest may use; every other op is a bare-guest instruction. */
 export const LINUX_SCRIPT_OPS: readonly string[] = [
@@ -17,6 +17,7 @@ export const LINUX_SCRIPT_OPS: readonly string[] = [
   'cpu_offline',
   'cpu_online',
   ...HOST_MM_OP_NAMES,
+  ...MAP_OP_NAMES,
 ];
 
 /** Distance between two CPUs' apf_reason areas in scripts (the model's default). */

@@ -19,12 +19,13 @@ import { IN_GUEST_MODE, type KvmVcpu } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_vmexit } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { APF_REASON_STRIDE } from './linux_check.ts';
 import type { LinuxGuestScript, TaskStep } from './linux_schema.ts';
 import type { RunOptions, RunResult } from './runner.ts';
-import { isHostMmOp, type Script, type ScriptOp } from './schema.ts';
+import { isHostMmOp, isMapOp, type Script, type ScriptOp } from './schema.ts';
 import { kvmSupportedPvFeatures } from './supported_cpuid.ts';
 import { hex, type OpRecord, type TaskRecord } from './transcript.ts';
 import { toVmConfig } from './vm_config.ts';
@@ -62,7 +63,7 @@ class LinuxScriptRun {
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
     this.clock = new Float64Array(c.vcpus);
-    this.host = new HostTimeline(era, toVmConfig(c, kvm_features), this.multi, opts);
+    this.host = new HostTimeline(era, toVmConfig(c, kvm_features, bugs), this.multi, opts);
     this.vm = this.host.vm;
     for (const task of g.tasks)
       for (const step of task.program)
@@ -92,12 +93,17 @@ class LinuxScriptRun {
     for (const [i, op] of this.script.ops.entries()) this.runOp(op, i);
     this.report();
     if (this.vm.config.mmu_notifiers) this.host.records.push(kvmStatRecord(this.vm));
+    if (this.vm.hostMaps !== null) this.host.records.push(mapsRecord(this.vm.hostMaps));
     return { records: this.host.records, ftrace: this.host.ftrace };
   }
 
   private runOp(op: ScriptOp, index: number): void {
     if (isHostMmOp(op)) {
       this.host.records.push(runHostMmOp(this.host, op, index));
+      return;
+    }
+    if (isMapOp(op)) {
+      this.host.records.push(runMapOp(this.vm, op, index, this.multi, bugSet(this.script.bugs)));
       return;
     }
     const vcpu = this.vm.vcpus[op.vcpu ?? 0]!;

@@ -5,8 +5,9 @@ import { eraConfig } from '../host/x86/era.ts';
 import { PAGE_SIZE } from '../mem/guest_memory.ts';
 import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import { checkHostMaps } from './host_map_check.ts';
 import { checkLinuxScript } from './linux_check.ts';
-import { type HostMmOp, isHostMmOp, type Script, ScriptSchema } from './schema.ts';
+import { type HostMmOp, isHostMmOp, isMapOp, type Script, ScriptSchema } from './schema.ts';
 
 /** Checks what the schema cannot: vCPU indices, memory ranges, era capabilities. */
 export function checkScript(file: string, s: Script): Script {
@@ -28,11 +29,13 @@ export function checkScript(file: string, s: Script): Script {
       'vm.mmu_caches',
       'not supported with a Linux guest yet: use the bare test guest (no `guest:` section)',
     );
+  checkHostMaps(file, s);
   s.ops.forEach((op, i) => {
     if (isHostMmOp(op)) {
       checkHostMmOp(file, s, op, i);
       return;
     }
+    if (isMapOp(op)) return; // checkHostMaps
     if (op.vcpu !== undefined && op.vcpu >= s.vm.vcpus)
       throw new ScenarioError(
         file,

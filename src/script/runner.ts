@@ -12,10 +12,11 @@ import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
-import { isHostMmOp, type Script, type ScriptOp } from './schema.ts';
+import { isHostMmOp, isMapOp, type Script, type ScriptOp } from './schema.ts';
 import { hex, type TranscriptRecord } from './transcript.ts';
 import { toVmConfig } from './vm_config.ts';
 
@@ -58,7 +59,7 @@ class ScriptRun {
     this.budget = opts.stepBudget ?? 100_000;
     this.host = new HostTimeline(
       hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported),
-      toVmConfig(c),
+      toVmConfig(c, c.kvm_features, bugSet(script.bugs)),
       this.multi,
       opts,
     );
@@ -90,12 +91,17 @@ class ScriptRun {
       if (kvm_host_dead(this.vm)) break;
     }
     if (this.vm.config.mmu_notifiers) this.records.push(kvmStatRecord(this.vm));
+    if (this.vm.hostMaps !== null) this.records.push(mapsRecord(this.vm.hostMaps));
     return { records: this.records, ftrace: this.host.ftrace };
   }
 
   private runOp(op: ScriptOp, index: number): void {
     if (isHostMmOp(op)) {
       this.records.push(runHostMmOp(this.host, op, index));
+      return;
+    }
+    if (isMapOp(op)) {
+      this.records.push(runMapOp(this.vm, op, index, this.multi, bugSet(this.script.bugs)));
       return;
     }
     const vcpu = this.vm.vcpus[op.vcpu ?? 0]!;

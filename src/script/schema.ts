@@ -6,6 +6,8 @@ import * as para from '../abi/kvm_para.ts';
 import type { Handlers, Op } from '../guest/x86/ops.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
+import { HOST_MAP_CALLERS } from '../host/x86/host_maps.ts';
+import { BACKING_KIND_NAMES } from '../mem/host_backing.ts';
 import { durationNs, intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
 import { LinuxGuestSchema } from './linux_schema.ts';
 
@@ -161,8 +163,31 @@ export type VmConfig = z.output<typeof VmSchema>;
  * (with it) the MMU memory caches and `host_alloc_fail`. Absent means false; they stay absent from the
  * parsed script, so scripts without them parse (and hash) as before.
  */
+/** A range of guest pages: `gpa` (page-aligned down) and `pages`. */
+const pageRange = { gpa, pages: intIn(1, 1 << 20).default(1) };
+/**
+ * `vm.maps`: the guest mapping API (docs/mmu.md, "Guest mapping"). `backing` gives page ranges another kind
+ * of host memory than ordinary RAM; `readonly` ranges sit in a read-only memslot; `smm_only` ranges exist
+ * only in the SMM address space; `dirty_logging` turns on KVM_MEM_LOG_DIRTY_PAGES; `allow_unsafe_mappings`
+ * is kvm's module parameter (≥6.13); `has_iomem: false` models an architecture without memremap (s390).
+ */
+export const MapsVmSchema = z.strictObject({
+  allow_unsafe_mappings: z.boolean().default(false),
+  dirty_logging: z.boolean().default(false),
+  has_iomem: z.boolean().default(true),
+  backing: z.array(z.strictObject({ ...pageRange, kind: z.enum(BACKING_KIND_NAMES) })).default([]),
+  readonly: z.array(z.strictObject(pageRange)).default([]),
+  smm_only: z.array(z.strictObject(pageRange)).default([]),
+});
+export type MapsVm = z.output<typeof MapsVmSchema>;
+
 export const ScriptVmSchema = z
-  .strictObject({ ...vmFields, mmu_notifiers: z.boolean().optional(), mmu_caches: z.boolean().optional() })
+  .strictObject({
+    ...vmFields,
+    mmu_notifiers: z.boolean().optional(),
+    mmu_caches: z.boolean().optional(),
+    maps: MapsVmSchema.optional(),
+  })
   .prefault({});
 
 /**
@@ -202,9 +227,33 @@ export type HostMmOp = z.output<typeof HostMmOpSchema>;
 export const HOST_MM_OP_NAMES: readonly string[] = HostMmOpSchema.options.map((o) => o.shape.op.value);
 export const isHostMmOp = (op: ScriptOp): op is HostMmOp => HOST_MM_OP_NAMES.includes(op.op);
 
-/** Any op of a script: a guest or VMM op (OpSchema) or a host memory operation. */
-const ScriptOpSchema = z.discriminatedUnion('op', [...OpSchema.options, ...HostMmOpSchema.options]);
-export type ScriptOp = Op | HostMmOp;
+/**
+ * The guest mapping API (docs/mmu.md, "Guest mapping"): a host-internal `caller` (host_maps.ts
+ * HOST_MAP_CALLERS) maps a guest page with kvm_vcpu_map on vCPU `vcpu`, writes or reads through the
+ * mapping, and unmaps it. They need `vm.maps` (checked in load_script.ts). `writable` is ≥6.13's map-time
+ * choice, `dirty` the 5.x unmap argument; both default to what the caller's kernel call site passes.
+ * `atomic` is steal time's atomic kvm_map_gfn (5.6 … 5.16).
+ */
+const caller = z.enum(HOST_MAP_CALLERS);
+const mapOp = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) =>
+  z.strictObject({ op: z.literal(kind), vcpu, caller, ...shape });
+export const MapOpSchema = z.discriminatedUnion('op', [
+  mapOp('vcpu_map', { gpa, writable: z.boolean().optional(), atomic: z.boolean().optional() }),
+  mapOp('map_write', { value: uint(32) }),
+  mapOp('map_read', {}),
+  mapOp('vcpu_unmap', { dirty: z.boolean().optional(), atomic: z.boolean().optional() }),
+]);
+export type MapOp = z.output<typeof MapOpSchema>;
+export const MAP_OP_NAMES: readonly string[] = MapOpSchema.options.map((o) => o.shape.op.value);
+export const isMapOp = (op: ScriptOp): op is MapOp => MAP_OP_NAMES.includes(op.op);
+
+/** Any op of a script: a guest or VMM op (OpSchema), a host memory operation or a guest-mapping op. */
+const ScriptOpSchema = z.discriminatedUnion('op', [
+  ...OpSchema.options,
+  ...HostMmOpSchema.options,
+  ...MapOpSchema.options,
+]);
+export type ScriptOp = Op | HostMmOp | MapOp;
 /** The vCPU an op names (host memory operations act on none: 0, for record keys). */
 export const opVcpu = (op: ScriptOp): number => (isHostMmOp(op) ? 0 : (op.vcpu ?? 0));
 

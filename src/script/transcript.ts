@@ -9,6 +9,7 @@ export type {
   DummiesRecord,
   EventRecord,
   KvmStatRecord,
+  MapsRecord,
   OpRecord,
   TaskRecord,
   TraceRecord,
@@ -37,7 +38,7 @@ export function formatTable(records: readonly TranscriptRecord[]): string {
       const rest = Object.entries(fields).map(([k, v]) => (k === 'result' ? String(v) : `${k}=${String(v)}`));
       return [`task ${task}${vcpu === undefined ? '' : `@${vcpu}`}`, rest.join('  ')];
     }
-    const { event, trace, dummies, kvm_stat, uffd, ...fields } = r as Record<string, unknown>;
+    const { event, trace, dummies, kvm_stat, uffd, maps, ...fields } = r as Record<string, unknown>;
     const label =
       event !== undefined
         ? `    ${String(event)}`
@@ -47,7 +48,9 @@ export function formatTable(records: readonly TranscriptRecord[]): string {
             ? `kvm_stat ${String(kvm_stat)}`
             : uffd !== undefined
               ? `    uffd ${String(uffd)}`
-              : `    trace ${String(trace)}`;
+              : maps !== undefined
+                ? `maps ${String(maps)}`
+                : `    trace ${String(trace)}`;
     return [
       label,
       Object.entries(fields)

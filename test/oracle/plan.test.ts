@@ -152,3 +152,11 @@ test('host memory operations: host_dontneed runs (in RAM, out of the hole); the 
   const hole = planKvmRun(mm([touch, { op: 'host_dontneed', gpa: P.PRIV_BASE, pages: 2 }]), pvm);
   assert.ok(!hole.run && /use for themselves/.test(hole.reason));
 });
+
+test('guest-mapping ops are skipped: kvm_vcpu_map is unreachable under kvm_pvm (mmu §G)', () => {
+  const plan = planKvmRun(
+    script({ vm: { maps: {} }, ops: [{ op: 'vcpu_map', caller: 'vmcs12', gpa: 0x1000 }] }),
+    pvm,
+  );
+  assert.ok(!plan.run && /kvm_vcpu_map is not reachable here/.test(plan.reason));
+});

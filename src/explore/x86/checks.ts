@@ -22,6 +22,7 @@ import {
   PAGE_SPTE_RO,
   PAGE_SPTE_STALE,
 } from '../../mem/page_state.ts';
+import { mapCountsNegative, mapIncoherent, mapUnbalanced, uafMapping } from './map_actor.ts';
 import type { PropertyName } from './properties.ts';
 import { inFirmwareSmm, type X86World } from './world.ts';
 
@@ -155,6 +156,14 @@ export function invariantViolation(w: X86World, checks: ReadonlySet<PropertyName
     if (checks.has('no-spte-in-invalidation') && spteInInvalidation(w)) return 'no-spte-in-invalidation';
     if (checks.has('notifier-balanced') && notifierUnbalanced(w)) return 'notifier-balanced';
   }
+  const hm = w.vm.hostMaps;
+  if (hm !== null) {
+    if (checks.has('no-kunmap-of-remap') && hm.stats.kunmap_of_remap > 0) return 'no-kunmap-of-remap';
+    if (checks.has('no-uaf-mapping') && uafMapping(hm)) return 'no-uaf-mapping';
+    if (checks.has('dirty-logged') && hm.stats.dirty_lost > 0) return 'dirty-logged';
+    if (checks.has('map-balanced') && mapCountsNegative(hm.backing)) return 'map-balanced';
+    if (checks.has('map-coherent') && mapIncoherent(hm)) return 'map-coherent';
+  }
   if (checks.has('no-guest-panic') && w.guest.panicked()) return 'no-guest-panic';
   if (checks.has('no-unexpected-flags-warn') && w.guest.warnedFlags()) return 'no-unexpected-flags-warn';
   if (checks.has('no-double-fault'))
@@ -170,6 +179,8 @@ export function endViolation(w: X86World, checks: ReadonlySet<PropertyName>): Pr
   if (vmStopped(w.vm)) return null;
   if (checks.has('no-lost-wakeup') && anyWaiter(w)) return 'no-lost-wakeup';
   if (checks.has('dummy-consumed') && w.guest.dummies() > 0) return 'dummy-consumed';
+  if (checks.has('map-balanced') && w.vm.hostMaps !== null && mapUnbalanced(w.vm.hostMaps))
+    return 'map-balanced';
   return null;
 }
 

@@ -6,6 +6,7 @@ import type { LinuxGuestKind } from '../../guest/x86/linux/config.ts';
 import type { TaskAction } from '../../guest/x86/linux/program.ts';
 import type { BugName } from '../../host/x86/bugs.ts';
 import type { EraName } from '../../host/x86/era.ts';
+import type { HostMapCaller, HostMapsConfig } from '../../host/x86/host_maps.ts';
 import type { HostMmOpName } from '../../host/x86/primary_mmu.ts';
 import type { Handlers, Op } from '../../script/schema.ts';
 import type { PropertyName } from './properties.ts';
@@ -104,6 +105,24 @@ export interface ExploreMmuSpec {
   readonly alloc_fail?: { readonly after: number; readonly fails: number; readonly budget: number };
 }
 
+/** One host-internal caller of the guest mapping API in an explore world (map_actor.ts). */
+export interface ExploreMapCallerSpec {
+  readonly caller: HostMapCaller;
+  /** The page it maps. */
+  readonly gfn: number;
+  /** The vCPU whose kvm_vcpu_map it is (its SMM state and, for steal time, its gfn_to_pfn_cache). */
+  readonly vcpu: number;
+  /** How many map → (write) → unmap cycles it runs. */
+  readonly cycles: number;
+}
+
+/** The guest mapping API in an explore world (docs/mmu.md, "Guest mapping"). */
+export interface ExploreMapsSpec {
+  /** The host backing and module parameters (host_maps.ts); the switches come from `bugs`. */
+  readonly host: HostMapsConfig;
+  readonly callers: readonly ExploreMapCallerSpec[];
+}
+
 export interface ExploreWorldConfig {
   readonly era: EraName;
   readonly bugs: readonly BugName[];
@@ -116,6 +135,8 @@ export interface ExploreWorldConfig {
   readonly symmetry: boolean;
   /** The MMU-notifier model; absent: faults and evictions are atomic, as before it existed. */
   readonly mmu?: ExploreMmuSpec;
+  /** Host-internal callers of kvm_vcpu_map; absent: the world has no guest maps. */
+  readonly maps?: ExploreMapsSpec;
 }
 
 /** CPUID 0x40000001.eax of the reference host (QEMU's default KVM leaves). */

@@ -17,6 +17,7 @@ import { gfnToGpa } from '../../mem/guest_memory.ts';
 import { PAGE_HOST_RESIDENT, PAGE_SPTE_MAPPED } from '../../mem/page_state.ts';
 import { ENV_KINDS } from './config.ts';
 import { hex } from './guest_adapter.ts';
+import { describeMaps } from './map_actor.ts';
 import type { X86World } from './world.ts';
 
 const MODES = ['outside', 'in-guest', 'exiting'];
@@ -89,6 +90,7 @@ export function describeWorld(w: X86World): Record<string, string | number | boo
   if (env.length) out.env = env.join(' ');
   const m = w.vm.memcache;
   if (m !== null) describeMemcache(m, out);
+  if (w.maps !== null) describeMaps(w.vm, w.maps, out);
   return out;
 }
 

@@ -5,9 +5,11 @@ import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { bugSet, hasBug } from '../../host/x86/bugs.ts';
 import type { HostCodecBounds } from '../../host/x86/codec.ts';
 import { type EraConfig, hostBehaviour } from '../../host/x86/era.ts';
+import { CALLER_STEAL_TIME, callerWrites, HOST_MAP_CALLERS } from '../../host/x86/host_maps.ts';
 import { HOST_MM_OPS, MAX_MM_OPS } from '../../host/x86/primary_mmu.ts';
 import { gpaToGfn } from '../../mem/guest_memory.ts';
 import { type EnvKind, type ExploreWorldConfig, LINUX_APF_REASON_BASE } from './config.ts';
+import { extraMapPages } from './map_actor.ts';
 
 export type StepKind =
   | 'run'
@@ -23,13 +25,22 @@ export type StepKind =
   | 'fault_lock'
   | 'mm_begin'
   | 'mm_step'
-  | 'alloc_fail';
+  | 'alloc_fail'
+  | 'map_map'
+  | 'map_write'
+  | 'map_unmap';
 
 export interface StepDesc {
   readonly kind: StepKind;
-  /** The vCPU (for `evict` and `mm_begin`, the index of the program page; for `mm_step`, the thread). */
+  /**
+   * The vCPU (for `evict`, the index of the program page; for `mm_begin`, of the page in `mmPages`; for
+   * `mm_step`, the thread; for the map steps, the caller's index in cfg.maps.callers).
+   */
   readonly v: number;
-  /** For `work`: the rank of the pending work in token order; for `mm_begin`, the operation (MM_*). */
+  /**
+   * For `work`: the rank of the pending work in token order; for `mm_begin`, the operation (MM_*); for
+   * `map_map`, 1 for steal time's atomic kvm_map_gfn.
+   */
   readonly k: number;
 }
 
@@ -43,6 +54,8 @@ export interface WorldLayout {
   readonly vcpus: number;
   /** Program pages (gfns), sorted: they start non-resident. */
   readonly pages: readonly number[];
+  /** The pages host memory operations act on: the program pages, then mapped pages that are not. */
+  readonly mmPages: readonly number[];
   readonly bounds: HostCodecBounds;
   /** APF-area u32 words the host may write, besides those the guest adapter encodes. */
   readonly candidateAreas: readonly number[];
@@ -99,19 +112,28 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
       for (let v = 0; v < V; v++) steps.push({ kind: 'init_deliver', v, k: 0 });
   }
   if (cfg.env.evict > 0) for (let p = 0; p < pages.length; p++) steps.push({ kind: 'evict', v: p, k: 0 });
+  const mmPages = cfg.maps !== undefined ? [...pages, ...extraMapPages(cfg.maps, pages)] : pages;
   const mmu = cfg.mmu;
   if (mmu !== undefined) {
     if (mmu.split_fault) for (let v = 0; v < V; v++) steps.push({ kind: 'fault_lock', v, k: 0 });
     if (mmu.budget > 0)
       for (const name of mmu.ops) {
         const op = HOST_MM_OPS.indexOf(name);
-        for (let p = 0; p < pages.length; p++) steps.push({ kind: 'mm_begin', v: p, k: op });
+        for (let p = 0; p < mmPages.length; p++) steps.push({ kind: 'mm_begin', v: p, k: op });
       }
     const threads = Math.min(MAX_MM_OPS, mmu.budget + cfg.env.evict);
     for (let t = 0; t < threads; t++) steps.push({ kind: 'mm_step', v: t, k: 0 });
     if (mmu.caches && mmu.alloc_fail !== undefined && mmu.alloc_fail.budget > 0)
       steps.push({ kind: 'alloc_fail', v: 0, k: 0 });
   }
+  if (cfg.maps !== undefined)
+    cfg.maps.callers.forEach((c, i) => {
+      const k = HOST_MAP_CALLERS.indexOf(c.caller);
+      steps.push({ kind: 'map_map', v: i, k: 0 });
+      if (k === CALLER_STEAL_TIME) steps.push({ kind: 'map_map', v: i, k: 1 });
+      if (callerWrites(k)) steps.push({ kind: 'map_write', v: i, k: 0 });
+      steps.push({ kind: 'map_unmap', v: i, k: 0 });
+    });
   const stepIndex = new Map(steps.map((s, i) => [stepKey(s.kind, s.v, s.k), i]));
   return {
     cfg,
@@ -119,6 +141,7 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
     bugs,
     vcpus: V,
     pages,
+    mmPages,
     bounds: { maxWorks, maxGfns: Math.max(1, pages.length), mmu: cfg.mmu !== undefined },
     candidateAreas: candidateAreas(cfg),
     steps,

@@ -68,7 +68,8 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
   const dummyDelta = checks.has('no-dummy-leak');
   // Partial-order reduction's ample sets assume a guest access is local unless its page is in flux; host
   // memory operations break that, so worlds with the notifier model explore every interleaving.
-  const por = (opts.por ?? true) && cfg.mmu === undefined;
+  // The map actor's steps touch pages no ample-set rule knows about either.
+  const por = (opts.por ?? true) && cfg.mmu === undefined && cfg.maps === undefined;
   const changePteClaim = checks.has('change-pte-useless') && layout.era.mmu.changePte !== 'unbracketed';
   // a955cad84cda (5.16) is what makes this hold; earlier eras make no such claim.
   const rootClaim = checks.has('no-obsolete-root-install') && layout.era.mmu.obsoleteRoot;

@@ -21,6 +21,19 @@ const MEMCACHE_PROPERTY_NAMES = [
   'no-alloc-under-mmu-lock',
 ] as const;
 
+/**
+ * The guest-mapping properties (kvm_vcpu_map, docs/mmu.md "Guest mapping"): checked by default only in
+ * worlds with host-internal map callers (`maps:`); `map-coherent` is informational (MAP_INFO_PROPERTIES):
+ * the kernel does not promise it, so it is checked only when a scenario lists it.
+ */
+const MAP_PROPERTY_NAMES = [
+  'map-balanced',
+  'dirty-logged',
+  'no-kunmap-of-remap',
+  'no-uaf-mapping',
+  'map-coherent',
+] as const;
+
 export const PROPERTY_NAMES = [
   'no-guest-panic',
   'no-unexpected-flags-warn',
@@ -37,6 +50,7 @@ export const PROPERTY_NAMES = [
   'kick-not-lost',
   ...MMU_PROPERTY_NAMES,
   ...MEMCACHE_PROPERTY_NAMES,
+  ...MAP_PROPERTY_NAMES,
 ] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
 
@@ -44,13 +58,13 @@ export type PropertyName = (typeof PROPERTY_NAMES)[number];
 export const MMU_PROPERTIES: readonly PropertyName[] = MMU_PROPERTY_NAMES;
 /** The memory-cache properties (MEMCACHE_PROPERTY_NAMES). */
 export const MEMCACHE_PROPERTIES: readonly PropertyName[] = MEMCACHE_PROPERTY_NAMES;
+/** The guest-mapping properties (MAP_PROPERTY_NAMES). */
+export const MAP_PROPERTIES: readonly PropertyName[] = MAP_PROPERTY_NAMES;
+/** Guest-mapping properties that are informational: never checked by default. */
+export const MAP_INFO_PROPERTIES: readonly PropertyName[] = ['map-coherent'];
 /** The default checks of a world without the notifier model (the async-PF ones). */
 export const APF_PROPERTIES: readonly PropertyName[] = PROPERTY_NAMES.filter(
-  (p) => !MMU_PROPERTIES.includes(p) && !MEMCACHE_PROPERTIES.includes(p),
-);
-/** The default checks of a notifier world without the cache model. */
-export const NOTIFIER_PROPERTIES: readonly PropertyName[] = PROPERTY_NAMES.filter(
-  (p) => !MEMCACHE_PROPERTIES.includes(p),
+  (p) => !MMU_PROPERTIES.includes(p) && !MEMCACHE_PROPERTIES.includes(p) && !MAP_PROPERTIES.includes(p),
 );
 
 export type PropertyKind = 'invariant' | 'step' | 'end' | 'liveness';
@@ -148,6 +162,29 @@ export const PROPERTIES: Readonly<Record<PropertyName, PropertyInfo>> = {
   'no-alloc-under-mmu-lock': {
     kind: ['step'],
     summary: 'no sleepable (GFP_KERNEL) allocation happens while mmu_lock is held',
+  },
+  'map-balanced': {
+    kind: ['invariant', 'end'],
+    summary:
+      'references and pins never go negative; at the end every kvm_vcpu_map is unmapped (memremap undone) and KVM holds no reference or pin (but a steal-time cache’s)',
+  },
+  'dirty-logged': {
+    kind: ['invariant'],
+    summary: 'with dirty logging on, a write through a map is in the dirty log once the map is unmapped',
+  },
+  'no-kunmap-of-remap': {
+    kind: ['invariant'],
+    summary: 'kvm_vcpu_unmap never kunmaps a memremap()ed mapping',
+  },
+  'no-uaf-mapping': {
+    kind: ['invariant'],
+    summary:
+      'a live map of a struct page holds a reference or pin on it (unless allow_unsafe_mappings), and no page is freed while its owner uses it',
+  },
+  'map-coherent': {
+    kind: ['invariant'],
+    summary:
+      'informational: while mapped, the map and the gfn name the same host frame (not promised under host remaps)',
   },
 };
 

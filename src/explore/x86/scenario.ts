@@ -7,25 +7,34 @@ import { LINUX_GUEST_KINDS, type LinuxGuestKind } from '../../guest/x86/linux/co
 import type { TaskAction } from '../../guest/x86/linux/program.ts';
 import { BUG_NAMES, MMU_BUG_NAMES } from '../../host/x86/bugs.ts';
 import { ERA_NAMES, eraConfig } from '../../host/x86/era.ts';
+import { HOST_MAP_CALLERS, hostMapEra } from '../../host/x86/host_maps.ts';
 import { SP_ENCODE_MAX } from '../../host/x86/kvm_mmu_page.ts';
 import { HOST_MM_OPS } from '../../host/x86/primary_mmu.ts';
+import { BACKING_KIND_NAMES } from '../../mem/host_backing.ts';
 import { readScenarioFile, validateScenario } from '../../scenario/load.ts';
 import { ScenarioError } from '../../scenario/scenario_error.ts';
-import { intIn, size } from '../../scenario/values.ts';
+import { intIn, size, uint } from '../../scenario/values.ts';
 import { taskStepSchema } from '../../script/linux_schema.ts';
 import { HandlersSchema, type Op, OpSchema, VmSchema } from '../../script/schema.ts';
-import type { ExploreWorldConfig } from './config.ts';
+import type { ExploreMapsSpec, ExploreWorldConfig } from './config.ts';
 import {
   APF_PROPERTIES,
+  MAP_INFO_PROPERTIES,
+  MAP_PROPERTIES,
   MEMCACHE_PROPERTIES,
   MMU_PROPERTIES,
-  NOTIFIER_PROPERTIES,
   PROPERTY_NAMES,
   type PropertyName,
 } from './properties.ts';
 
+/** The guest-mapping switches: they act on host-internal map callers (`maps:`), not on the notifiers. */
+const MAP_BUGS: ReadonlySet<string> = new Set([
+  'unmap-poison-page-check',
+  'apic-access-page-unmapped-clean',
+  'refcount-nonrefcounted-page',
+]);
 /** Bug switches that only mean something with the notifier model. */
-const MMU_BUGS: ReadonlySet<string> = new Set(MMU_BUG_NAMES);
+const MMU_BUGS: ReadonlySet<string> = new Set(MMU_BUG_NAMES.filter((b) => !MAP_BUGS.has(b)));
 
 /** `{touch: …}` or `{compute: …}`: a script's Linux-guest task step without fault-in delays. */
 const StepSchema = taskStepSchema({ backing: false });
@@ -82,6 +91,33 @@ const MmuSchema = z.strictObject({
     .optional(),
 });
 
+/** A range of guest pages. */
+const PageRangeSchema = z.strictObject({ gpa: uint(52), pages: intIn(1, 64).default(1) });
+
+/**
+ * `maps:`: host-internal callers of the guest mapping API (docs/mmu.md, "Guest mapping"), each running
+ * `cycles` map → write → unmap cycles on its page, and the host backing of guest RAM.
+ */
+const MapsSchema = z.strictObject({
+  callers: z
+    .array(
+      z.strictObject({
+        caller: z.enum(HOST_MAP_CALLERS),
+        gpa: uint(52),
+        vcpu: intIn(0, 3).default(0),
+        cycles: intIn(1, 2).default(1),
+      }),
+    )
+    .min(1)
+    .max(3),
+  allow_unsafe_mappings: z.boolean().default(false),
+  dirty_logging: z.boolean().default(true),
+  has_iomem: z.boolean().default(true),
+  backing: z.array(PageRangeSchema.extend({ kind: z.enum(BACKING_KIND_NAMES) })).default([]),
+  readonly: z.array(PageRangeSchema).default([]),
+  smm_only: z.array(PageRangeSchema).default([]),
+});
+
 const SearchSchema = z
   .strictObject({
     strategy: z.enum(['bfs', 'dfs']).default('bfs'),
@@ -108,6 +144,7 @@ export const ExploreScenarioSchema = z.strictObject({
   guest: z.discriminatedUnion('kind', [LinuxSchema, BareSchema]),
   environment: EnvSchema,
   mmu: MmuSchema.optional(),
+  maps: MapsSchema.optional(),
   properties: z.array(z.enum(PROPERTY_NAMES)).min(1).optional(),
   search: SearchSchema,
   /** What the bug library's test expects of this scenario (documentation for a reader, too). */
@@ -244,8 +281,12 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
   if (pages > 4)
     throw new ScenarioError(file, 'guest', `expected at most 4 distinct pages touched, got ${pages}`);
   const caches = s.mmu?.caches === true;
+  const maps = s.maps !== undefined ? toMapsSpec(file, s, vm.memory, vm.vcpus) : undefined;
   const properties: PropertyName[] = s.properties ?? [
-    ...(caches ? PROPERTY_NAMES : s.mmu ? NOTIFIER_PROPERTIES : APF_PROPERTIES),
+    ...APF_PROPERTIES,
+    ...(s.mmu ? MMU_PROPERTIES : []),
+    ...(caches ? MEMCACHE_PROPERTIES : []),
+    ...(maps ? MAP_PROPERTIES.filter((p) => !MAP_INFO_PROPERTIES.includes(p)) : []),
   ];
   if (!caches) {
     const p = properties.find((q) => MEMCACHE_PROPERTIES.includes(q));
@@ -270,6 +311,14 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
       'vm.memory',
       `expected at most ${SP_ENCODE_MAX * 2} MiB with mmu.caches (one state bit per page table)`,
     );
+  if (maps === undefined) {
+    const needs = s.bugs.find((b) => MAP_BUGS.has(b));
+    if (needs !== undefined)
+      throw new ScenarioError(file, 'bugs', `${needs} is a guest-mapping switch: add a \`maps:\` block`);
+    const p = properties.find((q) => MAP_PROPERTIES.includes(q));
+    if (p !== undefined)
+      throw new ScenarioError(file, 'properties', `${p} needs guest maps: add a \`maps:\` block`);
+  }
   if (s.mmu === undefined) {
     const needs = s.bugs.find((b) => MMU_BUGS.has(b));
     if (needs !== undefined)
@@ -319,6 +368,66 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
           },
         }
       : {}),
+    ...(maps !== undefined ? { maps } : {}),
+  };
+}
+
+/** `maps:` → the world's map callers and host backing, with the checks the schema cannot make. */
+function toMapsSpec(file: string, s: ExploreScenario, memory: number, vcpus: number): ExploreMapsSpec {
+  const m = s.maps!;
+  const form = hostMapEra(s.era);
+  if (form === null)
+    throw new ScenarioError(file, 'era', `kvm_vcpu_map does not exist in era ${s.era} (it appeared in 5.2)`);
+  const bug = s.bugs.find((b) => MAP_BUGS.has(b));
+  if (bug !== undefined && form === '6.13')
+    throw new ScenarioError(
+      file,
+      'bugs',
+      `${bug} re-creates a 5.x kernel (5.2 … 6.12); era ${s.era} has the 6.13 form of kvm_vcpu_map`,
+    );
+  if (m.allow_unsafe_mappings && form !== '6.13')
+    throw new ScenarioError(
+      file,
+      'maps.allow_unsafe_mappings',
+      `the module parameter exists from 6.13; era ${s.era} maps such memory without it`,
+    );
+  const npages = Math.ceil(memory / 4096);
+  const range = (field: string, r: { gpa: bigint; pages: number }) => {
+    const gfn = Number(r.gpa >> 12n);
+    if (gfn + r.pages > npages)
+      throw new ScenarioError(file, field, `expected ${r.pages} page(s) inside guest RAM [0, ${memory})`);
+    return { gfn, pages: r.pages };
+  };
+  const seen = new Set<string>();
+  const callers = m.callers.map((c, i) => {
+    const at = `maps.callers[${i}]`;
+    if (seen.has(c.caller)) throw new ScenarioError(file, `${at}.caller`, `${c.caller} is listed twice`);
+    seen.add(c.caller);
+    if (c.vcpu >= vcpus)
+      throw new ScenarioError(file, `${at}.vcpu`, `expected a vCPU 0..${vcpus - 1}, got ${c.vcpu}`);
+    if (c.caller === 'steal_time' && form !== '5.6')
+      throw new ScenarioError(
+        file,
+        `${at}.caller`,
+        `steal_time maps through kvm_map_gfn, which exists in 5.6 … 5.16 (eras 5.7 … 5.15); era ${s.era} has the ${form} form`,
+      );
+    return {
+      caller: c.caller,
+      gfn: range(`${at}.gpa`, { gpa: c.gpa, pages: 1 }).gfn,
+      vcpu: c.vcpu,
+      cycles: c.cycles,
+    };
+  });
+  return {
+    host: {
+      allow_unsafe_mappings: m.allow_unsafe_mappings,
+      dirty_logging: m.dirty_logging,
+      has_iomem: m.has_iomem,
+      backing: m.backing.map((r, k) => ({ ...range(`maps.backing[${k}].gpa`, r), kind: r.kind })),
+      readonly: m.readonly.map((r, k) => range(`maps.readonly[${k}].gpa`, r)),
+      smm_only: m.smm_only.map((r, k) => range(`maps.smm_only[${k}].gpa`, r)),
+    },
+    callers,
   };
 }
 

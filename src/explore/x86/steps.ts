@@ -33,6 +33,7 @@ import { ENV_KINDS, type EnvKind } from './config.ts';
 import { hex } from './guest_adapter.ts';
 import type { StepDesc } from './layout.ts';
 import { LinuxAdapter } from './linux_adapter.ts';
+import { mapStepApply, mapStepEnabled, mapStepLabel } from './map_actor.ts';
 import { inFirmwareSmm, type X86World } from './world.ts';
 
 const pendScratch = new Int32Array(WORK_POOL_SIZE);
@@ -54,11 +55,15 @@ export function stepEnabled(w: X86World, s: StepDesc): boolean {
       return l.cfg.mmu?.split_fault !== true || host_mm_free(w.vm);
     }
     case 'mm_begin':
-      return w.mmBudget > 0 && host_mm_free(w.vm) && mmOpApplies(w, s.k, l.pages[s.v]!);
+      return w.mmBudget > 0 && host_mm_free(w.vm) && mmOpApplies(w, s.k, l.mmPages[s.v]!);
     case 'mm_step':
       return host_mm_can_step(w.vm, s.v);
     case 'fault_lock':
       return w.vcpu(s.v).mmu_fault_gfn >= 0;
+    case 'map_map':
+    case 'map_write':
+    case 'map_unmap':
+      return mapStepEnabled(w.vm, w.maps!, s.kind, s.v);
     default:
       break;
   }
@@ -112,7 +117,7 @@ export function applyStep(w: X86World, s: StepDesc): void {
     }
     case 'mm_begin': {
       w.mmBudget--;
-      const gfn = w.layout.pages[s.v]!;
+      const gfn = w.layout.mmPages[s.v]!;
       const page = gfn + vm.mmu.slot_base; // the page's host address now
       applyX86Step(vm, { kind: 'host_mm_begin', op: s.k, start: page, end: page + 1 });
       return;
@@ -129,6 +134,11 @@ export function applyStep(w: X86World, s: StepDesc): void {
       host_alloc_pressure(vm.memcache!.alloc, a.after, a.fails);
       return;
     }
+    case 'map_map':
+    case 'map_write':
+    case 'map_unmap':
+      mapStepApply(vm, w.maps!, s.kind, s.v, s.k);
+      return;
     default:
       break;
   }
@@ -197,7 +207,7 @@ export function stepLabel(w: X86World, s: StepDesc): string {
     case 'mm_begin':
       return s.k === MM_MEMSLOT_REMAP
         ? 'env: the VMM moves guest RAM to another host address (memslot update) begins'
-        : `env: host ${HOST_MM_OPS[s.k]} of page ${hex(gfnToGpa(w.layout.pages[s.v]!))} begins`;
+        : `env: host ${HOST_MM_OPS[s.k]} of page ${hex(gfnToGpa(w.layout.mmPages[s.v]!))} begins`;
     case 'mm_step': {
       const mm = w.vm.mm;
       const part = ['idle', 'invalidate_range_start', 'PTE change', 'invalidate_range_end', 'seq++ visible'][
@@ -213,6 +223,10 @@ export function stepLabel(w: X86World, s: StepDesc): string {
       const a = w.layout.cfg.mmu!.alloc_fail!;
       return `env: host memory pressure: ${a.after} more allocations succeed, then ${a.fails < 0 ? 'every one' : a.fails} fail${a.fails === 1 ? 's' : ''}`;
     }
+    case 'map_map':
+    case 'map_write':
+    case 'map_unmap':
+      return mapStepLabel(w.vm, w.maps!, s.kind, s.v, s.k);
     default:
       break;
   }

@@ -3,6 +3,7 @@
 // encodings, and restores a world from words by decoding into these same objects (decode below), so
 // every step runs the real host and guest code.
 
+import { bugSet } from '../../host/x86/bugs.ts';
 import { decodeVcpu, encodeVcpu, restoreHvaCacheGeneration, vcpuWords } from '../../host/x86/codec.ts';
 import { decodeMmuCaches, encodeMmuCaches, mmuCachesWords } from '../../host/x86/mmu_caches_codec.ts';
 import { decodeMmu, encodeMmu, mmuWords } from '../../host/x86/mmu_codec.ts';
@@ -14,6 +15,7 @@ import { ENV_KINDS } from './config.ts';
 import type { GuestAdapter } from './guest_adapter.ts';
 import type { WorldLayout } from './layout.ts';
 import { type EventLog, LinuxAdapter } from './linux_adapter.ts';
+import { decodeMaps, encodeMaps, MapActor, mapWords } from './map_actor.ts';
 import { Observer } from './observer.ts';
 
 /**
@@ -71,6 +73,8 @@ export class X86World {
   mmBudget: number;
   /** Memory-pressure episodes the environment may still start (cfg.mmu.alloc_fail.budget). */
   allocFailBudget: number;
+  /** The host-internal callers of kvm_vcpu_map (cfg.maps), or null. */
+  readonly maps: MapActor | null;
   readonly offsets: WorldOffsets;
 
   constructor(readonly layout: WorldLayout) {
@@ -91,6 +95,7 @@ export class X86World {
         split_fault: cfg.mmu?.split_fault ?? false,
         mmu_seq_start: cfg.mmu?.seq_start ?? 0,
         mmu_caches: cfg.mmu?.caches === true,
+        ...(cfg.maps !== undefined ? { host_maps: { ...cfg.maps.host, bugs: bugSet(cfg.bugs) } } : {}),
       },
       this.obs.hooks(),
     );
@@ -111,6 +116,7 @@ export class X86World {
     this.hotplug = new Int32Array(layout.vcpus);
     this.mmBudget = cfg.mmu?.budget ?? 0;
     this.allocFailBudget = cfg.mmu?.alloc_fail?.budget ?? 0;
+    this.maps = cfg.maps !== undefined ? new MapActor(cfg.maps) : null;
     this.offsets = worldOffsets(layout, adapter);
   }
 
@@ -140,6 +146,7 @@ export class X86World {
     for (const v of this.vm.vcpus) out[w++] = smmWord(v);
     for (let v = 0; v < l.vcpus; v++) out[w++] = this.hotplug[v]!;
     if (l.cfg.mmu !== undefined) out[w++] = this.mmBudget;
+    if (this.maps !== null) encodeMaps(this.vm, this.maps, l.pages, out, w);
   }
 
   /** Overwrites this world with the one encoded at words[offset ..]. */
@@ -169,6 +176,7 @@ export class X86World {
     }
     for (let v = 0; v < l.vcpus; v++) this.hotplug[v] = words[w++]!;
     if (l.cfg.mmu !== undefined) this.mmBudget = words[w++]!;
+    if (this.maps !== null) decodeMaps(this.vm, this.maps, l.pages, words, w);
   }
 }
 
@@ -183,6 +191,11 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
   const mmu = pages + l.pages.length;
   const caches = mmu + (l.cfg.mmu !== undefined ? mmuWords(l.vcpus) : 0);
   const env = caches + (l.cfg.mmu?.caches === true ? mmuCachesWords(l.vcpus) + 1 : 0);
-  const words = env + ENV_KINDS.length + 2 * l.vcpus + (l.cfg.mmu !== undefined ? 1 : 0);
+  const words =
+    env +
+    ENV_KINDS.length +
+    2 * l.vcpus +
+    (l.cfg.mmu !== undefined ? 1 : 0) +
+    (l.cfg.maps !== undefined ? mapWords(l.cfg.maps, l.pages, l.vcpus) : 0);
   return { host, guest, mem, pages, mmu, caches, env, words, watched };
 }

@@ -25,6 +25,33 @@ export interface OpRecord {
   change_pte_spte?: number;
   mapped?: number;
   young?: number;
+  /**
+   * Guest-mapping ops (vm.maps): the kernel function's return (`ok` or an errno name such as -EINVAL), the
+   * map's fields after the op, whether it still names the frame backing its gfn, and after an unmap with
+   * dirty logging on whether the gfn is in the dirty log. Host memory operations in such a VM add `moved`:
+   * pages whose host frame changed.
+   */
+  ret?: string;
+  map?: string;
+  coherent?: boolean;
+  dirty_logged?: boolean;
+  moved?: number;
+}
+
+/**
+ * Scripts with vm.maps, at the end: callers' maps still mapped, the references and FOLL_PIN pins KVM
+ * still holds (a steal-time gfn_to_pfn_cache keeps one until the vCPU goes away), kunmaps of memremapped
+ * addresses (unmap-poison-page-check), pages freed while their owner used them
+ * (refcount-nonrefcounted-page), and with dirty logging the pages in the dirty log.
+ */
+export interface MapsRecord {
+  maps: 'end';
+  mapped: number;
+  refs: number;
+  pins: number;
+  kunmap_of_remap: number;
+  freed_in_use: number;
+  dirty_log?: string;
 }
 
 /** Something the guest saw or did on its own (handlers), or a guest crash. */
@@ -124,6 +151,7 @@ export type TranscriptRecord =
   | TaskRecord
   | DummiesRecord
   | KvmStatRecord
-  | UffdRecord;
+  | UffdRecord
+  | MapsRecord;
 
 export const hex = (v: number | bigint): string => `0x${v.toString(16)}`;

@@ -5,6 +5,15 @@
 //
 // An operation in flight is a "host mm thread" in HostMm (a small fixed pool of typed arrays, so the
 // explorer can encode it): its kind, its range in slot pages (mmu_notifier.ts) and its next phase.
+
+import {
+  BACKING_DEVMEM,
+  BACKING_RAM,
+  backing_frame_gone,
+  backing_frame_replaced,
+  backing_page_held,
+  type HostBacking,
+} from '../../mem/host_backing.ts';
 import {
   host_page_replace,
   host_page_set_ksm,
@@ -15,6 +24,7 @@ import {
   PAGE_HOST_RO,
   PAGE_KSM,
 } from '../../mem/page_state.ts';
+import { gfn_to_pfn_cache_invalidate_start } from '../kvm_gpc.ts';
 import { kvm_mmu_zap_all_fast } from './mmu_caches_vm.ts';
 import { FAULT_PFN_STALE, FAULT_ROOT_OBSOLETE } from './mmu_fault_flags.ts';
 import {
@@ -146,6 +156,7 @@ export function host_mm_step(vm: KvmVm, t: number): void {
   }
   switch (mm.phase[t]) {
     case PH_START:
+      invalidateGpcs(vm, start, end);
       kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
       mm.phase[t] = PH_PTE;
       return;
@@ -180,9 +191,18 @@ export function host_mm_run(vm: KvmVm, op: number, start: number, end: number): 
     return;
   }
   const b = bracketed(vm, op);
-  if (b) kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
+  if (b) {
+    invalidateGpcs(vm, start, end);
+    kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
+  }
   changePtes(vm, op, start, end);
   if (b) kvm_mmu_notifier_invalidate_range_end(vm.mmuHost, start, end);
+}
+
+/** gfn_to_pfn_cache_invalidate_start, which invalidate_range_start runs first (5.17+ gpcs; kvm_gpc.ts). */
+function invalidateGpcs(vm: KvmVm, start: number, end: number): void {
+  const hm = vm.hostMaps;
+  if (hm !== null && hm.gpcs.length > 0) gfn_to_pfn_cache_invalidate_start(hm.gpcs, start, end);
 }
 
 /** Whether a host mm thread is free to start an operation. */
@@ -208,6 +228,13 @@ function invalidateMemslot(vm: KvmVm): void {
   // kvm_mmu_zap_all_fast: the paging-structure pages go (the vCPUs drop their obsolete roots and load
   // new ones at their next entry or fault).
   if (vm.memcache !== null) kvm_mmu_zap_all_fast(vm.memcache);
+  const hb = vm.hostMaps?.backing;
+  if (hb !== undefined) {
+    // The VMM's new host range has its own frames (a copy of guest RAM); a kvm_vcpu_map mapping keeps the
+    // old one, and the gfn_to_pfn_cache's generation is now stale.
+    hb.generation++;
+    for (let g = 0; g < hb.npages; g++) if (hb.kind[g] !== BACKING_DEVMEM) backing_frame_replaced(hb, g);
+  }
   for (const v of vm.vcpus)
     if (v.mmu_fault_gfn >= 0 || v.sync_fault_gfn >= 0) v.mmu_fault_flags |= FAULT_ROOT_OBSOLETE;
 }
@@ -234,6 +261,26 @@ function staleInflight(vm: KvmVm, gfn: number): void {
   for (const v of vm.vcpus) if (v.mmu_fault_gfn === gfn) v.mmu_fault_flags |= FAULT_PFN_STALE;
 }
 
+/**
+ * With guest maps (host_maps.ts), the page cannot be moved or merged: it is not ordinary RAM (KSM,
+ * migration and khugepaged do not touch VM_PFNMAP/VM_IO memory), or someone besides the page tables holds
+ * it. A reference or a FOLL_PIN pin (which adds to the refcount) makes folio_migrate_mapping's
+ * `folio_ref_count != expected` check fail with -EAGAIN (the migration PTEs are then restored to the same
+ * folio), KSM's write_protect_page give up on `mapcount + 1 + swapped != refcount` (the PTE is put back),
+ * and khugepaged's is_refcount_suitable refuse the collapse. The notifier window has run all the same.
+ */
+const cannotMove = (hb: HostBacking | null, g: number): boolean =>
+  hb !== null && (hb.kind[g] !== BACKING_RAM || backing_page_held(hb, g));
+
+/** The frame of `gfn` goes (DONTNEED, munmap, reclaim); device memory and a reclaimed held page stay. */
+function frameGone(hb: HostBacking | null, op: number, g: number): void {
+  if (hb === null || hb.kind[g] === BACKING_DEVMEM) return;
+  // Reclaim cannot free a folio with extra references (__remove_mapping's refcount freeze fails): it
+  // stays in the swap cache, and the next fault maps the same folio again.
+  if (op === MM_RECLAIM && backing_page_held(hb, g)) return;
+  backing_frame_gone(hb, g);
+}
+
 /** The primary MMU's PTE change for `op` on each resident page of [start, end) ∩ memslot. */
 function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
   const st = vm.mem.pageState;
@@ -241,15 +288,22 @@ function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
   const lo = Math.max(0, start - base);
   const hi = Math.min(vm.mem.npages, end - base);
   const rfc = vm.era.mmu.useChangePte;
+  const hb = vm.hostMaps?.backing ?? null;
   for (let g = lo; g < hi; g++) {
     const s = st[g]!;
     if ((s & PAGE_HOST_RESIDENT) === 0) continue;
+    if (
+      (op === MM_KSM_WRPROTECT || op === MM_KSM_REPLACE || op === MM_MIGRATE || op === MM_THP_COLLAPSE) &&
+      cannotMove(hb, g)
+    )
+      continue;
     switch (op) {
       case MM_RECLAIM:
       case MM_DONTNEED:
       case MM_MUNMAP:
         host_pte_clear(st, g);
         staleInflight(vm, g);
+        frameGone(hb, op, g);
         break;
       case MM_KSM_WRPROTECT:
         host_pte_set_ro(st, g, true);
@@ -258,12 +312,14 @@ function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
       case MM_KSM_REPLACE:
         host_page_replace(st, g, true, true);
         staleInflight(vm, g);
+        if (hb !== null) backing_frame_replaced(hb, g);
         kvm_mmu_notifier_change_pte(vm.mmuHost, g + base, true, rfc);
         break;
       case MM_COW:
         if ((s & (PAGE_KSM | PAGE_HOST_RO)) === 0) break; // nothing to break: the page is private and writable
         host_page_replace(st, g, false, false);
         staleInflight(vm, g);
+        if (hb !== null) backing_frame_replaced(hb, g);
         kvm_mmu_notifier_change_pte(vm.mmuHost, g + base, false, rfc);
         break;
       case MM_MPROTECT_RO:
@@ -277,6 +333,7 @@ function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
       case MM_THP_COLLAPSE:
         host_page_replace(st, g, (s & PAGE_KSM) !== 0, (s & PAGE_HOST_RO) !== 0);
         staleInflight(vm, g);
+        if (hb !== null) backing_frame_replaced(hb, g);
         break;
       case MM_THP_SPLIT:
         break;

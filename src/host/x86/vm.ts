@@ -3,6 +3,7 @@
 // it must run later and the guest model receives injected events.
 import { GuestMemory } from '../../mem/guest_memory.ts';
 import type { EraConfig } from './era.ts';
+import { HostMaps, type HostMapsConfig, hostMapEra } from './host_maps.ts';
 import { type MmuCachesVm, newMmuCachesVm } from './mmu_caches_vm.ts';
 import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifier.ts';
 import { HostMm } from './primary_mmu.ts';
@@ -48,6 +49,11 @@ export interface VmConfig {
    * failure injection. Off (the default), topup always succeeds and nothing is allocated or counted.
    */
   mmu_caches?: boolean;
+  /**
+   * The guest mapping API (kvm_vcpu_map; host_maps.ts): host backing per page, the callers' maps. Absent,
+   * the VM has none of it and its behaviour is what it was before the API was modelled.
+   */
+  host_maps?: HostMapsConfig;
 }
 
 /** What the host model tells its scheduler and the guest model. */
@@ -139,6 +145,8 @@ export interface KvmVm {
   readonly effects: StepEffects;
   /** The memory-cache model (config.mmu_caches), or null. */
   readonly memcache: MmuCachesVm | null;
+  /** The guest mapping API's state, when config.host_maps asks for it. */
+  readonly hostMaps: HostMaps | null;
 }
 
 export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
@@ -182,6 +190,7 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
     },
     effects: new StepEffects(),
     memcache: null,
+    hostMaps: config.host_maps ? newHostMaps(era, config, config.host_maps, mem) : null,
   };
   if (config.mmu_caches && config.mmu_notifiers) {
     const m = newMmuCachesVm(era, config.vcpus, mem.npages, !config.tdp);
@@ -193,6 +202,12 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
     (vm as { memcache: MmuCachesVm | null }).memcache = m;
   }
   return vm;
+}
+
+function newHostMaps(era: EraConfig, config: VmConfig, c: HostMapsConfig, mem: GuestMemory): HostMaps {
+  const form = hostMapEra(era.name);
+  if (form === null) throw new RangeError(`kvm_vcpu_map does not exist in era ${era.name} (5.2+)`);
+  return new HostMaps(form, mem.npages, config.vcpus, c, mem.pageState);
 }
 
 /** Where the VMM mapped guest RAM in its address space. */
