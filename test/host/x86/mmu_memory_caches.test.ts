@@ -247,7 +247,7 @@ test('split caches: split_desc_cache min 513 capacity 553, topped up under slots
 });
 
 test('idle memory of one vCPU after a full topup', () => {
-  // docs/memory-caches.draft.md: 40 objects in each cache at the era's object sizes (+ the ≥6.0 arrays)
+  // docs/memory-caches.md: 40 objects in each cache at the era's object sizes (+ the ≥6.0 arrays)
   const full = (name: (typeof ERA_NAMES)[number], indirect: boolean, mirroredTdp = false): number => {
     const c = newX86MmuMemoryCaches(name, { mirroredTdp });
     assert.equal(mmu_topup_memory_caches(c, indirect, new TestMemCacheHost()), 0);
