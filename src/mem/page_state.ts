@@ -44,13 +44,18 @@ export interface PageStates {
 }
 
 /**
- * Whether the guest's access completes without an exit: the SPTE is present and, for a write, writable. A
- * write to a read-only SPTE (a KSM page, a page mapped from a read-only host PTE, a change_pte rewrite) is
- * a write-protection EPT violation: KVM's fault path breaks a KSM page by COW there.
+ * The guest accesses `gfn` through its SPTE. When the SPTE is present and, for a write, writable, the CPU
+ * sets its accessed bit (clears PAGE_SPTE_OLD) and the access completes without an exit (true). Otherwise
+ * it is an EPT violation for KVM's fault path (false): a write to a read-only SPTE (a KSM page, a page
+ * mapped from a read-only host PTE, a change_pte rewrite) is a write-protection fault, where KVM breaks a
+ * KSM page by COW.
  */
-export function spte_allows(st: PageStates, gfn: number, write: boolean): boolean {
-  const s = st[gfn]!;
-  return (s & PAGE_SPTE_MAPPED) !== 0 && !(write && (s & PAGE_SPTE_RO) !== 0);
+export function spte_guest_access(st: PageStates, gfn: number, write: boolean): boolean {
+  const b = bytes(st);
+  const s = b[gfn]!;
+  if ((s & PAGE_SPTE_MAPPED) === 0 || (write && (s & PAGE_SPTE_RO) !== 0)) return false;
+  if (s & PAGE_SPTE_OLD) b[gfn] = s & ~PAGE_SPTE_OLD;
+  return true;
 }
 
 /** The writable table behind a `PageStates` (this module's only way to write). */

@@ -56,6 +56,13 @@ export class HostMemory {
     pinnedPages: readonly number[],
     /** Evicts gfn of VM vm through the host model (the notifiers); null: host_page_evict on the byte. */
     private readonly evictPage: ((vm: number, gfn: number) => void) | null = null,
+    /**
+     * With the notifiers: asks KVM whether the guest used gfn of VM vm since the last time (the
+     * clear_flush_young notifier, which clears the SPTE's accessed bit). Guest accesses through an SPTE do
+     * not touch the host PTE, so this is how reclaim learns of them; the referenced bit here is then only
+     * the host PTE's (set when the page is faulted in).
+     */
+    private readonly agePage: ((vm: number, gfn: number) => boolean) | null = null,
   ) {
     const n = states.length;
     this.base = new Float64Array(n);
@@ -93,8 +100,18 @@ export class HostMemory {
     this.resident += residentPages;
   }
 
-  /** The workload accessed gfn: its referenced bit (the accessed bit CLOCK tests). */
+  /**
+   * The workload accessed gfn: its referenced bit (the accessed bit CLOCK tests). With the notifiers the
+   * access goes through the SPTE, whose accessed bit the CPU sets, and reclaim asks KVM (agePage).
+   */
   touch(vm: number, gfn: number): void {
+    if (this.agePage !== null) return;
+    const g = this.base[vm]! + gfn;
+    this.referenced[g >>> 3]! |= 1 << (g & 7);
+  }
+
+  /** The host PTE of gfn became young: the page was just faulted in (GUP). */
+  private referencedByHost(vm: number, gfn: number): void {
     const g = this.base[vm]! + gfn;
     this.referenced[g >>> 3]! |= 1 << (g & 7);
   }
@@ -109,7 +126,7 @@ export class HostMemory {
       const g = this.base[vm]! + gfn;
       if ((once[g >>> 3]! & (1 << (g & 7))) !== 0) this.refaults[vm]!++;
     }
-    this.touch(vm, gfn);
+    this.referencedByHost(vm, gfn);
     while (this.resident - this.sharing > this.limit) this.evictOne();
   }
 
@@ -163,8 +180,12 @@ export class HostMemory {
       if ((s & PAGE_HOST_RESIDENT) !== 0) {
         const byte = g >>> 3;
         const bit = 1 << (g & 7);
-        if ((ref[byte]! & bit) !== 0) ref[byte] = ref[byte]! & ~bit;
-        else {
+        // folio_referenced: the host PTE's accessed bit, and with the notifiers the secondary MMU's
+        // (clear_flush_young clears it); either one gives the page a second chance.
+        let young = (ref[byte]! & bit) !== 0;
+        if (young) ref[byte] = ref[byte]! & ~bit;
+        if (this.agePage !== null && this.agePage(vm, gfn)) young = true;
+        if (!young) {
           this.evictPageOf(vm, gfn);
           this.hand = g + 1;
           this.handVm = vm;

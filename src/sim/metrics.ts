@@ -87,7 +87,10 @@ const M_MC_IDLE = M_MC + 7;
 const M_MC_ALLOCATING = M_MC + 8;
 /** A maximum, not a count: kept as the end value like M_MC_IDLE. */
 const M_MC_MAX_BATCH = M_MC + 9;
-const NRAW = M_MC + 10;
+/** Aging callbacks from reclaim (vm.mmu.stat), and those that found the page young. */
+const M_MMU_AGING = M_MC + 10;
+const M_MMU_AGING_YOUNG = M_MC + 11;
+const NRAW = M_MC + 12;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -125,6 +128,8 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
     r[M_MMU_RETRY_SEQ] = ms.retry_seq;
     r[M_MMU_RETRY_UNSAFE] = ms.retry_unsafe;
     r[M_MMU_WARNS] = ms.warns;
+    r[M_MMU_AGING] = ms.aging_calls;
+    r[M_MMU_AGING_YOUNG] = ms.aging_young;
     r[M_REFAULTS] = sim.host.refaults[i]!;
     const ops = sv.vm.mm.count;
     for (let k = 0; k < HOST_MM_OPS.length; k++) r[M_MM_OPS + k] = ops[k]!;
@@ -309,6 +314,12 @@ export interface MmuMetrics {
   retries: { range: number; seq: number; unsafe: number; stale_total: number };
   /** KVM_BUG_ON / WARN hits of the notifier side (also counted in guest.warnings when reported). */
   warns: number;
+  /**
+   * Reclaim's aging through the notifiers: clear_flush_young calls that hit guest memory, and those that
+   * found the page young (the guest used it since: a second chance). Whether a young answer flushes the
+   * TLB is the era's (none on x86 from 6.13); flushes are in tlb_flushes.
+   */
+  aging: { calls: number; young: number };
 }
 
 export interface VmMetrics extends Metrics {
@@ -476,6 +487,7 @@ function mmuMetricsOf(d: Float64Array): MmuMetrics {
       stale_total: d[M_PF_RETRY_STALE]!,
     },
     warns: d[M_MMU_WARNS]!,
+    aging: { calls: d[M_MMU_AGING]!, young: d[M_MMU_AGING_YOUNG]! },
   };
 }
 

@@ -85,6 +85,10 @@ export const MMU_REPORT_ROWS: readonly Row[] = [
   { label: '  refaults of reclaimed pages', cell: (m) => (m.mmu ? fx(m.mmu.refaults) : '–') },
   { label: '  guest faults per reclaim', cell: (m) => (m.mmu ? fx(m.mmu.faults_per_reclaim, 2) : '–') },
   {
+    label: '  aging calls (young)',
+    cell: (m) => (m.mmu ? `${fx(m.mmu.aging.calls)} (${fx(m.mmu.aging.young)})` : '–'),
+  },
+  {
     label: 'fault retries range / seq / unsafe',
     cell: (m) =>
       m.mmu ? `${fx(m.mmu.retries.range)} / ${fx(m.mmu.retries.seq)} / ${fx(m.mmu.retries.unsafe)}` : '–',

@@ -13,6 +13,7 @@
 // It also owns the event encoding (payload = id << 2 | kind) and `schedule`, which every job uses to put
 // a vCPU's next step on the heap. Nothing here imports those files, so there is no import cycle.
 
+import { AGE_CLEAR_FLUSH } from '../host/x86/mmu_notifier.ts';
 import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
@@ -202,11 +203,20 @@ export class SimState {
           applyX86Step(kvms[vm]!, { kind: 'host_reclaim', gfn });
         }
       : null;
+    // … and reclaim's aging asks KVM through clear_flush_young (per era: from 6.13 x86 does not flush).
+    const agePage = scenario.mmuNotifiers
+      ? (vm: number, gfn: number): boolean => {
+          const k = kvms[vm]!;
+          const p = gfn + k.mmu.slot_base;
+          return applyX86Step(k, { kind: 'host_age', age: AGE_CLEAR_FLUSH, start: p, end: p + 1 }) === 1;
+        }
+      : null;
     this.host = new HostMemory(
       scenario.ramPages,
       kvms.map((k) => k.mem.pageState),
       kvms.map(() => KERNEL_PAGES),
       evictPage,
+      agePage,
     );
     g = 0;
     const runSteps: X86Step[] = [];

@@ -57,6 +57,9 @@ export interface MmuNotifierStats {
   change_pte_found_spte: number;
   /** Remote TLB flushes requested by notifier callbacks. */
   tlb_flushes: number;
+  /** Aging callbacks (clear_flush_young, clear_young, test_young) that hit the memslot, and those answering young. */
+  aging_calls: number;
+  aging_young: number;
   /** Fault retries by cause: the locked predicate (range or count), a changed seq, the 6.8 lockless pre-check. */
   retry_range: number;
   retry_seq: number;
@@ -87,6 +90,8 @@ export function newMmuNotifier(seq = 0): KvmMmuNotifier {
       change_pte: 0,
       change_pte_found_spte: 0,
       tlb_flushes: 0,
+      aging_calls: 0,
+      aging_young: 0,
       retry_range: 0,
       retry_seq: 0,
       retry_unsafe: 0,
@@ -320,7 +325,10 @@ export function kvm_mmu_notifier_age(h: MmuHost, kind: AgeKind, start: number, e
     if (kind === AGE_TEST) young ||= (s & PAGE_SPTE_OLD) === 0;
     else young = spte_age(h.pages, g) || young;
   }
-  if (young && kind === AGE_CLEAR_FLUSH && !era.agingFlushElided) h.mmu.stat.tlb_flushes++;
+  const st = h.mmu.stat;
+  st.aging_calls++;
+  if (young) st.aging_young++;
+  if (young && kind === AGE_CLEAR_FLUSH && !era.agingFlushElided) st.tlb_flushes++;
   return young ? 1 : 0;
 }
 

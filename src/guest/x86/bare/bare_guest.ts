@@ -25,7 +25,7 @@ import {
   kvm_vmexit,
 } from '../../../host/x86/x86.ts';
 import { gpaToGfn } from '../../../mem/guest_memory.ts';
-import { PAGE_SPTE_MAPPED, spte_allows } from '../../../mem/page_state.ts';
+import { PAGE_SPTE_MAPPED, spte_guest_access } from '../../../mem/page_state.ts';
 import type { Handlers, Op } from '../ops.ts';
 import { type EventRecord, hex, type OpRecord } from '../records.ts';
 
@@ -421,7 +421,7 @@ export class BareGuest implements GuestModel {
       case 'touch': {
         const gpa = Number(op.gpa);
         const gfn = gpaToGfn(gpa);
-        if (gfn < vm.mem.npages && spte_allows(vm.mem.pageState, gfn, op.write)) {
+        if (gfn < vm.mem.npages && spte_guest_access(vm.mem.pageState, gfn, op.write)) {
           vcpu.cpl = 0;
           return;
         }
