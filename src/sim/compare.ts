@@ -2,12 +2,14 @@
 // sees the same workload draws as the others), summarized per metric as mean ± the 95% confidence
 // interval of the mean across seeds (Student's t, n − 1 degrees of freedom) and the ratio of the mean to
 // the first mode's.
+import { BudgetError } from '../scenario/usage_error.ts';
 import { type OrderNote, orderNotes } from './compare_order.ts';
 import { type SimScenario, withMode } from './load_sim.ts';
 import type { RunMetrics } from './metrics.ts';
 import { alignTable } from './report.ts';
 import { runSimulation } from './run.ts';
 import type { ApfMode } from './schema.ts';
+import type { SimOptions } from './sim_state.ts';
 
 export interface CompareMetric {
   key: string;
@@ -111,6 +113,7 @@ export function compareModes(
   modes: readonly ApfMode[],
   nSeeds: number,
   onProgress: ((fraction: number) => void) | null = null,
+  budget: Pick<SimOptions, 'maxEvents' | 'shouldStop'> = {},
 ): Comparison {
   const seeds = Array.from({ length: nSeeds }, (_, i) => (scenario.seed + i) >>> 0);
   const total = modes.length * seeds.length;
@@ -119,8 +122,12 @@ export function compareModes(
     const runs = seeds.map((seed) => {
       const r = runSimulation(
         { ...withMode(scenario, mode), seed },
-        { onProgress: onProgress ? (f) => onProgress((done + f) / total) : null },
+        { ...budget, onProgress: onProgress ? (f) => onProgress((done + f) / total) : null },
       );
+      if (r.sim.stopped !== null)
+        throw new BudgetError(
+          `${scenario.file}: budget: ${r.sim.stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${done + 1} of ${total} (apf ${mode}, seed ${seed}); a comparison needs every run, none printed`,
+        );
       done++;
       onProgress?.(done / total);
       return r.metrics;

@@ -39,6 +39,13 @@ export interface SimOptions {
   tracer?: SimTracer | null;
   /** Called about every 2^16 events with the fraction of virtual time done. */
   onProgress?: ((fraction: number) => void) | null;
+  /**
+   * Budgets (the CLI's --max-events and --max-time): stop after this many events, or when `shouldStop`
+   * (asked every 2^16 events; the CLI reads its clock there, the model never does) says so. A stopped run
+   * ends its measured period at the current virtual time and records why in `stopped`.
+   */
+  maxEvents?: number;
+  shouldStop?: (() => boolean) | null;
 }
 
 /** Builds the host hooks of VM `vmIdx`, whose vCPU 0 has global index `first` (simulator.ts). */
@@ -56,6 +63,12 @@ export class SimState {
   readonly costs: SimCosts;
   readonly tracer: SimTracer | null;
   readonly onProgress: ((fraction: number) => void) | null;
+  readonly maxEvents: number;
+  readonly shouldStop: (() => boolean) | null;
+  /** Why the run stopped before its end: a budget (SimOptions), or null. */
+  stopped: 'max-events' | 'max-time' | null = null;
+  /** Events processed so far. */
+  events = 0;
 
   // Per vCPU (global index g).
   readonly vcpus: KvmVcpu[] = [];
@@ -135,6 +148,8 @@ export class SimState {
     this.costs = scenario.costs;
     this.tracer = opts.tracer ?? null;
     this.onProgress = opts.onProgress ?? null;
+    this.maxEvents = opts.maxEvents ?? Number.POSITIVE_INFINITY;
+    this.shouldStop = opts.shouldStop ?? null;
     this.endTime = scenario.duration;
     const nvm = scenario.vms.length;
     let nv = 0;

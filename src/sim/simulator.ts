@@ -118,8 +118,21 @@ export class Simulator extends SimState {
         this.endTime = this.now;
         break;
       }
-      if ((++events & 0xffff) === 0 && this.onProgress) this.onProgress(this.now / end);
+      if (++events >= this.maxEvents) {
+        this.stopped = 'max-events';
+        this.endTime = this.now;
+        break;
+      }
+      if ((events & 0xffff) === 0) {
+        if (this.onProgress) this.onProgress(this.now / end);
+        if (this.shouldStop?.()) {
+          this.stopped = 'max-time';
+          this.endTime = this.now;
+          break;
+        }
+      }
     }
+    this.events = events;
     if (this.endTime === end) this.now = end;
     this.swap.sync(this.endTime);
     this.tracer?.end(this, this.endTime);
