@@ -97,7 +97,10 @@ export function openOutput(flag: string, path: string, inputs: readonly string[]
   };
   if (path === '') fail('expected a file path');
   for (const input of inputs)
-    if (sameFile(path, input)) fail(`is the input file ${JSON.stringify(input)}; choose another output path`);
+    if (sameFile(path, input))
+      fail(
+        `is also ${JSON.stringify(input)}, an input or another output of this command; choose another path`,
+      );
   let existing: ReturnType<typeof statSync> | undefined;
   try {
     existing = statSync(path);
