@@ -32,7 +32,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('A deterministic model of Linux KVM async page faults and s390 GISA/GIB alerts')
     .option('--debug', 'on an error, also print the stack trace')
     .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(s) });
+    .configureOutput({ outputError: (s, write) => write(`kvmsim: ${s}`) });
   for (const load of commands) (await load()).register(program);
   const debug = argv.includes('--debug');
   process.exitCode = undefined;

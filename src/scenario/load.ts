@@ -76,6 +76,12 @@ export function readScenarioFile(file: string, opts: { bigint?: boolean } = {}):
       intAsBigInt: opts.bigint ?? false,
       logLevel: 'silent',
     });
+    if (doc.contents === null)
+      throw new ScenarioError(
+        file,
+        '',
+        'the file is empty; expected a mapping such as `kind: script` and its fields',
+      );
     if (doc.errors.length > 0) throw new ScenarioError(file, '', `not valid YAML: ${first(doc.errors[0]!)}`);
     if (doc.warnings.length > 0)
       throw new ScenarioError(file, '', `not valid YAML: ${first(doc.warnings[0]!)}`);
@@ -106,6 +112,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       const what =
         issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected;
       return input === undefined ? `missing; expected ${what}` : `expected ${what}, got ${show(input)}`;
+    }
+    case 'too_small':
+    case 'too_big': {
+      const input = (issue as { input?: unknown }).input;
+      return input === undefined ? issue.message : `${issue.message}, got ${show(input)}`;
     }
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;

@@ -29,18 +29,19 @@ const withMemory = (name: string, memory: string, count = 1) => {
 test('budgets: partial results marked partial, exit 3; flags checked; huge VMs refused up front', () => {
   const huge = withMemory('huge.yaml', '4095TiB');
   const many = withMemory('many.yaml', '1TiB', 4096);
-  const [events, time, json, compare, explore, badTime, badEvents, hugeRun, manyRun, hugeCompare] = runCliCases([
-    { args: ['run', ex('sim/web-overcommit.yaml'), '--max-events', '10000'] },
-    { args: ['run', ex('sim/web-overcommit.yaml'), '--max-time', '1ms'] },
-    { args: ['run', ex('sim/web-overcommit.yaml'), '--max-events', '10000', '--json'] },
-    { args: ['compare', ex('sim/web-overcommit.yaml'), '--max-events', '1000', '--seeds', '2'] },
-    { args: ['explore', ex('explore/per-cpu-working-set.yaml'), '--max-time', '1ms', '--json'] },
-    { args: ['explore', ex('explore/token-zero.yaml'), '--max-time', 'soon'] },
-    { args: ['run', ex('sim/web-overcommit.yaml'), '--max-events', '0'] },
-    { args: ['run', huge, '--trace', join(dir, 'huge.json')], dir },
-    { args: ['run', many], dir },
-    { args: ['compare', huge], dir },
-  ]);
+  const [events, time, json, compare, explore, badTime, badEvents, hugeRun, manyRun, hugeCompare] =
+    runCliCases([
+      { args: ['run', ex('sim/web-overcommit.yaml'), '--max-events', '10000'] },
+      { args: ['run', ex('sim/web-overcommit.yaml'), '--max-time', '1ms'] },
+      { args: ['run', ex('sim/web-overcommit.yaml'), '--max-events', '10000', '--json'] },
+      { args: ['compare', ex('sim/web-overcommit.yaml'), '--max-events', '1000', '--seeds', '2'] },
+      { args: ['explore', ex('explore/per-cpu-working-set.yaml'), '--max-time', '1ms', '--json'] },
+      { args: ['explore', ex('explore/token-zero.yaml'), '--max-time', 'soon'] },
+      { args: ['run', ex('sim/web-overcommit.yaml'), '--max-events', '0'] },
+      { args: ['run', huge, '--trace', join(dir, 'huge.json')], dir },
+      { args: ['run', many], dir },
+      { args: ['compare', huge], dir },
+    ]);
   assert.equal(events!.status, 3, events!.stderr);
   assert.match(events!.stdout, /^partial: --max-events 10000 reached after 10000 events, at \d/);
   assert.match(events!.stderr, /budget: --max-events 10000 reached; partial metrics printed\n$/);
@@ -50,7 +51,10 @@ test('budgets: partial results marked partial, exit 3; flags checked; huge VMs r
   assert.equal((JSON.parse(json!.stdout) as { partial: { events: number } }).partial.events, 10000);
   assert.equal(compare!.status, 3);
   assert.equal(compare!.stdout, '');
-  assert.match(compare!.stderr, /^kvmsim: .*: budget: --max-events reached in run 1 of 8 \(apf off, seed 1\)/);
+  assert.match(
+    compare!.stderr,
+    /^kvmsim: .*: budget: --max-events reached in run 1 of 8 \(apf off, seed 1\)/,
+  );
   assert.equal(explore!.status, 3, explore!.stderr);
   assert.equal((JSON.parse(explore!.stdout) as { budget: string }).budget, 'maxTime');
   for (const r of [badTime!, badEvents!]) {
@@ -63,7 +67,10 @@ test('budgets: partial results marked partial, exit 3; flags checked; huge VMs r
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr.trim().split('\n').length, 1);
-    assert.match(r.stderr, /vms\[0\]\.memory: the simulation would need about .* above the limit of 4 GiB; lower it or pass --allow-large/);
+    assert.match(
+      r.stderr,
+      /vms\[0\]\.memory: the simulation would need about .* above the limit of 4 GiB; lower it or pass --allow-large/,
+    );
   }
   assert.match(hugeRun!.stderr, /huge\.yaml: .*4 PiB of guest memory × 1 VM/);
   assert.match(manyRun!.stderr, /1 TiB of guest memory × 4096 VMs/);
@@ -75,6 +82,6 @@ test('the estimate: the 1 TiB example fits, a host RAM above the limit is named 
   const e = estimateSimBytes(big);
   assert.ok(e.bytes > 2 ** 28 && e.bytes < DEFAULT_MEMORY_BUDGET, String(e.bytes));
   checkSimResources(big);
-  const ram = { ...big, ramPages: 2 ** 41 / 4096 * 64, vms: big.vms.slice(0, 1) };
+  const ram = { ...big, ramPages: (2 ** 41 / 4096) * 64, vms: big.vms.slice(0, 1) };
   assert.throws(() => checkSimResources(ram), /host-1tib\.yaml: host\.ram: .*128 TiB of host RAM/);
 });
