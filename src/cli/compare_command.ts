@@ -2,7 +2,7 @@
 // protocol modes and seeds, one table of means with 95% confidence intervals and ratios against the
 // first mode (docs/simulator.md).
 import type { Command } from 'commander';
-import { checkSimResources } from '../scenario/resources.ts';
+import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
 import { compareModes, formatComparison } from '../sim/compare.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
@@ -44,7 +44,7 @@ export function register(program: Command): void {
       const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
-      if (!flags.allowLarge) checkSimResources(scenario);
+      checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
       const progress = flags.progress ? startProgress('comparing') : null;
       try {
         const result = compareModes(scenario, modes, seeds, progress?.update ?? null, {

@@ -1,6 +1,6 @@
 // `kvmsim run FILE`: simulate a `kind: sim` scenario and print its metrics (docs/simulator.md).
 import type { Command } from 'commander';
-import { checkSimResources } from '../scenario/resources.ts';
+import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
@@ -66,7 +66,7 @@ export function register(program: Command): void {
       if (flags.metrics !== undefined) throw new UsageError('--metrics: arch: s390 sim scenarios only');
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
-      if (!flags.allowLarge) checkSimResources(scenario);
+      checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
       // Streaming traces: written to temporary files, renamed into place when the run ends well.
       const chromeFile = flags.trace !== undefined ? openOutput('--trace', flags.trace, [file]) : null;
       const ftraceFile =

@@ -59,8 +59,24 @@ export function formatBytes(n: number): string {
   return `${Number(n.toPrecision(3))} ${units[u]}`;
 }
 
-/** Throws a ScenarioError (exit 2) when the estimate for `s` is above `budget` bytes. */
+/**
+ * Pages a VM can have at all: its per-page state is one typed array, and Node's longest is 2^32 elements
+ * (buffer.constants.MAX_LENGTH), so 16 TiB. Not a budget: `--allow-large` does not lift it.
+ */
+export const MAX_VM_PAGES = 2 ** 32;
+
+/**
+ * Throws a ScenarioError (exit 2) when the estimate for `s` is above `budget` bytes (pass Infinity for
+ * --allow-large), or when a VM has more pages than the simulator can hold.
+ */
 export function checkSimResources(s: SimShape, budget: number = DEFAULT_MEMORY_BUDGET): void {
+  for (const v of s.vms)
+    if (v.memory / PAGE_SIZE > MAX_VM_PAGES)
+      throw new ScenarioError(
+        s.file,
+        `vms[${v.group}].memory`,
+        `expected at most 16 TiB per VM (2^32 pages of 4KiB: the simulator keeps a byte per page in one array), got ${formatBytes(v.memory)}`,
+      );
   const e = estimateSimBytes(s);
   if (e.bytes <= budget) return;
   const hostShare = s.ramPages * BYTES_PER_HOST_PAGE;

@@ -21,13 +21,14 @@ const withMemory = (name: string, memory: string, count = 1) => {
     web
       .replace(/^(\s+)memory: .*$/m, `$1memory: ${memory}`)
       .replace(/^(\s+)count: .*$/m, `$1count: ${count}`)
-      .replace(/^(\s+)ram: .*$/m, '$1ram: 8000TiB'),
+      .replace(/^(\s+)initial_residency: .*$/m, '$1initial_residency: 0')
+      .replace(/^(\s+)ram: .*$/m, '$1ram: 64GiB'),
   );
   return p;
 };
 
 test('budgets: partial results marked partial, exit 3; flags checked; huge VMs refused up front', () => {
-  const huge = withMemory('huge.yaml', '4095TiB');
+  const huge = withMemory('huge.yaml', '16TiB', 2);
   const many = withMemory('many.yaml', '1TiB', 4096);
   const [events, time, json, compare, explore, badTime, badEvents, hugeRun, manyRun, hugeCompare] =
     runCliCases([
@@ -72,7 +73,7 @@ test('budgets: partial results marked partial, exit 3; flags checked; huge VMs r
       /vms\[0\]\.memory: the simulation would need about .* above the limit of 4 GiB; lower it or pass --allow-large/,
     );
   }
-  assert.match(hugeRun!.stderr, /huge\.yaml: .*4 PiB of guest memory × 1 VM/);
+  assert.match(hugeRun!.stderr, /huge\.yaml: .*about 8 GiB .*16 TiB of guest memory × 2 VMs/);
   assert.match(manyRun!.stderr, /1 TiB of guest memory × 4096 VMs/);
   assert.deepEqual(hugeRun!.files, ['huge.yaml', 'many.yaml'], 'no trace file');
 });

@@ -109,3 +109,20 @@ test('every malformed input: exit 2, one line naming the file and field (or the 
   });
   assert.deepEqual(failures, []);
 });
+
+test('--debug adds the stack trace; --allow-large does not lift the per-VM page limit', () => {
+  const [debug, large] = runCliCases([
+    { args: ['script', join(corpus, 'script-vcpus-zero.yaml'), '--debug'] },
+    { args: ['run', join(corpus, 'sim-memory-4pib.yaml'), '--allow-large'] },
+  ]);
+  assert.equal(debug!.status, 2);
+  assert.match(
+    debug!.stderr,
+    /^kvmsim: .*vm\.vcpus: expected an integer 1\.\.64, got 0\nScenarioError: .*\n\s+at /,
+  );
+  assert.equal(large!.status, 2, large!.stderr);
+  assert.match(
+    large!.stderr,
+    /^kvmsim: .*sim-memory-4pib\.yaml: vms\[0\]\.memory: expected at most 16 TiB per VM .*got 4 PiB\n$/,
+  );
+});
