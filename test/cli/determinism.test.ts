@@ -26,7 +26,7 @@ test('two explore processes print the same bytes; no wall-clock figure without -
   assert.doesNotMatch(a.stdout, /states\/s|\d s\b/);
 });
 
-test('every output format of a handful of examples, twice: byte-identical files and stdout', () => {
+test('every output format of a handful of examples, twice: byte-identical files and stdout; --timing', () => {
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'kvmsim-determinism-')));
   const lines = (d: string) => [
     ['script', ex('apf-basic.yaml')],
@@ -42,8 +42,16 @@ test('every output format of a handful of examples, twice: byte-identical files 
     ['explore', ex('s390/explore/lost-ai-pre-f3.yaml'), '--json'],
     ['replay', join(d, 'cx.json'), '--trace', join(d, 'replay.json'), '--ftrace', join(d, 'replay.ftrace')],
   ];
-  const results = runCliCases(dirs.flatMap((d) => lines(d).map((args) => ({ args }))));
+  const timing = [
+    ['explore', ex('explore/token-zero.yaml'), '--timing'],
+    ['explore', ex('explore/token-zero.yaml'), '--timing', '--json'],
+  ];
+  const results = runCliCases([...dirs.flatMap((d) => lines(d)), ...timing].map((args) => ({ args })));
   const n = lines(dirs[0]!).length;
+  // --timing adds the wall-clock figures back (text and JSON).
+  assert.match(results[2 * n]!.stdout, /, \d+\.\d\d s, \d+ states\/s/);
+  const stats = (JSON.parse(results[2 * n + 1]!.stdout) as { stats: { millis?: number } }).stats;
+  assert.equal(typeof stats.millis, 'number');
   for (let i = 0; i < n; i++) {
     const a = results[i]!;
     const b = results[n + i]!;
@@ -70,14 +78,4 @@ test('every output format of a handful of examples, twice: byte-identical files 
       readFileSync(join(dirs[1]!, f), 'utf8').replaceAll(dirs[1]!, 'D'),
       f,
     );
-});
-
-test('--timing adds the wall-clock figures back (text and JSON)', () => {
-  const [t, j] = runCliCases([
-    { args: ['explore', ex('explore/token-zero.yaml'), '--timing'] },
-    { args: ['explore', ex('explore/token-zero.yaml'), '--timing', '--json'] },
-  ]);
-  assert.match(t!.stdout, /, \d+\.\d\d s, \d+ states\/s/);
-  const stats = (JSON.parse(j!.stdout) as { stats: { millis?: number } }).stats;
-  assert.equal(typeof stats.millis, 'number');
 });
