@@ -46,14 +46,16 @@ export function register(program: Command): void {
     )
     .option('--max-events <n>', 'stop after this many simulation events (partial metrics, exit 3)')
     .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
-    .action((file: string, flags: RunFlags) => {
+    .action((file: string, flags: RunFlags, command: Command) => {
       const maxTimeMs = parseMaxTime(flags.maxTime);
       const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
       if (s390FileKind(file) !== null) {
         // arch: s390, kind: sim (docs/s390.md): its own simulator and report; exit 1 on a failed direction.
         if (flags.trace !== undefined || flags.ftrace !== undefined || flags.progress)
           throw new UsageError('--trace, --ftrace and --progress: x86 sim scenarios only');
-        if (flags.maxEvents !== undefined) throw new UsageError('--max-events: x86 sim scenarios only');
+        // The s390 simulator has no budget hooks (its scenarios are bounded by their duration and seeds).
+        if (flags.maxEvents !== undefined || command.getOptionValueSource('maxTime') === 'cli')
+          throw new UsageError('--max-events and --max-time: x86 sim scenarios only');
         const r = runS390Sim(file, {
           seed: flags.seed !== undefined ? parseSeedFlag(flags.seed) : undefined,
           json: flags.json,
