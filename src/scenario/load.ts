@@ -85,11 +85,47 @@ export function readScenarioFile(file: string, opts: { bigint?: boolean } = {}):
     if (doc.errors.length > 0) throw new ScenarioError(file, '', `not valid YAML: ${first(doc.errors[0]!)}`);
     if (doc.warnings.length > 0)
       throw new ScenarioError(file, '', `not valid YAML: ${first(doc.warnings[0]!)}`);
-    return doc.toJS({ maxAliasCount: 100 });
+    const data: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (isRecursive(data))
+      throw new ScenarioError(
+        file,
+        '',
+        'not valid here: a recursive alias (an anchor used inside its own value); a scenario is a tree',
+      );
+    return data;
   } catch (e) {
     if (e instanceof ScenarioError) throw e;
     throw new ScenarioError(file, '', `not valid YAML: ${first(e as Error)}`);
   }
+}
+
+/**
+ * Whether `data` contains itself (YAML allows `&a [*a]`, which becomes a circular JS value that JSON, zod's
+ * messages and the counterexample writer cannot handle). Iterative, so deep nesting cannot overflow.
+ */
+function isRecursive(data: unknown): boolean {
+  // Depth-first with an explicit stack: entering pushes [value, children left]; the path holds ancestors.
+  const onPath = new Set<object>();
+  const stack: Array<{ v: object; kids: unknown[] }> = [];
+  const enter = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return false;
+    if (onPath.has(v)) return true;
+    onPath.add(v);
+    stack.push({
+      v,
+      kids: Array.isArray(v) ? [...v] : v instanceof Map ? [...v.values()] : Object.values(v),
+    });
+    return false;
+  };
+  if (enter(data)) return true;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.kids.length === 0) {
+      onPath.delete(top.v);
+      stack.pop();
+    } else if (enter(top.kids.pop())) return true;
+  }
+  return false;
 }
 
 /** Validates `raw` against `schema`; the first issue becomes a one-line ScenarioError. */
