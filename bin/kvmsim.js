@@ -3,4 +3,6 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/cli/main.ts');
+const { main, guardStdout } = await import('../src/cli/main.ts');
+guardStdout();
+process.exitCode = await main(process.argv);

@@ -2,9 +2,11 @@
 // protocol modes and seeds, one table of means with 95% confidence intervals and ratios against the
 // first mode (docs/simulator.md).
 import type { Command } from 'commander';
+import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
 import { compareVariants, formatComparison, variantGrid } from '../sim/compare.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
+import { DEFAULT_MAX_TIME, deadline, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
 import {
   parseCountFlag,
   parseErasFlag,
@@ -21,6 +23,9 @@ interface CompareFlags {
   seed?: string;
   json?: boolean;
   progress?: boolean;
+  maxTime: string;
+  maxEvents?: string;
+  allowLarge?: boolean;
 }
 
 export function register(program: Command): void {
@@ -43,6 +48,9 @@ export function register(program: Command): void {
     .option('--seed <n>', "first seed (overrides the scenario's)")
     .option('--json', 'print every run and the summary as JSON')
     .option('--progress', 'show a progress bar (on a terminal, for comparisons longer than a second)')
+    .option('--max-time <duration>', 'stop after this much wall-clock time in all (exit 3)', DEFAULT_MAX_TIME)
+    .option('--max-events <n>', 'stop when one run reaches this many simulation events (exit 3)')
+    .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
     .action((file: string, flags: CompareFlags) => {
       const varied = flags.era !== undefined || flags.whatIf !== undefined;
       const modes =
@@ -54,12 +62,18 @@ export function register(program: Command): void {
       const eras = flags.era === undefined ? null : parseErasFlag(flags.era);
       const whatIf = flags.whatIf === undefined ? null : parseWhatIfFlag(flags.whatIf);
       const seeds = parseCountFlag('--seeds', flags.seeds, 1000);
+      const maxTimeMs = parseMaxTime(flags.maxTime);
+      const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
+      checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
       const progress = flags.progress ? startProgress('comparing') : null;
       try {
         const variants = variantGrid(modes, eras, whatIf);
-        const result = compareVariants(scenario, variants, seeds, progress?.update ?? null);
+        const result = compareVariants(scenario, variants, seeds, progress?.update ?? null, {
+          shouldStop: deadline(maxTimeMs),
+          ...(maxEvents !== undefined ? { maxEvents } : {}),
+        });
         progress?.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
       } finally {

@@ -1,18 +1,26 @@
 // `kvmsim explore FILE`: explore every interleaving of a `kind: explore` scenario up to its bounds and
 // check its properties. Exit 0 the properties hold up to the bound, 1 a counterexample was found, 2 bad
 // input, 3 a budget ran out first.
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { renderReplay, replay, saveCounterexample } from '../explore/x86/counterexample.ts';
 import { PROPERTIES } from '../explore/x86/properties.ts';
 import { type ExploreOutcome, runExplore } from '../explore/x86/run.ts';
 import { loadExplore } from '../explore/x86/scenario.ts';
 import { UsageError } from '../scenario/usage_error.ts';
+import { DEFAULT_MAX_TIME, deadline, parseMaxTime } from './budget_flags.ts';
+import { openOutput } from './output_file.ts';
 import { exploreS390, s390FileKind } from './s390_adapter.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_COUNTEREXAMPLE = 1;
 export const EXIT_BUDGET = 3;
+
+/**
+ * The search's memory budget when neither --max-mem nor the scenario's search.max_mem gives one: 1 GiB of
+ * state store (about 650,000 x86 states at ~1.6 KB each; the process's RSS is about 2.5 times the store,
+ * with the liveness pass's own set), well below a 24 GiB machine's RAM.
+ */
+export const DEFAULT_EXPLORE_MEM_BYTES = 2 ** 30;
 
 interface ExploreFlags {
   bfs?: boolean;
@@ -23,7 +31,12 @@ interface ExploreFlags {
   save?: string;
   symmetry?: boolean;
   por?: boolean;
+  timing?: boolean;
+  maxTime: string;
 }
+
+/** The budget names the output uses ('stopped' is the --max-time callback). */
+const budgetName = (r: string | undefined): string | undefined => (r === 'stopped' ? 'maxTime' : r);
 
 function positiveInt(flag: string, v: string, max: number): number {
   if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > max)
@@ -31,9 +44,9 @@ function positiveInt(flag: string, v: string, max: number): number {
   return Number(v);
 }
 
-function statsLine(o: ExploreOutcome): string {
+function statsLine(o: ExploreOutcome, timing: boolean): string {
   const s = o.safety;
-  const ms = o.safetyMillis;
+  const ms = timing ? o.safetyMillis : undefined;
   const rate = ms !== undefined && ms > 0 ? `, ${Math.round((s.states / ms) * 1000)} states/s` : '';
   const time = ms !== undefined ? `, ${(ms / 1000).toFixed(2)} s` : '';
   const lms = o.millis !== undefined && ms !== undefined ? `, ${((o.millis - ms) / 1000).toFixed(2)} s` : '';
@@ -56,7 +69,13 @@ export function register(program: Command): void {
     )
     .option('--max-mem <MB>', 'stop before the search allocates more than this many MiB')
     .option('--json', 'print the result as one JSON object')
-    .option('--save <file>', 'write the counterexample as JSON, for `kvmsim replay`')
+    .option('--save <file>', 'write the counterexample as JSON, for `kvmsim replay` (x86 scenarios)')
+    .option(
+      '--max-time <duration>',
+      'stop the search after this much wall-clock time (exit 3)',
+      DEFAULT_MAX_TIME,
+    )
+    .option('--timing', 'also print wall-clock times and states/s (they differ from run to run)')
     .option('--no-symmetry', 'store every task permutation (no symmetry reduction)')
     .option('--no-por', 'expand every enabled step (no partial-order reduction)')
     .action((file: string, flags: ExploreFlags) => {
@@ -65,13 +84,22 @@ export function register(program: Command): void {
         flags.maxStates !== undefined ? positiveInt('--max-states', flags.maxStates, 2 ** 28) : undefined;
       const maxMemMb =
         flags.maxMem !== undefined ? positiveInt('--max-mem', flags.maxMem, 1 << 20) : undefined;
+      const maxTimeMs = parseMaxTime(flags.maxTime);
+      const timing = flags.timing === true;
       if (s390FileKind(file) !== null) {
-        // arch: s390 explore scenarios (docs/s390.md), on the same engine.
+        // arch: s390 explore scenarios (docs/s390.md), on the same engine. Their counterexamples are printed
+        // (rendered from the s390 world), not saved: `kvmsim replay` replays x86 worlds only.
+        if (flags.save !== undefined)
+          throw new UsageError(
+            '--save: x86 explore scenarios only (an s390 counterexample is printed in full)',
+          );
         const r = exploreS390(file, {
           strategy: flags.dfs ? 'dfs' : flags.bfs ? 'bfs' : undefined,
           maxStates,
-          maxMemBytes: maxMemMb !== undefined ? maxMemMb * 2 ** 20 : undefined,
+          maxMemBytes: maxMemMb !== undefined ? maxMemMb * 2 ** 20 : DEFAULT_EXPLORE_MEM_BYTES,
           json: flags.json,
+          timing,
+          shouldStop: deadline(maxTimeMs),
         });
         process.stdout.write(r.text);
         process.exitCode = r.exitCode;
@@ -79,10 +107,13 @@ export function register(program: Command): void {
       }
       const { scenario, config, raw } = loadExplore(file);
       const search = scenario.search;
+      const saveOut = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
       const outcome = runExplore(config, {
         strategy: flags.dfs ? 'dfs' : flags.bfs ? 'bfs' : search.strategy,
         maxStates: maxStates ?? search.max_states,
-        maxMemBytes: maxMemMb !== undefined ? maxMemMb * 2 ** 20 : search.max_mem,
+        maxMemBytes:
+          maxMemMb !== undefined ? maxMemMb * 2 ** 20 : (search.max_mem ?? DEFAULT_EXPLORE_MEM_BYTES),
+        shouldStop: deadline(maxTimeMs),
         symmetry: flags.symmetry !== false && search.symmetry,
         por: flags.por !== false && search.por,
         now: () => performance.now(),
@@ -99,14 +130,17 @@ export function register(program: Command): void {
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       const cx = outcome.counterexample;
       const rep = cx ? replay(config, cx) : null;
-      if (cx && rep && flags.save !== undefined)
-        writeFileSync(flags.save, `${JSON.stringify(saveCounterexample(raw, rep, cx), null, 1)}\n`);
+      if (cx && rep && saveOut) {
+        saveOut.write(`${JSON.stringify(saveCounterexample(raw, rep, cx), null, 1)}\n`);
+        saveOut.commit();
+      } else saveOut?.abort();
+      const budget = budgetName(outcome.budgetReason);
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify({
             file,
             verdict: outcome.verdict,
-            ...(outcome.budgetReason ? { budget: outcome.budgetReason } : {}),
+            ...(budget ? { budget } : {}),
             ...(cx && rep
               ? {
                   property: cx.property,
@@ -119,8 +153,7 @@ export function register(program: Command): void {
             stats: {
               ...outcome.safety,
               stateWords: outcome.stateWords,
-              millis: outcome.millis,
-              safetyMillis: outcome.safetyMillis,
+              ...(timing ? { millis: outcome.millis, safetyMillis: outcome.safetyMillis } : {}),
               liveness: outcome.liveness,
             },
           })}\n`,
@@ -133,9 +166,7 @@ export function register(program: Command): void {
             `${name}: all ${config.properties.length} properties hold (${config.properties.join(', ')})`,
           );
         else if (outcome.verdict === 'budget')
-          out.push(
-            `${name}: budget exhausted (${outcome.budgetReason}) before the search finished; no violation so far`,
-          );
+          out.push(`${name}: budget exhausted (${budget}) before the search finished; no violation so far`);
         else if (cx && rep) {
           const what = PROPERTIES[cx.property].summary;
           out.push(
@@ -145,7 +176,7 @@ export function register(program: Command): void {
             ),
           );
         }
-        out.push(statsLine(outcome));
+        out.push(statsLine(outcome, timing));
         process.stdout.write(`${out.join('\n')}\n`);
       }
       process.exitCode =

@@ -1,22 +1,25 @@
 // `kvmsim replay FILE`: re-run a counterexample saved by `kvmsim explore --save` through the same steps on
 // the model and print it. Exit 1 the recorded violation happens again, 0 the steps run but the property
-// no longer fails (e.g. the model was fixed since), 2 bad input or a step that is no longer enabled.
-import { readFileSync, writeFileSync } from 'node:fs';
+// no longer fails (e.g. the model was fixed since), 2 bad input or a step that is no longer enabled (one
+// line naming the step, nothing on stdout, no trace file).
 import type { Command } from 'commander';
 import { renderReplay, replay, type SavedCounterexample } from '../explore/x86/counterexample.ts';
 import { PROPERTY_NAMES } from '../explore/x86/properties.ts';
 import { writeReplayChromeTrace, writeReplayFtrace } from '../explore/x86/replay_trace.ts';
 import type { Counterexample } from '../explore/x86/run.ts';
 import { parseExplore } from '../explore/x86/scenario.ts';
+import { readInputText } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import { openOutput } from './output_file.ts';
 
 const KINDS = ['invariant', 'step', 'end', 'liveness'];
 
 function load(file: string): SavedCounterexample {
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    data = JSON.parse(readInputText(file));
   } catch (e) {
+    if (e instanceof ScenarioError) throw e;
     throw new ScenarioError(
       file,
       '',
@@ -59,23 +62,37 @@ export function register(program: Command): void {
         loop: saved.loop.map((s) => s.id),
         ...(saved.detail ? { detail: saved.detail } : {}),
       };
+      const traceOut = flags.trace !== undefined ? openOutput('--trace', flags.trace, [file]) : null;
+      const ftraceOut =
+        flags.ftrace !== undefined
+          ? openOutput('--ftrace', flags.ftrace, flags.trace !== undefined ? [file, flags.trace] : [file])
+          : null;
       const r = replay(config, cx);
+      if (r.diverged) {
+        // A step that is not enabled (an unknown id, or the model changed since the save): bad input.
+        const k = r.steps.length;
+        const field = k < cx.steps.length ? `steps[${k}].id` : `loop[${k - cx.steps.length}].id`;
+        throw new ScenarioError(
+          file,
+          field,
+          `the replay diverged: ${r.diverged} (an unknown step id, or the model changed since the save); after ${k} step${k === 1 ? '' : 's'} of ${cx.steps.length + cx.loop.length}`,
+        );
+      }
       const name = (saved.scenario as { name?: string } | null)?.name ?? file;
       const header = `${name}: replay of a counterexample for ${cx.property}, ${cx.steps.length + cx.loop.length} steps`;
       const relabelled = r.steps.some((s, k) => s.label !== [...saved.steps, ...saved.loop][k]?.label);
-      const verdict = r.diverged
-        ? `diverged: ${r.diverged}`
-        : r.reproduced
-          ? `reproduced: ${cx.property} fails${relabelled ? ' (some step labels differ from the saved ones)' : ''}`
-          : `not reproduced: the steps run but ${cx.property} no longer fails`;
-      const collect = (path: string, emit: (write: (c: string) => void) => void) => {
-        const chunks: string[] = [];
-        emit((c) => chunks.push(c));
-        writeFileSync(path, chunks.join(''));
-      };
-      if (flags.trace !== undefined) collect(flags.trace, (w) => writeReplayChromeTrace(r, header, w));
-      if (flags.ftrace !== undefined) collect(flags.ftrace, (w) => writeReplayFtrace(r, w));
+      const verdict = r.reproduced
+        ? `reproduced: ${cx.property} fails${relabelled ? ' (some step labels differ from the saved ones)' : ''}`
+        : `not reproduced: the steps run but ${cx.property} no longer fails`;
+      if (traceOut) {
+        writeReplayChromeTrace(r, header, traceOut.write);
+        traceOut.commit();
+      }
+      if (ftraceOut) {
+        writeReplayFtrace(r, ftraceOut.write);
+        ftraceOut.commit();
+      }
       process.stdout.write(`${renderReplay(r, header)}\n${verdict}\n`);
-      process.exitCode = r.diverged ? 2 : r.reproduced ? 1 : 0;
+      process.exitCode = r.reproduced ? 1 : 0;
     });
 }

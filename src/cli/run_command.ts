@@ -1,6 +1,6 @@
 // `kvmsim run FILE`: simulate a `kind: sim` scenario and print its metrics (docs/simulator.md).
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
@@ -9,8 +9,12 @@ import { runSimulation } from '../sim/run.ts';
 import { SimTrace } from '../sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../trace/chrome.ts';
 import { FtraceWriter } from '../trace/ftrace.ts';
+import { DEFAULT_MAX_TIME, deadline, formatMillis, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
+import { openOutput } from './output_file.ts';
 import { parseMetricList, runS390Sim, s390FileKind } from './s390_adapter.ts';
 import { parseSeedFlag } from './sim_flags.ts';
+
+export const EXIT_BUDGET = 3;
 
 interface RunFlags {
   seed?: string;
@@ -19,12 +23,9 @@ interface RunFlags {
   ftrace?: string;
   progress?: boolean;
   metrics?: string;
-}
-
-/** A file sink for a trace writer (synchronous writes: the simulation is synchronous too). */
-function fileSink(path: string): { write: (s: string) => void; close: () => void } {
-  const fd = openSync(path, 'w');
-  return { write: (s) => void writeSync(fd, s), close: () => closeSync(fd) };
+  maxTime: string;
+  maxEvents?: string;
+  allowLarge?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,11 +39,23 @@ export function register(program: Command): void {
     .option('--ftrace <file>', 'write the kvm_*async_pf* tracepoints in ftrace text format')
     .option('--progress', 'show a progress bar (on a terminal, for runs longer than a second)')
     .option('--metrics <list>', 'arch: s390 sim scenarios only: these metric rows (comma-separated)')
-    .action((file: string, flags: RunFlags) => {
+    .option(
+      '--max-time <duration>',
+      'stop after this much wall-clock time (partial metrics, exit 3)',
+      DEFAULT_MAX_TIME,
+    )
+    .option('--max-events <n>', 'stop after this many simulation events (partial metrics, exit 3)')
+    .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
+    .action((file: string, flags: RunFlags, command: Command) => {
+      const maxTimeMs = parseMaxTime(flags.maxTime);
+      const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
       if (s390FileKind(file) !== null) {
         // arch: s390, kind: sim (docs/s390.md): its own simulator and report; exit 1 on a failed direction.
         if (flags.trace !== undefined || flags.ftrace !== undefined || flags.progress)
           throw new UsageError('--trace, --ftrace and --progress: x86 sim scenarios only');
+        // The s390 simulator has no budget hooks (its scenarios are bounded by their duration and seeds).
+        if (flags.maxEvents !== undefined || command.getOptionValueSource('maxTime') === 'cli')
+          throw new UsageError('--max-events and --max-time: x86 sim scenarios only');
         const r = runS390Sim(file, {
           seed: flags.seed !== undefined ? parseSeedFlag(flags.seed) : undefined,
           json: flags.json,
@@ -55,8 +68,13 @@ export function register(program: Command): void {
       if (flags.metrics !== undefined) throw new UsageError('--metrics: arch: s390 sim scenarios only');
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
-      const chromeFile = flags.trace !== undefined ? fileSink(flags.trace) : null;
-      const ftraceFile = flags.ftrace !== undefined ? fileSink(flags.ftrace) : null;
+      checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
+      // Streaming traces: written to temporary files, renamed into place when the run ends well.
+      const chromeFile = flags.trace !== undefined ? openOutput('--trace', flags.trace, [file]) : null;
+      const ftraceFile =
+        flags.ftrace !== undefined
+          ? openOutput('--ftrace', flags.ftrace, flags.trace !== undefined ? [file, flags.trace] : [file])
+          : null;
       const tracer =
         chromeFile || ftraceFile
           ? new SimTrace(
@@ -69,13 +87,41 @@ export function register(program: Command): void {
           : null;
       const progress = flags.progress ? startProgress('simulating') : null;
       try {
-        const { metrics } = runSimulation(scenario, { tracer, onProgress: progress?.update ?? null });
+        const { sim, metrics } = runSimulation(scenario, {
+          tracer,
+          onProgress: progress?.update ?? null,
+          shouldStop: deadline(maxTimeMs),
+          ...(maxEvents !== undefined ? { maxEvents } : {}),
+        });
         progress?.stop();
-        process.stdout.write(flags.json ? `${JSON.stringify(metrics, null, 2)}\n` : formatReport(metrics));
+        chromeFile?.commit();
+        ftraceFile?.commit();
+        if (sim.stopped === null) {
+          process.stdout.write(flags.json ? `${JSON.stringify(metrics, null, 2)}\n` : formatReport(metrics));
+          return;
+        }
+        // A budget ran out: the metrics of the virtual time simulated so far, marked partial; exit 3.
+        const why =
+          sim.stopped === 'max-events'
+            ? `--max-events ${maxEvents} reached`
+            : `--max-time ${formatMillis(maxTimeMs)} reached`;
+        const partial = {
+          budget: sim.stopped,
+          events: sim.events,
+          virtualTimeNs: sim.endTime,
+          durationNs: scenario.duration,
+        };
+        process.stdout.write(
+          flags.json
+            ? `${JSON.stringify({ partial, ...metrics }, null, 2)}\n`
+            : `partial: ${why} after ${sim.events} events, at ${sim.endTime} ns of ${scenario.duration} ns virtual time; the metrics cover that period\n${formatReport(metrics)}`,
+        );
+        process.stderr.write(`kvmsim: ${file}: budget: ${why}; partial metrics printed\n`);
+        process.exitCode = EXIT_BUDGET;
       } finally {
         progress?.stop();
-        chromeFile?.close();
-        ftraceFile?.close();
+        chromeFile?.abort();
+        ftraceFile?.abort();
       }
     });
 }

@@ -102,15 +102,23 @@ export const EXPLORE_EXIT = { ok: 0, counterexample: 1, budget: 3 } as const;
 /** `kvmsim explore FILE` for `arch: s390`: the search, its statistics, and the counterexample if any. */
 export function exploreS390(
   file: string,
-  opts: { strategy?: 'bfs' | 'dfs'; maxStates?: number; maxMemBytes?: number; json?: boolean } = {},
-): CliResult<ExploreOutcome & { millis: number }> {
+  opts: {
+    strategy?: 'bfs' | 'dfs';
+    maxStates?: number;
+    maxMemBytes?: number;
+    json?: boolean;
+    /** Wall-clock time and states/s in the output (off by default: they differ from run to run). */
+    timing?: boolean;
+    shouldStop?: () => boolean;
+  } = {},
+): CliResult<ExploreOutcome & { millis?: number }> {
   const raw = readScenarioFile(file);
   expectKind(file, raw, 'explore');
   const scenario = parseS390Explore(raw, file);
   const t0 = performance.now();
   const outcome = runS390Explore(scenario, opts);
   const millis = performance.now() - t0;
-  const result = { ...outcome, millis: Math.round(millis) };
+  const result = opts.timing ? { ...outcome, millis: Math.round(millis) } : outcome;
   const exitCode =
     outcome.kind === 'ok'
       ? EXPLORE_EXIT.ok
@@ -118,11 +126,13 @@ export function exploreS390(
         ? EXPLORE_EXIT.budget
         : EXPLORE_EXIT.counterexample;
   if (opts.json) return { text: `${JSON.stringify({ file, ...result })}\n`, exitCode, result };
-  const rate = millis > 0 ? `, ${Math.round((outcome.states / millis) * 1000)} states/s` : '';
+  const rate = !opts.timing
+    ? ''
+    : `, ${(millis / 1000).toFixed(2)} s${millis > 0 ? `, ${Math.round((outcome.states / millis) * 1000)} states/s` : ''}`;
   const lines = [
     `${outcome.name}: ${outcome.kind}${outcome.property ? ` — ${outcome.property}` : ''}`,
     `${outcome.states} states, ${outcome.transitions} transitions, depth ${outcome.maxDepth}, ` +
-      `${outcome.bytesPerState} B/state, ${(millis / 1000).toFixed(2)} s${rate}`,
+      `${outcome.bytesPerState} B/state${rate}`,
     `expected ${outcome.expected}: ${outcome.asExpected ? 'as expected' : 'NOT as expected'}`,
   ];
   if (outcome.trace) lines.push(`counterexample (${outcome.steps} steps):`, outcome.trace);

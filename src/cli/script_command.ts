@@ -1,5 +1,4 @@
 // `kvmsim script FILE`: run a script scenario on the model (or on /dev/kvm) and print its transcript.
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runScriptOnKvm } from '../oracle/backend.ts';
 import { UsageError } from '../scenario/usage_error.ts';
@@ -7,6 +6,7 @@ import { runScript } from '../script/runner.ts';
 import { formatJsonLines, formatTable, type TranscriptRecord } from '../script/transcript.ts';
 import { FTRACE_HEADER } from '../trace/ftrace.ts';
 import { BUG_HELP, collect, ERA_HELP, loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
+import { openOutput } from './output_file.ts';
 import { runS390ScriptFile, s390FileKind } from './s390_adapter.ts';
 
 interface ScriptFlags extends ScenarioFlags {
@@ -48,6 +48,7 @@ export function register(program: Command): void {
         return;
       }
       const script = loadScriptWithFlags(file, flags);
+      const ftraceOut = flags.ftrace !== undefined ? openOutput('--ftrace', flags.ftrace, [file]) : null;
       const print = (records: TranscriptRecord[]) =>
         process.stdout.write(flags.json ? formatJsonLines(records) : formatTable(records));
       if (flags.backend === 'kvm') {
@@ -66,8 +67,10 @@ export function register(program: Command): void {
         traceEvents: flags.traceEvents,
         ftrace: flags.ftrace !== undefined,
       });
-      if (flags.ftrace !== undefined)
-        writeFileSync(flags.ftrace, `${FTRACE_HEADER}\n${ftrace.join('\n')}${ftrace.length ? '\n' : ''}`);
+      if (ftraceOut) {
+        ftraceOut.write(`${FTRACE_HEADER}\n${ftrace.join('\n')}${ftrace.length ? '\n' : ''}`);
+        ftraceOut.commit();
+      }
       print(records);
     });
 }

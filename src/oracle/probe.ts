@@ -10,6 +10,7 @@ import {
   KVM_CAP_ASYNC_PF_INT,
   KVM_CAP_ENFORCE_PV_FEATURE_CPUID,
 } from '../abi/kvm.ts';
+import { UsageError } from '../scenario/usage_error.ts';
 import { type Libc, loadLibc } from './ffi.ts';
 import { HostMapping } from './host_mapping.ts';
 import { Kvm } from './vm.ts';
@@ -19,7 +20,7 @@ export type OracleMode = 'off' | 'auto' | 'require';
 export function oracleMode(env: NodeJS.ProcessEnv = process.env): OracleMode {
   const v = (env.KVM_ORACLE ?? 'auto').trim().toLowerCase();
   if (v === 'off' || v === 'auto' || v === 'require') return v;
-  throw new Error(`KVM_ORACLE must be off, auto or require (got ${JSON.stringify(env.KVM_ORACLE)})`);
+  throw new UsageError(`KVM_ORACLE: expected off, auto or require, got ${JSON.stringify(env.KVM_ORACLE)}`);
 }
 
 export function kvmDevice(env: NodeJS.ProcessEnv = process.env): string {

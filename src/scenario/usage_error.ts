@@ -10,3 +10,8 @@ export class StuckError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** A budget (--max-time, --max-events, ...) ran out where no partial result can be printed: exit 3. */
+export class BudgetError extends StuckError {
+  override name = 'BudgetError';
+}

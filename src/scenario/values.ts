@@ -76,6 +76,8 @@ export const nameOrUint = (what: string, names: Readonly<Record<string, number>>
 export function show(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
   if (v === undefined) return 'nothing';
+  // JSON would show NaN and the infinities as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   // YAML integers arrive as bigints, also inside a list or mapping where a number was expected.
   const big = (_k: string, x: unknown): unknown =>
     typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x;

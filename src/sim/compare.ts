@@ -4,12 +4,14 @@
 // the first mode's.
 import type { BugName } from '../host/x86/bugs.ts';
 import type { EraName } from '../host/x86/era.ts';
+import { BudgetError } from '../scenario/usage_error.ts';
 import { type OrderNote, orderNotes } from './compare_order.ts';
 import { type SimScenario, withMode } from './load_sim.ts';
 import type { RunMetrics } from './metrics.ts';
 import { alignTable } from './report.ts';
 import { runSimulation } from './run.ts';
 import type { ApfMode } from './schema.ts';
+import type { SimOptions } from './sim_state.ts';
 
 export interface CompareMetric {
   key: string;
@@ -198,8 +200,9 @@ export function compareModes(
   modes: readonly ApfMode[],
   nSeeds: number,
   onProgress: ((fraction: number) => void) | null = null,
+  budget: Pick<SimOptions, 'maxEvents' | 'shouldStop'> = {},
 ): Comparison {
-  return compareVariants(scenario, variantGrid(modes, null, null), nSeeds, onProgress);
+  return compareVariants(scenario, variantGrid(modes, null, null), nSeeds, onProgress, budget);
 }
 
 export function compareVariants(
@@ -207,6 +210,7 @@ export function compareVariants(
   variants: readonly Variant[],
   nSeeds: number,
   onProgress: ((fraction: number) => void) | null = null,
+  budget: Pick<SimOptions, 'maxEvents' | 'shouldStop'> = {},
 ): Comparison {
   const seeds = Array.from({ length: nSeeds }, (_, i) => (scenario.seed + i) >>> 0);
   const total = variants.length * seeds.length;
@@ -215,8 +219,12 @@ export function compareVariants(
     const runs = seeds.map((seed) => {
       const r = runSimulation(
         { ...applyVariant(scenario, variant), seed },
-        { onProgress: onProgress ? (f) => onProgress((done + f) / total) : null },
+        { ...budget, onProgress: onProgress ? (f) => onProgress((done + f) / total) : null },
       );
+      if (r.sim.stopped !== null)
+        throw new BudgetError(
+          `${scenario.file}: budget: ${r.sim.stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${done + 1} of ${total} (${variant.label}, seed ${seed}); a comparison needs every run, none printed`,
+        );
       done++;
       onProgress?.(done / total);
       return r.metrics;

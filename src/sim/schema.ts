@@ -112,8 +112,16 @@ const VmEntrySchema = z.strictObject({
   bugs: z.array(z.enum(BUG_NAMES)).default([]),
   /** Fraction of guest RAM resident on the host at start (the workload's most popular pages first). */
   initial_residency: ratio('initial_residency').default(1),
-  /** The guest's scheduler tick (a reschedule interrupt to every busy vCPU); 0 turns it off. */
-  tick: durationSchema.default(4_000_000),
+  /**
+   * The guest's scheduler tick (a reschedule interrupt to every busy vCPU); 0 turns it off. At least
+   * 100us (Linux's HZ is 100 to 1000, a 1 to 10 ms tick): a nanosecond tick would be an interrupt storm
+   * that never lets virtual time advance usefully.
+   */
+  tick: durationSchema
+    .refine((t) => t === 0 || t >= 100_000, {
+      message: 'expected 0 (no tick) or a duration of at least 100us (Linux ticks at 100 to 1000 Hz)',
+    })
+    .default(4_000_000),
   /**
    * With host.ksm: the fraction of guest pages whose content is a duplicate KSM can merge (zero pages, the
    * same kernel and libraries in identical VMs), and how many distinct such contents there are.

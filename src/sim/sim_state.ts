@@ -42,6 +42,13 @@ export interface SimOptions {
   tracer?: SimTracer | null;
   /** Called about every 2^16 events with the fraction of virtual time done. */
   onProgress?: ((fraction: number) => void) | null;
+  /**
+   * Budgets (the CLI's --max-events and --max-time): stop after this many events, or when `shouldStop`
+   * (asked every 2^16 events; the CLI reads its clock there, the model never does) says so. A stopped run
+   * ends its measured period at the current virtual time and records why in `stopped`.
+   */
+  maxEvents?: number;
+  shouldStop?: (() => boolean) | null;
 }
 
 /** `warmup: auto` checks every tenth of duration and gives up after this many checks. */
@@ -72,6 +79,12 @@ export class SimState {
   readonly costs: SimCosts;
   readonly tracer: SimTracer | null;
   readonly onProgress: ((fraction: number) => void) | null;
+  readonly maxEvents: number;
+  readonly shouldStop: (() => boolean) | null;
+  /** Why the run stopped before its end: a budget (SimOptions), or null. */
+  stopped: 'max-events' | 'max-time' | null = null;
+  /** Events processed so far. */
+  events = 0;
 
   // Per vCPU (global index g).
   readonly vcpus: KvmVcpu[] = [];
@@ -157,6 +170,8 @@ export class SimState {
     this.tracer = opts.tracer ?? null;
     this.onProgress = opts.onProgress ?? null;
     this.warmupAt = scenario.warmup;
+    this.maxEvents = opts.maxEvents ?? Number.POSITIVE_INFINITY;
+    this.shouldStop = opts.shouldStop ?? null;
     // warmup: auto decides the warm-up during the run (control.ts); until then the end is the latest
     // possible one.
     this.endTime = scenario.autoWarmup ? autoWarmupLimit(scenario) + scenario.duration : scenario.duration;

@@ -121,8 +121,23 @@ export class Simulator extends SimState {
         stopped = true;
         break;
       }
-      if ((++events & 0xffff) === 0 && this.onProgress) this.onProgress(this.now / this.endTime);
+      if (++events >= this.maxEvents) {
+        this.stopped = 'max-events';
+        this.endTime = this.now;
+        stopped = true;
+        break;
+      }
+      if ((events & 0xffff) === 0) {
+        if (this.onProgress) this.onProgress(this.now / this.endTime);
+        if (this.shouldStop?.()) {
+          this.stopped = 'max-time';
+          this.endTime = this.now;
+          stopped = true;
+          break;
+        }
+      }
     }
+    this.events = events;
     if (!stopped) this.now = this.endTime;
     this.swap.sync(this.endTime);
     this.tracer?.end(this, this.endTime);

@@ -46,8 +46,14 @@ test('a replay that no longer fails exits 0; one whose steps no longer apply exi
   assert.match(r.stdout, /not reproduced/);
   const bad = file('bad-steps.json', JSON.stringify({ ...json, steps: [{ id: 1, label: 'x' }] }));
   const b = kvmsim('replay', bad);
+  // issue 12 item 9: one line on stderr naming the step, nothing on stdout.
   assert.equal(b.status, 2);
-  assert.match(b.stdout, /diverged: step 1/);
+  assert.equal(b.stdout, '');
+  assert.match(
+    b.stderr,
+    /^kvmsim: .*bad-steps\.json: steps\[0\]\.id: the replay diverged: step 1 \(id 1\) is not enabled/,
+  );
+  assert.equal(b.stderr.trim().split('\n').length, 1);
 });
 
 test('properties hold: exit 0 and the statistics line', () => {

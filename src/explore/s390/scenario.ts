@@ -118,6 +118,8 @@ export const DEFAULT_MAX_STATES = 5_000_000;
 export interface ExploreOutcome {
   readonly name: string;
   readonly kind: SearchResult<S390World>['kind'];
+  /** Which budget stopped the search (kind 'budget'). */
+  readonly budget?: string;
   readonly property?: string;
   readonly states: number;
   readonly transitions: number;
@@ -139,6 +141,8 @@ export interface ExploreRunOptions {
   /** Overrides the scenario's search.max_states. */
   maxStates?: number;
   maxMemBytes?: number;
+  /** Asked every 65,536 expanded states; true ends the search as a budget (the CLI's --max-time). */
+  shouldStop?: () => boolean;
 }
 
 /** Runs the search a scenario describes; options override its `search:` settings. */
@@ -149,6 +153,7 @@ export function runS390Explore(s: S390ExploreScenario, opts: ExploreRunOptions =
   const r = search(model, {
     maxStates,
     ...(opts.maxMemBytes !== undefined ? { maxMemBytes: opts.maxMemBytes } : {}),
+    ...(opts.shouldStop ? { onProgress: () => (opts.shouldStop?.() ? ('stop' as const) : undefined) } : {}),
   });
   const trace: Trace<S390World> | undefined =
     r.kind === 'violation' || r.kind === 'invalid-end' ? r.trace : undefined;
@@ -162,6 +167,7 @@ export function runS390Explore(s: S390ExploreScenario, opts: ExploreRunOptions =
   return {
     name: s.name ?? model.name,
     kind: r.kind,
+    ...(r.kind === 'budget' ? { budget: r.reason } : {}),
     ...(property !== undefined ? { property } : {}),
     states: r.stats.states,
     transitions: r.stats.transitions,

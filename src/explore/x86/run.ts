@@ -19,6 +19,11 @@ export interface ExploreSearchOptions {
   readonly now?: () => number;
   /** Called every 65,536 expanded states of the safety search (the CLI's progress line on a TTY). */
   readonly onProgress?: (stats: SearchStats) => void;
+  /**
+   * Asked every 65,536 expanded states of the safety search and before the liveness pass: true ends the
+   * search as a budget ('stopped'). The CLI's --max-time; the search itself never reads a clock.
+   */
+  readonly shouldStop?: () => boolean;
 }
 
 export interface Counterexample {
@@ -52,14 +57,15 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
       ? { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes }
       : { maxStates: o.maxStates };
   const onProgress = o.onProgress;
+  const shouldStop = o.shouldStop;
   const r = explore(model, {
     ...budget,
     strategy: o.strategy,
-    ...(onProgress
+    ...(onProgress || shouldStop
       ? {
           onProgress: (st: SearchStats) => {
-            onProgress(st);
-            return undefined;
+            onProgress?.(st);
+            return shouldStop?.() ? 'stop' : undefined;
           },
         }
       : {}),
@@ -84,6 +90,7 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
   }
   const live = cfg.properties.filter((p) => LIVENESS_PROPERTIES.includes(p));
   if (live.length === 0) return done({ verdict: 'ok', safety: r.stats });
+  if (shouldStop?.()) return done({ verdict: 'budget', budgetReason: 'stopped', safety: r.stats });
   const lm = x86ExploreModel(cfg, { symmetry: o.symmetry, por: false });
   const l = checkLiveness(lm, live, { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes });
   const liveness = { states: l.states, edges: l.edges };

@@ -15,6 +15,7 @@
 // `latency.values[2]: expected a duration …`) instead of a union's top-level "Invalid input".
 
 import { z } from 'zod';
+import { show } from '../../scenario/values.ts';
 import { checkDistSpec, DIST_KINDS, type DistKind, type DistSpec } from './dist.ts';
 import { durationSchema } from './quantity_schema.ts';
 
@@ -70,7 +71,7 @@ export function distSpecSchema(value: ValueSchema = durationSchema) {
     if (isPlainObject(input)) {
       const kind = input.dist;
       if (typeof kind !== 'string' || !(DIST_KINDS as readonly string[]).includes(kind)) {
-        const got = kind === undefined ? 'nothing' : JSON.stringify(kind);
+        const got = kind === undefined ? 'nothing' : show(kind);
         ctx.issues.push({
           code: 'custom',
           message: `expected one of ${allowed}, got ${got}`,
