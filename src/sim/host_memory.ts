@@ -184,7 +184,7 @@ export class HostMemory {
         // (clear_flush_young clears it); either one gives the page a second chance.
         let young = (ref[byte]! & bit) !== 0;
         if (young) ref[byte] = ref[byte]! & ~bit;
-        if (this.agePage !== null && this.agePage(vm, gfn)) young = true;
+        if (this.agePage?.(vm, gfn)) young = true;
         if (!young) {
           this.evictPageOf(vm, gfn);
           this.hand = g + 1;
