@@ -223,7 +223,7 @@ export function compareVariants(
       );
       if (r.sim.stopped !== null)
         throw new BudgetError(
-          `${scenario.file}: budget: ${r.sim.stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${done + 1} of ${total} (${variant.label}, seed ${seed}); a comparison needs every run, none printed`,
+          `${scenario.file}: budget: ${r.sim.stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${done + 1} of ${total} (${variant.era === null && variant.bugs === null ? `apf ${variant.mode}` : variant.label}, seed ${seed}); a comparison needs every run, none printed`,
         );
       done++;
       onProgress?.(done / total);
