@@ -1,5 +1,5 @@
 // `npm run bench sim-hostmm`: the simulator with the host memory-management generators (KSM, NUMA
-// balancing) on against the same scenario with them off, in the same process: interleaved rounds (the order
+// balancing, THP) on against the same scenario with them off, in the same process: interleaved rounds (the order
 // alternates), medians, CPU time of the process (process.cpuUsage, user + system) around `sim.run()`.
 //
 // The figure is simulated guest touches (page accesses) per CPU second: the generators add host events
@@ -7,6 +7,7 @@
 // simulator per unit of guest activity. Both sides have the MMU notifiers on (the generators need them).
 // 1. KSM: examples/sim/ksm-dense.yaml, 1.5 s simulated (merging starts in the second full scan).
 // 2. NUMA: examples/sim/numa-balanced.yaml, 0.5 s simulated (a scan every 100 ms).
+// 3. THP: examples/sim/thp-database.yaml, 0.5 s simulated (khugepaged every 10 ms, 128 ranges a time).
 // Target (issue 21): none set; reported as measured.
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,15 @@ function numa(on: boolean): SimScenario {
   sc.warmup = 0;
   sc.autoWarmup = false;
   if (!on) sc.numa = null;
+  return sc;
+}
+
+function thp(on: boolean): SimScenario {
+  const sc = loadSimScenario(ex('thp-database.yaml'));
+  sc.duration = 0.5e9;
+  sc.warmup = 0;
+  sc.autoWarmup = false;
+  if (!on) sc.thp = null;
   return sc;
 }
 
@@ -85,6 +95,7 @@ export default async function simHostMmBench(): Promise<string> {
   const cases = [
     { name: 'KSM (`examples/sim/ksm-dense.yaml`, 1.5 s simulated)', res: runCase(ksm) },
     { name: 'NUMA balancing (`examples/sim/numa-balanced.yaml`, 0.5 s simulated)', res: runCase(numa) },
+    { name: 'THP (`examples/sim/thp-database.yaml`, 0.5 s simulated)', res: runCase(thp) },
   ];
   const lines = ['## sim-hostmm: the simulator with the host memory-management generators on and off', ''];
   lines.push(

@@ -1,5 +1,5 @@
 // Control events: the end of warmup (snapshot and reset of the measured statistics), each VM's scheduler
-// tick, the tracer's periodic samples, and KSM's scanner waking up. A control event's id is code | arg << 3 (arg: the VM of a tick).
+// tick, the tracer's periodic samples, and KSM's scanner, NUMA balancing and khugepaged waking up. A control event's id is code | arg << 3 (arg: the VM of a tick).
 import { RESCHEDULE_VECTOR } from '../guest/x86/linux/scheduler.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import { K_TICKS, NCAT, NCOUNT } from './counters.ts';
@@ -16,6 +16,7 @@ const CTRL_KSM = 3;
 const CTRL_BATCH = 4;
 const CTRL_AUTO_WARMUP = 5;
 const CTRL_NUMA = 6;
+const CTRL_KHUGEPAGED = 7;
 
 /** Puts the first control events on the heap: end of warmup, each VM's first tick, the first sample. */
 export function startControl(s: SimState): void {
@@ -27,6 +28,7 @@ export function startControl(s: SimState): void {
   if (s.tracer) s.heap.push(0, (CTRL_SAMPLE << 2) | EV_CTRL);
   if (s.ksm) s.heap.push(s.ksm.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
   if (s.numa) s.heap.push(s.numa.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
+  if (s.thp) s.heap.push(s.thp.spec.sleep, (CTRL_KHUGEPAGED << 2) | EV_CTRL);
   if (s.onBatch && !sc.autoWarmup) {
     if (sc.warmup === 0) s.onBatch(s);
     scheduleBatches(s, sc.warmup, sc.duration);
@@ -109,6 +111,10 @@ export function control(s: SimState, id: number): void {
   } else if (code === CTRL_NUMA) {
     s.numa!.scan();
     s.heap.push(s.now + s.numa!.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
+  } else if (code === CTRL_KHUGEPAGED) {
+    // khugepaged: pages_to_scan pages' worth of 2 MiB ranges, then scan_sleep_millisecs.
+    s.thp!.scan();
+    s.heap.push(s.now + s.thp!.spec.sleep, (CTRL_KHUGEPAGED << 2) | EV_CTRL);
   } else if (code === CTRL_BATCH) {
     s.onBatch?.(s);
   } else if (code === CTRL_TICK) {

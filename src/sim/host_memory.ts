@@ -32,6 +32,8 @@ export class HostMemory {
   sharing = 0;
   /** KSM (ksm.ts), when the host runs it: told of guest writes and of evictions. */
   ksm: { written(vm: number, gfn: number): void; evicted(vm: number, gfn: number): void } | null = null;
+  /** THP (khugepaged.ts), when the host runs it: a huge range is split before reclaim takes a page of it. */
+  thp: { split(vm: number, gfn: number): void } | null = null;
   /** Pages reclaimed so far, per VM. */
   readonly evictions: Float64Array;
   /** Resident pages per VM. */
@@ -146,6 +148,7 @@ export class HostMemory {
   private evictPageOf(vm: number, gfn: number): void {
     const evict = this.evictPage;
     this.ksm?.evicted(vm, gfn);
+    this.thp?.split(vm, gfn);
     if (evict === null) host_page_evict(this.states[vm]!, gfn);
     else {
       evict(vm, gfn);

@@ -176,6 +176,7 @@ export class Ksmd {
 
   /** try_to_merge_with_ksm_page(page, kpage): write_protect_page + replace_page. */
   private mergeIntoStable(vm: number, gfn: number, kind: number): void {
+    this.host.thp?.split(vm, gfn); // try_to_merge_one_page: a THP is split first
     this.mm(vm, MM_KSM_WRPROTECT, gfn);
     this.mm(vm, MM_KSM_REPLACE, gfn);
     this.merged[this.vmBase[vm]! + gfn] = kind;
@@ -187,6 +188,7 @@ export class Ksmd {
 
   /** @kernel try_to_merge_two_pages: the current page becomes the KSM page, the tree page is merged into it. */
   private try_to_merge_two_pages(vm: number, gfn: number, tvm: number, tgfn: number, kind: number): void {
+    this.host.thp?.split(vm, gfn);
     this.mm(vm, MM_KSM_WRPROTECT, gfn);
     const kvm = this.vms[vm]!;
     applyX86Step(kvm, { kind: 'ksm_stable', start: gfn + kvm.mmu.slot_base });

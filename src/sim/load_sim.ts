@@ -8,6 +8,7 @@ import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import type { SimCosts } from './costs.ts';
 import type { DistSpec } from './engine/dist.ts';
+import type { ThpSpec } from './khugepaged.ts';
 import type { KsmSpec } from './ksm.ts';
 import type { NumaSpec } from './numa_balancing.ts';
 import { type ApfMode, SimScenarioSchema, type WorkloadSpec } from './schema.ts';
@@ -61,6 +62,8 @@ export interface SimScenario {
   ksm: KsmSpec | null;
   /** host.numa_balancing (numa_balancing.ts); null when off. */
   numa: NumaSpec | null;
+  /** host.thp: khugepaged and huge mappings (khugepaged.ts); null when off. */
+  thp: ThpSpec | null;
   /** host.mmu_caches (with mmu_notifiers): VmConfig.mmu_caches too, and the memory-cache metrics. */
   mmuCaches: boolean;
   costs: SimCosts;
@@ -187,6 +190,12 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
       'host.ksm',
       'KSM merges reach KVM through the MMU notifiers: set host.mmu_notifiers: true',
     );
+  if (s.host.thp && !s.host.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      'host.thp',
+      'THP collapses and splits reach KVM through the MMU notifiers: set host.mmu_notifiers: true',
+    );
   if (s.warmup !== 'auto' && s.warmup >= s.duration)
     throw new ScenarioError(
       file,
@@ -212,6 +221,13 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
           period: s.host.numa_balancing.scan_period,
           nodes: s.host.numa_balancing.nodes,
           misplaced: s.host.numa_balancing.misplaced_pages,
+        }
+      : null,
+    thp: s.host.thp
+      ? {
+          pagesToScan: s.host.thp.khugepaged.pages_to_scan,
+          sleep: s.host.thp.khugepaged.scan_sleep_millisecs,
+          maxPtesSwap: s.host.thp.khugepaged.max_ptes_swap,
         }
       : null,
     mmuCaches: s.host.mmu_notifiers && s.host.mmu_caches === true,

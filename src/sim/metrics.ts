@@ -90,7 +90,17 @@ const M_MC_MAX_BATCH = M_MC + 9;
 /** Aging callbacks from reclaim (vm.mmu.stat), and those that found the page young. */
 const M_MMU_AGING = M_MC + 10;
 const M_MMU_AGING_YOUNG = M_MC + 11;
-const NRAW = M_MC + 12;
+/**
+ * THP (khugepaged.ts, vm.mmuHost.thp), per VM: 2 MiB ranges khugepaged scanned, collapses, splits, ranges
+ * left for swapped-out pages, faults that installed a 2 MiB SPTE, huge SPTEs zapped whole.
+ */
+const M_THP_SCANNED = M_MC + 12;
+const M_THP_COLLAPSES = M_THP_SCANNED + 1;
+const M_THP_SPLITS = M_THP_SCANNED + 2;
+const M_THP_SWAP_SKIPPED = M_THP_SCANNED + 3;
+const M_THP_HUGE_INSTALLS = M_THP_SCANNED + 4;
+const M_THP_HUGE_ZAPS = M_THP_SCANNED + 5;
+const NRAW = M_THP_SCANNED + 6;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -145,6 +155,16 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_NUMA_PROT] = numa.pagesProtected[i]!;
       r[M_NUMA_HINT] = numa.hintingFaults[i]!;
       r[M_NUMA_MIGRATE] = numa.migrations[i]!;
+    }
+    const thp = sim.thp;
+    const kt = sv.vm.mmuHost.thp;
+    if (thp !== null && kt !== null) {
+      r[M_THP_SCANNED] = thp.scanned[i]!;
+      r[M_THP_COLLAPSES] = thp.collapses[i]!;
+      r[M_THP_SPLITS] = thp.splits[i]!;
+      r[M_THP_SWAP_SKIPPED] = thp.swapSkipped[i]!;
+      r[M_THP_HUGE_INSTALLS] = kt.huge_installs;
+      r[M_THP_HUGE_ZAPS] = kt.huge_zaps;
     }
     const mc = sv.vm.memcache;
     if (mc !== null) {
@@ -238,8 +258,36 @@ export interface Metrics {
   ksm?: KsmMetrics;
   /** NUMA balancing on these VMs: present only with `host.numa_balancing` (docs/metrics.md). */
   numa?: NumaMetrics;
+  /** Transparent huge pages on these VMs: present only with `host.thp` (docs/metrics.md, "THP"). */
+  thp?: ThpMetrics;
   /** KVM's MMU memory caches: present only with `host.mmu_caches` (docs/metrics.md, "MMU memory caches"). */
   memcache?: MemcacheMetrics;
+}
+
+export interface ThpMetrics {
+  /** 2 MiB ranges khugepaged looked at (pages_to_scan / 512 per wake-up, all VMs together). */
+  ranges_scanned: number;
+  /** Ranges collapsed into a THP (thp_collapse: one invalidation of 2 MiB each). */
+  collapses: number;
+  /** THPs split before reclaim or KSM took one of their pages (thp_split: one invalidation each). */
+  splits: number;
+  /** Ranges not collapsed because some pages were swapped out, that the kernel would have swapped in and
+   * collapsed (at most max_ptes_swap swapped out): the model does not do that swap-in. */
+  swap_skipped: number;
+  /** Guest faults that installed a 2 MiB SPTE (512 gfns mapped by one fault). */
+  huge_mappings: number;
+  /** 2 MiB SPTEs an invalidation zapped whole (all 512 gfns, for a change to any part). */
+  huge_sptes_zapped: number;
+}
+
+/** THP host-wide, at the end of the run. */
+export interface ThpHostMetrics {
+  /** 2 MiB ranges the host maps huge now, and what that is in MiB. */
+  huge_ranges: number;
+  huge_mib: number;
+  /** khugepaged's sysfs counters: full_scans, pages_collapsed. */
+  full_scans: number;
+  pages_collapsed: number;
 }
 
 export interface NumaMetrics {
@@ -348,7 +396,13 @@ export interface RunMetrics {
   measured_s: number;
   /** Whether the measured window saw a host at steady state (steady_state.ts; absent without batches). */
   steady_state?: SteadyState;
-  host: { ram_mib: number; resident_mib: number; swap: SwapMetrics; ksm?: KsmHostMetrics };
+  host: {
+    ram_mib: number;
+    resident_mib: number;
+    swap: SwapMetrics;
+    ksm?: KsmHostMetrics;
+    thp?: ThpHostMetrics;
+  };
   total: Metrics;
   /** One per `vms` entry of the scenario (its `count` VMs together). */
   groups: GroupMetrics[];
@@ -385,6 +439,7 @@ function metricsOf(
   ksm: boolean,
   numa: boolean,
   memcache = false,
+  thp = false,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
@@ -449,6 +504,15 @@ function metricsOf(
       pages_protected: d[M_NUMA_PROT]!,
       hinting_faults: d[M_NUMA_HINT]!,
       migrations: d[M_NUMA_MIGRATE]!,
+    };
+  if (thp)
+    m.thp = {
+      ranges_scanned: d[M_THP_SCANNED]!,
+      collapses: d[M_THP_COLLAPSES]!,
+      splits: d[M_THP_SPLITS]!,
+      swap_skipped: d[M_THP_SWAP_SKIPPED]!,
+      huge_mappings: d[M_THP_HUGE_INSTALLS]!,
+      huge_sptes_zapped: d[M_THP_HUGE_ZAPS]!,
     };
   if (memcache)
     m.memcache = {
@@ -582,6 +646,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
       sim.ksm !== null,
       sim.numa !== null,
       sc.mmuCaches,
+      sim.thp !== null,
     );
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({
@@ -646,9 +711,25 @@ export function buildMetrics(sim: SimState): RunMetrics {
               pages_scanned: sim.ksm.pages_scanned,
             },
           }),
+      ...(sim.thp === null ? {} : { thp: thpHost(sim) }),
     },
     total: aggregate(sim.vms.map((_, i) => i)),
     groups,
     vms,
+  };
+}
+
+/** THP host-wide at the end of the run (RunMetrics.host.thp). */
+function thpHost(sim: SimState): ThpHostMetrics {
+  let huge = 0;
+  for (const sv of sim.vms) {
+    const t = sv.vm.mmuHost.thp;
+    if (t !== null) for (let r = 0; r < t.nranges; r++) huge += t.host_pmd[r]!;
+  }
+  return {
+    huge_ranges: huge,
+    huge_mib: huge * 2,
+    full_scans: sim.thp!.full_scans,
+    pages_collapsed: sim.thp!.pages_collapsed,
   };
 }

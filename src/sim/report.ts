@@ -116,6 +116,22 @@ export const NUMA_REPORT_ROWS: readonly Row[] = [
   },
 ];
 
+/** The THP rows, shown only when the host has THP (`host.thp`: Metrics.thp). */
+export const THP_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'THP ranges scanned / collapsed / split',
+    cell: (m) => (m.thp ? `${fx(m.thp.ranges_scanned)} / ${fx(m.thp.collapses)} / ${fx(m.thp.splits)}` : '–'),
+  },
+  {
+    label: '  2 MiB mappings / huge SPTEs zapped',
+    cell: (m) => (m.thp ? `${fx(m.thp.huge_mappings)} / ${fx(m.thp.huge_sptes_zapped)}` : '–'),
+  },
+  {
+    label: '  ranges left for swap-in (not modelled)',
+    cell: (m) => (m.thp ? fx(m.thp.swap_skipped) : '–'),
+  },
+];
+
 /** The memory-cache rows, shown only with `host.mmu_caches` (Metrics.memcache). */
 export const MEMCACHE_REPORT_ROWS: readonly Row[] = [
   {
@@ -154,6 +170,7 @@ export function formatReport(r: RunMetrics): string {
     ...(r.total.mmu ? MMU_REPORT_ROWS : []),
     ...(r.total.ksm ? KSM_REPORT_ROWS : []),
     ...(r.total.numa ? NUMA_REPORT_ROWS : []),
+    ...(r.total.thp ? THP_REPORT_ROWS : []),
     ...(r.total.memcache ? MEMCACHE_REPORT_ROWS : []),
   ];
   for (const row of table) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);
@@ -175,6 +192,12 @@ export function formatReport(r: RunMetrics): string {
     lines.push(
       `ksm: pages_shared ${fx(k.pages_shared)}, pages_sharing ${fx(k.pages_sharing)} (${fx(k.saved_mib)} MiB saved), ` +
         `full_scans ${fx(k.full_scans)}, pages scanned ${fx(k.pages_scanned)}`,
+    );
+  const t = r.host.thp;
+  if (t)
+    lines.push(
+      `thp: ${fx(t.huge_ranges)} huge ranges (${fx(t.huge_mib)} MiB) at the end, ` +
+        `khugepaged full_scans ${fx(t.full_scans)}, pages_collapsed ${fx(t.pages_collapsed)}`,
     );
   return `${lines.join('\n')}\n`;
 }

@@ -176,6 +176,24 @@ const HostSchema = z.strictObject({
     })
     .optional(),
   /**
+   * Transparent huge pages (src/sim/khugepaged.ts, src/host/x86/mmu_hugepage.ts): khugepaged wakes every
+   * `scan_sleep_millisecs` and collapses fully resident 2 MiB ranges among the next `pages_to_scan` pages'
+   * worth; KVM maps a huge range with one 2 MiB SPTE; reclaim splits a huge range first. Needs mmu_notifiers.
+   */
+  thp: z
+    .strictObject({
+      khugepaged: z
+        .strictObject({
+          pages_to_scan: intIn(1, 1 << 24).default(4096),
+          scan_sleep_millisecs: durationSchema
+            .default(10_000_000_000)
+            .refine((x) => x > 0, 'expected more than 0'),
+          max_ptes_swap: intIn(0, 511).default(64),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  /**
    * With mmu_notifiers: model KVM's MMU memory caches (VmConfig.mmu_caches, docs/mmu.md): topups, the
    * page tables each install takes, and the cache metrics. Absent: off.
    */

@@ -13,6 +13,7 @@
 // It also owns the event encoding (payload = id << 2 | kind) and `schedule`, which every job uses to put
 // a vCPU's next step on the heap. Nothing here imports those files, so there is no import cycle.
 
+import { enableThp } from '../host/x86/mmu_hugepage.ts';
 import { AGE_CLEAR_FLUSH } from '../host/x86/mmu_notifier.ts';
 import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
@@ -24,6 +25,7 @@ import { EventHeap } from './engine/heap.ts';
 import { xoshiro128Stream } from './engine/rng.ts';
 import { LogHistogram } from './histogram.ts';
 import { HostMemory } from './host_memory.ts';
+import { Khugepaged } from './khugepaged.ts';
 import { Ksmd } from './ksm.ts';
 import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
 import { NumaBalancing } from './numa_balancing.ts';
@@ -75,6 +77,8 @@ export class SimState {
   readonly ksm: Ksmd | null = null;
   /** Automatic NUMA balancing, when on (host.numa_balancing). */
   readonly numa: NumaBalancing | null = null;
+  /** khugepaged and THP splits, when the host has THP (host.thp). */
+  readonly thp: Khugepaged | null = null;
   readonly swap: SwapDevice;
   readonly costs: SimCosts;
   readonly tracer: SimTracer | null;
@@ -207,6 +211,7 @@ export class SimState {
     let pages = 0;
     scenario.vms.forEach((spec, i) => {
       kvms.push(createSimKvm(spec, hooksFor(this, i, g), scenario.mmuNotifiers, scenario.mmuCaches));
+      if (scenario.thp !== null) enableThp(kvms[i]!);
       this.vmPageBase[i] = pages;
       pages += kvms[i]!.mem.npages;
       g += spec.vcpus;
@@ -269,6 +274,10 @@ export class SimState {
         this.host.totalPages,
         scenario.seed,
       );
+    if (scenario.thp !== null) {
+      this.thp = new Khugepaged(scenario.thp, kvms);
+      this.host.thp = this.thp;
+    }
     this.swap = new SwapDevice(
       scenario.swapChannels,
       compileDist(scenario.swapLatency),

@@ -27,6 +27,13 @@ import {
   FAULT_WRITABLE,
   FAULT_WRITE,
 } from './mmu_fault_flags.ts';
+import {
+  do_huge_pmd_numa_page,
+  host_pfn_mapping_level,
+  kvm_mmu_hugepage_adjust,
+  kvm_mmu_map_huge,
+  PG_LEVEL_2M,
+} from './mmu_hugepage.ts';
 import { mmu_invalidate_retry_gfn, mmu_invalidate_retry_gfn_unsafe, RETRY_RANGE } from './mmu_notifier.ts';
 import { host_mm_run, MM_COW } from './primary_mmu.ts';
 import { REFAULT_CAP } from './step_effects.ts';
@@ -63,7 +70,9 @@ export function mmu_fault_snapshot(vm: KvmVm, vcpu: KvmVcpu, gfn: number, flags:
 export function mmu_fault_resolved(vm: KvmVm, vcpu: KvmVcpu, gfn: number, flags: number): number {
   const st = vm.mem.pageState;
   if (st[gfn]! & PAGE_HOST_PROTNONE) {
-    host_pte_set_protnone(st, gfn, false);
+    const thp = vm.mmuHost.thp;
+    if (thp !== null && host_pfn_mapping_level(thp, gfn) === PG_LEVEL_2M) do_huge_pmd_numa_page(st, gfn);
+    else host_pte_set_protnone(st, gfn, false);
     vm.hooks.numaHintingFault?.(vcpu, gfn);
   }
   if (flags & FAULT_WRITE && st[gfn]! & PAGE_KSM) host_mm_run(vm, MM_COW, gfn, gfn + 1);
@@ -146,7 +155,11 @@ function fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number, m: MmuCachesVm | nu
     vcpu.mmu_fault_flags = 0;
     return RET_PF_RETRY;
   }
-  spte_install_pfn(st, gfn, (flags & FAULT_WRITABLE) !== 0, stale);
+  const thp = vm.mmuHost.thp;
+  // With THP: a range the host maps huge is mapped by one 2 MiB SPTE (kvm_mmu_hugepage_adjust).
+  if (thp !== null && !stale && kvm_mmu_hugepage_adjust(thp, vm.mmu.slot_base, gfn) === PG_LEVEL_2M)
+    kvm_mmu_map_huge(st, thp, gfn, (flags & FAULT_WRITABLE) !== 0);
+  else spte_install_pfn(st, gfn, (flags & FAULT_WRITABLE) !== 0, stale);
   vcpu.mmu_fault_flags = 0;
   if ((flags & FAULT_PREFETCH) === 0) vcpu.mmu_retry_gfn = -1;
   return RET_PF_FIXED;

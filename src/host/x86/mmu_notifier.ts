@@ -19,6 +19,7 @@ import {
   spte_zap,
 } from '../../mem/page_state.ts';
 import type { MmuBehaviour } from './mmu_era.ts';
+import { type KvmHugepages, kvm_huge_zap_range } from './mmu_hugepage.ts';
 
 /** `mmu_invalidate_range_start` before any range was added (6.8's INVALID_GPA). */
 export const INVALID_RANGE = -0x80000000;
@@ -149,6 +150,8 @@ export interface MmuHost {
   readonly mmuTrace: ((tp: number, start: number, end: number) => void) | null;
   /** A host WARN / KVM_BUG_ON splat. */
   mmuWarn(message: string): void;
+  /** Transparent huge pages (mmu_hugepage.ts), when the VM has them (enableThp); null: 4 KiB only. */
+  thp: KvmHugepages | null;
 }
 
 const hva = (h: MmuHost, page: number): number => h.hvaBase + page * PAGE_SIZE;
@@ -162,12 +165,18 @@ const gfnLo = (h: MmuHost, start: number): number => Math.max(0, start - h.mmu.s
 const gfnHi = (h: MmuHost, end: number): number => Math.min(h.npages, end - h.mmu.slot_base);
 
 /**
- * @kernel kvm_unmap_gfn_range (x86, shadow MMU rmap walk): zap every SPTE of [start, end) ∩ memslot.
- * Returns whether anything was zapped (the caller flushes remote TLBs).
+ * @kernel kvm_unmap_gfn_range (x86, shadow MMU rmap walk): zap every SPTE of [start, end) ∩ memslot (with
+ * THP, every huge SPTE that covers part of it, whole). Returns whether anything was zapped (the caller flushes remote TLBs).
  */
 export function kvm_unmap_gfn_range(h: MmuHost, start: number, end: number): boolean {
-  const lo = gfnLo(h, start);
-  const hi = gfnHi(h, end);
+  let lo = gfnLo(h, start);
+  let hi = gfnHi(h, end);
+  const t = h.thp;
+  if (t !== null) {
+    // A 2 MiB SPTE covering part of the range is zapped whole (mmu_hugepage.ts).
+    lo = kvm_huge_zap_range(t, lo, hi);
+    hi = t.zapHi;
+  }
   let flush = false;
   for (let g = lo; g < hi; g++) {
     if (spte_zap(h.pages, g)) {

@@ -23,10 +23,12 @@ import {
   PAGE_HOST_RESIDENT,
   PAGE_HOST_RO,
   PAGE_KSM,
+  type PageStates,
 } from '../../mem/page_state.ts';
 import { gfn_to_pfn_cache_invalidate_start } from '../kvm_gpc.ts';
 import { kvm_mmu_zap_all_fast } from './mmu_caches_vm.ts';
 import { FAULT_PFN_STALE, FAULT_ROOT_OBSOLETE } from './mmu_fault_flags.ts';
+import { HPAGE_PMD_NR, type KvmHugepages, thp_host_pmd_clear, thp_host_pmd_set } from './mmu_hugepage.ts';
 import {
   kvm_invalidate_memslot,
   kvm_mmu_invalidate_end_publish,
@@ -289,14 +291,17 @@ function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
   const hi = Math.min(vm.mem.npages, end - base);
   const rfc = vm.era.mmu.useChangePte;
   const hb = vm.hostMaps?.backing ?? null;
+  let refused = 0;
   for (let g = lo; g < hi; g++) {
     const s = st[g]!;
     if ((s & PAGE_HOST_RESIDENT) === 0) continue;
     if (
       (op === MM_KSM_WRPROTECT || op === MM_KSM_REPLACE || op === MM_MIGRATE || op === MM_THP_COLLAPSE) &&
       cannotMove(hb, g)
-    )
+    ) {
+      refused++;
       continue;
+    }
     switch (op) {
       case MM_RECLAIM:
       case MM_DONTNEED:
@@ -339,6 +344,39 @@ function changePtes(vm: KvmVm, op: number, start: number, end: number): void {
         break;
     }
   }
+  const thp = vm.mmuHost.thp;
+  if (thp !== null) thpHostPmd(thp, st, op, lo, hi, refused);
+}
+
+/**
+ * With THP (mmu_hugepage.ts): whether the host maps each 2 MiB range huge after `op` on gfns [lo, hi). A
+ * collapse of one whole range with every page resident and none refused makes it PMD-mapped
+ * (collapse_huge_page's set_pmd_at); a protection change keeps a PMD it covers whole (change_huge_pmd); any other
+ * operation on part of a range leaves it mapped by 4 KiB PTEs (split_huge_pmd first; the simulator runs that
+ * split as its own `thp_split` operation, so this only makes sure).
+ */
+function thpHostPmd(
+  t: KvmHugepages,
+  st: PageStates,
+  op: number,
+  lo: number,
+  hi: number,
+  refused: number,
+): void {
+  if (hi <= lo) return;
+  if (op === MM_MPROTECT_RO || op === MM_MPROTECT_RW || op === MM_NUMA_PROTNONE) {
+    // change_huge_pmd keeps a PMD the change covers whole; a PMD it covers in part is split first.
+    if (lo % HPAGE_PMD_NR !== 0) thp_host_pmd_clear(t, lo, lo + 1);
+    if (hi % HPAGE_PMD_NR !== 0) thp_host_pmd_clear(t, hi - 1, hi);
+    return;
+  }
+  if (op === MM_THP_COLLAPSE) {
+    if (hi - lo !== HPAGE_PMD_NR || lo % HPAGE_PMD_NR !== 0 || refused > 0) return;
+    for (let g = lo; g < hi; g++) if ((st[g]! & PAGE_HOST_RESIDENT) === 0) return;
+    thp_host_pmd_set(t, lo);
+    return;
+  }
+  thp_host_pmd_clear(t, lo, hi);
 }
 
 /**

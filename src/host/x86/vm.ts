@@ -187,6 +187,7 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
       mmuWarn(message: string) {
         vm.hooks.warn?.(vm.vcpus[0]!, message);
       },
+      thp: null,
     },
     effects: new StepEffects(),
     memcache: null,
