@@ -15,18 +15,12 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { initialResidentPages, loadSimScenario, type SimScenario, withMode } from '../src/sim/load_sim.ts';
 import { Simulator } from '../src/sim/simulator.ts';
+import { median, mega } from './stats.ts';
 
 const root = join(import.meta.dirname, '..');
 const ex = (f: string) => join(root, 'examples/sim', f);
 const ROUNDS = Number(process.env.SIM_MMU_BENCH_ROUNDS ?? 9);
 const CAL_FAULTS = 300_000;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const mega = (x: number) => `${(x / 1e6).toFixed(3)} M`;
 
 /** 0: no notifiers; 1: notifiers; 2: notifiers and memory caches. */
 type Arm = 0 | 1 | 2;

@@ -26,18 +26,12 @@ import { Simulator } from '../src/sim/simulator.ts';
 import { ChromeTraceWriter } from '../src/trace/chrome.ts';
 import { FtraceWriter } from '../src/trace/ftrace.ts';
 import { buildDesC, runDesC } from './des/c_baseline.ts';
+import { median, mega } from './stats.ts';
 
 const root = join(import.meta.dirname, '..');
 const ex = (f: string) => join(root, 'examples/sim', f);
 const ROUNDS = 3;
 const CAL_FAULTS = 300_000;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const mega = (x: number) => `${(x / 1e6).toFixed(3)} M`;
 
 /** Faults per wall second of the simulator on the calibration scenario. */
 function calibrationRun(faults: number): number {

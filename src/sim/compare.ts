@@ -162,7 +162,7 @@ export interface Comparison {
   /** The smallest tasks-per-vCPU of the scenario's VMs (the expected order assumes more than one). */
   tasksPerVcpu: number;
   /** Where guest work departs from interrupt ≥ legacy ≥ off ≥ sync, and why (compare_order.ts). */
-  notes: OrderNote[];
+  notes: CompareNote[];
 }
 
 /** The scenario as variant `v` runs it. */
@@ -279,12 +279,25 @@ export function compareMetricsFor(scenario: SimScenario): readonly CompareMetric
 
 const labelOf = (r: VariantResult): string => r.variant ?? r.mode ?? '';
 
+/** A note on what a what-if switch changed: `variant` (with the switch) against `against` (without). */
+export interface WhatIfNote {
+  switch: BugName;
+  variant: string;
+  against: string;
+  /** Whether the guest-fault rates differ by more than their two 95% intervals. */
+  significant: boolean;
+  text: string;
+}
+
+/** The notes under a comparison's table: the expected order of modes, or what a what-if switch changed. */
+export type CompareNote = OrderNote | WhatIfNote;
+
 /**
  * Notes on what-if switches: for each variant with `use-change-pte` against the same variant without it,
  * what Glisse's change_pte RFC changed in this run (SPTE zaps, guest faults, exits, guest work).
  */
-function whatIfNotes(variants: readonly Variant[], results: readonly VariantResult[]): OrderNote[] {
-  const notes: OrderNote[] = [];
+function whatIfNotes(variants: readonly Variant[], results: readonly VariantResult[]): WhatIfNote[] {
+  const notes: WhatIfNote[] = [];
   const key = (v: Variant, drop: BugName): string =>
     `${v.mode}|${v.era}|${(v.bugs ?? []).filter((b) => b !== drop).join('+')}`;
   const f0 = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
@@ -305,8 +318,9 @@ function whatIfNotes(variants: readonly Variant[], results: readonly VariantResu
       (a.guest_faults_per_s?.ci95 ?? 0) + (b.guest_faults_per_s?.ci95 ?? 0);
     const work = z(a, 'task_cpu_rate') > 0 ? z(b, 'task_cpu_rate') / z(a, 'task_cpu_rate') : Number.NaN;
     notes.push({
-      expected: (v.mode ?? 'interrupt') as ApfMode,
-      over: (v.mode ?? 'interrupt') as ApfMode,
+      switch: 'use-change-pte',
+      variant: labelOf(results[i]!),
+      against: labelOf(results[j]!),
       significant,
       text:
         `${labelOf(results[i]!)} against ${labelOf(results[j]!)}: with Glisse's change_pte RFC (2019, never ` +
