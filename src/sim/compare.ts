@@ -103,6 +103,12 @@ export const MMU_COMPARE_METRICS: readonly CompareMetric[] = [
     digits: 0,
   },
   {
+    key: 'mmu_lock_wait_ms_per_s',
+    label: 'vCPU mmu_lock wait ms/s',
+    get: (m) => (m.measured_s > 0 && m.total.mmu ? m.total.mmu.mmu_lock.wait_ms / m.measured_s : Number.NaN),
+    digits: 2,
+  },
+  {
     key: 'ksm_saved_mib',
     label: 'KSM saved MiB (end)',
     get: (m) => m.host.ksm?.saved_mib ?? Number.NaN,

@@ -1,8 +1,12 @@
 // Control events: the end of warmup (snapshot and reset of the measured statistics), each VM's scheduler
-// tick, the tracer's periodic samples, and KSM's scanner, NUMA balancing and khugepaged waking up. A control event's id is code | arg << 3 (arg: the VM of a tick).
+// tick, the tracer's periodic samples, KSM's scanner, NUMA balancing and khugepaged waking up, and the end
+// of a timed invalidation window (mmu_lock.ts). A control event's id is code | arg << 4 (arg: the VM of a
+// tick, the VM and host mm thread of a window).
 import { RESCHEDULE_VECTOR } from '../guest/x86/linux/scheduler.ts';
+import { MM_NUMA_PROTNONE } from '../host/x86/primary_mmu.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import { K_TICKS, NCAT, NCOUNT } from './counters.ts';
+import { windowArg, windowThread, windowVm } from './mmu_lock.ts';
 import { AUTO_WARMUP_MAX_CHECKS, autoWarmupPeriod, EV_CTRL, type SimState } from './sim_state.ts';
 import { halfDrift, STEADY_BATCHES } from './steady_state.ts';
 
@@ -17,18 +21,30 @@ const CTRL_BATCH = 4;
 const CTRL_AUTO_WARMUP = 5;
 const CTRL_NUMA = 6;
 const CTRL_KHUGEPAGED = 7;
+const CTRL_MM_WINDOW = 8;
+const ctrl = (code: number, arg = 0): number => ((code | (arg << 4)) << 2) | EV_CTRL;
 
 /** Puts the first control events on the heap: end of warmup, each VM's first tick, the first sample. */
 export function startControl(s: SimState): void {
   const sc = s.scenario;
-  if (sc.autoWarmup) s.heap.push(autoWarmupPeriod(sc), (CTRL_AUTO_WARMUP << 2) | EV_CTRL);
-  else if (sc.warmup > 0) s.heap.push(sc.warmup, (CTRL_WARMUP << 2) | EV_CTRL);
+  if (sc.autoWarmup) s.heap.push(autoWarmupPeriod(sc), ctrl(CTRL_AUTO_WARMUP));
+  else if (sc.warmup > 0) s.heap.push(sc.warmup, ctrl(CTRL_WARMUP));
   for (let i = 0; i < s.vms.length; i++)
-    if (s.tickPeriod[i]! > 0) s.heap.push(s.tickPeriod[i]!, ((CTRL_TICK | (i << 3)) << 2) | EV_CTRL);
-  if (s.tracer) s.heap.push(0, (CTRL_SAMPLE << 2) | EV_CTRL);
-  if (s.ksm) s.heap.push(s.ksm.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
-  if (s.numa) s.heap.push(s.numa.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
-  if (s.thp) s.heap.push(s.thp.spec.sleep, (CTRL_KHUGEPAGED << 2) | EV_CTRL);
+    if (s.tickPeriod[i]! > 0) s.heap.push(s.tickPeriod[i]!, ctrl(CTRL_TICK, i));
+  if (s.tracer) s.heap.push(0, ctrl(CTRL_SAMPLE));
+  if (s.ksm) s.heap.push(s.ksm.spec.sleep, ctrl(CTRL_KSM));
+  if (s.numa) {
+    s.heap.push(s.numa.spec.period, ctrl(CTRL_NUMA));
+    const lock = s.mmuLock;
+    if (lock !== null) {
+      // The scan's change_prot_numa keeps its invalidation window open while it changes the PTEs.
+      s.numa.runScan = (vm, start, end) => {
+        const at = lock.beginTimed(vm, s.now, MM_NUMA_PROTNONE, start, end);
+        if (lock.thread >= 0) s.heap.push(at, ctrl(CTRL_MM_WINDOW, windowArg(vm, lock.thread)));
+      };
+    }
+  }
+  if (s.thp) s.heap.push(s.thp.spec.sleep, ctrl(CTRL_KHUGEPAGED));
   if (s.onBatch && !sc.autoWarmup) {
     if (sc.warmup === 0) s.onBatch(s);
     scheduleBatches(s, sc.warmup, sc.duration);
@@ -40,7 +56,7 @@ function scheduleBatches(s: SimState, from: number, to: number): void {
   if (!s.onBatch) return;
   const len = to - from;
   for (let k = 1; k <= STEADY_BATCHES; k++)
-    s.heap.push(from + Math.round((len * k) / STEADY_BATCHES), (CTRL_BATCH << 2) | EV_CTRL);
+    s.heap.push(from + Math.round((len * k) / STEADY_BATCHES), ctrl(CTRL_BATCH));
 }
 
 /** The end of warmup: snapshot the counters, reset the histograms and maxima. */
@@ -97,36 +113,38 @@ function autoWarmupCheck(s: SimState): void {
     scheduleBatches(s, s.now, s.endTime);
     return;
   }
-  s.heap.push(s.now + autoWarmupPeriod(sc), (CTRL_AUTO_WARMUP << 2) | EV_CTRL);
+  s.heap.push(s.now + autoWarmupPeriod(sc), ctrl(CTRL_AUTO_WARMUP));
 }
 
 /** Runs control event `id` at `s.now`. */
 export function control(s: SimState, id: number): void {
-  const code = id & 7;
-  const arg = id >>> 3;
+  const code = id & 15;
+  const arg = id >>> 4;
   if (code === CTRL_WARMUP) {
     endWarmup(s);
   } else if (code === CTRL_AUTO_WARMUP) {
     autoWarmupCheck(s);
   } else if (code === CTRL_NUMA) {
     s.numa!.scan();
-    s.heap.push(s.now + s.numa!.spec.period, (CTRL_NUMA << 2) | EV_CTRL);
+    s.heap.push(s.now + s.numa!.spec.period, ctrl(CTRL_NUMA));
   } else if (code === CTRL_KHUGEPAGED) {
     // khugepaged: pages_to_scan pages' worth of 2 MiB ranges, then scan_sleep_millisecs.
     s.thp!.scan();
-    s.heap.push(s.now + s.thp!.spec.sleep, (CTRL_KHUGEPAGED << 2) | EV_CTRL);
+    s.heap.push(s.now + s.thp!.spec.sleep, ctrl(CTRL_KHUGEPAGED));
+  } else if (code === CTRL_MM_WINDOW) {
+    s.mmuLock!.finishTimed(windowVm(arg), windowThread(arg));
   } else if (code === CTRL_BATCH) {
     s.onBatch?.(s);
   } else if (code === CTRL_TICK) {
     tick(s, arg);
-    s.heap.push(s.now + s.tickPeriod[arg]!, ((CTRL_TICK | (arg << 3)) << 2) | EV_CTRL);
+    s.heap.push(s.now + s.tickPeriod[arg]!, ctrl(CTRL_TICK, arg));
   } else if (code === CTRL_KSM) {
     // ksmd: a batch of pages_to_scan pages, then sleep_millisecs.
     s.ksm!.scan();
-    s.heap.push(s.now + s.ksm!.spec.sleep, (CTRL_KSM << 2) | EV_CTRL);
+    s.heap.push(s.now + s.ksm!.spec.sleep, ctrl(CTRL_KSM));
   } else {
     s.tracer?.sample(s, s.now);
-    s.heap.push(s.now + s.tracer!.samplePeriod, (CTRL_SAMPLE << 2) | EV_CTRL);
+    s.heap.push(s.now + s.tracer!.samplePeriod, ctrl(CTRL_SAMPLE));
   }
 }
 

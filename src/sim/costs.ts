@@ -28,6 +28,15 @@ export interface SimCosts {
   guest_access: number;
   /** One boot / hotplug kernel op of the guest. */
   kernel_op: number;
+  /** A guest fault's part under mmu_lock (is_page_fault_stale, the SPTE install): how long it holds it. */
+  mmu_lock_fault: number;
+  /** A notifier callback's hold of mmu_lock (invalidate_range_start/end, clear_flush_young), before … */
+  mmu_lock_notifier: number;
+  /** … and per SPTE it zaps or ages under it (the rmap walk). */
+  mmu_lock_spte: number;
+  /** Per page, the primary MMU's PTE change of a timed host operation (the NUMA scan's change_prot_numa):
+   * how long its invalidation window stays open. */
+  host_pte: number;
 }
 
 export const COST_NAMES = [
@@ -43,6 +52,10 @@ export const COST_NAMES = [
   'minor_fault',
   'guest_access',
   'kernel_op',
+  'mmu_lock_fault',
+  'mmu_lock_notifier',
+  'mmu_lock_spte',
+  'host_pte',
 ] as const satisfies readonly (keyof SimCosts)[];
 
 /**
@@ -62,4 +75,8 @@ export const DEFAULT_COSTS: SimCosts = {
   minor_fault: 1500,
   guest_access: 0,
   kernel_op: 100,
+  mmu_lock_fault: 300,
+  mmu_lock_notifier: 200,
+  mmu_lock_spte: 40,
+  host_pte: 10,
 };

@@ -100,7 +100,20 @@ const M_THP_SPLITS = M_THP_SCANNED + 2;
 const M_THP_SWAP_SKIPPED = M_THP_SCANNED + 3;
 const M_THP_HUGE_INSTALLS = M_THP_SCANNED + 4;
 const M_THP_HUGE_ZAPS = M_THP_SCANNED + 5;
-const NRAW = M_THP_SCANNED + 6;
+/**
+ * mmu_lock timing (mmu_lock.ts), per VM: ns held, ns vCPUs waited, ns host operations waited, fault
+ * acquisitions, those that found it held, timed invalidation windows; then refaults by source and their
+ * exit ns (SimState.refaultsBySrc / refaultNsBySrc), HOST_MM_OPS order each.
+ */
+const M_LOCK_HOLD = M_THP_SCANNED + 6;
+const M_LOCK_WAIT = M_LOCK_HOLD + 1;
+const M_LOCK_HOST_WAIT = M_LOCK_HOLD + 2;
+const M_LOCK_ACQ = M_LOCK_HOLD + 3;
+const M_LOCK_CONTENDED = M_LOCK_HOLD + 4;
+const M_WINDOWS = M_LOCK_HOLD + 5;
+const M_REFAULT_SRC = M_LOCK_HOLD + 6;
+const M_REFAULT_NS_SRC = M_REFAULT_SRC + HOST_MM_OPS.length;
+const NRAW = M_REFAULT_NS_SRC + HOST_MM_OPS.length;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -165,6 +178,20 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_THP_SWAP_SKIPPED] = thp.swapSkipped[i]!;
       r[M_THP_HUGE_INSTALLS] = kt.huge_installs;
       r[M_THP_HUGE_ZAPS] = kt.huge_zaps;
+    }
+    const lock = sim.mmuLock;
+    if (lock !== null) {
+      r[M_LOCK_HOLD] = lock.holdNs[i]!;
+      r[M_LOCK_WAIT] = lock.waitNs[i]!;
+      r[M_LOCK_HOST_WAIT] = lock.hostWaitNs[i]!;
+      r[M_LOCK_ACQ] = lock.faultAcquires[i]!;
+      r[M_LOCK_CONTENDED] = lock.contended[i]!;
+      r[M_WINDOWS] = lock.windows[i]!;
+      const nops = HOST_MM_OPS.length;
+      for (let k = 0; k < nops; k++) {
+        r[M_REFAULT_SRC + k] = sim.refaultsBySrc[i * nops + k]!;
+        r[M_REFAULT_NS_SRC + k] = sim.refaultNsBySrc[i * nops + k]!;
+      }
     }
     const mc = sv.vm.memcache;
     if (mc !== null) {
@@ -368,6 +395,27 @@ export interface MmuMetrics {
    * TLB is the era's (none on x86 from 6.13); flushes are in tlb_flushes.
    */
   aging: { calls: number; young: number };
+  /**
+   * Refaults by source: guest faults that were the first on their page after an invalidation of that host
+   * operation zapped its SPTE (HOST_MM_OPS order), and the guest's exit time for them, in ms (the VM exit,
+   * fault handling and mmu_lock wait of that fault; the I/O a reclaimed page then waits for is in the swap
+   * and async-PF metrics).
+   */
+  refaults_by_source: Record<HostMmOpName, number>;
+  refault_exit_ms_by_source: Record<HostMmOpName, number>;
+  /**
+   * mmu_lock (src/sim/mmu_lock.ts): ms it was held (guest faults and notifier callbacks), ms vCPUs waited
+   * for it in their faults, ms host memory operations waited for it; fault acquisitions and those that
+   * found it held; invalidation windows the simulator kept open for a time (the NUMA scans).
+   */
+  mmu_lock: {
+    hold_ms: number;
+    wait_ms: number;
+    host_wait_ms: number;
+    fault_acquisitions: number;
+    contended: number;
+    timed_windows: number;
+  };
 }
 
 export interface VmMetrics extends Metrics {
@@ -552,6 +600,20 @@ function mmuMetricsOf(d: Float64Array): MmuMetrics {
     },
     warns: d[M_MMU_WARNS]!,
     aging: { calls: d[M_MMU_AGING]!, young: d[M_MMU_AGING_YOUNG]! },
+    refaults_by_source: Object.fromEntries(
+      HOST_MM_OPS.map((op, k) => [op, d[M_REFAULT_SRC + k]!]),
+    ) as MmuMetrics['refaults_by_source'],
+    refault_exit_ms_by_source: Object.fromEntries(
+      HOST_MM_OPS.map((op, k) => [op, r3(d[M_REFAULT_NS_SRC + k]! / 1e6)]),
+    ) as MmuMetrics['refault_exit_ms_by_source'],
+    mmu_lock: {
+      hold_ms: r3(d[M_LOCK_HOLD]! / 1e6),
+      wait_ms: r3(d[M_LOCK_WAIT]! / 1e6),
+      host_wait_ms: r3(d[M_LOCK_HOST_WAIT]! / 1e6),
+      fault_acquisitions: d[M_LOCK_ACQ]!,
+      contended: d[M_LOCK_CONTENDED]!,
+      timed_windows: d[M_WINDOWS]!,
+    },
   };
 }
 

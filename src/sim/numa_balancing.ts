@@ -39,6 +39,12 @@ export class NumaBalancing {
   readonly hintingFaults: Float64Array;
   readonly migrations: Float64Array;
 
+  /**
+   * Runs a scan's protection change on VM vm (slot pages [start, end)): whole at once by default; the
+   * simulator gives it a timed invalidation window (mmu_lock.ts).
+   */
+  runScan: (vm: number, start: number, end: number) => void;
+
   constructor(
     readonly spec: NumaSpec,
     private readonly vms: readonly KvmVm[],
@@ -46,6 +52,8 @@ export class NumaBalancing {
     totalPages: number,
     seed: number,
   ) {
+    this.runScan = (vm, start, end) =>
+      applyX86Step(this.vms[vm]!, { kind: 'host_mm', op: MM_NUMA_PROTNONE, start, end });
     const n = vms.length;
     this.offset = new Float64Array(n);
     this.scans = new Float64Array(n);
@@ -70,7 +78,7 @@ export class NumaBalancing {
       const base = vm.mmu.slot_base;
       let resident = 0;
       for (let g = start; g < end; g++) if (vm.mem.pageState[g]! & PAGE_HOST_RESIDENT) resident++;
-      applyX86Step(vm, { kind: 'host_mm', op: MM_NUMA_PROTNONE, start: base + start, end: base + end });
+      this.runScan(i, base + start, base + end);
       this.scans[i]!++;
       this.pagesProtected[i]! += resident;
       this.offset[i] = end >= n ? 0 : end;

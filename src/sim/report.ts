@@ -83,10 +83,29 @@ export const MMU_REPORT_ROWS: readonly Row[] = [
     cell: (m) => (m.mmu ? `${fx(m.mmu.sptes_zapped)} / ${fx(m.mmu.tlb_flushes)}` : '–'),
   },
   { label: '  refaults of reclaimed pages', cell: (m) => (m.mmu ? fx(m.mmu.refaults) : '–') },
+  {
+    label: '  refaults by source (exit ms)',
+    cell: (m) => {
+      if (!m.mmu) return '–';
+      const ms = m.mmu.refault_exit_ms_by_source;
+      const parts = Object.entries(m.mmu.refaults_by_source)
+        .filter(([, n]) => n > 0)
+        .map(([op, n]) => `${op} ${fx(n)} (${fx(ms[op as keyof typeof ms], 1)})`);
+      return parts.length > 0 ? parts.join(', ') : 'none';
+    },
+  },
   { label: '  guest faults per reclaim', cell: (m) => (m.mmu ? fx(m.mmu.faults_per_reclaim, 2) : '–') },
   {
     label: '  aging calls (young)',
     cell: (m) => (m.mmu ? `${fx(m.mmu.aging.calls)} (${fx(m.mmu.aging.young)})` : '–'),
+  },
+  {
+    label: 'mmu_lock ms held / vCPUs waited',
+    cell: (m) => (m.mmu ? `${fx(m.mmu.mmu_lock.hold_ms, 1)} / ${fx(m.mmu.mmu_lock.wait_ms, 2)}` : '–'),
+  },
+  {
+    label: '  faults contended / host waited ms',
+    cell: (m) => (m.mmu ? `${fx(m.mmu.mmu_lock.contended)} / ${fx(m.mmu.mmu_lock.host_wait_ms, 2)}` : '–'),
   },
   {
     label: 'fault retries range / seq / unsafe',

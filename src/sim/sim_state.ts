@@ -15,6 +15,7 @@
 
 import { enableThp } from '../host/x86/mmu_hugepage.ts';
 import { AGE_CLEAR_FLUSH } from '../host/x86/mmu_notifier.ts';
+import { HOST_MM_OPS } from '../host/x86/primary_mmu.ts';
 import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
@@ -28,6 +29,7 @@ import { HostMemory } from './host_memory.ts';
 import { Khugepaged } from './khugepaged.ts';
 import { Ksmd } from './ksm.ts';
 import { initialResidentPages, KERNEL_PAGES, type SimScenario } from './load_sim.ts';
+import { MmuLockTiming } from './mmu_lock.ts';
 import { NumaBalancing } from './numa_balancing.ts';
 import { createSimKvm, installSimGuest, type SimVm } from './sim_vm.ts';
 import { SwapDevice } from './swap_device.ts';
@@ -79,6 +81,15 @@ export class SimState {
   readonly numa: NumaBalancing | null = null;
   /** khugepaged and THP splits, when the host has THP (host.thp). */
   readonly thp: Khugepaged | null = null;
+  /** mmu_lock hold and wait times and the timed invalidation windows (mmu_lock.ts), with host.mmu_notifiers. */
+  readonly mmuLock: MmuLockTiming | null = null;
+  /**
+   * Per VM × host memory operation (vm * HOST_MM_OPS.length + op): guest faults that were the first on
+   * their page after that operation's invalidation zapped its SPTE, and the exit time of those faults
+   * (vcpu_step.ts; with host.mmu_notifiers).
+   */
+  readonly refaultsBySrc: Float64Array;
+  readonly refaultNsBySrc: Float64Array;
   readonly swap: SwapDevice;
   readonly costs: SimCosts;
   readonly tracer: SimTracer | null;
@@ -277,6 +288,16 @@ export class SimState {
     if (scenario.thp !== null) {
       this.thp = new Khugepaged(scenario.thp, kvms);
       this.host.thp = this.thp;
+    }
+    this.refaultsBySrc = new Float64Array(nvm * HOST_MM_OPS.length);
+    this.refaultNsBySrc = new Float64Array(nvm * HOST_MM_OPS.length);
+    if (scenario.mmuNotifiers) {
+      const lock = new MmuLockTiming(kvms, this.costs);
+      this.mmuLock = lock;
+      kvms.forEach((k, i) => {
+        k.mmuHost.zapSource = new Uint8Array(k.mem.npages);
+        k.mmuHost.onLock = (sptes) => lock.notifier(i, this.now, sptes);
+      });
     }
     this.swap = new SwapDevice(
       scenario.swapChannels,

@@ -19,6 +19,7 @@ import {
   GSTEP_TOUCH_EXIT,
   GSTEP_TOUCH_FIXED,
 } from '../guest/x86/linux/state.ts';
+import { HOST_MM_OPS } from '../host/x86/primary_mmu.ts';
 import { STEP_BLOCKED, STEP_HALTED } from '../host/x86/run_loop.ts';
 import { FRAME_EXC, FRAME_IRQ } from '../host/x86/step_effects.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
@@ -160,6 +161,17 @@ export function runVcpu(s: SimState, g: number): void {
       if (q > s.queuedMax[g]!) s.queuedMax[g] = q;
     }
     if (fx.refaults > 0) prefaultRefaults(s, g, vmIdx, fx);
+    const lock = s.mmuLock;
+    if (lock !== null) {
+      // The fault's part under mmu_lock waits for the lock (mmu_lock.ts); the wait is the vCPU's, as exits.
+      if (fx.mmuLocked !== 0) cExit += lock.fault(vmIdx, s.now, fx.mmuLocked);
+      const src = fx.refaultSrc;
+      if (src >= 0) {
+        const k = vmIdx * HOST_MM_OPS.length + src;
+        s.refaultsBySrc[k]!++;
+        s.refaultNsBySrc[k]! += cExit;
+      }
+    }
     let paid = 0;
     if (s.debt[g]! > 0 && inTaskContext(sv, c)) {
       // Back in task context after the event that preempted a burst: finish the burst first.

@@ -40,6 +40,12 @@ export interface MmuEraConfig {
   /** x86 ≥6.13 (CONFIG_KVM_ELIDE_TLB_FLUSH_IF_YOUNG): clear_flush_young does not flush. */
   readonly agingFlushElided: boolean;
   /**
+   * x86 ≥6.12 (548f87f667a3): the shadow MMU's rmap zap from invalidate_range_start drops and retakes
+   * mmu_lock when someone waits for it (cond_resched_rwlock_write, if the range may block); before, the
+   * whole zap ran under one hold. Only the simulator's mmu_lock timing reads it (src/sim/mmu_lock.ts).
+   */
+  readonly rmapZapYields: boolean;
+  /**
    * Generic KVM code emits the notifier tracepoints (kvm_unmap_hva_range, kvm_age_hva, kvm_test_age_hva,
    * kvm_set_spte_hva) for x86 from 5.13, when the hva walkers moved to kvm_main.c.
    */
@@ -52,6 +58,7 @@ const base = {
   obsoleteRoot: false,
   unsafePrecheck: false,
   agingFlushElided: false,
+  rmapZapYields: false,
   genericTracepoints: false,
 } as const;
 
@@ -73,7 +80,8 @@ export const MMU_5_15: MmuEraConfig = {
 export const MMU_5_16: MmuEraConfig = { ...MMU_5_15, since: '5.16', obsoleteRoot: true };
 export const MMU_6_8: MmuEraConfig = { ...MMU_5_16, since: '6.8', retry: 'gfn', unsafePrecheck: true };
 export const MMU_6_10: MmuEraConfig = { ...MMU_6_8, since: '6.10', changePte: 'removed' };
-export const MMU_6_13: MmuEraConfig = { ...MMU_6_10, since: '6.13', agingFlushElided: true };
+export const MMU_6_12: MmuEraConfig = { ...MMU_6_10, since: '6.12', rmapZapYields: true };
+export const MMU_6_13: MmuEraConfig = { ...MMU_6_12, since: '6.13', agingFlushElided: true };
 
 /**
  * An era's MMU row with the historical bugs and what-ifs of the MMU model switched on (bugs.ts). Each

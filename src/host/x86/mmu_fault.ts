@@ -63,6 +63,11 @@ export function kvm_mmu_do_page_fault(
   }
   const gfn = gpaToGfn(addr);
   if (gfn >= vm.mem.npages) return RET_PF_MMIO;
+  const zs = vm.mmuHost.zapSource;
+  if (zs !== null && !prefetch && zs[gfn] !== 0) {
+    vm.effects.refaultSrc = zs[gfn]! - 1;
+    zs[gfn] = 0;
+  }
   if (vm.config.mmu_notifiers) {
     // A prefetch (the async completion's prefault) is kvm_mmu_prefault: never async, never parked.
     if (prefetch) return kvm_mmu_prefault(vm, vcpu, gfn) ? RET_PF_FIXED : RET_PF_RETRY;

@@ -122,6 +122,7 @@ function fault_locked(vm: KvmVm, vcpu: KvmVcpu, gfn: number, m: MmuCachesVm | nu
     vm.mmu.stat.retry_unsafe++;
     return staleRetry(vcpu, gfn);
   }
+  vm.effects.mmuLocked++;
   if (!era.noRetryCheck) {
     // 5.16 (a955cad84cda): the root the fault would install into was made obsolete by a memslot update.
     if (era.obsoleteRoot && !era.noObsoleteRootCheck && flags & FAULT_ROOT_OBSOLETE) {

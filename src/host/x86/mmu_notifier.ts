@@ -152,6 +152,19 @@ export interface MmuHost {
   mmuWarn(message: string): void;
   /** Transparent huge pages (mmu_hugepage.ts), when the VM has them (enableThp); null: 4 KiB only. */
   thp: KvmHugepages | null;
+  /**
+   * Instrumentation, not kernel state (the simulator's refaults by source): per gfn, 1 + the host memory
+   * operation (`zapOp`) whose invalidation last zapped its SPTE, 0 once the guest faulted on it again; null
+   * where nobody asks (scripts, the explorer).
+   */
+  zapSource: Uint8Array | null;
+  /** The host memory operation now invalidating (primary_mmu.ts sets it before invalidate_range_start). */
+  zapOp: number;
+  /**
+   * Instrumentation, not kernel state: a notifier callback took mmu_lock and zapped or aged `sptes` SPTEs
+   * under it (the simulator times the lock: src/sim/mmu_lock.ts); null where nobody asks.
+   */
+  onLock: ((sptes: number) => void) | null;
 }
 
 const hva = (h: MmuHost, page: number): number => h.hvaBase + page * PAGE_SIZE;
@@ -178,9 +191,11 @@ export function kvm_unmap_gfn_range(h: MmuHost, start: number, end: number): boo
     hi = t.zapHi;
   }
   let flush = false;
+  const zs = h.zapSource;
   for (let g = lo; g < hi; g++) {
     if (spte_zap(h.pages, g)) {
       h.mmu.stat.sptes_zapped++;
+      if (zs !== null) zs[g] = h.zapOp + 1;
       flush = true;
     }
   }
@@ -212,6 +227,7 @@ export function kvm_mmu_notifier_invalidate_range_start(h: MmuHost, start: numbe
   if (era.lockElision) m.mn_active_invalidate_count++;
   if (era.lockElision && !hit) return;
   if (hit) m.stat.invalidations_hit++;
+  const zapped0 = m.stat.sptes_zapped;
   // kvm_mmu_invalidate_begin, under mmu_lock.
   m.mmu_invalidate_in_progress++;
   if (era.retry === 'gfn') {
@@ -223,6 +239,7 @@ export function kvm_mmu_notifier_invalidate_range_start(h: MmuHost, start: numbe
     kvm_mmu_invalidate_range_add(m, start, end);
   }
   if (hit && kvm_unmap_gfn_range(h, start, end)) m.stat.tlb_flushes++;
+  h.onLock?.(m.stat.sptes_zapped - zapped0);
 }
 
 /**
@@ -241,6 +258,7 @@ export function kvm_mmu_notifier_invalidate_range_end(
   const era = h.mmuEra;
   const hit = hitsMemslot(h, start, end);
   if (!era.lockElision || hit) {
+    h.onLock?.(0);
     if (!seqLater) m.mmu_invalidate_seq++;
     m.mmu_invalidate_in_progress--;
     if (m.mmu_invalidate_in_progress < 0) {
@@ -334,6 +352,7 @@ export function kvm_mmu_notifier_age(h: MmuHost, kind: AgeKind, start: number, e
     if (kind === AGE_TEST) young ||= (s & PAGE_SPTE_OLD) === 0;
     else young = spte_age(h.pages, g) || young;
   }
+  h.onLock?.(hi - lo);
   const st = h.mmu.stat;
   st.aging_calls++;
   if (young) st.aging_young++;

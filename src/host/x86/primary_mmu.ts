@@ -158,6 +158,7 @@ export function host_mm_step(vm: KvmVm, t: number): void {
   }
   switch (mm.phase[t]) {
     case PH_START:
+      vm.mmuHost.zapOp = op;
       invalidateGpcs(vm, start, end);
       kvm_mmu_notifier_invalidate_range_start(vm.mmuHost, start, end);
       mm.phase[t] = PH_PTE;
@@ -186,6 +187,7 @@ export function host_mm_step(vm: KvmVm, t: number): void {
 /** Runs operation `op` on [start, end) whole (scripts, the simulator, a COW inside a fault's GUP). */
 export function host_mm_run(vm: KvmVm, op: number, start: number, end: number): void {
   vm.mm.count[op]!++;
+  vm.mmuHost.zapOp = op;
   if (op === MM_MEMSLOT_REMAP) {
     invalidateMemslot(vm);
     if (!kvm_swap_active_memslots(vm.mmuHost, remapBase(vm)))
@@ -253,6 +255,7 @@ export function host_mm_can_step(vm: KvmVm, t: number): boolean {
 function memslotRemapStep(vm: KvmVm, t: number): void {
   const mm = vm.mm;
   if (mm.phase[t] === PH_START) {
+    vm.mmuHost.zapOp = MM_MEMSLOT_REMAP;
     invalidateMemslot(vm);
     mm.phase[t] = PH_PTE;
   } else if (kvm_swap_active_memslots(vm.mmuHost, remapBase(vm))) retire(mm, t);

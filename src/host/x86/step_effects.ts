@@ -31,6 +31,13 @@ export class StepEffects {
    */
   refaults = 0;
   readonly refaultGfn = new Float64Array(REFAULT_CAP);
+  /** Faults of this step that took mmu_lock (the part under the lock ran; 6.8's lockless retry did not). */
+  mmuLocked = 0;
+  /**
+   * The step's guest fault is the first on its page since an invalidation zapped the page's SPTE: the
+   * host memory operation that did (HOST_MM_OPS index), or -1. Set only where MmuHost.zapSource tracks it.
+   */
+  refaultSrc = -1;
 
   // Written by the guest model.
   /** The guest step's kind (the Linux guest's GSTEP_*) and, for a compute burst, its length in ns. */
@@ -52,6 +59,8 @@ export class StepEffects {
     this.acks = 0;
     this.fixed = 0;
     this.refaults = 0;
+    this.mmuLocked = 0;
+    this.refaultSrc = -1;
     this.ns = 0;
     this.frame = FRAME_NONE;
     this.wakes = false;

@@ -188,6 +188,9 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
         vm.hooks.warn?.(vm.vcpus[0]!, message);
       },
       thp: null,
+      zapSource: null,
+      zapOp: 0,
+      onLock: null,
     },
     effects: new StepEffects(),
     memcache: null,
