@@ -1,5 +1,5 @@
 // Control events: the end of warmup (snapshot and reset of the measured statistics), each VM's scheduler
-// tick, the tracer's periodic samples, KSM's scanner, NUMA balancing and khugepaged waking up, and the end
+// tick, the tracer's periodic samples, KSM's scanner, NUMA balancing, khugepaged and kcompactd waking up, and the end
 // of a timed invalidation window (mmu_lock.ts). A control event's id is code | arg << 4 (arg: the VM of a
 // tick, the VM and host mm thread of a window).
 import { RESCHEDULE_VECTOR } from '../guest/x86/linux/scheduler.ts';
@@ -22,6 +22,7 @@ const CTRL_AUTO_WARMUP = 5;
 const CTRL_NUMA = 6;
 const CTRL_KHUGEPAGED = 7;
 const CTRL_MM_WINDOW = 8;
+const CTRL_COMPACTION = 9;
 const ctrl = (code: number, arg = 0): number => ((code | (arg << 4)) << 2) | EV_CTRL;
 
 /** Puts the first control events on the heap: end of warmup, each VM's first tick, the first sample. */
@@ -45,6 +46,7 @@ export function startControl(s: SimState): void {
     }
   }
   if (s.thp) s.heap.push(s.thp.spec.sleep, ctrl(CTRL_KHUGEPAGED));
+  if (s.compaction) s.heap.push(s.compaction.spec.interval, ctrl(CTRL_COMPACTION));
   if (s.onBatch && !sc.autoWarmup) {
     if (sc.warmup === 0) s.onBatch(s);
     scheduleBatches(s, sc.warmup, sc.duration);
@@ -131,6 +133,9 @@ export function control(s: SimState, id: number): void {
     // khugepaged: pages_to_scan pages' worth of 2 MiB ranges, then scan_sleep_millisecs.
     s.thp!.scan();
     s.heap.push(s.now + s.thp!.spec.sleep, ctrl(CTRL_KHUGEPAGED));
+  } else if (code === CTRL_COMPACTION) {
+    s.compaction!.wake();
+    s.heap.push(s.now + s.compaction!.spec.interval, ctrl(CTRL_COMPACTION));
   } else if (code === CTRL_MM_WINDOW) {
     s.mmuLock!.finishTimed(windowVm(arg), windowThread(arg));
   } else if (code === CTRL_BATCH) {

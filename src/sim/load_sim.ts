@@ -6,6 +6,7 @@ import type { EraName } from '../host/x86/era.ts';
 import { PAGE_SIZE } from '../mem/guest_memory.ts';
 import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import type { CompactionSpec } from './compaction.ts';
 import type { SimCosts } from './costs.ts';
 import type { DistSpec } from './engine/dist.ts';
 import type { ThpSpec } from './khugepaged.ts';
@@ -62,6 +63,8 @@ export interface SimScenario {
   ksm: KsmSpec | null;
   /** host.numa_balancing (numa_balancing.ts); null when off. */
   numa: NumaSpec | null;
+  /** host.compaction (compaction.ts); null when off. */
+  compaction: CompactionSpec | null;
   /** host.thp: khugepaged and huge mappings (khugepaged.ts); null when off. */
   thp: ThpSpec | null;
   /** host.mmu_caches (with mmu_notifiers): VmConfig.mmu_caches too, and the memory-cache metrics. */
@@ -196,6 +199,12 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
       'host.thp',
       'THP collapses and splits reach KVM through the MMU notifiers: set host.mmu_notifiers: true',
     );
+  if (s.host.compaction && !s.host.mmu_notifiers)
+    throw new ScenarioError(
+      file,
+      'host.compaction',
+      'compaction migrates pages, which reaches KVM through the MMU notifiers: set host.mmu_notifiers: true',
+    );
   if (s.warmup !== 'auto' && s.warmup >= s.duration)
     throw new ScenarioError(
       file,
@@ -222,6 +231,9 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
           nodes: s.host.numa_balancing.nodes,
           misplaced: s.host.numa_balancing.misplaced_pages,
         }
+      : null,
+    compaction: s.host.compaction
+      ? { interval: s.host.compaction.interval, pagesPerWake: s.host.compaction.pages_per_wake }
       : null,
     thp: s.host.thp
       ? {

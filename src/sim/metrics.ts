@@ -113,7 +113,9 @@ const M_LOCK_CONTENDED = M_LOCK_HOLD + 4;
 const M_WINDOWS = M_LOCK_HOLD + 5;
 const M_REFAULT_SRC = M_LOCK_HOLD + 6;
 const M_REFAULT_NS_SRC = M_REFAULT_SRC + HOST_MM_OPS.length;
-const NRAW = M_REFAULT_NS_SRC + HOST_MM_OPS.length;
+/** Compaction (compaction.ts), per VM: pages migrated. */
+const M_COMPACT_MIGRATED = M_REFAULT_NS_SRC + HOST_MM_OPS.length;
+const NRAW = M_COMPACT_MIGRATED + 1;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -179,6 +181,7 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_THP_HUGE_INSTALLS] = kt.huge_installs;
       r[M_THP_HUGE_ZAPS] = kt.huge_zaps;
     }
+    if (sim.compaction !== null) r[M_COMPACT_MIGRATED] = sim.compaction.migrations[i]!;
     const lock = sim.mmuLock;
     if (lock !== null) {
       r[M_LOCK_HOLD] = lock.holdNs[i]!;
@@ -287,6 +290,8 @@ export interface Metrics {
   numa?: NumaMetrics;
   /** Transparent huge pages on these VMs: present only with `host.thp` (docs/metrics.md, "THP"). */
   thp?: ThpMetrics;
+  /** Proactive compaction on these VMs: present only with `host.compaction` (docs/metrics.md). */
+  compaction?: { pages_migrated: number };
   /** KVM's MMU memory caches: present only with `host.mmu_caches` (docs/metrics.md, "MMU memory caches"). */
   memcache?: MemcacheMetrics;
 }
@@ -488,6 +493,7 @@ function metricsOf(
   numa: boolean,
   memcache = false,
   thp = false,
+  compaction = false,
 ): Metrics {
   const secs = measuredNs / 1e9;
   const vcpuNs = measuredNs * vcpus;
@@ -553,6 +559,7 @@ function metricsOf(
       hinting_faults: d[M_NUMA_HINT]!,
       migrations: d[M_NUMA_MIGRATE]!,
     };
+  if (compaction) m.compaction = { pages_migrated: d[M_COMPACT_MIGRATED]! };
   if (thp)
     m.thp = {
       ranges_scanned: d[M_THP_SCANNED]!,
@@ -709,6 +716,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
       sim.numa !== null,
       sc.mmuCaches,
       sim.thp !== null,
+      sim.compaction !== null,
     );
   };
   const vms: VmMetrics[] = sim.vms.map((sv, i) => ({

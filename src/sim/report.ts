@@ -135,6 +135,14 @@ export const NUMA_REPORT_ROWS: readonly Row[] = [
   },
 ];
 
+/** The compaction row, shown only with host.compaction. */
+export const COMPACTION_REPORT_ROWS: readonly Row[] = [
+  {
+    label: 'compaction: pages migrated',
+    cell: (m) => (m.compaction ? fx(m.compaction.pages_migrated) : '–'),
+  },
+];
+
 /** The THP rows, shown only when the host has THP (`host.thp`: Metrics.thp). */
 export const THP_REPORT_ROWS: readonly Row[] = [
   {
@@ -190,6 +198,7 @@ export function formatReport(r: RunMetrics): string {
     ...(r.total.ksm ? KSM_REPORT_ROWS : []),
     ...(r.total.numa ? NUMA_REPORT_ROWS : []),
     ...(r.total.thp ? THP_REPORT_ROWS : []),
+    ...(r.total.compaction ? COMPACTION_REPORT_ROWS : []),
     ...(r.total.memcache ? MEMCACHE_REPORT_ROWS : []),
   ];
   for (const row of table) rows.push([row.label, ...cols.map((c) => row.cell(c.m, secs))]);

@@ -176,6 +176,16 @@ const HostSchema = z.strictObject({
     })
     .optional(),
   /**
+   * Proactive memory compaction (src/sim/compaction.ts): kcompactd wakes every `interval` and migrates
+   * `pages_per_wake` resident guest pages (one invalidation each). Needs mmu_notifiers.
+   */
+  compaction: z
+    .strictObject({
+      interval: durationSchema.default(500_000_000).refine((x) => x > 0, 'expected more than 0'),
+      pages_per_wake: intIn(1, 1 << 24),
+    })
+    .optional(),
+  /**
    * Transparent huge pages (src/sim/khugepaged.ts, src/host/x86/mmu_hugepage.ts): khugepaged wakes every
    * `scan_sleep_millisecs` and collapses fully resident 2 MiB ranges among the next `pages_to_scan` pages'
    * worth; KVM maps a huge range with one 2 MiB SPTE; reclaim splits a huge range first. Needs mmu_notifiers.

@@ -19,6 +19,7 @@ import { HOST_MM_OPS } from '../host/x86/primary_mmu.ts';
 import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
+import { Compaction } from './compaction.ts';
 import type { SimCosts } from './costs.ts';
 import { NCAT, NCOUNT } from './counters.ts';
 import { compileDist } from './engine/dist.ts';
@@ -81,6 +82,8 @@ export class SimState {
   readonly numa: NumaBalancing | null = null;
   /** khugepaged and THP splits, when the host has THP (host.thp). */
   readonly thp: Khugepaged | null = null;
+  /** kcompactd's proactive compaction, when on (host.compaction). */
+  readonly compaction: Compaction | null = null;
   /** mmu_lock hold and wait times and the timed invalidation windows (mmu_lock.ts), with host.mmu_notifiers. */
   readonly mmuLock: MmuLockTiming | null = null;
   /**
@@ -289,6 +292,8 @@ export class SimState {
       this.thp = new Khugepaged(scenario.thp, kvms);
       this.host.thp = this.thp;
     }
+    if (scenario.compaction !== null)
+      this.compaction = new Compaction(scenario.compaction, kvms, this.vmPageBase, scenario.seed);
     this.refaultsBySrc = new Float64Array(nvm * HOST_MM_OPS.length);
     this.refaultNsBySrc = new Float64Array(nvm * HOST_MM_OPS.length);
     if (scenario.mmuNotifiers) {
