@@ -11,12 +11,19 @@
 //   (split_huge_pmd: one invalidation of 2 MiB), then the page is reclaimed as before. KSM splits a huge
 //   range before it write-protects a page of it (try_to_merge_one_page's split_huge_page).
 //
+// khugepaged collapses only a range it finds referenced (hpage_collapse_scan_pmd: at least one PTE young,
+// the folio young or referenced, or mmu_notifier_test_young; SCAN_LACK_REFERENCED_PAGE otherwise). A guest
+// marks only the SPTE accessed, so for guest memory KVM's test_young answers: the model asks it once for the
+// range (the kernel asks per page where the host's own bits do not already say young) and leaves a range
+// with no young SPTE alone (`lack_referenced`).
+//
 // Simplified: a range with some pages swapped out is not collapsed. The kernel collapses it when at most
 // max_ptes_swap pages are swapped out, swapping them in first (__collapse_huge_page_swapin, I/O the model
 // does not do); such ranges are counted (`swap_skipped`) so a run shows how many collapses that leaves out.
-// khugepaged's other tests (at least one young PTE, max_ptes_shared, max_ptes_none: every page here is
-// populated) are not modelled; a range holding a KSM page is skipped.
+// khugepaged's other tests (max_ptes_shared, max_ptes_none: every page here is populated) are not
+// modelled; a range holding a KSM page is skipped.
 import { HPAGE_PMD_NR, HPAGE_PMD_SHIFT } from '../host/x86/mmu_hugepage.ts';
+import { AGE_TEST } from '../host/x86/mmu_notifier.ts';
 import { MM_THP_COLLAPSE, MM_THP_SPLIT } from '../host/x86/primary_mmu.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
@@ -42,6 +49,8 @@ export class Khugepaged {
   readonly collapses: Float64Array;
   readonly splits: Float64Array;
   readonly swapSkipped: Float64Array;
+  /** Per VM, cumulative: fully resident ranges left alone because no SPTE in them was young. */
+  readonly lackReferenced: Float64Array;
 
   constructor(
     readonly spec: ThpSpec,
@@ -52,6 +61,7 @@ export class Khugepaged {
     this.collapses = new Float64Array(n);
     this.splits = new Float64Array(n);
     this.swapSkipped = new Float64Array(n);
+    this.lackReferenced = new Float64Array(n);
   }
 
   /** One wake-up (khugepaged_do_scan): ranges until pages_to_scan pages' worth of progress. */
@@ -97,6 +107,10 @@ export class Khugepaged {
       return;
     }
     const p = lo + kvm.mmu.slot_base;
+    if (applyX86Step(kvm, { kind: 'host_age', age: AGE_TEST, start: p, end: p + HPAGE_PMD_NR }) !== 1) {
+      this.lackReferenced[vm]!++;
+      return;
+    }
     applyX86Step(kvm, { kind: 'host_mm', op: MM_THP_COLLAPSE, start: p, end: p + HPAGE_PMD_NR });
     if (kvm.mmuHost.thp!.host_pmd[r] !== 0) {
       this.collapses[vm]!++;

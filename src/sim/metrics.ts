@@ -115,7 +115,9 @@ const M_REFAULT_SRC = M_LOCK_HOLD + 6;
 const M_REFAULT_NS_SRC = M_REFAULT_SRC + HOST_MM_OPS.length;
 /** Compaction (compaction.ts), per VM: pages migrated. */
 const M_COMPACT_MIGRATED = M_REFAULT_NS_SRC + HOST_MM_OPS.length;
-const NRAW = M_COMPACT_MIGRATED + 1;
+/** THP: fully resident ranges khugepaged left alone for want of a young SPTE. */
+const M_THP_LACK_REF = M_COMPACT_MIGRATED + 1;
+const NRAW = M_THP_LACK_REF + 1;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -178,6 +180,7 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
       r[M_THP_COLLAPSES] = thp.collapses[i]!;
       r[M_THP_SPLITS] = thp.splits[i]!;
       r[M_THP_SWAP_SKIPPED] = thp.swapSkipped[i]!;
+      r[M_THP_LACK_REF] = thp.lackReferenced[i]!;
       r[M_THP_HUGE_INSTALLS] = kt.huge_installs;
       r[M_THP_HUGE_ZAPS] = kt.huge_zaps;
     }
@@ -306,6 +309,8 @@ export interface ThpMetrics {
   /** Ranges not collapsed because some pages were swapped out, that the kernel would have swapped in and
    * collapsed (at most max_ptes_swap swapped out): the model does not do that swap-in. */
   swap_skipped: number;
+  /** Fully resident ranges not collapsed because KVM's test_young found no young SPTE in them. */
+  lack_referenced: number;
   /** Guest faults that installed a 2 MiB SPTE (512 gfns mapped by one fault). */
   huge_mappings: number;
   /** 2 MiB SPTEs an invalidation zapped whole (all 512 gfns, for a change to any part). */
@@ -566,6 +571,7 @@ function metricsOf(
       collapses: d[M_THP_COLLAPSES]!,
       splits: d[M_THP_SPLITS]!,
       swap_skipped: d[M_THP_SWAP_SKIPPED]!,
+      lack_referenced: d[M_THP_LACK_REF]!,
       huge_mappings: d[M_THP_HUGE_INSTALLS]!,
       huge_sptes_zapped: d[M_THP_HUGE_ZAPS]!,
     };

@@ -157,6 +157,10 @@ export const THP_REPORT_ROWS: readonly Row[] = [
     label: '  ranges left for swap-in (not modelled)',
     cell: (m) => (m.thp ? fx(m.thp.swap_skipped) : '–'),
   },
+  {
+    label: '  ranges with no young SPTE (not collapsed)',
+    cell: (m) => (m.thp ? fx(m.thp.lack_referenced) : '–'),
+  },
 ];
 
 /** The memory-cache rows, shown only with `host.mmu_caches` (Metrics.memcache). */

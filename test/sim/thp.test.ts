@@ -84,6 +84,7 @@ test('THP: an invalidation of one page of a huge range zaps the whole 2 MiB SPTE
 test('THP: a split is one invalidation; the range is 4 KiB afterwards and faults map one page', () => {
   const { vm, t } = world(true);
   const k = new Khugepaged({ pagesToScan: HPAGE_PMD_NR, sleep: 1e9, maxPtesSwap: 64 }, [vm]);
+  guestFault(vm, 20); // the guest touched the range: khugepaged finds it referenced
   k.scan();
   assert.equal(k.collapses[0], 1);
   guestFault(vm, 9);
@@ -113,6 +114,9 @@ test('THP: reclaim of a page in a huge range splits it first (thp_split, then re
   );
   host.setInitialResidency(0, 2 * HPAGE_PMD_NR);
   const k = new Khugepaged({ pagesToScan: 2 * HPAGE_PMD_NR, sleep: 1e9, maxPtesSwap: 64 }, [vm]);
+  // khugepaged collapses a range only if KVM's test_young finds a young SPTE in it: the guest touched it.
+  guestFault(vm, 0);
+  guestFault(vm, HPAGE_PMD_NR);
   let reclaimsAtSplit = -1;
   host.thp = {
     split: (v, g) => {
@@ -133,6 +137,21 @@ test('THP: reclaim of a page in a huge range splits it first (thp_split, then re
   // khugepaged does not collapse the range again while a page of it is swapped out.
   k.scan();
   assert.equal(t!.host_pmd[0], 0);
+});
+
+test('khugepaged: a resident range with no young SPTE is not collapsed (SCAN_LACK_REFERENCED_PAGE); one the guest touched is', () => {
+  const { vm, t } = world(true);
+  const k = new Khugepaged({ pagesToScan: 2 * HPAGE_PMD_NR, sleep: 1e9, maxPtesSwap: 64 }, [vm]);
+  guestFault(vm, HPAGE_PMD_NR + 7); // the second range only
+  const calls = vm.mmu.stat.aging_calls;
+  k.scan();
+  assert.deepEqual([t!.host_pmd[0], t!.host_pmd[1]], [0, 1]);
+  assert.equal(k.lackReferenced[0], 1);
+  assert.equal(k.collapses[0], 1);
+  assert.equal(vm.mmu.stat.aging_calls, calls + 2, 'one test_young per fully resident range');
+  guestFault(vm, 3);
+  k.scan();
+  assert.equal(t!.host_pmd[0], 1, 'touched since: collapsed at the next visit');
 });
 
 const raw = (khugepaged: Record<string, unknown>, extra: Record<string, unknown> = {}, residency = 1) => ({
