@@ -117,7 +117,10 @@ const M_REFAULT_NS_SRC = M_REFAULT_SRC + HOST_MM_OPS.length;
 const M_COMPACT_MIGRATED = M_REFAULT_NS_SRC + HOST_MM_OPS.length;
 /** THP: fully resident ranges khugepaged left alone for want of a young SPTE. */
 const M_THP_LACK_REF = M_COMPACT_MIGRATED + 1;
-const NRAW = M_THP_LACK_REF + 1;
+/** change_pte calls KVM received, and those that found a present SPTE to update (vm.mmu.stat). */
+const M_CHANGE_PTE = M_THP_LACK_REF + 1;
+const M_CHANGE_PTE_SPTE = M_THP_LACK_REF + 2;
+const NRAW = M_THP_LACK_REF + 3;
 
 /** Cumulative values of every VM at virtual time t (the in-progress step or block truncated at t). */
 export function collectRaw(sim: SimState, t: number): Float64Array[] {
@@ -156,6 +159,8 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
     r[M_MMU_RETRY_UNSAFE] = ms.retry_unsafe;
     r[M_MMU_WARNS] = ms.warns;
     r[M_MMU_AGING] = ms.aging_calls;
+    r[M_CHANGE_PTE] = ms.change_pte;
+    r[M_CHANGE_PTE_SPTE] = ms.change_pte_found_spte;
     r[M_MMU_AGING_YOUNG] = ms.aging_young;
     r[M_REFAULTS] = sim.host.refaults[i]!;
     const ops = sv.vm.mm.count;
@@ -412,6 +417,12 @@ export interface MmuMetrics {
    * and async-PF metrics).
    */
   refaults_by_source: Record<HostMmOpName, number>;
+  /**
+   * change_pte calls KVM received (KSM merges and COW breaks, up to 6.9), and those that found a present
+   * SPTE to update: 0 from 3.7 on, since invalidate_range_start has zapped it first; only the ≤3.6 eras and
+   * Glisse's RFC (use-change-pte) update SPTEs in place.
+   */
+  change_pte: { calls: number; sptes_updated: number };
   refault_exit_ms_by_source: Record<HostMmOpName, number>;
   /**
    * mmu_lock (src/sim/mmu_lock.ts): ms it was held (guest faults and notifier callbacks), ms vCPUs waited
@@ -616,6 +627,7 @@ function mmuMetricsOf(d: Float64Array): MmuMetrics {
     refaults_by_source: Object.fromEntries(
       HOST_MM_OPS.map((op, k) => [op, d[M_REFAULT_SRC + k]!]),
     ) as MmuMetrics['refaults_by_source'],
+    change_pte: { calls: d[M_CHANGE_PTE]!, sptes_updated: d[M_CHANGE_PTE_SPTE]! },
     refault_exit_ms_by_source: Object.fromEntries(
       HOST_MM_OPS.map((op, k) => [op, r3(d[M_REFAULT_NS_SRC + k]! / 1e6)]),
     ) as MmuMetrics['refault_exit_ms_by_source'],

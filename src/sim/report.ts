@@ -94,6 +94,10 @@ export const MMU_REPORT_ROWS: readonly Row[] = [
       return parts.length > 0 ? parts.join(', ') : 'none';
     },
   },
+  {
+    label: '  change_pte calls (SPTEs updated)',
+    cell: (m) => (m.mmu ? `${fx(m.mmu.change_pte.calls)} (${fx(m.mmu.change_pte.sptes_updated)})` : '–'),
+  },
   { label: '  guest faults per reclaim', cell: (m) => (m.mmu ? fx(m.mmu.faults_per_reclaim, 2) : '–') },
   {
     label: '  aging calls (young)',
