@@ -15,6 +15,7 @@
 // `evictPage` callback, which runs the x86 `host_reclaim` step (invalidate_range_start → the host PTE
 // cleared → invalidate_range_end, src/host/x86/primary_mmu.ts). HostMemory then also remembers which
 // pages reclaim took (one bit per page), so a later page-in of such a page counts as a refault.
+import { HPAGE_PMD_NR } from '../host/x86/mmu_hugepage.ts';
 import {
   host_page_evict,
   PAGE_HOST_RESIDENT,
@@ -32,8 +33,11 @@ export class HostMemory {
   sharing = 0;
   /** KSM (ksm.ts), when the host runs it: told of guest writes and of evictions. */
   ksm: { written(vm: number, gfn: number): void; evicted(vm: number, gfn: number): void } | null = null;
-  /** THP (khugepaged.ts), when the host runs it: a huge range is split before reclaim takes a page of it. */
-  thp: { split(vm: number, gfn: number): void } | null = null;
+  /**
+   * THP (khugepaged.ts), when the host runs it: the first gfn of the huge range holding gfn (-1: none), and
+   * the PMD split that comes before a page of a huge range is unmapped.
+   */
+  thp: { split(vm: number, gfn: number): void; hugeRange(vm: number, gfn: number): number } | null = null;
   /** Pages reclaimed so far, per VM. */
   readonly evictions: Float64Array;
   /** Resident pages per VM. */
@@ -56,15 +60,18 @@ export class HostMemory {
     readonly limit: number,
     private readonly states: readonly PageStates[],
     pinnedPages: readonly number[],
-    /** Evicts gfn of VM vm through the host model (the notifiers); null: host_page_evict on the byte. */
-    private readonly evictPage: ((vm: number, gfn: number) => void) | null = null,
+    /**
+     * Evicts gfns [gfn, gfn + n) of VM vm through the host model (the notifiers: one reclaim invalidation
+     * over the range); null: host_page_evict on the byte.
+     */
+    private readonly evictPage: ((vm: number, gfn: number, n: number) => void) | null = null,
     /**
      * With the notifiers: asks KVM whether the guest used gfn of VM vm since the last time (the
      * clear_flush_young notifier, which clears the SPTE's accessed bit). Guest accesses through an SPTE do
      * not touch the host PTE, so this is how reclaim learns of them; the referenced bit here is then only
      * the host PTE's (set when the page is faulted in).
      */
-    private readonly agePage: ((vm: number, gfn: number) => boolean) | null = null,
+    private readonly agePage: ((vm: number, gfn: number, n: number) => boolean) | null = null,
   ) {
     const n = states.length;
     this.base = new Float64Array(n);
@@ -151,13 +158,36 @@ export class HostMemory {
     this.thp?.split(vm, gfn);
     if (evict === null) host_page_evict(this.states[vm]!, gfn);
     else {
-      evict(vm, gfn);
+      evict(vm, gfn, 1);
       const g = this.base[vm]! + gfn;
       this.evictedOnce![g >>> 3]! |= 1 << (g & 7);
     }
     this.resident--;
     this.vmResident[vm]!--;
     this.evictions[vm]!++;
+  }
+
+  /**
+   * Reclaim of a PMD-mapped THP (shrink_folio_list with CONFIG_THP_SWAP): the folio stays whole and goes to
+   * swap as one; try_to_unmap with TTU_SPLIT_HUGE_PMD splits the PMD mapping (one invalidation of the 2 MiB
+   * range) and unmaps the 512 PTEs (one more), and every page of it is evicted. Only with the notifiers (a
+   * huge range exists only with THP, which needs them).
+   */
+  private evictFolio(vm: number, first: number, n: number): void {
+    this.thp!.split(vm, first);
+    this.evictPage!(vm, first, n);
+    const st = this.states[vm]!;
+    const once = this.evictedOnce!;
+    let gone = 0;
+    for (let gfn = first; gfn < first + n; gfn++) {
+      if ((st[gfn]! & PAGE_HOST_RESIDENT) !== 0) continue;
+      const g = this.base[vm]! + gfn;
+      once[g >>> 3]! |= 1 << (g & 7);
+      gone++;
+    }
+    this.resident -= gone;
+    this.vmResident[vm]! -= gone;
+    this.evictions[vm]! += gone;
   }
 
   /** CLOCK: sweep from the hand, giving referenced pages a second chance, and evict the first other one. */
@@ -180,6 +210,30 @@ export class HostMemory {
       }
       const gfn = g - base;
       const s = st[gfn]!;
+      const huge = (s & PAGE_HOST_RESIDENT) !== 0 && this.thp !== null ? this.thp.hugeRange(vm, gfn) : -1;
+      if (huge >= 0) {
+        // A PMD-mapped THP is one folio on the LRU: folio_referenced ages it once (the host PMD's
+        // accessed bit, and clear_flush_young over its 2 MiB), and it is reclaimed whole.
+        const n = HPAGE_PMD_NR;
+        let young = false;
+        for (let k = base + huge; k < base + huge + n; k++) {
+          const byte = k >>> 3;
+          const bit = 1 << (k & 7);
+          if ((ref[byte]! & bit) !== 0) {
+            young = true;
+            ref[byte] = ref[byte]! & ~bit;
+          }
+        }
+        if (this.agePage?.(vm, huge, n)) young = true;
+        if (!young) {
+          this.evictFolio(vm, huge, n);
+          this.hand = base + huge + n;
+          this.handVm = vm;
+          return;
+        }
+        g = base + huge + n;
+        continue;
+      }
       if ((s & PAGE_HOST_RESIDENT) !== 0) {
         const byte = g >>> 3;
         const bit = 1 << (g & 7);
@@ -187,7 +241,7 @@ export class HostMemory {
         // (clear_flush_young clears it); either one gives the page a second chance.
         let young = (ref[byte]! & bit) !== 0;
         if (young) ref[byte] = ref[byte]! & ~bit;
-        if (this.agePage?.(vm, gfn)) young = true;
+        if (this.agePage?.(vm, gfn, 1)) young = true;
         if (!young) {
           this.evictPageOf(vm, gfn);
           this.hand = g + 1;

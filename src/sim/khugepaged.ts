@@ -7,9 +7,11 @@
 //   operation over the range (collapse_huge_page: one invalidation of 2 MiB, the pages copied into a new
 //   huge frame). The range is then huge, and KVM maps it with one 2 MiB SPTE at the next fault in it
 //   (src/host/x86/mmu_hugepage.ts).
-// - Reclaim of a page in a huge range splits it first: the `thp_split` operation over the range
-//   (split_huge_pmd: one invalidation of 2 MiB), then the page is reclaimed as before. KSM splits a huge
-//   range before it write-protects a page of it (try_to_merge_one_page's split_huge_page).
+// - Reclaim takes a huge range as one folio (host_memory.ts): aged once over its 2 MiB, then the
+//   `thp_split` operation (try_to_unmap's TTU_SPLIT_HUGE_PMD: one invalidation of 2 MiB) and one reclaim
+//   of all 512 pages (one more). A page evicted on its own (the calibration's bernoulli pattern) splits the
+//   range first and goes alone. KSM splits a huge range before it write-protects a page of it
+//   (try_to_merge_one_page's split_huge_page).
 //
 // khugepaged collapses only a range it finds referenced (hpage_collapse_scan_pmd: at least one PTE young,
 // the folio young or referenced, or mmu_notifier_test_young; SCAN_LACK_REFERENCED_PAGE otherwise). A guest
@@ -116,6 +118,13 @@ export class Khugepaged {
       this.collapses[vm]!++;
       this.pages_collapsed += HPAGE_PMD_NR;
     }
+  }
+
+  /** The first gfn of the range holding gfn of VM vm if the host maps that range huge, else -1. */
+  hugeRange(vm: number, gfn: number): number {
+    const t = this.vms[vm]!.mmuHost.thp!;
+    const r = gfn >>> HPAGE_PMD_SHIFT;
+    return r < t.nranges && t.host_pmd[r] !== 0 ? r << HPAGE_PMD_SHIFT : -1;
   }
 
   /** Splits gfn's range of VM vm if the host maps it huge (before reclaim or KSM touches one page of it). */

@@ -15,7 +15,7 @@
 
 import { enableThp } from '../host/x86/mmu_hugepage.ts';
 import { AGE_CLEAR_FLUSH } from '../host/x86/mmu_notifier.ts';
-import { HOST_MM_OPS } from '../host/x86/primary_mmu.ts';
+import { HOST_MM_OPS, MM_RECLAIM } from '../host/x86/primary_mmu.ts';
 import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import type { HostHooks, KvmVm } from '../host/x86/vm.ts';
@@ -233,16 +233,21 @@ export class SimState {
     // With the notifiers, reclaim is the x86 `host_reclaim` step (start → PTE clear → end), never a write
     // of page state by the simulator.
     const evictPage = scenario.mmuNotifiers
-      ? (vm: number, gfn: number): void => {
-          applyX86Step(kvms[vm]!, { kind: 'host_reclaim', gfn });
+      ? (vm: number, gfn: number, n: number): void => {
+          const k = kvms[vm]!;
+          if (n === 1) applyX86Step(k, { kind: 'host_reclaim', gfn });
+          else {
+            const p = gfn + k.mmu.slot_base;
+            applyX86Step(k, { kind: 'host_mm', op: MM_RECLAIM, start: p, end: p + n });
+          }
         }
       : null;
     // … and reclaim's aging asks KVM through clear_flush_young (per era: from 6.13 x86 does not flush).
     const agePage = scenario.mmuNotifiers
-      ? (vm: number, gfn: number): boolean => {
+      ? (vm: number, gfn: number, n: number): boolean => {
           const k = kvms[vm]!;
           const p = gfn + k.mmu.slot_base;
-          return applyX86Step(k, { kind: 'host_age', age: AGE_CLEAR_FLUSH, start: p, end: p + 1 }) === 1;
+          return applyX86Step(k, { kind: 'host_age', age: AGE_CLEAR_FLUSH, start: p, end: p + n }) === 1;
         }
       : null;
     this.host = new HostMemory(

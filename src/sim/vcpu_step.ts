@@ -169,7 +169,9 @@ export function runVcpu(s: SimState, g: number): void {
       if (src >= 0) {
         const k = vmIdx * HOST_MM_OPS.length + src;
         s.refaultsBySrc[k]!++;
-        s.refaultNsBySrc[k]! += cExit;
+        // The fault's own handling (a minor fault, an injection, the lock wait) and the exit/entry round
+        // trip around it, which vm_exit charges at the next entry.
+        s.refaultNsBySrc[k]! += cExit + (fx.entering ? 0 : costs.vm_exit);
       }
     }
     let paid = 0;

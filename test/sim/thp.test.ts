@@ -119,6 +119,7 @@ test('THP: reclaim of a page in a huge range splits it first (thp_split, then re
   guestFault(vm, HPAGE_PMD_NR);
   let reclaimsAtSplit = -1;
   host.thp = {
+    hugeRange: (v, g) => k.hugeRange(v, g),
     split: (v, g) => {
       reclaimsAtSplit = vm.mm.count[MM_RECLAIM]!;
       k.split(v, g);
@@ -137,6 +138,37 @@ test('THP: reclaim of a page in a huge range splits it first (thp_split, then re
   // khugepaged does not collapse the range again while a page of it is swapped out.
   k.scan();
   assert.equal(t!.host_pmd[0], 0);
+});
+
+test('THP: CLOCK reclaims a PMD-mapped THP as one folio: aged once, PMD split, 512 pages out in one invalidation', () => {
+  const { vm, t } = world(true);
+  const k = new Khugepaged({ pagesToScan: 2 * HPAGE_PMD_NR, sleep: 1e9, maxPtesSwap: 64 }, [vm]);
+  guestFault(vm, 0);
+  guestFault(vm, HPAGE_PMD_NR);
+  k.scan();
+  assert.deepEqual([t!.host_pmd[0], t!.host_pmd[1]], [1, 1]);
+  const host = new HostMemory(
+    2 * HPAGE_PMD_NR - 2,
+    [vm.mem.pageState],
+    [0],
+    (_v, gfn, n) => {
+      applyX86Step(vm, { kind: 'host_mm', op: MM_RECLAIM, start: gfn, end: gfn + n });
+    },
+    (_v, gfn, n) => applyX86Step(vm, { kind: 'host_age', age: 0, start: gfn, end: gfn + n }) === 1,
+  );
+  host.setInitialResidency(0, 2 * HPAGE_PMD_NR - 1);
+  host.thp = k;
+  const inv = vm.mmu.stat.invalidations;
+  const aging = vm.mmu.stat.aging_calls;
+  host.pagedIn(0, 2 * HPAGE_PMD_NR - 1); // one page over the limit: reclaim runs
+  assert.equal(host.evictions[0], HPAGE_PMD_NR, 'the whole folio went, not one page');
+  assert.equal(vm.mm.count[MM_THP_SPLIT], 1);
+  assert.equal(vm.mm.count[MM_RECLAIM], 1);
+  assert.equal(vm.mmu.stat.invalidations, inv + 2, 'the PMD split and the unmap: two invalidations of 2 MiB');
+  // Both folios were young (the guest touched them): the first sweep aged each once, the second took one.
+  assert.equal(vm.mmu.stat.aging_calls, aging + 3);
+  assert.equal(t!.host_pmd[0] + t!.host_pmd[1], 1, 'one range is 4 KiB and swapped out, the other huge');
+  assert.equal(host.resident, HPAGE_PMD_NR);
 });
 
 test('khugepaged: a resident range with no young SPTE is not collapsed (SCAN_LACK_REFERENCED_PAGE); one the guest touched is', () => {
