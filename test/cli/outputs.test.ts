@@ -120,7 +120,7 @@ test('unusable output paths: one line on stderr, exit 2, nothing written, no tem
   assert.ok(trace.traceEvents.length > 0);
 });
 
-test('a killed run leaves nothing at the trace path, and its temporary file is removed', async () => {
+test('a killed run leaves nothing at the trace path, and its temporary file is removed', async (t) => {
   const long = join(dir, 'long.yaml');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(long, simText.replace(/^duration: .*$/m, 'duration: 600s'));
@@ -128,6 +128,10 @@ test('a killed run leaves nothing at the trace path, and its temporary file is r
   const out = join(sub, 'trace.json');
   const child = spawn(process.execPath, [bin, 'run', long, '--trace', out], { stdio: 'ignore' });
   const exited = new Promise<number | null>((res) => child.on('exit', (_code, sig) => res(sig as never)));
+  // Whatever the assertions say, the 600 s run must not outlive the test.
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   // Wait until the run is writing its (temporary) trace, then kill it.
   // Up to a minute: on a loaded 2-core machine the start alone can take many seconds.
   for (let i = 0; i < 1200 && readdirSync(sub).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
