@@ -92,9 +92,11 @@ export async function makeFixture(dir: string, opts: FixtureOptions = DEFAULT_FI
   const tmp = mkdtempSync(join(tmpdir(), 'kvmsim-report-fixture-'));
   const sweepDir = join(dir, 'sweep');
   mkdirSync(sweepDir, { recursive: true });
-  const version = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
-    version: string;
-  }).version;
+  const version = (
+    JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   try {
     const points = product(opts.grid);
     const jsonl: string[] = [];
