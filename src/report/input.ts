@@ -11,10 +11,10 @@ import { UsageError } from '../scenario/usage_error.ts';
 const ALLOWED =
   'expected a `kvmsim sweep` output directory (with summary.json), a `kvmsim compare --json` file or a `kvmsim run --json` file';
 
-/** A grid value as the sweep wrote it (JSON). */
-export type GridValue = string | number | boolean | null;
+/** A grid value as the sweep wrote it (any JSON value a scenario field takes: a number, `8GiB`, `off`...). */
+export type GridValue = unknown;
 
-const gridValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const gridValue = z.unknown();
 /** JSON numbers; NaN (a metric that does not apply) is written as null. */
 const num = z.number().nullable();
 
@@ -32,7 +32,7 @@ const SweepSummarySchema = z.object({
       point: z.record(z.string(), gridValue),
       n: z.number().int().min(0),
       mean: z.record(z.string(), num),
-      ci95: z.record(z.string(), z.tuple([num, num])),
+      ci95: z.record(z.string(), z.tuple([num, num]).nullable()),
     }),
   ),
 });

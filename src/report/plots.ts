@@ -68,7 +68,7 @@ export function fmt(x: number | null | undefined): string {
   return x.toPrecision(6);
 }
 
-const show = (v: GridValue): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const show = (v: GridValue): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)));
 
 const BASE_CONFIG = {
   font: 'sans-serif',

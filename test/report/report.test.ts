@@ -279,3 +279,43 @@ test('command line: --format svg, wrong flags, output paths and png without Chro
   assert.match(xApf!.stdout, /vms\.0\.workload\.tasks_per_vcpu=1/); // the other path became the facet
   oneLine(xRun!, /--x: sweep inputs only/);
 });
+
+test("kvmsim sweep's shape: bracketed paths, sizes as strings, a metric with no value (null mean and CI)", async () => {
+  // As examples/sweep/overcommit.yaml writes it: host.ram × vms[*].apf, and a metric no seed of a point had.
+  const summary = JSON.parse(readFileSync(join(sweepDir, 'summary.json'), 'utf8'));
+  const rename = (p: Record<string, unknown>) => ({
+    'host.ram': `${8 + 2 * [1, 2, 4, 8].indexOf(p['vms.0.workload.tasks_per_vcpu'] as number)}GiB`,
+    'vms[*].apf': p['vms.0.apf'],
+  });
+  summary.grid = [
+    { path: 'host.ram', values: ['8GiB', '10GiB', '12GiB', '14GiB'] },
+    { path: 'vms[*].apf', values: ['off', 'sync', 'legacy', 'interrupt'] },
+  ];
+  for (const pt of summary.points) {
+    pt.point = rename(pt.point);
+    pt.mean['total.page_ready.p99_us'] = null;
+    pt.ci95['total.page_ready.p99_us'] = null;
+  }
+  const dir = join(tmp, 'overcommit-like');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
+  const rows = readFileSync(join(sweepDir, 'points.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .map((r) => ({ ...r, point: rename(r.point) }));
+  writeFileSync(join(dir, 'points.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const input = loadReportInput(dir);
+  const plots = plotsFor(input);
+  const work = plots[0]!;
+  assert.deepEqual(work.table.rows[0]!.slice(0, 3), ['8GiB', 'off', '3']);
+  const spec = work.spec as { layer: Array<{ encoding: { x: { type: string; sort: string[] } } }> };
+  assert.deepEqual(
+    [spec.layer[0]!.encoding.x.type, spec.layer[0]!.encoding.x.sort],
+    ['ordinal', ['8GiB', '10GiB', '12GiB', '14GiB']],
+  );
+  const p99 = plots.find((p) => p.name === 'total.page_ready.p99_us')!;
+  assert.deepEqual(p99.table.rows[0]!.slice(3), ['–', '–', '–']);
+  const html = await page(dir);
+  assert.equal(html.match(/<figure class="chart"[^>]*><svg /g)?.length, plots.length);
+});
