@@ -2,7 +2,7 @@
 // (View.toSVG), with no browser and no canvas: text widths are Vega's estimate from the font size, so the
 // same specification gives the same SVG on every machine. Element ids (clip paths) are renamed with the
 // plot's own prefix so that several SVGs can live in one HTML page.
-import { parse, View } from 'vega';
+import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 export interface RenderedPlot {
@@ -12,8 +12,14 @@ export interface RenderedPlot {
 }
 
 /** Renders `spec`; `idPrefix` (letters, digits, '-') makes the SVG's ids unique in a page. */
+/**
+ * Text is measured by Vega's estimate even where a canvas package happens to be installed: a canvas
+ * measures with the machine's fonts, which would make the SVG depend on the machine.
+ */
+(vega as unknown as { textMetrics: { canvas(use: boolean): void } }).textMetrics.canvas(false);
+
 export async function renderSvg(spec: TopLevelSpec, idPrefix: string): Promise<RenderedPlot> {
-  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();
     // Vega numbers ids from a counter of the process; number them per plot instead.
