@@ -32,7 +32,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['scenario'],
   ['sim/engine', 'explore', 'trace'],
   ['script'],
-  ['sim', 'sim/s390', 'explore/x86', 'explore/s390', 'explore/models', 'oracle'],
+  ['sim', 'sim/s390', 'explore/x86', 'explore/s390', 'explore/models', 'oracle', 'report'],
   ['cli'],
 ];
 

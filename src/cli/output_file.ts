@@ -21,7 +21,7 @@ import { UsageError } from '../scenario/usage_error.ts';
 /** A file being written: `write` as often as needed, then `commit` (or `abort`). */
 export interface OutputFile {
   readonly path: string;
-  write(text: string): void;
+  write(text: string | Uint8Array): void;
   commit(): void;
   abort(): void;
 }
@@ -141,9 +141,9 @@ export function openOutput(flag: string, path: string, inputs: readonly string[]
   };
   const out: OutputFile = {
     path,
-    write(text: string) {
+    write(text: string | Uint8Array) {
       if (state !== 'open') return;
-      const buf = Buffer.from(text, 'utf8');
+      const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text);
       try {
         for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
       } catch (e) {

@@ -1,0 +1,118 @@
+// `kvmsim report INPUT [--out FILE]`: a self-contained HTML report with plots of a sweep directory, a
+// `kvmsim compare --json` file or a `kvmsim run --json` file; `--format svg|png --plot NAME` writes one
+// plot for a paper or slides (docs/report.md).
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { reportHtml } from '../report/html.ts';
+import { loadReportInput } from '../report/input.ts';
+import { plotsFor } from '../report/plots.ts';
+import { renderSvg } from '../report/render.ts';
+import { KVMSIM_VERSION } from '../report/version.ts';
+import { UsageError } from '../scenario/usage_error.ts';
+import { openOutput } from './output_file.ts';
+
+interface ReportFlags {
+  out?: string;
+  format: string;
+  plot?: string;
+  x?: string;
+  scenario?: string;
+}
+
+const FORMATS = ['html', 'svg', 'png'];
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'turn a sweep directory, a `compare --json` or a `run --json` file into a self-contained HTML report with plots',
+    )
+    .argument(
+      '<input>',
+      'a `kvmsim sweep` output directory, or a `kvmsim compare --json` / `kvmsim run --json` file',
+    )
+    .option(
+      '--out <file>',
+      'write the report (or the plot) here, atomically (default: stdout; png needs --out)',
+    )
+    .option('--format <format>', 'html (the whole report), svg or png (one plot, with --plot)', 'html')
+    .option('--plot <name>', 'with --format svg|png: the plot to write (the report names each one)')
+    .option(
+      '--x <path>',
+      'sweep: the swept path on the x axis (default: the first numeric one that is not the APF mode)',
+    )
+    .option(
+      '--scenario <file>',
+      'run/compare: the scenario file to embed in the report (their JSON has only its name)',
+    )
+    .action(async (inputPath: string, flags: ReportFlags) => {
+      if (!FORMATS.includes(flags.format))
+        throw new UsageError(
+          `--format: expected one of ${FORMATS.join(', ')}, got ${JSON.stringify(flags.format)}`,
+        );
+      if (flags.format === 'html' && flags.plot !== undefined)
+        throw new UsageError('--plot: only with --format svg or png (the HTML report has every plot)');
+      if (flags.format === 'png' && flags.out === undefined)
+        throw new UsageError('--format png: needs --out FILE (PNG is not written to stdout)');
+      const input = loadReportInput(inputPath);
+      if (flags.x !== undefined && input.kind !== 'sweep') throw new UsageError('--x: sweep inputs only');
+      let scenarioFile: { name: string; text: string } | null = null;
+      if (flags.scenario !== undefined) {
+        if (input.kind === 'sweep')
+          throw new UsageError('--scenario: run and compare inputs only (a sweep embeds its own scenario)');
+        try {
+          scenarioFile = { name: basename(flags.scenario), text: readFileSync(flags.scenario, 'utf8') };
+        } catch (e) {
+          throw new UsageError(
+            `--scenario: ${JSON.stringify(flags.scenario)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+          );
+        }
+      }
+      const plots = plotsFor(input, flags.x);
+      // The files an output must not overwrite.
+      const inputs =
+        input.kind === 'sweep'
+          ? [join(inputPath, 'summary.json'), join(inputPath, 'points.jsonl'), join(inputPath, 'points.csv')]
+          : [inputPath];
+      if (flags.scenario !== undefined) inputs.push(flags.scenario);
+      const write = (data: string | Uint8Array): void => {
+        if (flags.out === undefined) {
+          process.stdout.write(data);
+          return;
+        }
+        const f = openOutput('--out', flags.out, inputs);
+        f.write(data);
+        f.commit();
+      };
+      if (flags.format === 'html') {
+        const rendered = [];
+        for (const [i, plot] of plots.entries()) rendered.push(await renderSvg(plot.spec, `p${i + 1}`));
+        write(
+          reportHtml({
+            input,
+            inputName: basename(inputPath.replace(/\/+$/, '')),
+            plots,
+            rendered,
+            version: KVMSIM_VERSION,
+            scenarioFile,
+          }),
+        );
+        return;
+      }
+      const names = plots.map((p) => p.name);
+      const name = flags.plot ?? (names.length === 1 ? names[0] : undefined);
+      const plot = plots.find((p) => p.name === name);
+      if (plot === undefined)
+        throw new UsageError(
+          `--plot: ${flags.plot === undefined ? 'missing' : `${JSON.stringify(flags.plot)} is not a plot of ${inputPath}`}; expected one of ${names.map((n) => JSON.stringify(n)).join(', ')}`,
+        );
+      const r = await renderSvg(plot.spec, 'p1');
+      if (flags.format === 'svg') {
+        write(`<?xml version="1.0" encoding="UTF-8"?>\n${r.svg}\n`);
+        return;
+      }
+      const { svgToPng } = await import('../report/chromium.ts');
+      write(await svgToPng(r.svg, r.width, r.height));
+    });
+}
