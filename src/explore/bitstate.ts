@@ -62,7 +62,7 @@ export function bitstateDfs<S>(model: Model<S>, options: SearchOptions & Bitstat
   /** Tests and sets the k bits of the encoding in `buf`: true if they were all set already. */
   const seen = (buf: Int32Array): boolean => {
     const h1 = hashA(buf, words) >>> 0;
-    const h2 = (hashB(buf, words) >>> 0) | 1;
+    const h2 = (hashB(buf, words) | 1) >>> 0;
     let all = true;
     // Double hashing over a 2^bits space: positions (H + i·G) mod 2^bits, H a 48-bit hash and G odd (so
     // the k positions differ), all below 2^53 so the double arithmetic is exact.
