@@ -41,6 +41,13 @@ export const s390ExploreSchema = z.strictObject({
   strategy: z.enum(STRATEGIES).optional(),
   fixes: z.strictObject(Object.fromEntries(FIX_SWITCHES.map((f) => [f, z.boolean().optional()]))).optional(),
   alert_walk: z.enum(ALERT_WALK_KINDS).optional(),
+  /** Changes no kernel has, to test a suggested fix against a property. */
+  what_if: z
+    .strictObject({
+      /** kvm_s390_gisa_destroy waits for in-flight alert-list walks before it returns (spec §6 item 11). */
+      destroy_waits_for_walks: z.boolean().optional(),
+    })
+    .optional(),
   vms: z.array(vmSchema).min(1).max(8),
   /** What the environment may do besides firmware AIs and the guests entering, leaving SIE and idling. */
   env: z
@@ -89,7 +96,12 @@ export function parseS390Explore(raw: unknown, file: string): S390ExploreScenari
 /** The host the scenario describes, ready to explore from. */
 export function exploreWorld(s: S390ExploreScenario): S390World {
   const w = setupWorld(
-    { strategy: s.strategy ?? 'current', fixes: s.fixes, alert_walk: s.alert_walk },
+    {
+      strategy: s.strategy ?? 'current',
+      fixes: s.fixes,
+      alert_walk: s.alert_walk,
+      destroy_waits_for_walks: s.what_if?.destroy_waits_for_walks,
+    },
     s.vms.map((vm) => ({
       name: vm.name,
       vcpu_ids: vm.vcpu_ids ?? Array.from({ length: vm.vcpus! }, (_, i) => i),
