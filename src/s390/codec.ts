@@ -125,7 +125,9 @@ export function encodeInto(w: S390World, out: Int32Array, opts: CodecOptions = {
       (u(vm.vcpus_in_sie, 6, 'vcpus_in_sie') << 16) |
       (u(vm.vcpus.length, 6, 'vCPU count') << 22);
     out[i++] =
-      u(fi.io_counter, 16, 'io_counter') | (b(vm.arch_destroyed) << 16) | (u(vm.walk_uaf, 2, 'walk_uaf') << 17);
+      u(fi.io_counter, 16, 'io_counter') |
+      (b(vm.arch_destroyed) << 16) |
+      (u(vm.walk_uaf, 2, 'walk_uaf') << 17);
     if (relative) out[i++] = gi.timer_at >= 0 ? gi.timer_at - now : -1;
     const lists = fi.lists;
     if (cap > 0) {

@@ -25,9 +25,9 @@ import {
   DESTROY_DONE,
   DESTROY_SPINNING,
   type S390World,
+  UAF_UNLINK,
   VCPU_GONE,
   VCPU_HALTED,
-  UAF_UNLINK,
   type VmState,
   vmByGisa,
   WALK_IDLE,
@@ -139,7 +139,9 @@ export class S390Checker {
     this.marks.fill(0);
     const bad =
       this.mark(w, w.gib.alert_list_origin, ON_LIST) ??
-      (w.walk.phase === WALK_UNLINK || w.walk.phase === WALK_KICK ? this.mark(w, w.walk.origin, ON_WALK) : null);
+      (w.walk.phase === WALK_UNLINK || w.walk.phase === WALK_KICK
+        ? this.mark(w, w.walk.origin, ON_WALK)
+        : null);
     if (bad !== null) return bad;
     for (const vm of w.vms) {
       const inAList = this.marks[vm.index] !== 0;

@@ -4,7 +4,7 @@
 // property — so the same file is a regression test for a fix (its bug found with the pre-fix switch, clean
 // without it).
 import { z } from 'zod';
-import { PROPERTIES, type PropertyName } from '../../s390/invariants.ts';
+import { PROPERTIES, type PropertyName, splitViolation } from '../../s390/invariants.ts';
 import { maskOf } from '../../s390/isc.ts';
 import { ALERT_WALK_KINDS, FIX_SWITCHES, STRATEGIES } from '../../s390/strategy.ts';
 import { setupWorld } from '../../s390/vm.ts';
@@ -14,7 +14,7 @@ import { ScenarioError } from '../../scenario/scenario_error.ts';
 import { bfs } from '../bfs.ts';
 import { dfs } from '../dfs.ts';
 import type { Model } from '../model.ts';
-import type { SearchResult, Trace } from '../search_types.ts';
+import type { SearchResult, SearchStats, Trace } from '../search_types.ts';
 import { renderTrace } from '../trace.ts';
 import { gisaModel } from './model.ts';
 
@@ -117,10 +117,11 @@ export function exploreWorld(s: S390ExploreScenario): S390World {
   return w;
 }
 
-export function exploreModel(s: S390ExploreScenario): Model<S390World> {
+/** The scenario's model; `check` overrides the scenario's properties (a replay checks the saved one). */
+export function exploreModel(s: S390ExploreScenario, check?: readonly PropertyName[]): Model<S390World> {
   return gisaModel(exploreWorld(s), {
     explore: { destroys: s.env?.destroys, spuriousWakeups: s.env?.spurious_wakeups },
-    check: (s.check ?? PROPERTIES) as PropertyName[],
+    check: check ?? ((s.check ?? PROPERTIES) as PropertyName[]),
     name: s.name,
   });
 }
@@ -132,14 +133,23 @@ export interface ExploreOutcome {
   readonly kind: SearchResult<S390World>['kind'];
   /** Which budget stopped the search (kind 'budget'). */
   readonly budget?: string;
+  /** The violation message, "<property prefix>: <detail>" (src/s390/invariants.ts). */
   readonly property?: string;
+  /** The violated property's name (`list`, `lost_ai`, `destroy`, `no-walk-after-destroy`) and the rest. */
+  readonly propertyName?: PropertyName;
+  readonly detail?: string;
   readonly states: number;
   readonly transitions: number;
   readonly maxDepth: number;
   readonly bytesPerState: number;
+  /** The engine's statistics in full, and the words a state takes. */
+  readonly stats: SearchStats;
+  readonly stateWords: number;
   /** Steps in the counterexample (a BFS one is shortest). */
   readonly steps?: number;
   readonly labels?: readonly string[];
+  /** The counterexample's step ids from the initial state (what `--save` writes). */
+  readonly stepIds?: readonly number[];
   /** The counterexample, rendered (initial state, then each step and what it changed). */
   readonly trace?: string;
   /** What the scenario expected, and whether the search found exactly that. */
@@ -176,17 +186,38 @@ export function runS390Explore(s: S390ExploreScenario, opts: ExploreRunOptions =
       ? r.kind === 'ok'
       : property?.startsWith(s.expect.violation) === true &&
         (s.expect.max_steps === undefined || trace!.steps.length <= s.expect.max_steps);
+  const split = property !== undefined ? splitViolation(property) : null;
   return {
     name: s.name ?? model.name,
     kind: r.kind,
     ...(r.kind === 'budget' ? { budget: r.reason } : {}),
     ...(property !== undefined ? { property } : {}),
+    ...(split ? { propertyName: split.property, detail: split.detail } : {}),
     states: r.stats.states,
     transitions: r.stats.transitions,
     maxDepth: r.stats.maxDepth,
     bytesPerState: Math.round(r.stats.bytesPerState * 10) / 10,
-    ...(trace ? { steps: trace.steps.length, labels: trace.labels, trace: renderTrace(model, trace) } : {}),
+    stats: r.stats,
+    stateWords: model.stateWords,
+    ...(trace
+      ? {
+          steps: trace.steps.length,
+          labels: trace.labels,
+          stepIds: trace.steps,
+          trace: renderTrace(model, trace),
+        }
+      : {}),
     expected,
     asExpected,
   };
+}
+
+/** The scenario's expectation in words: "all properties hold", or "a violation of destroy starting \"…\"". */
+export function describeExpectation(s: S390ExploreScenario): string {
+  if (s.expect === 'ok') return 'all checked properties hold';
+  const split = splitViolation(s.expect.violation);
+  const what = split
+    ? `a violation of ${split.property}${split.detail ? ` whose message starts "${split.detail}"` : ''}`
+    : `a violation whose message starts "${s.expect.violation}"`;
+  return s.expect.max_steps !== undefined ? `${what}, within ${s.expect.max_steps} steps` : what;
 }
