@@ -55,6 +55,7 @@ function baselineWalk(w: S390World, io: FieldIo, opts: { classicCap: number; tim
   w.walk.phase = io.int(w.walk.phase);
   w.walk.origin = io.int(w.walk.origin);
   w.walk.final = bool(w.walk.final);
+  w.walk.cur = io.int(w.walk.cur);
 
   if (io.int(w.vms.length) !== w.vms.length)
     throw new RangeError('encoded VM count differs from the template');
@@ -78,6 +79,8 @@ function baselineWalk(w: S390World, io: FieldIo, opts: { classicCap: number; tim
     vm.online_vcpus = io.int(vm.online_vcpus);
     vm.vcpus_in_sie = io.int(vm.vcpus_in_sie);
     vm.destroy = io.int(vm.destroy);
+    vm.arch_destroyed = bool(vm.arch_destroyed);
+    vm.walk_uaf = io.int(vm.walk_uaf);
     vm.ai_budget = io.int(vm.ai_budget);
     for (let isc = 0; isc < vm.fi.lists.length; isc++) {
       const list = vm.fi.lists[isc]!;

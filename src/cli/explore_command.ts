@@ -8,6 +8,7 @@ import { type ExploreOutcome, runExplore } from '../explore/x86/run.ts';
 import { loadExplore } from '../explore/x86/scenario.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxTime } from './budget_flags.ts';
+import { budgetName, exploreJsonLine } from './explore_json.ts';
 import { openOutput } from './output_file.ts';
 import { exploreS390, s390FileKind } from './s390_adapter.ts';
 
@@ -34,9 +35,6 @@ interface ExploreFlags {
   timing?: boolean;
   maxTime: string;
 }
-
-/** The budget names the output uses ('stopped' is the --max-time callback). */
-const budgetName = (r: string | undefined): string | undefined => (r === 'stopped' ? 'maxTime' : r);
 
 function positiveInt(flag: string, v: string, max: number): number {
   if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > max)
@@ -69,7 +67,7 @@ export function register(program: Command): void {
     )
     .option('--max-mem <MB>', 'stop before the search allocates more than this many MiB')
     .option('--json', 'print the result as one JSON object')
-    .option('--save <file>', 'write the counterexample as JSON, for `kvmsim replay` (x86 scenarios)')
+    .option('--save <file>', 'write the counterexample as JSON, for `kvmsim replay` (nothing without one)')
     .option(
       '--max-time <duration>',
       'stop the search after this much wall-clock time (exit 3)',
@@ -87,12 +85,9 @@ export function register(program: Command): void {
       const maxTimeMs = parseMaxTime(flags.maxTime);
       const timing = flags.timing === true;
       if (s390FileKind(file) !== null) {
-        // arch: s390 explore scenarios (docs/s390.md), on the same engine. Their counterexamples are printed
-        // (rendered from the s390 world), not saved: `kvmsim replay` replays x86 worlds only.
-        if (flags.save !== undefined)
-          throw new UsageError(
-            '--save: x86 explore scenarios only (an s390 counterexample is printed in full)',
-          );
+        // arch: s390 explore scenarios (docs/s390.md), on the same engine; --save writes the same envelope
+        // as x86 (its embedded scenario says arch: s390, which is how `kvmsim replay` dispatches).
+        const s390Save = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
         const r = exploreS390(file, {
           strategy: flags.dfs ? 'dfs' : flags.bfs ? 'bfs' : undefined,
           maxStates,
@@ -101,6 +96,10 @@ export function register(program: Command): void {
           timing,
           shouldStop: deadline(maxTimeMs),
         });
+        if (s390Save && r.saved) {
+          s390Save.write(`${JSON.stringify(r.saved, null, 1)}\n`);
+          s390Save.commit();
+        } else s390Save?.abort();
         process.stdout.write(r.text);
         process.exitCode = r.exitCode;
         return;
@@ -137,8 +136,10 @@ export function register(program: Command): void {
       const budget = budgetName(outcome.budgetReason);
       if (flags.json) {
         process.stdout.write(
-          `${JSON.stringify({
+          exploreJsonLine({
             file,
+            arch: 'x86',
+            name: scenario.name ?? file,
             verdict: outcome.verdict,
             ...(budget ? { budget } : {}),
             ...(cx && rep
@@ -154,9 +155,9 @@ export function register(program: Command): void {
               ...outcome.safety,
               stateWords: outcome.stateWords,
               ...(timing ? { millis: outcome.millis, safetyMillis: outcome.safetyMillis } : {}),
-              liveness: outcome.liveness,
+              ...(outcome.liveness ? { liveness: outcome.liveness } : {}),
             },
-          })}\n`,
+          }),
         );
       } else {
         const name = scenario.name ?? file;

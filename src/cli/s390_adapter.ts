@@ -10,7 +10,19 @@
 // UsageError: one line, exit 2), as the x86 loaders do. Exit codes follow the generic commands: run 0, or 1
 // when an expected direction failed for some seed; explore 0 properties hold, 1 counterexample, 3 budget.
 
-import { type ExploreOutcome, parseS390Explore, runS390Explore } from '../explore/s390/scenario.ts';
+import {
+  checkS390Saved,
+  replayS390,
+  type S390Replay,
+  type S390SavedCounterexample,
+  saveS390Counterexample,
+} from '../explore/s390/counterexample.ts';
+import {
+  describeExpectation,
+  type ExploreOutcome,
+  parseS390Explore,
+  runS390Explore,
+} from '../explore/s390/scenario.ts';
 import { readScenarioFile } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import { UsageError } from '../scenario/usage_error.ts';
@@ -24,6 +36,7 @@ import { METRIC_NAMES, type MetricName } from '../sim/s390/metrics.ts';
 import { formatSimReport } from '../sim/s390/report.ts';
 import { runSimScenario, type SimReport } from '../sim/s390/run.ts';
 import { parseS390Sim } from '../sim/s390/scenario.ts';
+import { budgetName, exploreJsonLine } from './explore_json.ts';
 
 export type S390Kind = 'script' | 'sim' | 'explore';
 
@@ -111,7 +124,7 @@ export function exploreS390(
     timing?: boolean;
     shouldStop?: () => boolean;
   } = {},
-): CliResult<ExploreOutcome & { millis?: number }> {
+): CliResult<ExploreOutcome & { millis?: number }> & { saved: S390SavedCounterexample | null } {
   const raw = readScenarioFile(file);
   expectKind(file, raw, 'explore');
   const scenario = parseS390Explore(raw, file);
@@ -125,16 +138,74 @@ export function exploreS390(
       : outcome.kind === 'budget'
         ? EXPLORE_EXIT.budget
         : EXPLORE_EXIT.counterexample;
-  if (opts.json) return { text: `${JSON.stringify({ file, ...result })}\n`, exitCode, result };
+  const saved = saveS390Counterexample(raw, outcome);
+  if (opts.json) {
+    const cx = outcome.kind === 'violation' || outcome.kind === 'invalid-end';
+    const text = exploreJsonLine({
+      file,
+      arch: 's390',
+      name: outcome.name,
+      verdict: outcome.kind === 'ok' ? 'ok' : outcome.kind === 'budget' ? 'budget' : 'counterexample',
+      ...(outcome.budget ? { budget: budgetName(outcome.budget) } : {}),
+      ...(cx
+        ? {
+            property: outcome.propertyName ?? outcome.property,
+            kind: 'invariant',
+            detail: outcome.detail,
+            steps: outcome.labels ?? [],
+            loop: [],
+          }
+        : {}),
+      expect: scenario.expect,
+      asExpected: outcome.asExpected,
+      stats: {
+        ...outcome.stats,
+        stateWords: outcome.stateWords,
+        ...(opts.timing ? { millis: Math.round(millis), safetyMillis: Math.round(millis) } : {}),
+      },
+    });
+    return { text, exitCode, result, saved };
+  }
   const rate = !opts.timing
     ? ''
     : `, ${(millis / 1000).toFixed(2)} s${millis > 0 ? `, ${Math.round((outcome.states / millis) * 1000)} states/s` : ''}`;
+  const found =
+    outcome.kind === 'budget'
+      ? `budget exhausted (${budgetName(outcome.budget)}) before the search finished; no violation so far`
+      : `${outcome.kind}${outcome.property ? ` — ${outcome.property}` : ''}`;
   const lines = [
-    `${outcome.name}: ${outcome.kind}${outcome.property ? ` — ${outcome.property}` : ''}`,
+    `${outcome.name}: ${found}`,
     `${outcome.states} states, ${outcome.transitions} transitions, depth ${outcome.maxDepth}, ` +
       `${outcome.bytesPerState} B/state${rate}`,
-    `expected ${outcome.expected}: ${outcome.asExpected ? 'as expected' : 'NOT as expected'}`,
+    `expected: ${describeExpectation(scenario)} — ${outcome.asExpected ? 'as expected' : 'NOT as expected'}`,
   ];
   if (outcome.trace) lines.push(`counterexample (${outcome.steps} steps):`, outcome.trace);
-  return { text: `${lines.join('\n')}\n`, exitCode, result };
+  return { text: `${lines.join('\n')}\n`, exitCode, result, saved };
+}
+
+/**
+ * `kvmsim replay FILE` for a counterexample whose embedded scenario says `arch: s390`: the steps re-run and
+ * printed as `explore` prints them. Exit 1 reproduced, 0 the property no longer fails; a step that is not
+ * enabled is bad input (a ScenarioError naming it, exit 2).
+ */
+export function replayS390File(file: string, data: Record<string, unknown>): CliResult<S390Replay> {
+  const saved = checkS390Saved(file, data);
+  const r = replayS390(file, saved);
+  if (r.diverged) {
+    const k = r.trace.steps.length;
+    throw new ScenarioError(
+      file,
+      `steps[${k}].id`,
+      `the replay diverged: ${r.diverged} (an unknown step id, or the model changed since the save); after ${k} step${k === 1 ? '' : 's'} of ${saved.steps.length}`,
+    );
+  }
+  const verdict = r.reproduced
+    ? `reproduced: ${r.violation}${r.relabelled ? ' (some step labels differ from the saved ones)' : ''}`
+    : `not reproduced: the steps run but ${saved.property} no longer fails`;
+  const text = [
+    `${r.name}: replay of a counterexample for ${saved.property}, ${saved.steps.length} steps`,
+    r.rendered,
+    verdict,
+  ].join('\n');
+  return { text: `${text}\n`, exitCode: r.reproduced ? 1 : 0, result: r };
 }

@@ -1,9 +1,13 @@
 // O10/O11: the host side of a GIB alert. process_gib_alert_list cuts the list off by exchanging the origin
 // with NONE_GISA_ADDR (so millicode links new GISAs without raising another GAL), unlinks every cut-off GISA,
 // and repeats until an exchange returns NONE — the final exchange stores NULL, re-enabling GAL interruptions.
-// A single alerted GISA costs three exchanges. The function is split into micro-steps (one xchg, or one
-// unlinked GISA) so millicode can link GISAs in between, as on real hardware. `alert_walk: single_xchg` swaps in
-// v1/v2's walk (one exchange with NULL) for the v3 claim's ablation.
+// A single alerted GISA costs three exchanges. The function is split into micro-steps so millicode, other CPUs'
+// walks and a VM destroy can run in between, as on real hardware: one xchg; the unlink of one GISA (read its
+// next_alert, store its own address); then container_of(gisa, struct sie_page2, gisa)->kvm and the kicker's
+// hrtimer_cancel/hrtimer_start for it. The last two are separate steps because they are separate accesses in
+// the kernel (O11 step c; arch/s390/kvm/interrupt.c at 002c6ca75289 and, unchanged, 2519003dd5fb): the pre-6.6
+// destroy busy-wait ends at the unlink store, before the walker reaches sie_page2. `alert_walk: single_xchg`
+// swaps in v1/v2's walk (one exchange with NULL) for the v3 claim's ablation.
 import { GISA_ADDR_MASK, NONE_GISA_ADDR, NULL_GISA_ADDR } from '../abi/s390_gisa.ts';
 import { __find_vcpu_for_floating_irq } from './float_irq.ts';
 import { kvm_s390_vcpu_wakeup } from './idle.ts';
@@ -12,12 +16,16 @@ import { kickCover } from './kicker.ts';
 import { cancelKicker, kickerActive, startKicker } from './timers.ts';
 import {
   type AlertWalk,
+  DESTROY_DONE,
   emit,
   type S390World,
   traits,
+  UAF_KICK,
+  UAF_UNLINK,
   type VmState,
   vmByGisa,
   WALK_IDLE,
+  WALK_KICK,
   WALK_UNLINK,
   WALK_XCHG,
 } from './world.ts';
@@ -60,6 +68,7 @@ function afterUnlink(w: S390World, vm: VmState): void {
 export function beginWalk(walk: AlertWalk): void {
   walk.phase = WALK_XCHG;
   walk.origin = 0;
+  walk.cur = 0;
   walk.final = false;
   walk.xchgs = 0;
 }
@@ -85,25 +94,50 @@ export function alertWalkStep(w: S390World, walk: AlertWalk, by: string): void {
         returned: originName(w, returned),
         by,
       });
-  } else {
+  } else if (walk.phase === WALK_UNLINK) {
     const addr = walk.origin;
     const vm = vmByGisa(w, addr);
-    // A list entry is always a GISA of a live VM (destroy unlinks first); a miss would be a model bug.
+    // A list entry is always a GISA of a VM the model created; a miss would be a model bug.
     if (!vm) throw new Error(`alert list entry ${hex32(addr)} is not a GISA`);
+    // The GISA lives in sie_page2: after kvm_arch_destroy_vm freed it, these are a read and a write of freed
+    // memory. The model records that and goes on with the page's old contents (memory not yet reused).
+    if (sie_page2_freed(vm)) walkAfterFree(w, vm, UAF_UNLINK, by);
     walk.origin = vm.gisa.next_alert;
     vm.gisa.next_alert = vm.gisa_addr;
     vm.stat.unlinks++;
+    walk.cur = addr;
     if (w.tracing) emit(w, { event: 'unlink', vm: vm.name, by });
+  } else {
+    const vm = vmByGisa(w, walk.cur);
+    if (!vm) throw new Error(`unlinked entry ${hex32(walk.cur)} is not a GISA`);
+    walk.cur = 0;
+    // container_of(gisa, struct sie_page2, gisa)->kvm reads the back-pointer from sie_page2.
+    if (sie_page2_freed(vm)) walkAfterFree(w, vm, UAF_KICK, by);
     afterUnlink(w, vm);
   }
-  // Where the do { xchg; while (origin & GISA_ADDR_MASK) unlink; } while (!final) loop goes next.
-  if (walk.origin & GISA_ADDR_MASK) walk.phase = WALK_UNLINK;
+  // Where the do { xchg; while (origin & GISA_ADDR_MASK) { unlink; kick; } } while (!final) loop goes next.
+  if (walk.cur !== 0) walk.phase = WALK_KICK;
+  else if (walk.origin & GISA_ADDR_MASK) walk.phase = WALK_UNLINK;
   else walk.phase = walk.final ? WALK_IDLE : WALK_XCHG;
+}
+
+/** kvm_arch_destroy_vm freed this VM's sie_page2 (its kvm_s390_gisa_destroy returned). */
+export const sie_page2_freed = (vm: VmState): boolean => vm.arch_destroyed && vm.destroy === DESTROY_DONE;
+
+function walkAfterFree(w: S390World, vm: VmState, what: number, by: string): void {
+  vm.walk_uaf |= what;
+  if (w.tracing)
+    emit(w, {
+      event: 'use_after_free',
+      vm: vm.name,
+      access: what === UAF_UNLINK ? 'gisa->next_alert' : 'container_of(gisa, struct sie_page2, gisa)->kvm',
+      by,
+    });
 }
 
 /** process_gib_alert_list run to completion by a caller that owns the CPU (kvm_s390_gisa_destroy ≥6.6). */
 export function process_gib_alert_list(w: S390World, by: string): number {
-  const walk: AlertWalk = { phase: WALK_IDLE, origin: 0, final: false, xchgs: 0 };
+  const walk: AlertWalk = { phase: WALK_IDLE, origin: 0, cur: 0, final: false, xchgs: 0 };
   w.stat.walks++;
   beginWalk(walk);
   while (walk.phase !== WALK_IDLE) alertWalkStep(w, walk, by);

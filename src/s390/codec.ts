@@ -89,6 +89,7 @@ export function encodeInto(w: S390World, out: Int32Array, opts: CodecOptions = {
     (chsc << 5) |
     (u(walk.phase, 2, 'walk.phase') << 6) |
     (u(gib?.nisc ?? 0, 3, 'nisc') << 8) |
+    (u(addrCode(w, walk.cur, 'walk.cur'), 5, 'walk.cur') << 11) |
     (u(w.vms.length, 16, 'VM count') << 16);
   out[i++] =
     addrCode(w, gib?.alert_list_origin ?? 0, 'alert_list_origin') |
@@ -123,7 +124,10 @@ export function encodeInto(w: S390World, out: Int32Array, opts: CodecOptions = {
       (u(vm.online_vcpus, 6, 'online_vcpus') << 10) |
       (u(vm.vcpus_in_sie, 6, 'vcpus_in_sie') << 16) |
       (u(vm.vcpus.length, 6, 'vCPU count') << 22);
-    out[i++] = u(fi.io_counter, 16, 'io_counter');
+    out[i++] =
+      u(fi.io_counter, 16, 'io_counter') |
+      (b(vm.arch_destroyed) << 16) |
+      (u(vm.walk_uaf, 2, 'walk_uaf') << 17);
     if (relative) out[i++] = gi.timer_at >= 0 ? gi.timer_at - now : -1;
     const lists = fi.lists;
     if (cap > 0) {
@@ -211,6 +215,7 @@ export function decodeInto(
   w.walk.final = (h0 & 0x10) !== 0;
   w.walk.phase = (h0 >>> 6) & 3;
   w.walk.origin = addrOf(w, h1 >>> 16);
+  w.walk.cur = addrOf(w, (h0 >>> 11) & 31);
   for (const vm of w.vms) {
     const gi = vm.gi;
     const fi = vm.fi;
@@ -237,7 +242,10 @@ export function decodeInto(
     vm.online_vcpus = (m5 >>> 10) & 63;
     vm.vcpus_in_sie = (m5 >>> 16) & 63;
     if (((m5 >>> 22) & 63) !== vm.vcpus.length) throw new RangeError(`vCPU count of ${vm.name} differs`);
-    fi.io_counter = words[i++]!;
+    const m6 = words[i++]!;
+    fi.io_counter = m6 & 0xffff;
+    vm.arch_destroyed = (m6 & 0x10000) !== 0;
+    vm.walk_uaf = (m6 >>> 17) & 3;
     if (relative) {
       const rel = words[i++]!;
       gi.timer_at = rel >= 0 ? now + rel : -1;

@@ -9,7 +9,11 @@
 //   here). New AIs from the environment are not counted as progress;
 // - destroy: kvm_arch_destroy_vm returns by itself. The pre-6.6 kvm_s390_gisa_destroy busy-waits while its
 //   GISA is listed and returns only when alert processing elsewhere unlinks it (case 27: with no other alert
-//   activity it never returns); reaching that busy-wait is the violation.
+//   activity it never returns); reaching that busy-wait is the violation;
+// - no-walk-after-destroy: no alert-list walk reads or writes a GISA, or reads the `kvm` back-pointer from its
+//   sie_page2, after kvm_arch_destroy_vm freed that page (spec §6 item 11). Since 6.6 (F5) destroy's own walk
+//   cannot see a GISA another CPU's walk has already cut off; before 6.6 the busy-wait ends at the walker's
+//   unlink store, one step before it reads sie_page2. The walk records such an access (VmState.walk_uaf).
 //
 // The checker is built once per world shape and reuses its scratch state: checking allocates nothing except
 // on a violation (the message).
@@ -21,16 +25,39 @@ import {
   DESTROY_DONE,
   DESTROY_SPINNING,
   type S390World,
+  UAF_UNLINK,
   VCPU_GONE,
   VCPU_HALTED,
   type VmState,
   vmByGisa,
   WALK_IDLE,
+  WALK_KICK,
   WALK_UNLINK,
 } from './world.ts';
 
-export const PROPERTIES = ['list', 'lost_ai', 'destroy'] as const;
+export const PROPERTIES = ['list', 'lost_ai', 'destroy', 'no-walk-after-destroy'] as const;
 export type PropertyName = (typeof PROPERTIES)[number];
+
+/** How a violation message of each property begins (`<prefix>: <detail>`). */
+export const PROPERTY_PREFIX: Readonly<Record<PropertyName, string>> = {
+  list: 'list',
+  lost_ai: 'lost AI',
+  destroy: 'destroy',
+  'no-walk-after-destroy': 'no-walk-after-destroy',
+};
+
+/**
+ * A violation message (or a prefix of one, as a scenario's `expect:` gives it) as the property and the detail
+ * after "<prefix>: ". Null when it names no property.
+ */
+export function splitViolation(message: string): { property: PropertyName; detail: string } | null {
+  for (const p of PROPERTIES) {
+    const prefix = PROPERTY_PREFIX[p];
+    if (message === prefix || message === `${prefix}:`) return { property: p, detail: '' };
+    if (message.startsWith(`${prefix}: `)) return { property: p, detail: message.slice(prefix.length + 2) };
+  }
+  return null;
+}
 
 const ON_LIST = 1;
 const ON_WALK = 2;
@@ -73,6 +100,13 @@ export class S390Checker {
         if (vm.destroy === DESTROY_SPINNING)
           return `destroy: kvm_s390_gisa_destroy of ${vm.name} busy-waits on a listed GISA`;
     }
+    if (p.has('no-walk-after-destroy')) {
+      for (const vm of w.vms)
+        if (vm.walk_uaf !== 0)
+          return vm.walk_uaf & UAF_UNLINK
+            ? `no-walk-after-destroy: the alert-list walk read and wrote next_alert of ${vm.name}'s GISA after kvm_arch_destroy_vm freed its sie_page2`
+            : `no-walk-after-destroy: the alert-list walk read ->kvm from ${vm.name}'s freed sie_page2 and started its kicker`;
+    }
     if (p.has('lost_ai')) {
       for (const vm of w.vms) {
         const bad = this.lostAi(w, vm);
@@ -105,7 +139,9 @@ export class S390Checker {
     this.marks.fill(0);
     const bad =
       this.mark(w, w.gib.alert_list_origin, ON_LIST) ??
-      (w.walk.phase === WALK_UNLINK ? this.mark(w, w.walk.origin, ON_WALK) : null);
+      (w.walk.phase === WALK_UNLINK || w.walk.phase === WALK_KICK
+        ? this.mark(w, w.walk.origin, ON_WALK)
+        : null);
     if (bad !== null) return bad;
     for (const vm of w.vms) {
       const inAList = this.marks[vm.index] !== 0;
@@ -139,6 +175,8 @@ export class S390Checker {
       }
     }
     if (idle < 0) return null;
+    // The walk has just unlinked this GISA and is about to start its kicker (the KICK micro-step).
+    if (w.walk.phase === WALK_KICK && w.walk.cur === vm.gisa_addr) return null;
     let isc = 0;
     while (!(takers & (0x80 >> isc))) isc++;
     if (gisa_in_alert_list(vm)) {

@@ -31,6 +31,7 @@ import {
 import { kvm_arch_destroy_vm } from './vm.ts';
 import {
   DESTROY_SPINNING,
+  DESTROY_WALK_WAIT,
   type S390World,
   traits,
   VCPU_HALTED,
@@ -285,7 +286,11 @@ export function enabledStepIds(
     if (vm.gi.origin && vm.ai_budget > 0)
       for (let isc = 0; isc <= 7; isc++) if (vm.gi.mask & (0x80 >> isc)) out[n++] = base + isc;
     if (vm.gi.timer_at >= 0) out[n++] = base + VM_KICKER;
-    if (vm.destroy === DESTROY_SPINNING && !gisa_in_alert_list(vm)) out[n++] = base + VM_DESTROY_SPIN;
+    if (
+      (vm.destroy === DESTROY_SPINNING && !gisa_in_alert_list(vm)) ||
+      (vm.destroy === DESTROY_WALK_WAIT && w.walk.phase === WALK_IDLE)
+    )
+      out[n++] = base + VM_DESTROY_SPIN;
     if (opts.destroys && vm.online_vcpus > 0) out[n++] = base + VM_DESTROY;
     const vcpus = vm.vcpus;
     for (let c = 0; c < vcpus.length; c++) {

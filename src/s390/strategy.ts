@@ -86,6 +86,12 @@ export interface S390Config {
   readonly use_gisa: boolean;
   readonly max_float_irqs: number;
   readonly expires_ns: number;
+  /**
+   * What-if, in no kernel: kvm_s390_gisa_destroy, after its own walk, waits until no other CPU's
+   * process_gib_alert_list is in flight (e.g. walks under rcu_read_lock() and a synchronize_rcu() there —
+   * the unverified fix suggested in spec §6 item 11) before it cancels the kicker and returns. Default false.
+   */
+  readonly destroy_waits_for_walks: boolean;
 }
 
 export interface S390ConfigInput {
@@ -98,6 +104,7 @@ export interface S390ConfigInput {
   use_gisa?: boolean;
   max_float_irqs?: number;
   expires_ns?: number;
+  destroy_waits_for_walks?: boolean;
 }
 
 export function resolveConfig(input: S390ConfigInput = {}): S390Config {
@@ -112,5 +119,6 @@ export function resolveConfig(input: S390ConfigInput = {}): S390Config {
     use_gisa: input.use_gisa ?? true,
     max_float_irqs: input.max_float_irqs ?? KVM_S390_MAX_FLOAT_IRQS,
     expires_ns: input.expires_ns ?? GISA_KICKER_EXPIRES_NS,
+    destroy_waits_for_walks: input.destroy_waits_for_walks ?? false,
   };
 }

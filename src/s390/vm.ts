@@ -30,8 +30,12 @@ export function kvm_arch_init_vm(w: S390World, name: string, vcpu_ids: readonly 
   return vm;
 }
 
-/** kvm_arch_destroy_vm: the vCPUs are gone before kvm_s390_gisa_destroy runs. */
+/**
+ * kvm_arch_destroy_vm: the vCPUs are gone before kvm_s390_gisa_destroy runs; once that returns, sie_page2 (the
+ * GISA's page) is freed (S8) — `arch_destroyed` with destroy DONE is that freed state.
+ */
 export function kvm_arch_destroy_vm(w: S390World, vm: VmState): 'ok' | 'stall' {
+  vm.arch_destroyed = true;
   for (const v of vm.vcpus) {
     v.state = VCPU_GONE;
     cancelCkc(v);

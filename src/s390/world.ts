@@ -13,11 +13,19 @@ export const VCPU_GONE = 3;
 export type VcpuRunState = typeof VCPU_HOST | typeof VCPU_IN_SIE | typeof VCPU_HALTED | typeof VCPU_GONE;
 export const VCPU_STATE_NAMES = ['host', 'in_sie', 'halted', 'gone'] as const;
 
-/** kvm_s390_gisa_destroy progress; SPINNING is the pre-6.6 busy-wait on a listed GISA. */
+/**
+ * kvm_s390_gisa_destroy progress; SPINNING is the pre-6.6 busy-wait on a listed GISA, WALK_WAIT the what-if
+ * wait for in-flight alert-list walks (`destroy_waits_for_walks`, not in any kernel).
+ */
 export const DESTROY_NONE = 0;
 export const DESTROY_SPINNING = 1;
 export const DESTROY_DONE = 2;
-export const DESTROY_NAMES = ['none', 'spinning', 'done'] as const;
+export const DESTROY_WALK_WAIT = 3;
+export const DESTROY_NAMES = ['none', 'spinning', 'done', 'waiting for walks'] as const;
+
+/** What an alert-list walk did to a GISA whose sie_page2 kvm_arch_destroy_vm had freed (VmState.walk_uaf bits). */
+export const UAF_UNLINK = 1;
+export const UAF_KICK = 2;
 
 /** Lowcore I/O interruption parameters of the last I/O interruption a vCPU took (0s: none yet). */
 export interface IoInfo {
@@ -120,6 +128,17 @@ export interface VmState {
   /** v3 only: number of vCPUs in SIE. */
   vcpus_in_sie: number;
   destroy: number;
+  /**
+   * kvm_arch_destroy_vm ran for this VM: once its kvm_s390_gisa_destroy has returned (destroy DONE), sie_page2 —
+   * which holds the GISA and the `kvm` back-pointer — is freed (S8). gisa_disable alone frees nothing.
+   */
+  arch_destroyed: boolean;
+  /**
+   * An alert-list walk touched this VM's GISA after sie_page2 was freed (a use-after-free in the kernel,
+   * spec §6 item 11): UAF_UNLINK read and wrote next_alert, UAF_KICK read `->kvm` and started the kicker.
+   * Recorded, not thrown; the property no-walk-after-destroy reads it.
+   */
+  walk_uaf: number;
   /** Explorer bound: firmware AIs the environment may still make pending. */
   ai_budget: number;
   /** inject_io is the kernel's; the rest are model counters a simulator reads (alerts: linked by millicode). */
@@ -134,17 +153,24 @@ export interface VmState {
   };
 }
 
-/** One run of process_gib_alert_list, split into micro-steps (one xchg, or one unlinked GISA). */
+/**
+ * One run of process_gib_alert_list, split into micro-steps as the kernel's loop body is (O11 step c): an xchg;
+ * the unlink of the GISA at `origin` (read its next_alert, store its own address); then, for that GISA (`cur`),
+ * container_of(gisa, struct sie_page2, gisa)->kvm and the kicker's hrtimer_cancel/hrtimer_start.
+ */
 export interface AlertWalk {
-  /** 0 idle, 1 next step is an xchg, 2 next step unlinks the GISA at `origin`. */
+  /** 0 idle, 1 next step is an xchg, 2 next step unlinks the GISA at `origin`, 3 next step kicks `cur`'s VM. */
   phase: number;
   origin: number;
+  /** The GISA unlinked last, whose VM the KICK step reaches through sie_page2 (0 outside phase 3). */
+  cur: number;
   final: boolean;
   xchgs: number;
 }
 export const WALK_IDLE = 0;
 export const WALK_XCHG = 1;
 export const WALK_UNLINK = 2;
+export const WALK_KICK = 3;
 
 export interface GibState {
   readonly addr: number;
@@ -200,7 +226,7 @@ export function createWorld(input: S390ConfigInput = {}): S390World {
     adapter_registered: false,
     chsc_gib_origin: 0,
     gal_pending: false,
-    walk: { phase: WALK_IDLE, origin: 0, final: false, xchgs: 0 },
+    walk: { phase: WALK_IDLE, origin: 0, cur: 0, final: false, xchgs: 0 },
     vms: [],
     stat: { IRQIO_GAL: 0, gal_raised: 0, xchg: 0, walks: 0 },
     events: [],
@@ -258,6 +284,8 @@ export function createVmRecord(name: string, index: number, vcpu_ids: readonly n
     online_vcpus: vcpu_ids.length,
     vcpus_in_sie: 0,
     destroy: DESTROY_NONE,
+    arch_destroyed: false,
+    walk_uaf: 0,
     ai_budget: 0,
     stat: {
       inject_io: 0,

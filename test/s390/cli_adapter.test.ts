@@ -67,12 +67,31 @@ expect: [{ metric: ais, variant: v7, gt: current }]
 test('exploreS390: exit 0 when the properties hold, 1 with a counterexample, 3 when the budget runs out', () => {
   const cx = exploreS390(join(EX, 'explore/lost-ai-pre-f3.yaml'));
   assert.equal(cx.exitCode, EXPLORE_EXIT.counterexample);
-  assert.match(cx.text, /expected violation: lost AI: kicker livelock: as expected/);
-  assert.match(cx.text, /counterexample \(8 steps\):\n/);
+  // One verdict line that says in words what the scenario expected (it used to read
+  // "expected violation: destroy: kvm_s390_gisa_destroy of: as expected").
+  assert.match(
+    cx.text,
+    /\nexpected: a violation of lost_ai whose message starts "kicker livelock" — as expected\n/,
+  );
+  assert.match(cx.text, /counterexample \(9 steps\):\n/);
+  assert.equal(cx.saved?.property, 'lost_ai');
+  assert.equal(cx.saved?.steps.length, 9);
   const budget = exploreS390(join(EX, 'explore/no-lost-ai.yaml'), { maxStates: 500 });
   assert.equal(budget.exitCode, EXPLORE_EXIT.budget);
-  const ok = exploreS390(join(EX, 'explore/destroy-pre-f5.yaml'), { json: true });
-  assert.equal(JSON.parse(ok.text).steps, 2);
+  assert.match(
+    budget.text,
+    /: budget exhausted \(maxStates\) before the search finished; no violation so far\n/,
+  );
+  assert.match(budget.text, /\nexpected: all checked properties hold — NOT as expected\n/);
+  assert.equal(budget.saved, null);
+  const f5 = exploreS390(join(EX, 'explore/destroy-pre-f5.yaml'), { json: true });
+  const j = JSON.parse(f5.text);
+  assert.equal(j.verdict, 'counterexample');
+  assert.equal(j.property, 'destroy');
+  assert.equal(j.detail, 'kvm_s390_gisa_destroy of a busy-waits on a listed GISA');
+  assert.deepEqual(j.steps, ['firmware_ai a isc 2', 'destroy a']);
+  assert.deepEqual(j.expect, { violation: 'destroy: kvm_s390_gisa_destroy of', max_steps: 2 });
+  assert.equal(j.asExpected, true);
 });
 
 test('runS390ScriptFile: the transcript, exit 0 for a clean script', () => {

@@ -14,10 +14,14 @@ const fresh = (strategy: 'current' | 'v7' | 'v5') =>
     { name: 'b', vcpu_ids: [4], gisc: [6], ai_budget: 2 },
   ]);
 
-/** Walks `picks` through enabled steps (each pick chooses among the enabled ones). */
+/**
+ * Walks `picks` through enabled steps (each pick chooses among the enabled ones). VM destroys are among them,
+ * so the walk's KICK phase, arch_destroyed and walk_uaf are covered too.
+ */
+const OPTS = { spuriousWakeups: true, destroys: true };
 function walkTo(w: S390World, picks: number[]): void {
   for (const p of picks) {
-    const steps = enabledSteps(w, { spuriousWakeups: true });
+    const steps = enabledSteps(w, OPTS);
     if (steps.length === 0) return;
     applyStep(w, steps[p % steps.length]!);
   }
@@ -37,8 +41,8 @@ test('encode → decode → encode is the identity, and the decoded world behave
         assert.equal(enc.length, stateWords(template));
         const back = decodeState(template, enc);
         assert.deepEqual(encodeState(back), enc);
-        const a = enabledSteps(w, { spuriousWakeups: true });
-        assert.deepEqual(enabledSteps(back, { spuriousWakeups: true }), a);
+        const a = enabledSteps(w, OPTS);
+        assert.deepEqual(enabledSteps(back, OPTS), a);
         if (a.length) {
           const s = a[next % a.length]!;
           applyStep(w, s);

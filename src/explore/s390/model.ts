@@ -8,7 +8,7 @@
 // makes it fast is that nothing on the per-transition path allocates or builds strings: enabledStepIds writes
 // ids into the engine's buffer, the codec is closure-free, and the checker reuses its scratch state.
 
-import { originName } from '../../s390/alert_list.ts';
+import { originName, sie_page2_freed } from '../../s390/alert_list.ts';
 import { type CodecOptions, cloneWorld, decodeInto, encodeInto, stateWords } from '../../s390/codec.ts';
 import { PROPERTIES, type PropertyName, S390Checker } from '../../s390/invariants.ts';
 import { hex8, hexBits } from '../../s390/isc.ts';
@@ -19,10 +19,34 @@ import {
   type S390Step,
   stepLayout,
 } from '../../s390/steps.ts';
-import { DESTROY_NAMES, type S390World, VCPU_STATE_NAMES } from '../../s390/world.ts';
+import {
+  DESTROY_NAMES,
+  type S390World,
+  UAF_KICK,
+  UAF_UNLINK,
+  VCPU_STATE_NAMES,
+  vmByGisa,
+  WALK_KICK,
+} from '../../s390/world.ts';
 import type { Model } from '../model.ts';
 
-const WALK_PHASES = ['idle', 'xchg next', 'unlink next'];
+const WALK_PHASES = ['idle', 'xchg next', 'unlink next', 'kick next'];
+
+/** What a walk did to a freed sie_page2 (VmState.walk_uaf). */
+function walkAfterFreeName(uaf: number): string {
+  const parts: string[] = [];
+  if (uaf & UAF_UNLINK) parts.push('next_alert read+written');
+  if (uaf & UAF_KICK) parts.push('->kvm read, kicker started');
+  return parts.join('; ');
+}
+
+/** The walk's phase; in the KICK phase with the VM whose sie_page2 it reads next. */
+function walkName(s: S390World): string {
+  const phase = WALK_PHASES[s.walk.phase] ?? String(s.walk.phase);
+  if (s.walk.phase !== WALK_KICK) return phase;
+  const vm = vmByGisa(s, s.walk.cur);
+  return vm ? `kick ${vm.name} next` : phase;
+}
 
 export interface GisaModelOptions {
   /**
@@ -103,7 +127,7 @@ export function gisaModel(template: S390World, opts: GisaModelOptions = {}): Mod
       const out: Record<string, string | number | boolean> = {
         alert_list_origin: s.gib ? originName(s, s.gib.alert_list_origin) : 'no GIB',
         gal_pending: s.gal_pending,
-        walk: WALK_PHASES[s.walk.phase] ?? s.walk.phase,
+        walk: walkName(s),
       };
       for (const vm of s.vms) {
         out[`${vm.name}.ipm`] = hex8(vm.gisa.ipm);
@@ -112,7 +136,11 @@ export function gisaModel(template: S390World, opts: GisaModelOptions = {}): Mod
         out[`${vm.name}.timer`] = vm.gi.timer_at >= 0;
         out[`${vm.name}.idle_mask`] = hexBits(vm.idle_mask);
         out[`${vm.name}.kicked_mask`] = hexBits(vm.gi.kicked_mask);
-        out[`${vm.name}.destroy`] = DESTROY_NAMES[vm.destroy] ?? vm.destroy;
+        out[`${vm.name}.destroy`] = sie_page2_freed(vm)
+          ? 'done (sie_page2 freed)'
+          : (DESTROY_NAMES[vm.destroy] ?? vm.destroy);
+        // Only once it happened, so traces without it read as before.
+        if (vm.walk_uaf !== 0) out[`${vm.name}.walk_after_free`] = walkAfterFreeName(vm.walk_uaf);
         for (const v of vm.vcpus)
           out[`${vm.name}/${v.vcpu_idx}`] = `${VCPU_STATE_NAMES[v.state]}${v.wakeup_pending ? '+wake' : ''}`;
       }

@@ -4,7 +4,7 @@
 // property — so the same file is a regression test for a fix (its bug found with the pre-fix switch, clean
 // without it).
 import { z } from 'zod';
-import { PROPERTIES, type PropertyName } from '../../s390/invariants.ts';
+import { PROPERTIES, type PropertyName, splitViolation } from '../../s390/invariants.ts';
 import { maskOf } from '../../s390/isc.ts';
 import { ALERT_WALK_KINDS, FIX_SWITCHES, STRATEGIES } from '../../s390/strategy.ts';
 import { setupWorld } from '../../s390/vm.ts';
@@ -14,7 +14,7 @@ import { ScenarioError } from '../../scenario/scenario_error.ts';
 import { bfs } from '../bfs.ts';
 import { dfs } from '../dfs.ts';
 import type { Model } from '../model.ts';
-import type { SearchResult, Trace } from '../search_types.ts';
+import type { SearchResult, SearchStats, Trace } from '../search_types.ts';
 import { renderTrace } from '../trace.ts';
 import { gisaModel } from './model.ts';
 
@@ -41,6 +41,13 @@ export const s390ExploreSchema = z.strictObject({
   strategy: z.enum(STRATEGIES).optional(),
   fixes: z.strictObject(Object.fromEntries(FIX_SWITCHES.map((f) => [f, z.boolean().optional()]))).optional(),
   alert_walk: z.enum(ALERT_WALK_KINDS).optional(),
+  /** Changes no kernel has, to test a suggested fix against a property. */
+  what_if: z
+    .strictObject({
+      /** kvm_s390_gisa_destroy waits for in-flight alert-list walks before it returns (spec §6 item 11). */
+      destroy_waits_for_walks: z.boolean().optional(),
+    })
+    .optional(),
   vms: z.array(vmSchema).min(1).max(8),
   /** What the environment may do besides firmware AIs and the guests entering, leaving SIE and idling. */
   env: z
@@ -89,7 +96,12 @@ export function parseS390Explore(raw: unknown, file: string): S390ExploreScenari
 /** The host the scenario describes, ready to explore from. */
 export function exploreWorld(s: S390ExploreScenario): S390World {
   const w = setupWorld(
-    { strategy: s.strategy ?? 'current', fixes: s.fixes, alert_walk: s.alert_walk },
+    {
+      strategy: s.strategy ?? 'current',
+      fixes: s.fixes,
+      alert_walk: s.alert_walk,
+      destroy_waits_for_walks: s.what_if?.destroy_waits_for_walks,
+    },
     s.vms.map((vm) => ({
       name: vm.name,
       vcpu_ids: vm.vcpu_ids ?? Array.from({ length: vm.vcpus! }, (_, i) => i),
@@ -105,10 +117,11 @@ export function exploreWorld(s: S390ExploreScenario): S390World {
   return w;
 }
 
-export function exploreModel(s: S390ExploreScenario): Model<S390World> {
+/** The scenario's model; `check` overrides the scenario's properties (a replay checks the saved one). */
+export function exploreModel(s: S390ExploreScenario, check?: readonly PropertyName[]): Model<S390World> {
   return gisaModel(exploreWorld(s), {
     explore: { destroys: s.env?.destroys, spuriousWakeups: s.env?.spurious_wakeups },
-    check: (s.check ?? PROPERTIES) as PropertyName[],
+    check: check ?? ((s.check ?? PROPERTIES) as PropertyName[]),
     name: s.name,
   });
 }
@@ -120,14 +133,23 @@ export interface ExploreOutcome {
   readonly kind: SearchResult<S390World>['kind'];
   /** Which budget stopped the search (kind 'budget'). */
   readonly budget?: string;
+  /** The violation message, "<property prefix>: <detail>" (src/s390/invariants.ts). */
   readonly property?: string;
+  /** The violated property's name (`list`, `lost_ai`, `destroy`, `no-walk-after-destroy`) and the rest. */
+  readonly propertyName?: PropertyName;
+  readonly detail?: string;
   readonly states: number;
   readonly transitions: number;
   readonly maxDepth: number;
   readonly bytesPerState: number;
+  /** The engine's statistics in full, and the words a state takes. */
+  readonly stats: SearchStats;
+  readonly stateWords: number;
   /** Steps in the counterexample (a BFS one is shortest). */
   readonly steps?: number;
   readonly labels?: readonly string[];
+  /** The counterexample's step ids from the initial state (what `--save` writes). */
+  readonly stepIds?: readonly number[];
   /** The counterexample, rendered (initial state, then each step and what it changed). */
   readonly trace?: string;
   /** What the scenario expected, and whether the search found exactly that. */
@@ -164,17 +186,38 @@ export function runS390Explore(s: S390ExploreScenario, opts: ExploreRunOptions =
       ? r.kind === 'ok'
       : property?.startsWith(s.expect.violation) === true &&
         (s.expect.max_steps === undefined || trace!.steps.length <= s.expect.max_steps);
+  const split = property !== undefined ? splitViolation(property) : null;
   return {
     name: s.name ?? model.name,
     kind: r.kind,
     ...(r.kind === 'budget' ? { budget: r.reason } : {}),
     ...(property !== undefined ? { property } : {}),
+    ...(split ? { propertyName: split.property, detail: split.detail } : {}),
     states: r.stats.states,
     transitions: r.stats.transitions,
     maxDepth: r.stats.maxDepth,
     bytesPerState: Math.round(r.stats.bytesPerState * 10) / 10,
-    ...(trace ? { steps: trace.steps.length, labels: trace.labels, trace: renderTrace(model, trace) } : {}),
+    stats: r.stats,
+    stateWords: model.stateWords,
+    ...(trace
+      ? {
+          steps: trace.steps.length,
+          labels: trace.labels,
+          stepIds: trace.steps,
+          trace: renderTrace(model, trace),
+        }
+      : {}),
     expected,
     asExpected,
   };
+}
+
+/** The scenario's expectation in words: "all properties hold", or "a violation of destroy starting \"…\"". */
+export function describeExpectation(s: S390ExploreScenario): string {
+  if (s.expect === 'ok') return 'all checked properties hold';
+  const split = splitViolation(s.expect.violation);
+  const what = split
+    ? `a violation of ${split.property}${split.detail ? ` whose message starts "${split.detail}"` : ''}`
+    : `a violation whose message starts "${s.expect.violation}"`;
+  return s.expect.max_steps !== undefined ? `${what}, within ${s.expect.max_steps} steps` : what;
 }

@@ -24,6 +24,7 @@ import {
   type VcpuState,
   vmByGisa,
   WALK_IDLE,
+  WALK_KICK,
   WALK_UNLINK,
 } from '../../s390/world.ts';
 import { EventHeap } from '../engine/heap.ts';
@@ -288,6 +289,9 @@ export class S390Sim {
     const w = this.w;
     const unlinking = w.walk.phase === WALK_UNLINK ? vmByGisa(w, w.walk.origin) : undefined;
     applyStep(w, this.galStep);
+    // The unlink store and the kicker start are separate micro-steps for the explorer; the simulator times one
+    // walk_step per unlinked GISA, so it takes both at once.
+    if (w.walk.phase === WALK_KICK) applyStep(w, this.galStep);
     if (unlinking) this.reconcile(unlinking.index);
     if (w.walk.phase !== WALK_IDLE) this.heap.push(w.now + this.setup.walkStep, WALK_STEP);
     else this.scheduleGal();
