@@ -7,6 +7,8 @@ import { bfs } from '../../src/explore/bfs.ts';
 import { bitstateDfs } from '../../src/explore/bitstate.ts';
 import { apfSlotModel } from '../../src/explore/models/apf_slot.ts';
 import { bfsDistances, dieHardModel, type Graph, graphModel } from '../../src/explore/toy_models.ts';
+import { runExplore } from '../../src/explore/x86/run.ts';
+import { loadExplore } from '../../src/explore/x86/scenario.ts';
 
 const graphs = fc.integer({ min: 1, max: 40 }).chain((n) =>
   fc.record({
@@ -88,4 +90,26 @@ test('bitstate budgets and arguments', () => {
   const m = bitstateDfs(graphModel(chain), { maxMemBytes: 4096, bits: 16 });
   assert.ok(m.kind === 'budget' && m.reason === 'maxMemBytes', 'the 8 KiB bit array alone is over 4 KiB');
   assert.throws(() => bitstateDfs(graphModel(chain), { maxStates: 1, bits: 9 }), /bitstate bits 9/);
+});
+
+test('x86 explore with strategy bitstate: the same states as BFS, the same safety verdicts; liveness not checked', () => {
+  const run = (file: string, strategy: 'bfs' | 'bitstate') => {
+    const { config, scenario } = loadExplore(`examples/explore/${file}`);
+    return runExplore(config, {
+      strategy,
+      bitstateBits: 24,
+      maxStates: scenario.search.max_states,
+      symmetry: scenario.search.symmetry,
+      por: scenario.search.por,
+    });
+  };
+  const full = run('per-cpu-working-set.yaml', 'bfs');
+  const bits = run('per-cpu-working-set.yaml', 'bitstate');
+  assert.equal(bits.verdict, 'ok');
+  assert.equal(bits.safety.states, full.safety.states);
+  assert.ok(bits.bitstate && bits.bitstate.omissionProbability < 1e-9);
+  assert.deepEqual(bits.livenessSkipped, ['wakeup-liveness', 'dummy-consumed', 'no-hlt-spin']);
+  const cx = run('token-zero.yaml', 'bitstate');
+  assert.equal(cx.verdict, 'counterexample');
+  assert.equal(cx.counterexample?.property, 'no-token-zero');
 });

@@ -2,6 +2,7 @@
 // safety properties hold within the budget and a liveness property is asked for, the liveness pass.
 // The result carries the counterexample as step ids from the initial state, which counterexample.ts
 // replays and renders, and saves for `kvmsim replay`.
+import type { BitstateStats } from '../bitstate.ts';
 import { explore, type Strategy } from '../explore.ts';
 import type { SearchStats } from '../search_types.ts';
 import type { ExploreWorldConfig } from './config.ts';
@@ -11,6 +12,8 @@ import { LIVENESS_PROPERTIES, type PropertyName } from './properties.ts';
 
 export interface ExploreSearchOptions {
   readonly strategy: Strategy;
+  /** With strategy 'bitstate': log2 of the bit array's size in bits (bitstate.ts). */
+  readonly bitstateBits?: number;
   readonly maxStates: number;
   readonly maxMemBytes?: number;
   readonly symmetry: boolean;
@@ -43,6 +46,10 @@ export interface ExploreOutcome {
   readonly counterexample?: Counterexample;
   readonly safety: SearchStats;
   readonly liveness?: { readonly states: number; readonly edges: number };
+  /** A bitstate search's coverage figures; its 'ok' covers the states reached, and no liveness pass ran. */
+  readonly bitstate?: BitstateStats;
+  /** Liveness properties not checked (a bitstate search stores no graph to find cycles in). */
+  readonly livenessSkipped?: readonly PropertyName[];
   /** Milliseconds in all, and in the safety search alone, when a clock was given. */
   readonly millis?: number;
   readonly safetyMillis?: number;
@@ -61,6 +68,7 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
   const r = explore(model, {
     ...budget,
     strategy: o.strategy,
+    ...(o.bitstateBits !== undefined ? { bitstateBits: o.bitstateBits } : {}),
     ...(onProgress || shouldStop
       ? {
           onProgress: (st: SearchStats) => {
@@ -71,8 +79,10 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
       : {}),
   });
   const t1 = o.now?.();
+  const bitstate = r.bitstate;
   const done = (x: Omit<ExploreOutcome, 'millis' | 'safetyMillis' | 'stateWords'>): ExploreOutcome => ({
     ...x,
+    ...(bitstate ? { bitstate } : {}),
     stateWords: model.stateWords,
     ...(t0 !== undefined && t1 !== undefined && o.now ? { millis: o.now() - t0, safetyMillis: t1 - t0 } : {}),
   });
@@ -90,6 +100,7 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
   }
   const live = cfg.properties.filter((p) => LIVENESS_PROPERTIES.includes(p));
   if (live.length === 0) return done({ verdict: 'ok', safety: r.stats });
+  if (bitstate) return done({ verdict: 'ok', safety: r.stats, livenessSkipped: live });
   if (shouldStop?.()) return done({ verdict: 'budget', budgetReason: 'stopped', safety: r.stats });
   const lm = x86ExploreModel(cfg, { symmetry: o.symmetry, por: false });
   const l = checkLiveness(lm, live, { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes });

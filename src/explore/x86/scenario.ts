@@ -16,6 +16,7 @@ import { ScenarioError } from '../../scenario/scenario_error.ts';
 import { intIn, size, uint } from '../../scenario/values.ts';
 import { taskStepSchema } from '../../script/linux_schema.ts';
 import { HandlersSchema, type Op, OpSchema, VmSchema } from '../../script/schema.ts';
+import { BITSTATE_MAX_BITS, BITSTATE_MIN_BITS } from '../bitstate.ts';
 import type { ExploreMapsSpec, ExploreWorldConfig } from './config.ts';
 import {
   APF_PROPERTIES,
@@ -120,7 +121,9 @@ const MapsSchema = z.strictObject({
 
 const SearchSchema = z
   .strictObject({
-    strategy: z.enum(['bfs', 'dfs']).default('bfs'),
+    strategy: z.enum(['bfs', 'dfs', 'bitstate']).default('bfs'),
+    /** With strategy bitstate: log2 of the bit array's size in bits (28 = 32 MiB; bitstate.ts). */
+    bitstate_bits: intIn(BITSTATE_MIN_BITS, BITSTATE_MAX_BITS).default(28),
     max_states: intIn(1, 2 ** 28).default(1_000_000),
     max_mem: size(1, 2 ** 40).optional(),
     symmetry: z.boolean().default(true),
