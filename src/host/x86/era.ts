@@ -120,6 +120,23 @@ export interface EraConfig {
   readonly lapicDequeueGate: boolean;
   /** 68c35f89d016 (2025): full barriers on both sides of the kick-vs-ACK handshake. */
   readonly presentQueuedBarrier: boolean;
+  /**
+   * MSR_KVM_POLL_CONTROL exists (KVM_FEATURE_POLL_CONTROL, 5.3; absent from the 5.2.1 tree, present in
+   * 5.6.4): only bit 0 is defined and kvm_arch_vcpu_postcreate sets it to 1 (pv_msrs.ts).
+   */
+  readonly hasPollControl: boolean;
+  /**
+   * ≤5.4 the MSR_KVM_STEAL_TIME write itself initializes an hva cache for the 64-byte kvm_steal_time at
+   * `data & ~0x3f`, enabled or not, and fails when it cannot (read in the 4.0.5 … 5.2.1 trees); from 5.5
+   * the area is only mapped when steal time is recorded (5.6.4 … 6.18 trees).
+   */
+  readonly stealTimeMapsAtWrite: boolean;
+  /**
+   * kvm_lapic_set_pv_eoi validates the area (4-byte alignment, then the hva cache when enabled) before
+   * it stores msr_val (read in the 5.17, 6.1 and 6.18 trees); ≤5.15 kvm_lapic_enable_pv_eoi stored
+   * msr_val first, so a failed enable still reads back (4.0.5 … 5.15.85 trees).
+   */
+  readonly pvEoiValidatesFirst: boolean;
   /** KVM's MMU-notifier side in this kernel (mmu_era.ts; docs/mmu.md has the table). */
   readonly mmu: MmuBehaviour;
 }
@@ -147,6 +164,9 @@ const modern = {
   notpresentInjectedFilter: true,
   lapicDequeueGate: true,
   presentQueuedBarrier: true,
+  hasPollControl: true,
+  stealTimeMapsAtWrite: false,
+  pvEoiValidatesFirst: true,
 } as const;
 
 const legacy = {
@@ -164,6 +184,9 @@ const legacy = {
   completionPolled: true,
   notpresentInjectedFilter: false,
   lapicDequeueGate: false,
+  hasPollControl: false,
+  stealTimeMapsAtWrite: true,
+  pvEoiValidatesFirst: false,
 } as const;
 
 const e01 = {
@@ -178,7 +201,7 @@ const e5 = { ...modern, protectedGuestRule: true, cr0PgClearsQueue: false, pvMsr
 // The eras named for an MMU change alone ('3.6', '5.2', '5.9', '5.12', '5.13', '5.15', '6.1', '6.10',
 // '6.13') have the async-PF behaviour of the APF era before them (docs/scenarios.md, docs/mmu.md): 5.2
 // brought kvm_vcpu_map, 5.9 the common MMU memory caches.
-const e3 = { ...modern, era: 'E3', deliverNeedsPaging: false } as const;
+const e3 = { ...modern, era: 'E3', deliverNeedsPaging: false, pvEoiValidatesFirst: false } as const;
 const ERAS: Record<EraName, EraConfig> = {
   '2010': { ...e01, name: '2010', era: 'E0', reservedMask: 0x3e, mmu: faithfulMmu(MMU_2_6) },
   '2.6.38': { ...e01, name: '2.6.38', era: 'E0', mmu: faithfulMmu(MMU_2_6) },
@@ -194,6 +217,8 @@ const ERAS: Record<EraName, EraConfig> = {
     era: 'E2',
     hltInGuestRule: true,
     ghcKeepsRangeOnFailure: true,
+    hasPollControl: true,
+    stealTimeMapsAtWrite: false,
     mmu: faithfulMmu(MMU_3_7),
   },
   '5.8': { ...e3, name: '5.8', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },

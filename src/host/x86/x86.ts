@@ -27,6 +27,7 @@ import {
   kvm_set_msr_common_apf,
   kvm_set_msr_host,
 } from './msr.ts';
+import { kvm_vcpu_reset_pv } from './pv_msrs.ts';
 import {
   IN_GUEST_MODE,
   type KvmVcpu,
@@ -262,6 +263,7 @@ export function kvm_vcpu_reset(vm: KvmVm, vcpu: KvmVcpu, initEvent: boolean): vo
   kvm_clear_async_pf_completion_queue(vcpu);
   kvm_async_pf_hash_reset(apf.gfns);
   apf.halted = false;
+  kvm_vcpu_reset_pv(vcpu, lapic_in_kernel(vm));
   if (lapic_in_kernel(vm)) kvm_lapic_reset(vcpu.apic, initEvent, vcpu.vcpu_id === 0);
   vcpu.exception.pending = false;
   vcpu.exception.injected = false;
