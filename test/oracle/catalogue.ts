@@ -4,6 +4,7 @@
 //
 // Groups:
 //   matrix       kvm-oracle §3: 54 configurations × 39 MSR scenarios (oracle_matrix_cases.ts)
+//   pvmsr        kvm-oracle §3 extended to the other PV MSRs, guest and host side (oracle_pv_msr_cases.ts)
 //   pageready    kvm-oracle §4: S1–S12 (examples/oracle/s*.yaml)
 //   apf          kvm-oracle §5.2/§5.3: real async page faults (examples/oracle/apf-*.yaml)
 //   cases        x86-apf §8 conformance cases real KVM can show (test/oracle/cases/*.yaml)
@@ -19,8 +20,9 @@ import { readScenarioFile } from '../../src/scenario/load.ts';
 import { loadScript, parseScript } from '../../src/script/load_script.ts';
 import type { Script } from '../../src/script/schema.ts';
 import { type MatrixCase, matrixCases } from '../conformance/oracle_matrix_cases.ts';
+import { pvMsrCases } from '../conformance/oracle_pv_msr_cases.ts';
 
-export const GROUPS = ['matrix', 'pageready', 'apf', 'cases', 'differences', 'examples'] as const;
+export const GROUPS = ['matrix', 'pvmsr', 'pageready', 'apf', 'cases', 'differences', 'examples'] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** The groups kept in the recorded fixtures. */
@@ -85,6 +87,9 @@ export function oracleScenarios(): OracleScenario[] {
         script: parseScript(k.data, k.name),
         matrix: k,
       }),
+    ),
+    ...pvMsrCases().map(
+      (k): OracleScenario => ({ name: k.name, group: 'pvmsr', script: parseScript(k.data, k.name) }),
     ),
     ...yamlFiles('examples/oracle', (f) => /^s\d/.test(f)).map((f) => fileScenario(f, 'pageready')),
     ...yamlFiles('examples/oracle', (f) => f.startsWith('apf-')).map((f) => fileScenario(f, 'apf')),
