@@ -145,7 +145,9 @@ function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
 function behaviourMismatch(script: Script, fp: HostFingerprint): string | null {
   const what = `era ${script.era}${script.bugs.length ? ` with ${script.bugs.join(', ')}` : ''}`;
   if (fp.era === null) return `${what}: this host's kernel ${fp.kernel} matches no modelled era`;
-  const want = hostBehaviour(script.era, bugSet(script.bugs), script.vm.pv_msr_unsupported);
+  const want = hostBehaviour(script.era, bugSet(script.bugs), script.vm.pv_msr_unsupported, {
+    lapicDequeueGate: script.vm.lapic_dequeue_gate,
+  });
   const have = hostBehaviour(fp.era);
   const differ = (Object.keys(have) as Array<keyof EraConfig>).filter(
     (k) => k !== 'name' && k !== 'era' && JSON.stringify(want[k]) !== JSON.stringify(have[k]),

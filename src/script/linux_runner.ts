@@ -57,7 +57,9 @@ class LinuxScriptRun {
     const g = script.guest as LinuxGuestScript;
     const c = script.vm;
     const bugs = bugSet(script.bugs);
-    const era = hostBehaviour(script.era, bugs, c.pv_msr_unsupported);
+    const era = hostBehaviour(script.era, bugs, c.pv_msr_unsupported, {
+      lapicDequeueGate: c.lapic_dequeue_gate,
+    });
     // The VMM's CPU model ∩ KVM_GET_SUPPORTED_CPUID: an old host never shows a newer async-PF bit.
     const kvm_features = (c.kvm_features & kvmSupportedPvFeatures(era)) >>> 0;
     this.multi = c.vcpus > 1;

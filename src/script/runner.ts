@@ -58,7 +58,9 @@ class ScriptRun {
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
     this.host = new HostTimeline(
-      hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported),
+      hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported, {
+        lapicDequeueGate: c.lapic_dequeue_gate,
+      }),
       toVmConfig(c, c.kvm_features, bugSet(script.bugs)),
       this.multi,
       opts,

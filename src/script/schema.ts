@@ -152,6 +152,11 @@ const vmFields = {
   protected_state: z.boolean().default(false),
   /** Whether the host carries 5bb9ac186512 (host access to an unsupported PV MSR); default per era. */
   pv_msr_unsupported: z.boolean().optional(),
+  /**
+   * Whether the host carries 2f15d027c05f (APF vs a disabled LAPIC); default per era: 5.8–5.12 as
+   * released do not, a 5.10.119+ or May-2021 5.12.y stable kernel does (docs/bugs.md).
+   */
+  lapic_dequeue_gate: z.boolean().optional(),
 };
 
 export const VmSchema = z.strictObject(vmFields).prefault({});

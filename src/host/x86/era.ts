@@ -116,7 +116,12 @@ export interface EraConfig {
   readonly tokenNonZero: boolean;
   /** 2a18b7e7cd88 (5.8): page-ready only for an injected 'not present' or a wakeup-all. */
   readonly notpresentInjectedFilter: boolean;
-  /** 2f15d027c05f (2020): no dequeue while the LAPIC is disabled; LAPIC enable rescans. */
+  /**
+   * 2f15d027c05f "KVM: x86: Properly handle APF vs disabled LAPIC situation" (posted 2021-04-22, merged
+   * for 5.13): no dequeue while the LAPIC is disabled; LAPIC enable rescans. 5.8–5.12 as released lack
+   * it (x86-apf §6.1); stable kernels that carry the backport (5.12.y from May 2021, 5.10.119 of
+   * 2022-05-30 on) are the era with `vm.lapic_dequeue_gate: true`.
+   */
   readonly lapicDequeueGate: boolean;
   /** 68c35f89d016 (2025): full barriers on both sides of the kick-vs-ACK handshake. */
   readonly presentQueuedBarrier: boolean;
@@ -221,10 +226,22 @@ const ERAS: Record<EraName, EraConfig> = {
     stealTimeMapsAtWrite: false,
     mmu: faithfulMmu(MMU_3_7),
   },
-  '5.8': { ...e3, name: '5.8', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
-  '5.9': { ...e3, name: '5.9', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
-  '5.10': { ...e3, name: '5.10', mmu: faithfulMmu(MMU_3_7) },
-  '5.12': { ...e3, name: '5.12', mmu: faithfulMmu(MMU_5_12) },
+  '5.8': {
+    ...e3,
+    name: '5.8',
+    hasEnforcePvFeatureCpuid: false,
+    lapicDequeueGate: false,
+    mmu: faithfulMmu(MMU_3_7),
+  },
+  '5.9': {
+    ...e3,
+    name: '5.9',
+    hasEnforcePvFeatureCpuid: false,
+    lapicDequeueGate: false,
+    mmu: faithfulMmu(MMU_3_7),
+  },
+  '5.10': { ...e3, name: '5.10', lapicDequeueGate: false, mmu: faithfulMmu(MMU_3_7) },
+  '5.12': { ...e3, name: '5.12', lapicDequeueGate: false, mmu: faithfulMmu(MMU_5_12) },
   '5.13': { ...e3, name: '5.13', mmu: faithfulMmu(MMU_5_13) },
   '5.15': { ...e3, name: '5.15', mmu: faithfulMmu(MMU_5_15) },
   '6.1': { ...modern, name: '6.1', era: 'E3', mmu: faithfulMmu(MMU_5_16) },
@@ -242,12 +259,27 @@ export function eraConfig(name: EraName): EraConfig {
   return ERAS[name];
 }
 
+/** Stable backports a scenario may say its kernel carries (or lacks), overriding the era's default. */
+export interface Backports {
+  /** 2f15d027c05f (`vm.lapic_dequeue_gate`): 5.12.y from May 2021, 5.10.y from 5.10.119. */
+  lapicDequeueGate?: boolean | undefined;
+}
+
 /**
- * The host behaviour of an era with historical bugs switched back on (bugs.ts) and the
- * 5bb9ac186512 backport set explicitly when `pvMsrUnsupported` is given.
+ * The host behaviour of an era with historical bugs switched back on (bugs.ts), the 5bb9ac186512
+ * backport set explicitly when `pvMsrUnsupported` is given, and other stable backports (`backports`).
  */
-export function hostBehaviour(name: EraName, bugs: BugSet = 0, pvMsrUnsupported?: boolean): EraConfig {
-  const e = ERAS[name];
+export function hostBehaviour(
+  name: EraName,
+  bugs: BugSet = 0,
+  pvMsrUnsupported?: boolean,
+  backports: Backports = {},
+): EraConfig {
+  const base = ERAS[name];
+  const e =
+    backports.lapicDequeueGate === undefined
+      ? base
+      : { ...base, lapicDequeueGate: backports.lapicDequeueGate };
   const df = (bugs & (BUG_DF_ON_BACK_TO_BACK_PF | BUG_DF_FIX_DROPS_UNRELATED)) !== 0;
   return {
     ...e,
