@@ -114,6 +114,16 @@ function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
     case 'write_mem':
     case 'read_mem':
       return accessProblem(op.gpa, op.size, vm.memory);
+    case 'hypercall':
+      return pvm
+        ? 'VMCALL/VMMCALL from the kvm guests makes no progress on kvm_pvm (observed in real and long mode: the op hangs; PVM guests enter the hypervisor by its own hypercall path)'
+        : null;
+    case 'host_set_msrs':
+      for (const e of op.entries) {
+        const why = opProblem({ op: 'host_set_msr', msr: e.msr, value: e.value }, script, fp);
+        if (why) return why;
+      }
+      return null;
     case 'touch': {
       const why = accessProblem(op.gpa, 1, vm.memory);
       if (why) return why;
