@@ -8,6 +8,7 @@
 //   pageready    kvm-oracle §4: S1–S12 (examples/oracle/s*.yaml)
 //   apf          kvm-oracle §5.2/§5.3: real async page faults (examples/oracle/apf-*.yaml)
 //   cases        x86-apf §8 conformance cases real KVM can show (test/oracle/cases/*.yaml)
+//   peer         the peer suites' and VMMs' assertions (examples/peer/*.yaml, docs/peer-suites.md)
 //   differences  scripts where the backends differ by design; `description:` says why
 //                (test/oracle/differences/*.yaml)
 //   examples     every other x86 script in examples/ (most ask for another era, a bug switch or the
@@ -22,7 +23,7 @@ import type { Script } from '../../src/script/schema.ts';
 import { type MatrixCase, matrixCases } from '../conformance/oracle_matrix_cases.ts';
 import { pvMsrCases } from '../conformance/oracle_pv_msr_cases.ts';
 
-export const GROUPS = ['matrix', 'pvmsr', 'pageready', 'apf', 'cases', 'differences', 'examples'] as const;
+export const GROUPS = ['matrix', 'pvmsr', 'pageready', 'apf', 'cases', 'peer', 'differences', 'examples'] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** The groups kept in the recorded fixtures. */
@@ -65,7 +66,7 @@ function fileScenario(file: string, group: Group): OracleScenario {
 /** x86 `kind: script` files under examples/ outside examples/oracle (s390 scripts and sims are not). */
 function exampleFiles(): string[] {
   const dirs = readdirSync(join(root, 'examples'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== 'oracle')
+    .filter((d) => d.isDirectory() && d.name !== 'oracle' && d.name !== 'peer')
     .map((d) => join('examples', d.name));
   return ['examples', ...dirs]
     .flatMap((d) => yamlFiles(d))
@@ -94,6 +95,7 @@ export function oracleScenarios(): OracleScenario[] {
     ...yamlFiles('examples/oracle', (f) => /^s\d/.test(f)).map((f) => fileScenario(f, 'pageready')),
     ...yamlFiles('examples/oracle', (f) => f.startsWith('apf-')).map((f) => fileScenario(f, 'apf')),
     ...yamlFiles('test/oracle/cases').map((f) => fileScenario(f, 'cases')),
+    ...yamlFiles('examples/peer').map((f) => fileScenario(f, 'peer')),
     ...yamlFiles('test/oracle/differences').map((f) => fileScenario(f, 'differences')),
     ...exampleFiles().map((f) => fileScenario(f, 'examples')),
   ];
