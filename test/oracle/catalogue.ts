@@ -23,7 +23,16 @@ import type { Script } from '../../src/script/schema.ts';
 import { type MatrixCase, matrixCases } from '../conformance/oracle_matrix_cases.ts';
 import { pvMsrCases } from '../conformance/oracle_pv_msr_cases.ts';
 
-export const GROUPS = ['matrix', 'pvmsr', 'pageready', 'apf', 'cases', 'peer', 'differences', 'examples'] as const;
+export const GROUPS = [
+  'matrix',
+  'pvmsr',
+  'pageready',
+  'apf',
+  'cases',
+  'peer',
+  'differences',
+  'examples',
+] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** The groups kept in the recorded fixtures. */
