@@ -62,7 +62,7 @@ function kvm_lapic_set_pv_eoi(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
   const pv = vcpu.pv;
   const enable = (data & KVM_MSR_ENABLED) !== 0n;
   // new_len = the cached length when the same gpa is cached with at least 1 byte, else sizeof(u8).
-  const len = pv.pv_eoi_data.len >= 1 && BigInt(pv.pv_eoi_data.gpa) === addr ? pv.pv_eoi_data.len : 1;
+  const len = pv.pv_eoi_data.len >= 1 && pv.pv_eoi_data.gpa === cacheGpa(addr) ? pv.pv_eoi_data.len : 1;
   if (!vm.era.pvEoiValidatesFirst) {
     pv.pv_eoi_msr_val = data;
     if (!enable) return 0;
