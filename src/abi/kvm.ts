@@ -28,6 +28,10 @@ export const KVM_SET_SREGS = 0x4138ae84; // _IOW(KVMIO, 0x84, struct kvm_sregs)
 /** Both return the number of MSRs processed: they stop at the first one that fails. */
 export const KVM_GET_MSRS = 0xc008ae88; // _IOWR(KVMIO, 0x88, struct kvm_msrs)
 export const KVM_SET_MSRS = 0x4008ae89; // _IOW(KVMIO, 0x89, struct kvm_msrs)
+export const KVM_GET_LAPIC = 0x8400ae8e; // _IOR(KVMIO, 0x8e, struct kvm_lapic_state)
+export const KVM_SET_LAPIC = 0x4400ae8f; // _IOW(KVMIO, 0x8f, struct kvm_lapic_state)
+/** sizeof(struct kvm_lapic_state): the 1 KiB register page (KVM_APIC_REG_SIZE). */
+export const KVM_APIC_REG_SIZE = 0x400;
 export const KVM_SET_CPUID2 = 0x4008ae90; // _IOW(KVMIO, 0x90, struct kvm_cpuid2)
 export const KVM_GET_MP_STATE = 0x8004ae98; // _IOR(KVMIO, 0x98, struct kvm_mp_state)
 export const KVM_SET_MP_STATE = 0x4004ae99; // _IOW(KVMIO, 0x99, struct kvm_mp_state)

@@ -9,6 +9,8 @@ export interface OpRequest {
   a?: bigint;
   b?: bigint;
   c?: number;
+  /** OP_HYPERCALL: a0..a3 (PC_HC_ARGS). */
+  args?: readonly bigint[];
 }
 
 export interface HandlerConfig {
@@ -49,6 +51,7 @@ export class GuestBlock {
     this.setU64(P.PC_ARG_A, req.a ?? 0n);
     this.setU64(P.PC_ARG_B, req.b ?? 0n);
     this.setU32(P.PC_ARG_C, req.c ?? 0);
+    if (req.args) for (let k = 0; k < 4; k++) this.setU64(P.PC_HC_ARGS + 8 * k, req.args[k] ?? 0n);
     this.setU64(P.PC_AREA, area ?? 0n);
     this.setU32(P.PC_AREA_VALID, area === null ? 0 : 1);
     this.setU32(P.PC_PR_VEC, prVector ?? 0x100);

@@ -114,6 +114,16 @@ function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
     case 'write_mem':
     case 'read_mem':
       return accessProblem(op.gpa, op.size, vm.memory);
+    case 'hypercall':
+      return pvm
+        ? 'VMCALL/VMMCALL from the kvm guests makes no progress on kvm_pvm (observed in real and long mode: the op hangs; PVM guests enter the hypervisor by its own hypercall path)'
+        : null;
+    case 'host_set_msrs':
+      for (const e of op.entries) {
+        const why = opProblem({ op: 'host_set_msr', msr: e.msr, value: e.value }, script, fp);
+        if (why) return why;
+      }
+      return null;
     case 'touch': {
       const why = accessProblem(op.gpa, 1, vm.memory);
       if (why) return why;
@@ -145,7 +155,9 @@ function opProblem(op: Op, script: Script, fp: HostFingerprint): string | null {
 function behaviourMismatch(script: Script, fp: HostFingerprint): string | null {
   const what = `era ${script.era}${script.bugs.length ? ` with ${script.bugs.join(', ')}` : ''}`;
   if (fp.era === null) return `${what}: this host's kernel ${fp.kernel} matches no modelled era`;
-  const want = hostBehaviour(script.era, bugSet(script.bugs), script.vm.pv_msr_unsupported);
+  const want = hostBehaviour(script.era, bugSet(script.bugs), script.vm.pv_msr_unsupported, {
+    lapicDequeueGate: script.vm.lapic_dequeue_gate,
+  });
   const have = hostBehaviour(fp.era);
   const differ = (Object.keys(have) as Array<keyof EraConfig>).filter(
     (k) => k !== 'name' && k !== 'era' && JSON.stringify(want[k]) !== JSON.stringify(have[k]),

@@ -6,6 +6,7 @@
 // emit records in report order: events during the op (interrupts the op raised, a #PF and its
 // page-ready), the op's record (R_OK/R_GP), then interrupts taken after it (what `sti` let in). Host
 // ops (host_set_msr/host_get_msr) run while every vCPU is parked at R_READY.
+import { APIC_SPIV, APIC_TASKPRI } from '../abi/apicdef.ts';
 import { MSR_KVM_ASYNC_PF_EN } from '../abi/kvm_para.ts';
 import { type HostMmOp, isHostMmOp, isMapOp, type Op, type Script } from '../script/schema.ts';
 import { type EventRecord, hex, type OpRecord, type TranscriptRecord } from '../script/transcript.ts';
@@ -17,7 +18,7 @@ import { GuestApfView, handlerConfig } from './guest_knowledge.ts';
 import { protocol as P } from './guests/blobs.ts';
 import { blockGpa, createMachine, type GuestKind, type Machine } from './machine.ts';
 import { MmuObserver } from './mmu_observer.ts';
-import type { VcpuExit } from './vm.ts';
+import { KvmError, type VcpuExit } from './vm.ts';
 
 export interface SessionOptions {
   device: string;
@@ -164,6 +165,38 @@ class Session {
         if (n === 1) view.noteWrite(op.msr, op.value);
         this.opts.onRecord(this.opRecord(i, op, n === 1 ? 'ok' : 'rejected'));
         if (n === 1) this.afterMsrWrite(op.msr, op.value);
+        return;
+      }
+      case 'host_set_msrs': {
+        // One KVM_SET_MSRS with every entry: KVM stops at the first it does not process.
+        this.opts.onOp(i, op.op, this.opts.hangMs + pendingMs);
+        const entries = op.entries.map((e) => ({ index: e.msr, data: e.value }));
+        const n = this.backing ? await vcpu.setMsrsAsync(entries) : vcpu.setMsrs(entries);
+        for (const e of op.entries.slice(0, n)) view.noteWrite(e.msr, e.value);
+        this.opts.onRecord(this.opRecord(i, op, 'ok', BigInt(n)));
+        for (const e of op.entries.slice(0, n)) this.afterMsrWrite(e.msr, e.value);
+        return;
+      }
+      case 'host_set_lapic':
+      case 'host_get_lapic': {
+        this.opts.onOp(i, op.op, this.opts.hangMs);
+        let page: Buffer;
+        try {
+          page = vcpu.getLapic();
+        } catch (e) {
+          if (!(e instanceof KvmError)) throw e;
+          this.opts.onRecord(this.opRecord(i, op, 'rejected'));
+          return;
+        }
+        if (op.op === 'host_get_lapic') {
+          const v = page.readUInt32LE(op.reg === 'svr' ? APIC_SPIV : APIC_TASKPRI);
+          this.opts.onRecord(this.opRecord(i, op, 'ok', BigInt(op.reg === 'tpr' ? v & 0xff : v)));
+          return;
+        }
+        if (op.tpr !== undefined) page.writeUInt32LE(op.tpr, APIC_TASKPRI);
+        if (op.svr !== undefined) page.writeUInt32LE(op.svr, APIC_SPIV);
+        vcpu.setLapic(page);
+        this.opts.onRecord(this.opRecord(i, op, 'ok'));
         return;
       }
       case 'host_get_msr': {
@@ -366,6 +399,14 @@ function request(op: Op): OpRequest {
           (op.cpl === 3 ? P.TOUCH_CPL3 : 0) |
           (op.retry ? 0 : P.TOUCH_NO_RETRY),
       };
+    case 'cpuid':
+      return {
+        opcode: P.OP_CPUID,
+        a: BigInt(op.leaf),
+        b: BigInt(['eax', 'ebx', 'ecx', 'edx'].indexOf(op.reg)),
+      };
+    case 'hypercall':
+      return { opcode: P.OP_HYPERCALL, a: op.nr, b: op.insn === 'vmmcall' ? 1n : 0n, args: op.args };
     default:
       // host ops are handled by the caller; set_cr0_pg, set_cr3 and init are skipped by the planner.
       throw new Error(`op ${op.op} has no guest implementation`);
@@ -373,7 +414,7 @@ function request(op: Op): OpRequest {
 }
 
 function resultValue(op: Op, block: GuestBlock): bigint | undefined {
-  if (op.op === 'rdmsr') return block.result();
+  if (op.op === 'rdmsr' || op.op === 'cpuid' || op.op === 'hypercall') return block.result();
   if (op.op === 'read_mem') return BigInt.asUintN(op.size * 8, block.result());
   // A `retry: false` touch that gave up reports the token of its #PF, as the model's guest does.
   if (op.op === 'touch' && block.abandoned()) return block.result();

@@ -251,6 +251,18 @@ export class VcpuFd {
     return { n, values: Array.from({ length: n }, (_, i) => decodeMsrData(b, i)) };
   }
 
+  /** KVM_GET_LAPIC: the 1 KiB register page (throws KvmError without an in-kernel LAPIC). */
+  getLapic(): Buffer {
+    const b = Buffer.alloc(K.KVM_APIC_REG_SIZE);
+    check(this.libc, 'KVM_GET_LAPIC', this.libc.ioctlPtr(this.fd, K.KVM_GET_LAPIC, b));
+    return b;
+  }
+
+  /** KVM_SET_LAPIC with a register page from getLapic(). */
+  setLapic(page: Buffer): void {
+    check(this.libc, 'KVM_SET_LAPIC', this.libc.ioctlPtr(this.fd, K.KVM_SET_LAPIC, page));
+  }
+
   /** Before the first KVM_RUN. */
   setCpuid2(entries: readonly CpuidEntry[]): void {
     check(this.libc, 'KVM_SET_CPUID2', this.libc.ioctlPtr(this.fd, K.KVM_SET_CPUID2, encodeCpuid2(entries)));

@@ -16,6 +16,10 @@ export const LINUX_SCRIPT_OPS: readonly string[] = [
   'init',
   'cpu_offline',
   'cpu_online',
+  // issue 17: a VMM's restore path, and firmware that left the LAPIC enabled (host_set_lapic before run).
+  'host_set_msrs',
+  'host_set_lapic',
+  'host_get_lapic',
   ...HOST_MM_OP_NAMES,
   ...MAP_OP_NAMES,
 ];

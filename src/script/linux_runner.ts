@@ -5,6 +5,7 @@
 // bursts advance it, every other guest step takes no time, and the vCPU with the earliest clock steps
 // next unless a completion is due first. The transcript is the bare guest's (op records, guest events)
 // plus one record per task and one for the sleep table's dummies at the end.
+
 import { linuxGuestConfigFor } from '../guest/x86/linux/config.ts';
 import { LinuxGuest } from '../guest/x86/linux/guest.ts';
 import { fixedProgram, type TaskAction } from '../guest/x86/linux/program.ts';
@@ -16,6 +17,11 @@ import { hostBehaviour } from '../host/x86/era.ts';
 import { kvm_vcpu_can_step, STEP_RAN } from '../host/x86/run_loop.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
 import { IN_GUEST_MODE, type KvmVcpu } from '../host/x86/vcpu.ts';
+import {
+  kvm_vcpu_ioctl_get_lapic,
+  kvm_vcpu_ioctl_set_lapic,
+  kvm_vcpu_ioctl_set_msrs,
+} from '../host/x86/vcpu_ioctl.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_vmexit } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
@@ -57,7 +63,9 @@ class LinuxScriptRun {
     const g = script.guest as LinuxGuestScript;
     const c = script.vm;
     const bugs = bugSet(script.bugs);
-    const era = hostBehaviour(script.era, bugs, c.pv_msr_unsupported);
+    const era = hostBehaviour(script.era, bugs, c.pv_msr_unsupported, {
+      lapicDequeueGate: c.lapic_dequeue_gate,
+    });
     // The VMM's CPU model ∩ KVM_GET_SUPPORTED_CPUID: an old host never shows a newer async-PF bit.
     const kvm_features = (c.kvm_features & kvmSupportedPvFeatures(era)) >>> 0;
     this.multi = c.vcpus > 1;
@@ -126,6 +134,18 @@ class LinuxScriptRun {
       case 'host_get_msr': {
         const v = kvm_get_msr_host_initiated(this.vm, vcpu, op.msr);
         rec(v === null ? 'rejected' : 'ok', v ?? undefined);
+        return;
+      }
+      case 'host_set_msrs':
+        rec('ok', BigInt(kvm_vcpu_ioctl_set_msrs(this.vm, vcpu, op.entries)));
+        return;
+      case 'host_set_lapic':
+        // Also how a firmware that software-enabled the LAPIC before the kernel (SeaBIOS, OVMF) is modelled.
+        rec(kvm_vcpu_ioctl_set_lapic(this.vm, vcpu, op) ? 'ok' : 'rejected');
+        return;
+      case 'host_get_lapic': {
+        const v = kvm_vcpu_ioctl_get_lapic(this.vm, vcpu, op.reg);
+        rec(v === null ? 'rejected' : 'ok', v === null ? undefined : BigInt(v));
         return;
       }
       case 'read_mem': {

@@ -7,6 +7,7 @@ import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import { checkHostMaps } from './host_map_check.ts';
 import { checkLinuxScript } from './linux_check.ts';
+import { checkPeerOp } from './peer_check.ts';
 import { type HostMmOp, isHostMmOp, isMapOp, type Script, ScriptSchema } from './schema.ts';
 
 /** Checks what the schema cannot: vCPU indices, memory ranges, era capabilities. */
@@ -36,6 +37,7 @@ export function checkScript(file: string, s: Script): Script {
       return;
     }
     if (isMapOp(op)) return; // checkHostMaps
+    checkPeerOp(file, op, i);
     if (op.vcpu !== undefined && op.vcpu >= s.vm.vcpus)
       throw new ScenarioError(
         file,

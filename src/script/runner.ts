@@ -9,6 +9,11 @@ import { hostBehaviour } from '../host/x86/era.ts';
 import { kvm_host_dead, STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop.ts';
 import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
+import {
+  kvm_vcpu_ioctl_get_lapic,
+  kvm_vcpu_ioctl_set_lapic,
+  kvm_vcpu_ioctl_set_msrs,
+} from '../host/x86/vcpu_ioctl.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
@@ -58,7 +63,9 @@ class ScriptRun {
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
     this.host = new HostTimeline(
-      hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported),
+      hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported, {
+        lapicDequeueGate: c.lapic_dequeue_gate,
+      }),
       toVmConfig(c, c.kvm_features, bugSet(script.bugs)),
       this.multi,
       opts,
@@ -123,6 +130,21 @@ class ScriptRun {
       case 'host_get_msr': {
         const v = kvm_get_msr_host_initiated(this.vm, vcpu, op.msr);
         rec(v === null ? 'rejected' : 'ok', v ?? undefined);
+        return;
+      }
+      case 'host_set_msrs': {
+        const n = kvm_vcpu_ioctl_set_msrs(this.vm, vcpu, op.entries, (msr, v) =>
+          this.guest.noteMsrWrite(vcpu, msr, v),
+        );
+        rec('ok', BigInt(n));
+        return;
+      }
+      case 'host_set_lapic':
+        rec(kvm_vcpu_ioctl_set_lapic(this.vm, vcpu, op) ? 'ok' : 'rejected');
+        return;
+      case 'host_get_lapic': {
+        const v = kvm_vcpu_ioctl_get_lapic(this.vm, vcpu, op.reg);
+        rec(v === null ? 'rejected' : 'ok', v === null ? undefined : BigInt(v));
         return;
       }
       case 'run':

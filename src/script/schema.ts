@@ -112,6 +112,19 @@ export const OpSchema = z.discriminatedUnion('op', [
   // reboot/crash path), and INIT + SIPI + kvm_cpu_online.
   op('cpu_offline', { shutdown: z.boolean().default(false) }),
   op('cpu_online', {}),
+  // issue 17: the peer suites' and VMMs' operations (docs/peer-suites.md; checks in peer_check.ts).
+  op('cpuid', {
+    leaf: intOneOf(0x40000000, 0x40000001),
+    reg: z.enum(['eax', 'ebx', 'ecx', 'edx']).default('eax'),
+  }),
+  op('hypercall', {
+    nr: uint(64),
+    args: z.array(uint(64)).max(4).default([]),
+    insn: z.enum(['vmcall', 'vmmcall']).default('vmcall'),
+  }),
+  op('host_set_msrs', { entries: z.array(z.strictObject({ msr, value: uint(64) })).min(1) }),
+  op('host_set_lapic', { svr: intIn(0, 0x3ff).optional(), tpr: intIn(0, 255).optional() }),
+  op('host_get_lapic', { reg: z.enum(['svr', 'tpr']) }),
 ]) satisfies z.ZodType<Op>;
 
 export const HandlersSchema = z
@@ -152,6 +165,11 @@ const vmFields = {
   protected_state: z.boolean().default(false),
   /** Whether the host carries 5bb9ac186512 (host access to an unsupported PV MSR); default per era. */
   pv_msr_unsupported: z.boolean().optional(),
+  /**
+   * Whether the host carries 2f15d027c05f (APF vs a disabled LAPIC); default per era: 5.8–5.12 as
+   * released do not, a 5.10.119+ or May-2021 5.12.y stable kernel does (docs/bugs.md).
+   */
+  lapic_dequeue_gate: z.boolean().optional(),
 };
 
 export const VmSchema = z.strictObject(vmFields).prefault({});

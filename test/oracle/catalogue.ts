@@ -4,9 +4,11 @@
 //
 // Groups:
 //   matrix       kvm-oracle §3: 54 configurations × 39 MSR scenarios (oracle_matrix_cases.ts)
+//   pvmsr        kvm-oracle §3 extended to the other PV MSRs, guest and host side (oracle_pv_msr_cases.ts)
 //   pageready    kvm-oracle §4: S1–S12 (examples/oracle/s*.yaml)
 //   apf          kvm-oracle §5.2/§5.3: real async page faults (examples/oracle/apf-*.yaml)
 //   cases        x86-apf §8 conformance cases real KVM can show (test/oracle/cases/*.yaml)
+//   peer         the peer suites' and VMMs' assertions (examples/peer/*.yaml, docs/peer-suites.md)
 //   differences  scripts where the backends differ by design; `description:` says why
 //                (test/oracle/differences/*.yaml)
 //   examples     every other x86 script in examples/ (most ask for another era, a bug switch or the
@@ -19,8 +21,18 @@ import { readScenarioFile } from '../../src/scenario/load.ts';
 import { loadScript, parseScript } from '../../src/script/load_script.ts';
 import type { Script } from '../../src/script/schema.ts';
 import { type MatrixCase, matrixCases } from '../conformance/oracle_matrix_cases.ts';
+import { pvMsrCases } from '../conformance/oracle_pv_msr_cases.ts';
 
-export const GROUPS = ['matrix', 'pageready', 'apf', 'cases', 'differences', 'examples'] as const;
+export const GROUPS = [
+  'matrix',
+  'pvmsr',
+  'pageready',
+  'apf',
+  'cases',
+  'peer',
+  'differences',
+  'examples',
+] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** The groups kept in the recorded fixtures. */
@@ -63,7 +75,7 @@ function fileScenario(file: string, group: Group): OracleScenario {
 /** x86 `kind: script` files under examples/ outside examples/oracle (s390 scripts and sims are not). */
 function exampleFiles(): string[] {
   const dirs = readdirSync(join(root, 'examples'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== 'oracle')
+    .filter((d) => d.isDirectory() && d.name !== 'oracle' && d.name !== 'peer')
     .map((d) => join('examples', d.name));
   return ['examples', ...dirs]
     .flatMap((d) => yamlFiles(d))
@@ -86,9 +98,13 @@ export function oracleScenarios(): OracleScenario[] {
         matrix: k,
       }),
     ),
+    ...pvMsrCases().map(
+      (k): OracleScenario => ({ name: k.name, group: 'pvmsr', script: parseScript(k.data, k.name) }),
+    ),
     ...yamlFiles('examples/oracle', (f) => /^s\d/.test(f)).map((f) => fileScenario(f, 'pageready')),
     ...yamlFiles('examples/oracle', (f) => f.startsWith('apf-')).map((f) => fileScenario(f, 'apf')),
     ...yamlFiles('test/oracle/cases').map((f) => fileScenario(f, 'cases')),
+    ...yamlFiles('examples/peer').map((f) => fileScenario(f, 'peer')),
     ...yamlFiles('test/oracle/differences').map((f) => fileScenario(f, 'differences')),
     ...exampleFiles().map((f) => fileScenario(f, 'examples')),
   ];

@@ -77,6 +77,8 @@ export interface ExploreVmSpec {
   readonly guest_mode: 'long' | 'real';
   /** Whether the host carries 5bb9ac186512 (default per era). */
   readonly pv_msr_unsupported?: boolean;
+  /** Whether the host carries 2f15d027c05f (default per era: 5.8–5.12 as released do not). */
+  readonly lapic_dequeue_gate?: boolean;
 }
 
 /**

@@ -94,7 +94,9 @@ function candidateAreas(cfg: ExploreWorldConfig): number[] {
 
 export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
   const bugs = bugSet(cfg.bugs);
-  const era = hostBehaviour(cfg.era, bugs, cfg.vm.pv_msr_unsupported);
+  const era = hostBehaviour(cfg.era, bugs, cfg.vm.pv_msr_unsupported, {
+    lapicDequeueGate: cfg.vm.lapic_dequeue_gate,
+  });
   const pages = programPages(cfg);
   const maxWorks = pages.length + 1;
   const steps: StepDesc[] = [];

@@ -346,6 +346,7 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
       protected_state: vm.protected_state,
       guest_mode: vm.guest_mode,
       pv_msr_unsupported: vm.pv_msr_unsupported,
+      ...(vm.lapic_dequeue_gate !== undefined ? { lapic_dequeue_gate: vm.lapic_dequeue_gate } : {}),
     },
     guest,
     env: s.environment,

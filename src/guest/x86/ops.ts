@@ -48,6 +48,17 @@ export type Op = OpBase &
     | { op: 'cpu_offline'; shutdown: boolean }
     /** Only with the Linux guest: INIT + SIPI + kvm_cpu_online. */
     | { op: 'cpu_online' }
+    // issue 17 (docs/peer-suites.md): what the peer suites and VMMs do.
+    /** Guest CPUID of a KVM leaf (0x40000000 or 0x40000001); the value of one register. */
+    | { op: 'cpuid'; leaf: number; reg: 'eax' | 'ebx' | 'ecx' | 'edx' }
+    /** Guest VMCALL/VMMCALL at CPL 0: RAX = nr, RBX, RCX, RDX, RSI = args; the value is RAX after. */
+    | { op: 'hypercall'; nr: bigint; args: bigint[]; insn: 'vmcall' | 'vmmcall' }
+    /** KVM_SET_MSRS with several entries: the value is the count KVM processed (it stops at a failure). */
+    | { op: 'host_set_msrs'; entries: Array<{ msr: number; value: bigint }> }
+    /** KVM_GET_LAPIC, the given registers changed, KVM_SET_LAPIC (absent fields keep their value). */
+    | { op: 'host_set_lapic'; svr?: number | undefined; tpr?: number | undefined }
+    /** KVM_GET_LAPIC: the value of one register. */
+    | { op: 'host_get_lapic'; reg: 'svr' | 'tpr' }
   );
 
 /** The bare test guest's exception and interrupt handlers. */

@@ -116,10 +116,32 @@ export interface EraConfig {
   readonly tokenNonZero: boolean;
   /** 2a18b7e7cd88 (5.8): page-ready only for an injected 'not present' or a wakeup-all. */
   readonly notpresentInjectedFilter: boolean;
-  /** 2f15d027c05f (2020): no dequeue while the LAPIC is disabled; LAPIC enable rescans. */
+  /**
+   * 2f15d027c05f "KVM: x86: Properly handle APF vs disabled LAPIC situation" (posted 2021-04-22, merged
+   * for 5.13): no dequeue while the LAPIC is disabled; LAPIC enable rescans. 5.8–5.12 as released lack
+   * it (x86-apf §6.1); stable kernels that carry the backport (5.12.y from May 2021, 5.10.119 of
+   * 2022-05-30 on) are the era with `vm.lapic_dequeue_gate: true`.
+   */
   readonly lapicDequeueGate: boolean;
   /** 68c35f89d016 (2025): full barriers on both sides of the kick-vs-ACK handshake. */
   readonly presentQueuedBarrier: boolean;
+  /**
+   * MSR_KVM_POLL_CONTROL exists (KVM_FEATURE_POLL_CONTROL, 5.3; absent from the 5.2.1 tree, present in
+   * 5.6.4): only bit 0 is defined and kvm_arch_vcpu_postcreate sets it to 1 (pv_msrs.ts).
+   */
+  readonly hasPollControl: boolean;
+  /**
+   * ≤5.4 the MSR_KVM_STEAL_TIME write itself initializes an hva cache for the 64-byte kvm_steal_time at
+   * `data & ~0x3f`, enabled or not, and fails when it cannot (read in the 4.0.5 … 5.2.1 trees); from 5.5
+   * the area is only mapped when steal time is recorded (5.6.4 … 6.18 trees).
+   */
+  readonly stealTimeMapsAtWrite: boolean;
+  /**
+   * kvm_lapic_set_pv_eoi validates the area (4-byte alignment, then the hva cache when enabled) before
+   * it stores msr_val (read in the 5.17, 6.1 and 6.18 trees); ≤5.15 kvm_lapic_enable_pv_eoi stored
+   * msr_val first, so a failed enable still reads back (4.0.5 … 5.15.85 trees).
+   */
+  readonly pvEoiValidatesFirst: boolean;
   /** KVM's MMU-notifier side in this kernel (mmu_era.ts; docs/mmu.md has the table). */
   readonly mmu: MmuBehaviour;
 }
@@ -147,6 +169,9 @@ const modern = {
   notpresentInjectedFilter: true,
   lapicDequeueGate: true,
   presentQueuedBarrier: true,
+  hasPollControl: true,
+  stealTimeMapsAtWrite: false,
+  pvEoiValidatesFirst: true,
 } as const;
 
 const legacy = {
@@ -164,6 +189,9 @@ const legacy = {
   completionPolled: true,
   notpresentInjectedFilter: false,
   lapicDequeueGate: false,
+  hasPollControl: false,
+  stealTimeMapsAtWrite: true,
+  pvEoiValidatesFirst: false,
 } as const;
 
 const e01 = {
@@ -178,7 +206,7 @@ const e5 = { ...modern, protectedGuestRule: true, cr0PgClearsQueue: false, pvMsr
 // The eras named for an MMU change alone ('3.6', '5.2', '5.9', '5.12', '5.13', '5.15', '6.1', '6.10',
 // '6.13') have the async-PF behaviour of the APF era before them (docs/scenarios.md, docs/mmu.md): 5.2
 // brought kvm_vcpu_map, 5.9 the common MMU memory caches.
-const e3 = { ...modern, era: 'E3', deliverNeedsPaging: false } as const;
+const e3 = { ...modern, era: 'E3', deliverNeedsPaging: false, pvEoiValidatesFirst: false } as const;
 const ERAS: Record<EraName, EraConfig> = {
   '2010': { ...e01, name: '2010', era: 'E0', reservedMask: 0x3e, mmu: faithfulMmu(MMU_2_6) },
   '2.6.38': { ...e01, name: '2.6.38', era: 'E0', mmu: faithfulMmu(MMU_2_6) },
@@ -194,12 +222,26 @@ const ERAS: Record<EraName, EraConfig> = {
     era: 'E2',
     hltInGuestRule: true,
     ghcKeepsRangeOnFailure: true,
+    hasPollControl: true,
+    stealTimeMapsAtWrite: false,
     mmu: faithfulMmu(MMU_3_7),
   },
-  '5.8': { ...e3, name: '5.8', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
-  '5.9': { ...e3, name: '5.9', hasEnforcePvFeatureCpuid: false, mmu: faithfulMmu(MMU_3_7) },
-  '5.10': { ...e3, name: '5.10', mmu: faithfulMmu(MMU_3_7) },
-  '5.12': { ...e3, name: '5.12', mmu: faithfulMmu(MMU_5_12) },
+  '5.8': {
+    ...e3,
+    name: '5.8',
+    hasEnforcePvFeatureCpuid: false,
+    lapicDequeueGate: false,
+    mmu: faithfulMmu(MMU_3_7),
+  },
+  '5.9': {
+    ...e3,
+    name: '5.9',
+    hasEnforcePvFeatureCpuid: false,
+    lapicDequeueGate: false,
+    mmu: faithfulMmu(MMU_3_7),
+  },
+  '5.10': { ...e3, name: '5.10', lapicDequeueGate: false, mmu: faithfulMmu(MMU_3_7) },
+  '5.12': { ...e3, name: '5.12', lapicDequeueGate: false, mmu: faithfulMmu(MMU_5_12) },
   '5.13': { ...e3, name: '5.13', mmu: faithfulMmu(MMU_5_13) },
   '5.15': { ...e3, name: '5.15', mmu: faithfulMmu(MMU_5_15) },
   '6.1': { ...modern, name: '6.1', era: 'E3', mmu: faithfulMmu(MMU_5_16) },
@@ -217,12 +259,27 @@ export function eraConfig(name: EraName): EraConfig {
   return ERAS[name];
 }
 
+/** Stable backports a scenario may say its kernel carries (or lacks), overriding the era's default. */
+export interface Backports {
+  /** 2f15d027c05f (`vm.lapic_dequeue_gate`): 5.12.y from May 2021, 5.10.y from 5.10.119. */
+  lapicDequeueGate?: boolean | undefined;
+}
+
 /**
- * The host behaviour of an era with historical bugs switched back on (bugs.ts) and the
- * 5bb9ac186512 backport set explicitly when `pvMsrUnsupported` is given.
+ * The host behaviour of an era with historical bugs switched back on (bugs.ts), the 5bb9ac186512
+ * backport set explicitly when `pvMsrUnsupported` is given, and other stable backports (`backports`).
  */
-export function hostBehaviour(name: EraName, bugs: BugSet = 0, pvMsrUnsupported?: boolean): EraConfig {
-  const e = ERAS[name];
+export function hostBehaviour(
+  name: EraName,
+  bugs: BugSet = 0,
+  pvMsrUnsupported?: boolean,
+  backports: Backports = {},
+): EraConfig {
+  const base = ERAS[name];
+  const e =
+    backports.lapicDequeueGate === undefined
+      ? base
+      : { ...base, lapicDequeueGate: backports.lapicDequeueGate };
   const df = (bugs & (BUG_DF_ON_BACK_TO_BACK_PF | BUG_DF_FIX_DROPS_UNRELATED)) !== 0;
   return {
     ...e,

@@ -28,6 +28,7 @@ import {
   kvm_clear_async_pf_completion_queue,
 } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
+import { kvm_get_msr_pv, kvm_set_msr_pv } from './pv_msrs.ts';
 import { type KvmVcpu, set_msr_en_val } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
 
@@ -57,13 +58,17 @@ const PV_MSR_FEATURE: ReadonlyMap<number, number> = new Map([
   [MSR_KVM_ASYNC_PF_ACK, KVM_FEATURE_ASYNC_PF_INT],
 ]);
 
-/** MSRs this model implements (the APF trio); other PV MSRs only get their CPUID gate. */
+/** The async-PF MSRs (this module); the other PV MSRs' cases are in pv_msrs.ts. */
 export const isApfMsr = (msr: number): boolean =>
   msr === MSR_KVM_ASYNC_PF_EN || msr === MSR_KVM_ASYNC_PF_INT || msr === MSR_KVM_ASYNC_PF_ACK;
-/** A KVM PV MSR of this era (MSR_KVM_ASYNC_PF_INT/_ACK only exist from 5.8). */
+/**
+ * A KVM PV MSR of this era (MSR_KVM_ASYNC_PF_INT/_ACK only exist from 5.8, MSR_KVM_POLL_CONTROL from
+ * 5.3); any other MSR in 0x4b564dxx is unknown to kvm_set_msr_common (#GP, KVM_SET_MSRS stops).
+ */
 export const isKvmPvMsr = (vm: KvmVm, msr: number): boolean =>
   PV_MSR_FEATURE.has(msr) &&
-  (vm.era.hasIntAckMsrs || (msr !== MSR_KVM_ASYNC_PF_INT && msr !== MSR_KVM_ASYNC_PF_ACK));
+  (vm.era.hasIntAckMsrs || (msr !== MSR_KVM_ASYNC_PF_INT && msr !== MSR_KVM_ASYNC_PF_ACK)) &&
+  (vm.era.hasPollControl || msr !== MSR_KVM_POLL_CONTROL);
 
 /**
  * kvm_gfn_to_hva_cache_init(&vcpu->arch.apf.data, EN & ~0x3f, len) against the VM's current memslots.
@@ -155,7 +160,7 @@ export function kvm_pv_enable_async_pf_int(vm: KvmVm, vcpu: KvmVcpu, data: bigin
   return 0;
 }
 
-/** @kernel kvm_set_msr_common, its APF cases. Non-APF PV MSRs are modelled only as far as their CPUID gate. */
+/** @kernel kvm_set_msr_common, its PV cases: the CPUID gate, then the APF cases here and the others in pv_msrs.ts. */
 export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): MsrRet {
   const feature = PV_MSR_FEATURE.get(msr);
   if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);
@@ -178,11 +183,11 @@ export function kvm_set_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number, da
       }
       return 0;
     default:
-      return 0; // other PV MSRs: accepted, not modelled
+      return kvm_set_msr_pv(vm, vcpu, msr, data) ?? 1;
   }
 }
 
-/** @kernel kvm_get_msr_common, its APF cases: the value, or a failure code. */
+/** @kernel kvm_get_msr_common, its PV cases: the value, or a failure code. */
 export function kvm_get_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number): MsrRet | { value: bigint } {
   const feature = PV_MSR_FEATURE.get(msr);
   if (feature !== undefined && !guest_pv_has(vm, feature)) return gateFail(vm);
@@ -191,8 +196,12 @@ export function kvm_get_msr_common_apf(vm: KvmVm, vcpu: KvmVcpu, msr: number): M
       return { value: vcpu.apf.msr_en_val };
     case MSR_KVM_ASYNC_PF_INT:
       return { value: vcpu.apf.msr_int_val };
-    default:
+    case MSR_KVM_ASYNC_PF_ACK:
       return { value: 0n };
+    default: {
+      const v = kvm_get_msr_pv(vm, vcpu, msr);
+      return v === null ? 1 : { value: v };
+    }
   }
 }
 

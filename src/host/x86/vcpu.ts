@@ -7,6 +7,7 @@ import { newHvaCache } from '../../mem/hva_cache.ts';
 import { type GfnHash, newGfnHash } from './async_pf_hash.ts';
 import { type AsyncPfState, newAsyncPfState } from './async_pf_work.ts';
 import { type KvmLapic, newLapic } from './lapic.ts';
+import { type KvmVcpuPv, newVcpuPv } from './pv_state.ts';
 
 /** vcpu->arch.apf (x86-apf §2.1). */
 export interface KvmVcpuApf {
@@ -85,6 +86,8 @@ export interface KvmVcpu {
   irq_reinject: boolean;
   readonly apic: KvmLapic;
   readonly apf: KvmVcpuApf;
+  /** kvmclock, steal time, PV EOI and poll control (pv_state.ts). */
+  readonly pv: KvmVcpuPv;
   readonly async_pf: AsyncPfState;
   /** The vCPU thread is blocked in a synchronous host fault-in of this gfn (-1: not blocked). */
   sync_fault_gfn: number;
@@ -168,6 +171,7 @@ export function newVcpu(vcpu_id: number): KvmVcpu {
       pageready_pending_store_buffered: false,
       host_apf_flags: 0,
     },
+    pv: newVcpuPv(),
     async_pf: newAsyncPfState(),
     sync_fault_gfn: -1,
     mmu_fault_gfn: -1,

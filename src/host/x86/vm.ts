@@ -7,6 +7,7 @@ import { HostMaps, type HostMapsConfig, hostMapEra } from './host_maps.ts';
 import { type MmuCachesVm, newMmuCachesVm } from './mmu_caches_vm.ts';
 import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifier.ts';
 import { HostMm } from './primary_mmu.ts';
+import type { KvmVmPv } from './pv_state.ts';
 import { StepEffects } from './step_effects.ts';
 import type { TraceSink } from './trace.ts';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type KvmVcpu, newVcpu } from './vcpu.ts';
@@ -147,6 +148,8 @@ export interface KvmVm {
   readonly memcache: MmuCachesVm | null;
   /** The guest mapping API's state, when config.host_maps asks for it. */
   readonly hostMaps: HostMaps | null;
+  /** kvm->arch.wall_clock (pv_state.ts). */
+  readonly pv: KvmVmPv;
 }
 
 export const nullHooks = (): HostHooks => ({ asyncWorkQueued() {}, syncFault() {}, kick() {}, trace: null });
@@ -195,7 +198,10 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
     effects: new StepEffects(),
     memcache: null,
     hostMaps: config.host_maps ? newHostMaps(era, config, config.host_maps, mem) : null,
+    pv: { wall_clock: 0n },
   };
+  // kvm_arch_vcpu_postcreate: "poll control enabled by default" where MSR_KVM_POLL_CONTROL exists.
+  if (era.hasPollControl) for (const v of vcpus) v.pv.msr_kvm_poll_control = 1n;
   if (config.mmu_caches && config.mmu_notifiers) {
     const m = newMmuCachesVm(era, config.vcpus, mem.npages, !config.tdp);
     m.event = (v, ev, what) => {

@@ -4,11 +4,12 @@
 import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE, MSR_IA32_APICBASE_EXTD } from '../../abi/apicdef.ts';
 import { KVM_MP_STATE_HALTED, KVM_MP_STATE_RUNNABLE } from '../../abi/kvm.ts';
 import { KVM_REQ_APF_HALT, KVM_REQ_APF_READY, PF_VECTOR } from '../../abi/kvm_host.ts';
-import { KVM_ENOSYS, MSR_KVM_ASYNC_PF_ACK } from '../../abi/kvm_para.ts';
+import { MSR_KVM_ASYNC_PF_ACK } from '../../abi/kvm_para.ts';
 import { kvm_arch_interrupt_allowed, kvm_is_exception_pending, kvm_pv_async_pf_enabled } from './apf.ts';
 import { kvm_check_async_pf_completion, kvm_clear_async_pf_completion_queue } from './async_pf.ts';
 import { kvm_async_pf_hash_reset } from './async_pf_hash.ts';
 import { doneEmpty } from './async_pf_work.ts';
+import { hypercall } from './hypercall.ts';
 import {
   apic_x2apic_mode,
   kvm_apic_ack_interrupt,
@@ -27,6 +28,7 @@ import {
   kvm_set_msr_common_apf,
   kvm_set_msr_host,
 } from './msr.ts';
+import { kvm_vcpu_reset_pv } from './pv_msrs.ts';
 import {
   IN_GUEST_MODE,
   type KvmVcpu,
@@ -262,6 +264,7 @@ export function kvm_vcpu_reset(vm: KvmVm, vcpu: KvmVcpu, initEvent: boolean): vo
   kvm_clear_async_pf_completion_queue(vcpu);
   kvm_async_pf_hash_reset(apf.gfns);
   apf.halted = false;
+  kvm_vcpu_reset_pv(vcpu, lapic_in_kernel(vm));
   if (lapic_in_kernel(vm)) kvm_lapic_reset(vcpu.apic, initEvent, vcpu.vcpu_id === 0);
   vcpu.exception.pending = false;
   vcpu.exception.injected = false;
@@ -277,26 +280,14 @@ export function kvm_vcpu_reset(vm: KvmVm, vcpu: KvmVcpu, initEvent: boolean): vo
   vcpu.guest_mode = false;
 }
 
+export { KVM_HC_KICK_CPU, KVM_HC_SCHED_YIELD, KVM_HC_SEND_IPI } from './hypercall.ts';
 export { isApfMsr, KVM_MSR_RET_UNSUPPORTED };
 
-/** Hypercall numbers whose availability follows a PV feature bit (x86-apf §8 case 24). */
-export const KVM_HC_KICK_CPU = 5;
-export const KVM_HC_SEND_IPI = 10;
-export const KVM_HC_SCHED_YIELD = 11;
-const HC_FEATURE: ReadonlyMap<number, number> = new Map([
-  [KVM_HC_KICK_CPU, 7], // KVM_FEATURE_PV_UNHALT
-  [KVM_HC_SEND_IPI, 11], // KVM_FEATURE_PV_SEND_IPI
-  [KVM_HC_SCHED_YIELD, 13], // KVM_FEATURE_PV_SCHED_YIELD
-]);
-
 /**
- * @kernel kvm_emulate_hypercall (the feature gate only): with PV-feature enforcement, a hypercall whose
- * feature bit is absent returns -KVM_ENOSYS. What an allowed hypercall does is not modelled (0).
+ * @kernel kvm_emulate_hypercall with no arguments, as the guest kernel (CPL 0) makes it: the result as a
+ * signed number (hypercall.ts has the model).
  */
 export function kvm_emulate_hypercall(vm: KvmVm, vcpu: KvmVcpu, nr: number): number {
   kvm_vmexit(vcpu);
-  const feature = HC_FEATURE.get(nr);
-  if (feature === undefined) return -KVM_ENOSYS;
-  if (vm.config.enforce_pv_cpuid && ((vm.config.kvm_features >>> feature) & 1) === 0) return -KVM_ENOSYS;
-  return 0;
+  return Number(hypercall(vm, BigInt(nr), [0n, 0n, 0n, 0n]));
 }

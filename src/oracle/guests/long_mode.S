@@ -49,6 +49,10 @@ interp_loop:
   je op_run
   cmp eax, OP_TOUCH
   je op_touch
+  cmp eax, OP_CPUID
+  je op_cpuid
+  cmp eax, OP_HYPERCALL
+  je op_hypercall
   mov eax, 0xffff
   jmp panic
 
@@ -93,6 +97,45 @@ op_rdmsr:
   mov qword ptr gs:[PC_GP_FIXUP], 0
   mov gs:[PC_RESULT], eax
   mov gs:[PC_RESULT + 4], edx
+  jmp op_done
+
+# CPUID of leaf A, subleaf 0; the register B asks for goes to PC_RESULT.
+op_cpuid:
+  mov eax, gs:[PC_ARG_A]
+  xor ecx, ecx
+  cpuid
+  mov esi, gs:[PC_ARG_B]
+  cmp esi, 1
+  jne 1f
+  mov eax, ebx
+1:
+  cmp esi, 2
+  jne 2f
+  mov eax, ecx
+2:
+  cmp esi, 3
+  jne 3f
+  mov eax, edx
+3:
+  mov gs:[PC_RESULT], eax
+  mov dword ptr gs:[PC_RESULT + 4], 0
+  jmp op_done
+
+# VMCALL (B = 0) or VMMCALL (B = 1), 64-bit: RAX = nr, RBX, RCX, RDX, RSI = a0..a3; RAX comes back.
+op_hypercall:
+  mov rbx, gs:[PC_HC_ARGS]
+  mov rcx, gs:[PC_HC_ARGS + 8]
+  mov rdx, gs:[PC_HC_ARGS + 16]
+  mov rsi, gs:[PC_HC_ARGS + 24]
+  cmp dword ptr gs:[PC_ARG_B], 1
+  mov rax, gs:[PC_ARG_A]
+  je 1f
+  vmcall
+  jmp 2f
+1:
+  vmmcall
+2:
+  mov gs:[PC_RESULT], rax
   jmp op_done
 
 op_write:

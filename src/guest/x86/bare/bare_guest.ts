@@ -9,7 +9,9 @@ import {
   MSR_KVM_ASYNC_PF_EN,
   MSR_KVM_ASYNC_PF_INT,
 } from '../../../abi/kvm_para.ts';
+import { kvm_cpuid_kvm_leaf } from '../../../host/x86/cpuid.ts';
 import { kvm_queue_exception_e, TRIPLE_FAULT } from '../../../host/x86/exception.ts';
+import { kvm_emulate_hypercall_op } from '../../../host/x86/hypercall.ts';
 import { deliverInit } from '../../../host/x86/init_sipi.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
 import { kvm_mmu_do_page_fault, RET_PF_RETRY } from '../../../host/x86/mmu_fault.ts';
@@ -460,6 +462,15 @@ export class BareGuest implements GuestModel {
         return;
       case 'init':
         deliverInit(vm, vcpu); // a self-INIT: the op completes, the program goes on
+        return;
+      case 'cpuid':
+        kvm_vmexit(vcpu); // CPUID always exits
+        c.value = BigInt(kvm_cpuid_kvm_leaf(vm, op.leaf, op.reg) ?? 0);
+        return;
+      case 'hypercall':
+        // VMCALL/VMMCALL exits; 64-bit mode (long mode here: paging on) keeps 64-bit arguments.
+        kvm_vmexit(vcpu);
+        c.value = kvm_emulate_hypercall_op(vm, vcpu, op.nr, op.args, vcpu.cr0_pg);
         return;
       default:
         throw new Error(`bare guest: op ${op.op} is not a guest instruction`);
