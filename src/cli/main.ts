@@ -19,6 +19,8 @@ const commands: Array<() => Promise<{ register(p: Command): void }>> = [
   () => import('./diff_command.ts'),
   () => import('./explore_command.ts'),
   () => import('./replay_command.ts'),
+  () => import('./sweep_command.ts'),
+  () => import('./worker_command.ts'),
 ];
 
 /**
