@@ -55,8 +55,8 @@ export default async function bench(): Promise<string> {
   return [
     '## Sweep worker pool (`npm run bench sweep-pool`)',
     '',
-    `bench/sweep/pool-bench.yaml (8 runs of the web example, ${perRun.toFixed(1)} s of CPU per run measured in the`,
-    `serial runs) with --jobs 1 (inline) against --jobs ${cores} (one worker thread per core, ${cores} cores),`,
+    `bench/sweep/pool-bench.yaml (8 runs of the web example, ${perRun.toFixed(1)} s of CPU per run, measured in`,
+    `the serial runs) with --jobs 1 (inline) against --jobs ${cores} (one worker thread per core, ${cores} cores),`,
     'in the same process, alternating which goes first. Wall time includes starting the threads (each',
     'loads the model through tsx). Every pair checks that both summaries are identical.',
     '',

@@ -53,10 +53,7 @@ export function register(program: Command): void {
     .option('--max-time <duration>', 'stop after this much wall-clock time in all (exit 3)', DEFAULT_MAX_TIME)
     .option('--max-events <n>', 'stop when one run reaches this many simulation events (exit 3)')
     .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
-    .option(
-      '--jobs <n>',
-      `runs at a time, each on a thread of its own (default: one per core, ${defaultJobs()} here)`,
-    )
+    .option('--jobs <n>', `runs at a time, each on a thread of its own (default: one per core)`)
     .action(async (file: string, flags: CompareFlags) => {
       const varied = flags.era !== undefined || flags.whatIf !== undefined;
       const modes =

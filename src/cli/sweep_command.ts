@@ -31,10 +31,7 @@ export function register(program: Command): void {
       '--out <dir>',
       'output directory: points.jsonl, points.csv, summary.json (default: ./<name>-sweep)',
     )
-    .option(
-      '--jobs <n>',
-      `points at a time, each on a thread of its own (default: one per core, ${defaultJobs()} here)`,
-    )
+    .option('--jobs <n>', `points at a time, each on a thread of its own (default: one per core)`)
     .option('--json', 'print the summary (summary.json) instead of the table')
     .option(
       '--queue <url>',

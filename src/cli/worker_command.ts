@@ -20,10 +20,7 @@ export function register(program: Command): void {
     .command('worker')
     .description('serve the points of sweeps submitted with `kvmsim sweep --queue` (BullMQ on Redis)')
     .argument('<url>', 'the Redis server: redis://HOST:PORT')
-    .option(
-      '--jobs <n>',
-      `points at a time, each on a thread of its own (default: one per core, ${defaultJobs()} here)`,
-    )
+    .option('--jobs <n>', `points at a time, each on a thread of its own (default: one per core)`)
     .option('--queue-name <name>', 'the BullMQ queue', 'kvmsim')
     .option(
       '--lock-duration <duration>',
