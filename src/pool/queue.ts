@@ -87,6 +87,9 @@ export async function submitAndCollect<D, R>(opts: {
   try {
     await ready(queue, opts.target, opts.connectTimeoutMs ?? 10_000);
     const pending = new Set(opts.tasks.map((t) => t.id));
+    // A job that failed in an earlier submission (say, on a worker of another version) is tried again.
+    for (const job of await queue.getJobs(['failed'], 0, -1))
+      if (pending.has(job.id ?? '')) await job.remove();
     // Jobs that already exist (a previous submission) are left as they are: BullMQ ignores an add with an
     // existing job id.
     await queue.addBulk(
