@@ -8,6 +8,7 @@ import { compareVariants, compareVariantsPooled, formatComparison, variantGrid }
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
+import { absoluteNow, COMPARE_TASK } from './compare_task.ts';
 import {
   parseCountFlag,
   parseErasFlag,
@@ -83,10 +84,18 @@ export function register(program: Command): void {
                 shouldStop: deadline(maxTimeMs),
                 ...(maxEvents !== undefined ? { maxEvents } : {}),
               })
-            : await compareVariantsPooled(scenario, variants, seeds, pool, progress?.update ?? null, {
-                maxTimeMs,
-                ...(maxEvents !== undefined ? { maxEvents } : {}),
-              }).finally(() => pool.close());
+            : await compareVariantsPooled(
+                scenario,
+                variants,
+                seeds,
+                pool,
+                COMPARE_TASK,
+                progress?.update ?? null,
+                {
+                  deadline: absoluteNow() + maxTimeMs,
+                  ...(maxEvents !== undefined ? { maxEvents } : {}),
+                },
+              ).finally(() => pool.close());
         progress?.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
       } finally {

@@ -248,7 +248,7 @@ function budgetError(
   );
 }
 
-/** One run of a comparison as a pool thread does it (a pure function of its argument but for the clock). */
+/** One run of a comparison as a pool thread does it: the scenario with its seed, and the budgets. */
 export interface CompareRunTask {
   scenario: SimScenario;
   maxEvents?: number;
@@ -256,15 +256,10 @@ export interface CompareRunTask {
   deadline?: number;
 }
 
-export function runCompareTask(t: CompareRunTask): { metrics: RunMetrics; stopped: string | null } {
-  const deadline = t.deadline;
-  const r = runSimulation(t.scenario, {
-    ...(t.maxEvents !== undefined ? { maxEvents: t.maxEvents } : {}),
-    ...(deadline !== undefined
-      ? { shouldStop: () => performance.timeOrigin + performance.now() >= deadline }
-      : {}),
-  });
-  return { metrics: r.metrics, stopped: r.sim.stopped };
+/** What a CompareRunTask returns: the run's metrics, and the budget that stopped it if one did. */
+export interface CompareRunResult {
+  metrics: RunMetrics;
+  stopped: string | null;
 }
 
 /** A pool that runs a task module's function (src/pool/pool.ts's WorkerPool). */
@@ -286,15 +281,14 @@ export async function compareVariantsPooled(
   variants: readonly Variant[],
   nSeeds: number,
   pool: TaskRunner,
+  /** The function that runs a CompareRunTask in a thread (the budget clock lives with the CLI). */
+  task: { module: string; fn: string },
   onProgress: ((fraction: number) => void) | null = null,
-  budget: { maxEvents?: number; maxTimeMs?: number } = {},
+  budget: { maxEvents?: number; deadline?: number } = {},
 ): Promise<Comparison> {
   const seeds = compareSeeds(scenario, nSeeds);
   const total = variants.length * seeds.length;
-  const deadline =
-    budget.maxTimeMs !== undefined
-      ? performance.timeOrigin + performance.now() + budget.maxTimeMs
-      : undefined;
+  const deadline = budget.deadline;
   const tasks: CompareRunTask[] = variants.flatMap((variant) =>
     seeds.map((seed) => ({
       scenario: { ...applyVariant(scenario, variant), seed },
@@ -303,10 +297,8 @@ export async function compareVariantsPooled(
     })),
   );
   let done = 0;
-  const results = await pool.map<CompareRunTask, ReturnType<typeof runCompareTask>>(
-    { module: import.meta.url, fn: 'runCompareTask' },
-    tasks,
-    () => onProgress?.(++done / total),
+  const results = await pool.map<CompareRunTask, CompareRunResult>(task, tasks, () =>
+    onProgress?.(++done / total),
   );
   results.forEach((r, i) => {
     if (r.stopped !== null)
