@@ -30,9 +30,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ['host/x86', 'host/arm64', 's390'],
   ['guest/x86'],
   ['scenario'],
-  ['sim/engine', 'explore', 'trace'],
+  ['sim/engine', 'explore', 'trace', 'pool'],
   ['script'],
   ['sim', 'sim/s390', 'explore/x86', 'explore/s390', 'explore/models', 'oracle', 'report'],
+  ['sweep'],
   ['cli'],
 ];
 

@@ -2,11 +2,13 @@
 // protocol modes and seeds, one table of means with 95% confidence intervals and ratios against the
 // first mode (docs/simulator.md).
 import type { Command } from 'commander';
+import { defaultJobs, WorkerPool } from '../pool/pool.ts';
 import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
-import { compareVariants, formatComparison, variantGrid } from '../sim/compare.ts';
+import { compareVariants, compareVariantsPooled, formatComparison, variantGrid } from '../sim/compare.ts';
 import { loadSimScenario } from '../sim/load_sim.ts';
 import { startProgress } from '../sim/progress.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
+import { absoluteNow, COMPARE_TASK } from './compare_task.ts';
 import {
   parseCountFlag,
   parseErasFlag,
@@ -26,6 +28,7 @@ interface CompareFlags {
   maxTime: string;
   maxEvents?: string;
   allowLarge?: boolean;
+  jobs?: string;
 }
 
 export function register(program: Command): void {
@@ -51,7 +54,8 @@ export function register(program: Command): void {
     .option('--max-time <duration>', 'stop after this much wall-clock time in all (exit 3)', DEFAULT_MAX_TIME)
     .option('--max-events <n>', 'stop when one run reaches this many simulation events (exit 3)')
     .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
-    .action((file: string, flags: CompareFlags) => {
+    .option('--jobs <n>', `runs at a time, each on a thread of its own (default: one per core)`)
+    .action(async (file: string, flags: CompareFlags) => {
       const varied = flags.era !== undefined || flags.whatIf !== undefined;
       const modes =
         flags.apf !== undefined
@@ -62,6 +66,7 @@ export function register(program: Command): void {
       const eras = flags.era === undefined ? null : parseErasFlag(flags.era);
       const whatIf = flags.whatIf === undefined ? null : parseWhatIfFlag(flags.whatIf);
       const seeds = parseCountFlag('--seeds', flags.seeds, 1000);
+      const jobs = flags.jobs !== undefined ? parseCountFlag('--jobs', flags.jobs, 1024) : defaultJobs();
       const maxTimeMs = parseMaxTime(flags.maxTime);
       const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
       const scenario = loadSimScenario(file);
@@ -70,10 +75,27 @@ export function register(program: Command): void {
       const progress = flags.progress ? startProgress('comparing') : null;
       try {
         const variants = variantGrid(modes, eras, whatIf);
-        const result = compareVariants(scenario, variants, seeds, progress?.update ?? null, {
-          shouldStop: deadline(maxTimeMs),
-          ...(maxEvents !== undefined ? { maxEvents } : {}),
-        });
+        // One job: the runs one after the other in this thread. More: on a pool of threads, with the
+        // same result (each run depends only on its scenario and seed).
+        const pool = jobs > 1 ? new WorkerPool(Math.min(jobs, variants.length * seeds)) : null;
+        const result =
+          pool === null
+            ? compareVariants(scenario, variants, seeds, progress?.update ?? null, {
+                shouldStop: deadline(maxTimeMs),
+                ...(maxEvents !== undefined ? { maxEvents } : {}),
+              })
+            : await compareVariantsPooled(
+                scenario,
+                variants,
+                seeds,
+                pool,
+                COMPARE_TASK,
+                progress?.update ?? null,
+                {
+                  deadline: absoluteNow() + maxTimeMs,
+                  ...(maxEvents !== undefined ? { maxEvents } : {}),
+                },
+              ).finally(() => pool.close());
         progress?.stop();
         process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatComparison(result));
       } finally {

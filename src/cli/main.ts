@@ -20,6 +20,8 @@ const commands: Array<() => Promise<{ register(p: Command): void }>> = [
   () => import('./explore_command.ts'),
   () => import('./replay_command.ts'),
   () => import('./report_command.ts'),
+  () => import('./sweep_command.ts'),
+  () => import('./worker_command.ts'),
 ];
 
 /**

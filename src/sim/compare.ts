@@ -218,25 +218,119 @@ export function compareVariants(
   onProgress: ((fraction: number) => void) | null = null,
   budget: Pick<SimOptions, 'maxEvents' | 'shouldStop'> = {},
 ): Comparison {
-  const seeds = Array.from({ length: nSeeds }, (_, i) => (scenario.seed + i) >>> 0);
+  const seeds = compareSeeds(scenario, nSeeds);
   const total = variants.length * seeds.length;
   let done = 0;
-  const perMode = variants.map((variant) => {
-    const runs = seeds.map((seed) => {
+  const perMode = variants.map((variant) =>
+    seeds.map((seed) => {
       const r = runSimulation(
         { ...applyVariant(scenario, variant), seed },
         { ...budget, onProgress: onProgress ? (f) => onProgress((done + f) / total) : null },
       );
-      if (r.sim.stopped !== null)
-        throw new BudgetError(
-          `${scenario.file}: budget: ${r.sim.stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${done + 1} of ${total} (${variant.era === null && variant.bugs === null ? `apf ${variant.mode}` : variant.label}, seed ${seed}); a comparison needs every run, none printed`,
-        );
+      if (r.sim.stopped !== null) throw budgetError(scenario, variant, seed, done, total, r.sim.stopped);
       done++;
       onProgress?.(done / total);
       return r.metrics;
-    });
-    return { variant, runs };
+    }),
+  );
+  return summarizeComparison(scenario, variants, seeds, perMode);
+}
+
+/** The seeds of a comparison: the scenario's, then the next ones. */
+export function compareSeeds(scenario: SimScenario, nSeeds: number): number[] {
+  return Array.from({ length: nSeeds }, (_, i) => (scenario.seed + i) >>> 0);
+}
+
+function budgetError(
+  scenario: SimScenario,
+  variant: Variant,
+  seed: number,
+  index: number,
+  total: number,
+  stopped: string,
+): BudgetError {
+  return new BudgetError(
+    `${scenario.file}: budget: ${stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${index + 1} of ${total} (${variant.era === null && variant.bugs === null ? `apf ${variant.mode}` : variant.label}, seed ${seed}); a comparison needs every run, none printed`,
+  );
+}
+
+/** One run of a comparison as a pool thread does it: the scenario with its seed, and the budgets. */
+export interface CompareRunTask {
+  scenario: SimScenario;
+  maxEvents?: number;
+  /** --max-time as an absolute time (performance.timeOrigin + performance.now(), in ms). */
+  deadline?: number;
+}
+
+/** What a CompareRunTask returns: the run's metrics, and the budget that stopped it if one did. */
+export interface CompareRunResult {
+  metrics: RunMetrics;
+  stopped: string | null;
+}
+
+/** A pool that runs a task module's function (src/pool/pool.ts's WorkerPool). */
+export interface TaskRunner {
+  map<A, R>(
+    task: { module: string; fn: string },
+    args: readonly A[],
+    onResult?: ((index: number, result: R) => void) | null,
+  ): Promise<R[]>;
+}
+
+/**
+ * compareVariants with the runs spread over a pool's threads: the same runs with the same seeds, put back
+ * in (variant, seed) order, so the comparison is identical to the serial one. A budget that runs out is
+ * reported for the first run, in that order, that it stopped.
+ */
+export async function compareVariantsPooled(
+  scenario: SimScenario,
+  variants: readonly Variant[],
+  nSeeds: number,
+  pool: TaskRunner,
+  /** The function that runs a CompareRunTask in a thread (the budget clock lives with the CLI). */
+  task: { module: string; fn: string },
+  onProgress: ((fraction: number) => void) | null = null,
+  budget: { maxEvents?: number; deadline?: number } = {},
+): Promise<Comparison> {
+  const seeds = compareSeeds(scenario, nSeeds);
+  const total = variants.length * seeds.length;
+  const deadline = budget.deadline;
+  const tasks: CompareRunTask[] = variants.flatMap((variant) =>
+    seeds.map((seed) => ({
+      scenario: { ...applyVariant(scenario, variant), seed },
+      ...(budget.maxEvents !== undefined ? { maxEvents: budget.maxEvents } : {}),
+      ...(deadline !== undefined ? { deadline } : {}),
+    })),
+  );
+  let done = 0;
+  const results = await pool.map<CompareRunTask, CompareRunResult>(task, tasks, () =>
+    onProgress?.(++done / total),
+  );
+  results.forEach((r, i) => {
+    if (r.stopped !== null)
+      throw budgetError(
+        scenario,
+        variants[Math.floor(i / seeds.length)]!,
+        seeds[i % seeds.length]!,
+        i,
+        total,
+        r.stopped,
+      );
   });
+  const perMode = variants.map((_, v) =>
+    results.slice(v * seeds.length, (v + 1) * seeds.length).map((r) => r.metrics),
+  );
+  return summarizeComparison(scenario, variants, seeds, perMode);
+}
+
+/** The comparison of runs already done: `runs[v][s]` is variant v with seed s. */
+export function summarizeComparison(
+  scenario: SimScenario,
+  variants: readonly Variant[],
+  seeds: readonly number[],
+  runs: readonly (readonly RunMetrics[])[],
+): Comparison {
+  const perMode = variants.map((variant, v) => ({ variant, runs: runs[v]! }));
   const base = perMode[0]!;
   const tasksPerVcpu = Math.min(...scenario.vms.map((v) => v.workload.tasks_per_vcpu));
   const table = compareMetricsFor(scenario);
@@ -266,7 +360,7 @@ export function compareVariants(
   });
   return {
     scenario: scenario.name,
-    seeds,
+    seeds: [...seeds],
     modes: summaries,
     tasksPerVcpu,
     notes: modesOnly

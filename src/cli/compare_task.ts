@@ -1,0 +1,19 @@
+// One run of `kvmsim compare --jobs N` in a pool thread (src/sim/compare.ts, compareVariantsPooled). It
+// lives with the CLI because it reads the clock for --max-time: the simulator only calls back, every 2^16
+// events, and never reads a clock itself (budget_flags.ts).
+import type { CompareRunResult, CompareRunTask } from '../sim/compare.ts';
+import { runSimulation } from '../sim/run.ts';
+
+/** performance.timeOrigin + performance.now(): a time that means the same in every thread. */
+export const absoluteNow = (): number => performance.timeOrigin + performance.now();
+
+export function runCompareTask(t: CompareRunTask): CompareRunResult {
+  const deadline = t.deadline;
+  const r = runSimulation(t.scenario, {
+    ...(t.maxEvents !== undefined ? { maxEvents: t.maxEvents } : {}),
+    ...(deadline !== undefined ? { shouldStop: () => absoluteNow() >= deadline } : {}),
+  });
+  return { metrics: r.metrics, stopped: r.sim.stopped };
+}
+
+export const COMPARE_TASK = { module: import.meta.url, fn: 'runCompareTask' } as const;
