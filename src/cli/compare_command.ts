@@ -1,19 +1,9 @@
 // `kvmsim compare FILE --apf off,sync,legacy,interrupt [--seeds 5]`: the same scenario under several
 // protocol modes and seeds, one table of means with 95% confidence intervals and ratios against the
 // first mode (docs/simulator.md).
+// Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
 import type { Command } from 'commander';
-import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
-import { compareVariants, formatComparison, variantGrid } from '../sim/compare.ts';
-import { loadSimScenario } from '../sim/load_sim.ts';
-import { startProgress } from '../sim/progress.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
-import {
-  parseCountFlag,
-  parseErasFlag,
-  parseModesFlag,
-  parseSeedFlag,
-  parseWhatIfFlag,
-} from './sim_flags.ts';
 
 interface CompareFlags {
   apf?: string;
@@ -51,7 +41,20 @@ export function register(program: Command): void {
     .option('--max-time <duration>', 'stop after this much wall-clock time in all (exit 3)', DEFAULT_MAX_TIME)
     .option('--max-events <n>', 'stop when one run reaches this many simulation events (exit 3)')
     .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
-    .action((file: string, flags: CompareFlags) => {
+    .action(async (file: string, flags: CompareFlags) => {
+      const [
+        { parseCountFlag, parseErasFlag, parseModesFlag, parseSeedFlag, parseWhatIfFlag },
+        { checkSimResources, DEFAULT_MEMORY_BUDGET },
+        { compareVariants, formatComparison, variantGrid },
+        { loadSimScenario },
+        { startProgress },
+      ] = await Promise.all([
+        import('./sim_flags.ts'),
+        import('../scenario/resources.ts'),
+        import('../sim/compare.ts'),
+        import('../sim/load_sim.ts'),
+        import('../sim/progress.ts'),
+      ]);
       const varied = flags.era !== undefined || flags.whatIf !== undefined;
       const modes =
         flags.apf !== undefined
