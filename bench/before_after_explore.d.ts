@@ -1,0 +1,1 @@
+export declare function runExploreFile(file: string): Promise<number>;

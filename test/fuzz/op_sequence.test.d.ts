@@ -1,0 +1,1 @@
+export declare const SEED = 20261207;

@@ -1,0 +1,1 @@
+export declare function liveSkipReason(): Promise<string | null>;
