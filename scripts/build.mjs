@@ -17,7 +17,7 @@
 // start. koffi (optional, native) stays external. The build is deterministic: test/package/dist.test.ts
 // builds into a temporary directory and compares it with dist/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -53,11 +53,11 @@ const lean = {
   },
 };
 
-/** Builds the JavaScript of dist/ into `out` (emptied first). */
+/** Builds the JavaScript of dist/ into `out` (its old .js files removed first; types/ is left alone). */
 export async function buildJs(out) {
   const esbuild = await import('esbuild');
-  rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  for (const f of readdirSync(out)) if (f.endsWith('.js') || f === 'build-stamp') rmSync(join(out, f));
   const common = {
     absWorkingDir: root,
     bundle: true,
@@ -82,8 +82,9 @@ export async function buildJs(out) {
   await esbuild.build({ ...common, entryPoints: { 'oracle-worker': 'src/oracle/worker.ts' } });
 }
 
-/** Writes the declarations under `out`/types with tsc. */
+/** Writes the declarations under `out`/types (emptied first) with tsc. */
 export function buildTypes(out) {
+  rmSync(join(out, 'types'), { recursive: true, force: true });
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(
     process.execPath,
