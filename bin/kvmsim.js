@@ -4,14 +4,15 @@
 // package.json), it runs the TypeScript sources through tsx instead, so an edit is never shadowed by a stale
 // build; KVMSIM_FROM_SOURCE=1 forces that. An installed package has no src/ and always runs dist/.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-const here = (p) => new URL(`../${p}`, import.meta.url);
+const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Newest modification time under a directory (the sources), in ms. */
+/** Newest modification time of a file under `dir` (the sources), in ms. */
 function newest(dir) {
   let t = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = new URL(`${e.name}${e.isDirectory() ? '/' : ''}`, dir);
+    const p = `${dir}/${e.name}`;
     t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
   }
   return t;
@@ -19,11 +20,11 @@ function newest(dir) {
 
 function distIsCurrent() {
   if (process.env.KVMSIM_FROM_SOURCE === '1') return false;
-  const stamp = here('dist/build-stamp');
+  const stamp = `${root}dist/build-stamp`;
   if (!existsSync(stamp)) return false;
-  if (!existsSync(here('src/'))) return true;
+  if (!existsSync(`${root}src`)) return true;
   const built = statSync(stamp).mtimeMs;
-  return newest(here('src/')) <= built && statSync(here('package.json')).mtimeMs <= built;
+  return newest(`${root}src`) <= built && statSync(`${root}package.json`).mtimeMs <= built;
 }
 
 let cli;
