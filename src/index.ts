@@ -10,6 +10,7 @@ import {
   readSavedCounterexample,
   runReplay,
 } from './cli/replay_load.ts';
+import { VERSION } from './cli/version.ts';
 import {
   parseS390Explore,
   runS390Explore,
@@ -50,7 +51,6 @@ import { runSimulation } from './sim/run.ts';
 import { runSimScenario, type SimReport } from './sim/s390/run.ts';
 import { parseS390Sim, type S390SimScenario } from './sim/s390/scenario.ts';
 import { APF_MODES, type ApfMode } from './sim/schema.ts';
-import { VERSION } from './version.ts';
 
 export type {
   ApfMode,

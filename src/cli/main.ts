@@ -14,7 +14,6 @@
 // trace. Anything else is a bug in kvmsim: one line saying so, exit 70, the stack with --debug.
 import { Command, CommanderError } from 'commander';
 import { StuckError, UsageError } from '../scenario/usage_error.ts';
-import { VERSION } from '../version.ts';
 import * as compareCommand from './compare_command.ts';
 import * as diffCommand from './diff_command.ts';
 import * as exploreCommand from './explore_command.ts';
@@ -22,6 +21,7 @@ import { abortAllOutputs } from './output_file.ts';
 import * as replayCommand from './replay_command.ts';
 import * as runCommand from './run_command.ts';
 import * as scriptCommand from './script_command.ts';
+import { VERSION } from './version.ts';
 
 export const EXIT_USAGE = 2;
 export const EXIT_STUCK = 3;
