@@ -1,1 +1,0 @@
-export declare function runExploreFile(file: string): Promise<number>;

@@ -1,1 +1,0 @@
-export default function simHostMmBench(): Promise<string>;

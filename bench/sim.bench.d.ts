@@ -1,1 +1,0 @@
-export default function simBench(): Promise<string>;

@@ -1,1 +1,0 @@
-export declare const SEED = 20261207;
