@@ -35,6 +35,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['sim', 'sim/s390', 'explore/x86', 'explore/s390', 'explore/models', 'oracle', 'report'],
   ['sweep'],
   ['cli'],
+  // src/index.ts, the library entry (docs/api.md): the functions the commands run, above them.
+  ['.'],
 ];
 
 /** Peer units allowed to import each other, as `from -> to`. */
@@ -82,7 +84,8 @@ function buildGraph(files: readonly string[], read: (f: string) => string): Edge
   const edges: Edge[] = [];
   for (const from of files) {
     for (const { spec, typeOnly, line } of importsOf(read(from))) {
-      if (!spec.startsWith('.')) continue;
+      // Only source files: package.json (the version, src/cli/version.ts) is data, not a module of ours.
+      if (!spec.startsWith('.') || spec.endsWith('.json')) continue;
       const to = normalize(join(dirname(from), spec))
         .split('\\')
         .join('/');

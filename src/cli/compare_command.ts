@@ -1,21 +1,9 @@
 // `kvmsim compare FILE --apf off,sync,legacy,interrupt [--seeds 5]`: the same scenario under several
 // protocol modes and seeds, one table of means with 95% confidence intervals and ratios against the
 // first mode (docs/simulator.md).
+// Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
 import type { Command } from 'commander';
-import { defaultJobs, WorkerPool } from '../pool/pool.ts';
-import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
-import { compareVariants, compareVariantsPooled, formatComparison, variantGrid } from '../sim/compare.ts';
-import { loadSimScenario } from '../sim/load_sim.ts';
-import { startProgress } from '../sim/progress.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
-import { absoluteNow, COMPARE_TASK } from './compare_task.ts';
-import {
-  parseCountFlag,
-  parseErasFlag,
-  parseModesFlag,
-  parseSeedFlag,
-  parseWhatIfFlag,
-} from './sim_flags.ts';
 
 interface CompareFlags {
   apf?: string;
@@ -56,6 +44,23 @@ export function register(program: Command): void {
     .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
     .option('--jobs <n>', `runs at a time, each on a thread of its own (default: one per core)`)
     .action(async (file: string, flags: CompareFlags) => {
+      const [
+        { parseCountFlag, parseErasFlag, parseModesFlag, parseSeedFlag, parseWhatIfFlag },
+        { checkSimResources, DEFAULT_MEMORY_BUDGET },
+        { compareVariants, compareVariantsPooled, formatComparison, variantGrid },
+        { loadSimScenario },
+        { startProgress },
+        { defaultJobs, WorkerPool },
+        { absoluteNow, COMPARE_TASK },
+      ] = await Promise.all([
+        import('./sim_flags.ts'),
+        import('../scenario/resources.ts'),
+        import('../sim/compare.ts'),
+        import('../sim/load_sim.ts'),
+        import('../sim/progress.ts'),
+        import('../pool/pool.ts'),
+        import('./compare_task.ts'),
+      ]);
       const varied = flags.era !== undefined || flags.whatIf !== undefined;
       const modes =
         flags.apf !== undefined

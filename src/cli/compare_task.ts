@@ -1,6 +1,8 @@
 // One run of `kvmsim compare --jobs N` in a pool thread (src/sim/compare.ts, compareVariantsPooled). It
 // lives with the CLI because it reads the clock for --max-time: the simulator only calls back, every 2^16
 // events, and never reads a clock itself (budget_flags.ts).
+
+import { taskModule } from '../pool/pool.ts';
 import type { CompareRunResult, CompareRunTask } from '../sim/compare.ts';
 import { runSimulation } from '../sim/run.ts';
 
@@ -16,4 +18,4 @@ export function runCompareTask(t: CompareRunTask): CompareRunResult {
   return { metrics: r.metrics, stopped: r.sim.stopped };
 }
 
-export const COMPARE_TASK = { module: import.meta.url, fn: 'runCompareTask' } as const;
+export const COMPARE_TASK = { module: taskModule(import.meta.url, 'compare'), fn: 'runCompareTask' } as const;

@@ -1,11 +1,9 @@
 // `kvmsim diff FILE`: run a script on the model and on the real kernel and show the first divergence.
 // Exit 0 same, 1 different, 2 bad input, 4 the kernel backend cannot run it here.
+// Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
 import type { Command } from 'commander';
-import { runScriptOnKvm } from '../oracle/backend.ts';
-import { runScript } from '../script/runner.ts';
 import type { TranscriptRecord } from '../script/transcript.ts';
-import { comparable, diffTranscripts } from '../script/transcript_diff.ts';
-import { BUG_HELP, collect, ERA_HELP, loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
+import { BUG_HELP, collect, ERA_HELP, type ScenarioFlags } from './scenario_flags.ts';
 import { EXIT_KVM_UNAVAILABLE } from './script_command.ts';
 
 const CONTEXT = 3;
@@ -18,6 +16,13 @@ export function register(program: Command): void {
     .option('--era <era>', ERA_HELP)
     .option('--bug <name>', BUG_HELP, collect, [])
     .action(async (file: string, flags: ScenarioFlags) => {
+      const [{ runScriptOnKvm }, { runScript }, { comparable, diffTranscripts }, { loadScriptWithFlags }] =
+        await Promise.all([
+          import('../oracle/backend.ts'),
+          import('../script/runner.ts'),
+          import('../script/transcript_diff.ts'),
+          import('./load_script_flags.ts'),
+        ]);
       const script = loadScriptWithFlags(file, flags);
       const model = comparable(runScript(script).records);
       const r = await runScriptOnKvm(script);

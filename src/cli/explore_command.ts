@@ -1,17 +1,14 @@
 // `kvmsim explore FILE`: explore every interleaving of a `kind: explore` scenario up to its bounds and
 // check its properties. Exit 0 the properties hold up to the bound, 1 a counterexample was found, 2 bad
 // input, 3 a budget ran out first.
+// Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
 import type { Command } from 'commander';
 import { BITSTATE_MAX_BITS, BITSTATE_MIN_BITS } from '../explore/bitstate.ts';
-import { renderReplay, replay, saveCounterexample } from '../explore/x86/counterexample.ts';
-import { PROPERTIES } from '../explore/x86/properties.ts';
-import { type ExploreOutcome, runExplore } from '../explore/x86/run.ts';
-import { loadExplore } from '../explore/x86/scenario.ts';
+import type { ExploreOutcome } from '../explore/x86/run.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxTime } from './budget_flags.ts';
 import { budgetName, exploreJsonLine } from './explore_json.ts';
 import { openOutput } from './output_file.ts';
-import { exploreS390, s390FileKind } from './s390_adapter.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_COUNTEREXAMPLE = 1;
@@ -94,7 +91,7 @@ export function register(program: Command): void {
     .option('--timing', 'also print wall-clock times and states/s (they differ from run to run)')
     .option('--no-symmetry', 'store every task permutation (no symmetry reduction)')
     .option('--no-por', 'expand every enabled step (no partial-order reduction)')
-    .action((file: string, flags: ExploreFlags) => {
+    .action(async (file: string, flags: ExploreFlags) => {
       if ([flags.bfs, flags.dfs, flags.bitstate !== undefined].filter(Boolean).length > 1)
         throw new UsageError('--bfs, --dfs and --bitstate: choose one');
       const bitstateBits = flags.bitstate !== undefined ? bitsFlag(flags.bitstate) : undefined;
@@ -104,11 +101,13 @@ export function register(program: Command): void {
         flags.maxMem !== undefined ? positiveInt('--max-mem', flags.maxMem, 1 << 20) : undefined;
       const maxTimeMs = parseMaxTime(flags.maxTime);
       const timing = flags.timing === true;
+      const { s390FileKind } = await import('./s390_kind.ts');
       if (s390FileKind(file) !== null) {
         if (bitstateBits !== undefined) throw new UsageError('--bitstate: x86 explore scenarios only');
         // arch: s390 explore scenarios (docs/s390.md), on the same engine; --save writes the same envelope
         // as x86 (its embedded scenario says arch: s390, which is how `kvmsim replay` dispatches).
         const s390Save = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
+        const { exploreS390 } = await import('./s390_adapter.ts');
         const r = exploreS390(file, {
           strategy: flags.dfs ? 'dfs' : flags.bfs ? 'bfs' : undefined,
           maxStates,
@@ -125,6 +124,13 @@ export function register(program: Command): void {
         process.exitCode = r.exitCode;
         return;
       }
+      const [{ renderReplay, replay, saveCounterexample }, { PROPERTIES }, { runExplore }, { loadExplore }] =
+        await Promise.all([
+          import('../explore/x86/counterexample.ts'),
+          import('../explore/x86/properties.ts'),
+          import('../explore/x86/run.ts'),
+          import('../explore/x86/scenario.ts'),
+        ]);
       const { scenario, config, raw } = loadExplore(file);
       const search = scenario.search;
       const saveOut = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;

@@ -5,16 +5,10 @@ import { readScenarioFile } from '../scenario/load.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { parseScript } from '../script/load_script.ts';
 import type { Script } from '../script/schema.ts';
+import type { ScenarioFlags } from './scenario_flags.ts';
 
-export interface ScenarioFlags {
-  era?: string;
-  bug: string[];
-}
-
-export const collect = (v: string, acc: string[]): string[] => [...acc, v];
-
-export const ERA_HELP = `host kernel era (${ERA_NAMES.join(', ')}); overrides the scenario's`;
-export const BUG_HELP = `turn a historical bug on (repeatable): ${BUG_NAMES.join(', ')}`;
+// The flag declarations live in scenario_flags.ts (loaded eagerly for --help); re-exported here.
+export { BUG_HELP, collect, ERA_HELP, type ScenarioFlags } from './scenario_flags.ts';
 
 /** Reads FILE and applies --era / --bug before validation, so their errors name the flag. */
 export function loadScriptWithFlags(file: string, flags: ScenarioFlags): Script {

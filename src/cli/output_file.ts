@@ -12,9 +12,9 @@
 //   there is nothing to rename onto;
 // - an output path that is one of the command's input files is refused, as are a missing directory and a
 //   directory. Every failure is a UsageError (one line naming the flag and the path, exit 2).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../scenario/usage_error.ts';
 
@@ -71,6 +71,10 @@ function sameFile(a: string, b: string): boolean {
  * reads its stdin until EOF, which the kernel delivers when this process exits for whatever reason.
  */
 function startJanitor(tmp: string): void {
+  // node:child_process is loaded here, when an output file is opened, not at start (src/cli/main.ts).
+  const { spawn } = createRequire(import.meta.url)(
+    'node:child_process',
+  ) as typeof import('node:child_process');
   const code =
     "process.stdin.resume();process.stdin.on('end',()=>{try{require('fs').unlinkSync(process.argv[1])}catch{}process.exit(0)});process.stdin.on('error',()=>{})";
   try {

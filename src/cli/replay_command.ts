@@ -2,56 +2,11 @@
 // the model and print it. Exit 1 the recorded violation happens again, 0 the steps run but the property
 // no longer fails (e.g. the model was fixed since), 2 bad input or a step that is no longer enabled (one
 // line naming the step, nothing on stdout, no trace file).
+// Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
 import type { Command } from 'commander';
-import { renderReplay, replay, type SavedCounterexample } from '../explore/x86/counterexample.ts';
-import { PROPERTY_NAMES } from '../explore/x86/properties.ts';
-import { writeReplayChromeTrace, writeReplayFtrace } from '../explore/x86/replay_trace.ts';
-import type { Counterexample } from '../explore/x86/run.ts';
-import { parseExplore } from '../explore/x86/scenario.ts';
-import { readInputText } from '../scenario/load.ts';
-import { ScenarioError } from '../scenario/scenario_error.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { openOutput } from './output_file.ts';
-import { replayS390File, s390Kind } from './s390_adapter.ts';
-
-const KINDS = ['invariant', 'step', 'end', 'liveness'];
-
-/** The parsed file, its envelope (format, version) checked; the arch-specific fields are not yet. */
-function loadEnvelope(file: string): Record<string, unknown> {
-  let data: unknown;
-  try {
-    data = JSON.parse(readInputText(file));
-  } catch (e) {
-    if (e instanceof ScenarioError) throw e;
-    throw new ScenarioError(
-      file,
-      '',
-      `cannot read a JSON counterexample (${(e as Error).message.split('\n')[0]})`,
-    );
-  }
-  const d = data as Partial<SavedCounterexample>;
-  if (d === null || typeof d !== 'object' || d.format !== 'kvmsim-explore-counterexample' || d.version !== 1)
-    throw new ScenarioError(
-      file,
-      'format',
-      'expected "kvmsim-explore-counterexample" version 1 (written by kvmsim explore --save)',
-    );
-  return d as Record<string, unknown>;
-}
-
-function load(file: string, data: Record<string, unknown>): SavedCounterexample {
-  const d = data as Partial<SavedCounterexample>;
-  if (!PROPERTY_NAMES.includes(d.property as never))
-    throw new ScenarioError(file, 'property', `expected one of ${PROPERTY_NAMES.join(', ')}`);
-  if (!KINDS.includes(d.kind as string))
-    throw new ScenarioError(file, 'kind', `expected one of ${KINDS.join(', ')}`);
-  for (const key of ['steps', 'loop'] as const) {
-    const list = d[key];
-    if (!Array.isArray(list) || !list.every((s) => Number.isInteger(s?.id) && s.id >= 0))
-      throw new ScenarioError(file, key, 'expected a list of {id, label} with integer step ids');
-  }
-  return d as SavedCounterexample;
-}
+import { s390Kind } from './s390_kind.ts';
 
 export function register(program: Command): void {
   program
@@ -60,8 +15,13 @@ export function register(program: Command): void {
     .argument('<file>', 'counterexample JSON')
     .option('--trace <file>', 'also write the steps as Chrome Trace Event JSON (Perfetto)')
     .option('--ftrace <file>', "also write the steps' kvm_*async_pf* tracepoints in ftrace text format")
-    .action((file: string, flags: { trace?: string; ftrace?: string }) => {
-      const data = loadEnvelope(file);
+    .action(async (file: string, flags: { trace?: string; ftrace?: string }) => {
+      const [{ renderReplay }, { writeReplayChromeTrace, writeReplayFtrace }, load] = await Promise.all([
+        import('../explore/x86/counterexample.ts'),
+        import('../explore/x86/replay_trace.ts'),
+        import('./replay_load.ts'),
+      ]);
+      const data = load.readSavedEnvelope(file);
       if (s390Kind(data.scenario) === 'explore') {
         // An s390 counterexample (its embedded scenario says arch: s390): printed as `explore` prints it.
         for (const [flag, v] of [
@@ -70,42 +30,20 @@ export function register(program: Command): void {
         ] as const)
           if (v !== undefined)
             throw new UsageError(`${flag}: x86 counterexamples only (${file} is an s390 one)`);
+        const { replayS390File } = await import('./s390_adapter.ts');
         const r = replayS390File(file, data);
         process.stdout.write(r.text);
         process.exitCode = r.exitCode;
         return;
       }
-      const saved = load(file, data);
-      const { config } = parseExplore(saved.scenario, `${file} (scenario)`);
-      const cx: Counterexample = {
-        property: saved.property,
-        kind: saved.kind,
-        steps: saved.steps.map((s) => s.id),
-        loop: saved.loop.map((s) => s.id),
-        ...(saved.detail ? { detail: saved.detail } : {}),
-      };
+      const saved = load.checkSavedCounterexample(data, file);
+      const prepared = load.prepareReplay(saved, file);
       const traceOut = flags.trace !== undefined ? openOutput('--trace', flags.trace, [file]) : null;
       const ftraceOut =
         flags.ftrace !== undefined
           ? openOutput('--ftrace', flags.ftrace, flags.trace !== undefined ? [file, flags.trace] : [file])
           : null;
-      const r = replay(config, cx);
-      if (r.diverged) {
-        // A step that is not enabled (an unknown id, or the model changed since the save): bad input.
-        const k = r.steps.length;
-        const field = k < cx.steps.length ? `steps[${k}].id` : `loop[${k - cx.steps.length}].id`;
-        throw new ScenarioError(
-          file,
-          field,
-          `the replay diverged: ${r.diverged} (an unknown step id, or the model changed since the save); after ${k} step${k === 1 ? '' : 's'} of ${cx.steps.length + cx.loop.length}`,
-        );
-      }
-      const name = (saved.scenario as { name?: string } | null)?.name ?? file;
-      const header = `${name}: replay of a counterexample for ${cx.property}, ${cx.steps.length + cx.loop.length} steps`;
-      const relabelled = r.steps.some((s, k) => s.label !== [...saved.steps, ...saved.loop][k]?.label);
-      const verdict = r.reproduced
-        ? `reproduced: ${cx.property} fails${relabelled ? ' (some step labels differ from the saved ones)' : ''}`
-        : `not reproduced: the steps run but ${cx.property} no longer fails`;
+      const { replay: r, header, verdict } = load.runReplay(saved, prepared, file);
       if (traceOut) {
         writeReplayChromeTrace(r, header, traceOut.write);
         traceOut.commit();

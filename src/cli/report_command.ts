@@ -4,11 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { reportHtml } from '../report/html.ts';
-import { loadReportInput } from '../report/input.ts';
-import { plotsFor } from '../report/plots.ts';
-import { renderSvg } from '../report/render.ts';
-import { KVMSIM_VERSION } from '../report/version.ts';
+// Lazy like every command (main.ts): the inputs, the plots and vega load when the action runs.
 import { UsageError } from '../scenario/usage_error.ts';
 import { openOutput } from './output_file.ts';
 
@@ -47,6 +43,11 @@ export function register(program: Command): void {
       'run/compare: the scenario file to embed in the report (their JSON has only its name)',
     )
     .action(async (inputPath: string, flags: ReportFlags) => {
+      const { reportHtml } = await import('../report/html.ts');
+      const { loadReportInput } = await import('../report/input.ts');
+      const { plotsFor } = await import('../report/plots.ts');
+      const { renderSvg } = await import('../report/render.ts');
+      const { KVMSIM_VERSION } = await import('../report/version.ts');
       if (!FORMATS.includes(flags.format))
         throw new UsageError(
           `--format: expected one of ${FORMATS.join(', ')}, got ${JSON.stringify(flags.format)}`,

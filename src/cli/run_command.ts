@@ -1,18 +1,9 @@
 // `kvmsim run FILE`: simulate a `kind: sim` scenario and print its metrics (docs/simulator.md).
+// Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
 import type { Command } from 'commander';
-import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
 import { UsageError } from '../scenario/usage_error.ts';
-import { loadSimScenario } from '../sim/load_sim.ts';
-import { startProgress } from '../sim/progress.ts';
-import { formatReport } from '../sim/report.ts';
-import { runSimulation } from '../sim/run.ts';
-import { SimTrace } from '../sim/sim_trace.ts';
-import { ChromeTraceWriter } from '../trace/chrome.ts';
-import { FtraceWriter } from '../trace/ftrace.ts';
 import { DEFAULT_MAX_TIME, deadline, formatMillis, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
 import { openOutput } from './output_file.ts';
-import { parseMetricList, runS390Sim, s390FileKind } from './s390_adapter.ts';
-import { parseSeedFlag } from './sim_flags.ts';
 
 export const EXIT_BUDGET = 3;
 
@@ -46,9 +37,13 @@ export function register(program: Command): void {
     )
     .option('--max-events <n>', 'stop after this many simulation events (partial metrics, exit 3)')
     .option('--allow-large', 'run a scenario whose estimated memory is above the 4 GiB limit')
-    .action((file: string, flags: RunFlags, command: Command) => {
+    .action(async (file: string, flags: RunFlags, command: Command) => {
       const maxTimeMs = parseMaxTime(flags.maxTime);
       const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
+      const [{ parseSeedFlag }, { s390FileKind }] = await Promise.all([
+        import('./sim_flags.ts'),
+        import('./s390_kind.ts'),
+      ]);
       if (s390FileKind(file) !== null) {
         // arch: s390, kind: sim (docs/s390.md): its own simulator and report; exit 1 on a failed direction.
         if (flags.trace !== undefined || flags.ftrace !== undefined || flags.progress)
@@ -56,6 +51,7 @@ export function register(program: Command): void {
         // The s390 simulator has no budget hooks (its scenarios are bounded by their duration and seeds).
         if (flags.maxEvents !== undefined || command.getOptionValueSource('maxTime') === 'cli')
           throw new UsageError('--max-events and --max-time: x86 sim scenarios only');
+        const { parseMetricList, runS390Sim } = await import('./s390_adapter.ts');
         const r = runS390Sim(file, {
           seed: flags.seed !== undefined ? parseSeedFlag(flags.seed) : undefined,
           json: flags.json,
@@ -66,6 +62,25 @@ export function register(program: Command): void {
         return;
       }
       if (flags.metrics !== undefined) throw new UsageError('--metrics: arch: s390 sim scenarios only');
+      const [
+        { checkSimResources, DEFAULT_MEMORY_BUDGET },
+        { loadSimScenario },
+        { startProgress },
+        { formatReport },
+        { runSimulation },
+        { SimTrace },
+        { ChromeTraceWriter },
+        { FtraceWriter },
+      ] = await Promise.all([
+        import('../scenario/resources.ts'),
+        import('../sim/load_sim.ts'),
+        import('../sim/progress.ts'),
+        import('../sim/report.ts'),
+        import('../sim/run.ts'),
+        import('../sim/sim_trace.ts'),
+        import('../trace/chrome.ts'),
+        import('../trace/ftrace.ts'),
+      ]);
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);

@@ -37,20 +37,10 @@ import { formatSimReport } from '../sim/s390/report.ts';
 import { runSimScenario, type SimReport } from '../sim/s390/run.ts';
 import { parseS390Sim } from '../sim/s390/scenario.ts';
 import { budgetName, exploreJsonLine } from './explore_json.ts';
+import { type S390Kind, s390Kind } from './s390_kind.ts';
 
-export type S390Kind = 'script' | 'sim' | 'explore';
-
-/** `script`/`sim`/`explore` when a parsed scenario says `arch: s390`, else null (not ours). */
-export function s390Kind(raw: unknown): S390Kind | null {
-  if (raw === null || typeof raw !== 'object' || (raw as { arch?: unknown }).arch !== 's390') return null;
-  const kind = (raw as { kind?: unknown }).kind;
-  return kind === 'script' || kind === 'sim' || kind === 'explore' ? kind : null;
-}
-
-/** Reads a scenario file and tells whether it is an s390 one (and of which kind). */
-export function s390FileKind(file: string): S390Kind | null {
-  return s390Kind(readScenarioFile(file));
-}
+// s390Kind and s390FileKind live in s390_kind.ts (light: the commands call them before loading this module).
+export { type S390Kind, s390FileKind, s390Kind } from './s390_kind.ts';
 
 export interface CliResult<T> {
   readonly text: string;

@@ -1,13 +1,10 @@
 // `kvmsim script FILE`: run a script scenario on the model (or on /dev/kvm) and print its transcript.
+// Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
 import type { Command } from 'commander';
-import { runScriptOnKvm } from '../oracle/backend.ts';
 import { UsageError } from '../scenario/usage_error.ts';
-import { runScript } from '../script/runner.ts';
-import { formatJsonLines, formatTable, type TranscriptRecord } from '../script/transcript.ts';
-import { FTRACE_HEADER } from '../trace/ftrace.ts';
-import { BUG_HELP, collect, ERA_HELP, loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
+import type { TranscriptRecord } from '../script/transcript.ts';
 import { openOutput } from './output_file.ts';
-import { runS390ScriptFile, s390FileKind } from './s390_adapter.ts';
+import { BUG_HELP, collect, ERA_HELP, type ScenarioFlags } from './scenario_flags.ts';
 
 interface ScriptFlags extends ScenarioFlags {
   json?: boolean;
@@ -38,20 +35,27 @@ export function register(program: Command): void {
         throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
       if (flags.backend === 'kvm' && (flags.traceEvents || flags.ftrace !== undefined))
         throw new UsageError('--trace-events and --ftrace: only with --backend model');
+      const { s390FileKind } = await import('./s390_kind.ts');
       if (s390FileKind(file) !== null) {
         // arch: s390 scripts (docs/s390.md): the model only; exit 1 when an `expect` in it fails.
         if (flags.backend !== 'model' || flags.era !== undefined || flags.bug.length > 0 || flags.ftrace)
           throw new UsageError('--backend, --era, --bug and --ftrace: x86 scripts only');
+        const { runS390ScriptFile } = await import('./s390_adapter.ts');
         const r = runS390ScriptFile(file, { json: flags.json, traceEvents: flags.traceEvents });
         process.stdout.write(r.text);
         process.exitCode = r.exitCode;
         return;
       }
+      const [{ loadScriptWithFlags }, { formatJsonLines, formatTable }] = await Promise.all([
+        import('./load_script_flags.ts'),
+        import('../script/transcript.ts'),
+      ]);
       const script = loadScriptWithFlags(file, flags);
       const ftraceOut = flags.ftrace !== undefined ? openOutput('--ftrace', flags.ftrace, [file]) : null;
       const print = (records: TranscriptRecord[]) =>
         process.stdout.write(flags.json ? formatJsonLines(records) : formatTable(records));
       if (flags.backend === 'kvm') {
+        const { runScriptOnKvm } = await import('../oracle/backend.ts');
         const r = await runScriptOnKvm(script);
         if (!('records' in r)) {
           process.stderr.write(`kvmsim: ${file}: kernel backend ${r.status}: ${r.reason}\n`);
@@ -63,6 +67,10 @@ export function register(program: Command): void {
         else process.stderr.write(`kvmsim: ${file}: the kernel run ended in a ${r.status}: ${r.reason}\n`);
         return;
       }
+      const [{ runScript }, { FTRACE_HEADER }] = await Promise.all([
+        import('../script/runner.ts'),
+        import('../trace/ftrace.ts'),
+      ]);
       const { records, ftrace } = runScript(script, {
         traceEvents: flags.traceEvents,
         ftrace: flags.ftrace !== undefined,

@@ -1,13 +1,8 @@
 // `kvmsim sweep FILE`: a `kind: sweep` scenario — a base sim scenario, a grid of field values × seeds —
 // run point by point on a pool of threads (or through a Redis queue served by `kvmsim worker`s), with
 // results in an output directory that a rerun resumes (docs/sweeps.md).
+// Lazy like every command (main.ts): the pool, BullMQ, the loaders and zod load when the action runs.
 import type { Command } from 'commander';
-import { defaultJobs } from '../pool/pool.ts';
-import { parseRedisUrl } from '../pool/queue.ts';
-import { checkSimResources, DEFAULT_MEMORY_BUDGET } from '../scenario/resources.ts';
-import { loadSweep } from '../sweep/load.ts';
-import { formatSweep, SweepOutput } from '../sweep/output.ts';
-import { checkMetrics, runSweep } from '../sweep/run.ts';
 import { parseCountFlag } from './sim_flags.ts';
 
 interface SweepFlags {
@@ -41,6 +36,12 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar or per-point lines on stderr')
     .option('--allow-large', 'run points whose estimated memory is above the 4 GiB limit')
     .action(async (file: string, flags: SweepFlags) => {
+      const { defaultJobs } = await import('../pool/pool.ts');
+      const { parseRedisUrl } = await import('../pool/queue.ts');
+      const { checkSimResources, DEFAULT_MEMORY_BUDGET } = await import('../scenario/resources.ts');
+      const { loadSweep } = await import('../sweep/load.ts');
+      const { formatSweep, SweepOutput } = await import('../sweep/output.ts');
+      const { checkMetrics, runSweep } = await import('../sweep/run.ts');
       const jobs = flags.jobs !== undefined ? parseCountFlag('--jobs', flags.jobs, 1024) : defaultJobs();
       const queue =
         flags.queue !== undefined

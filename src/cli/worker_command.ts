@@ -1,11 +1,9 @@
 // `kvmsim worker redis://HOST:PORT`: serve the points of sweeps submitted with `kvmsim sweep --queue`
 // (docs/sweeps.md, "Several machines"). Runs until SIGINT or SIGTERM, then finishes the points it holds.
+// Lazy like every command (main.ts): the pool and BullMQ load when the action runs.
 import type { Command } from 'commander';
-import { defaultJobs, WorkerPool } from '../pool/pool.ts';
-import { parseRedisUrl, startQueueWorker, UnrecoverableError } from '../pool/queue.ts';
 import { UsageError } from '../scenario/usage_error.ts';
-import { POINT_TASK, type PointJob, type PointResult } from '../sweep/point_task.ts';
-import { KVMSIM_VERSION } from '../sweep/version.ts';
+import type { PointJob, PointResult } from '../sweep/point_task.ts';
 import { parseMaxTime } from './budget_flags.ts';
 import { parseCountFlag } from './sim_flags.ts';
 
@@ -28,6 +26,10 @@ export function register(program: Command): void {
       '30s',
     )
     .action(async (url: string, flags: WorkerFlags) => {
+      const { defaultJobs, WorkerPool } = await import('../pool/pool.ts');
+      const { parseRedisUrl, startQueueWorker, UnrecoverableError } = await import('../pool/queue.ts');
+      const { POINT_TASK } = await import('../sweep/point_task.ts');
+      const { KVMSIM_VERSION } = await import('../sweep/version.ts');
       const target = parseRedisUrl('<url>', url);
       const jobs = flags.jobs !== undefined ? parseCountFlag('--jobs', flags.jobs, 1024) : defaultJobs();
       const lockDurationMs = parseLockDuration(flags.lockDuration);

@@ -54,7 +54,17 @@ function viaTsx(fallback: string): WorkerEntry {
   return { path: source, execArgv: ['--import', import.meta.resolve('tsx')], fallback };
 }
 
+/**
+ * Running from the build (dist/, scripts/build.mjs): this module is part of a .js chunk there, and the
+ * build put the worker next to it as dist/oracle-worker.js. An installed package has neither the sources
+ * nor esbuild.
+ */
+const builtWorker = import.meta.url.endsWith('.js')
+  ? fileURLToPath(new URL('./oracle-worker.js', import.meta.url))
+  : null;
+
 async function resolveEntry(): Promise<WorkerEntry> {
+  if (builtWorker !== null) return { path: builtWorker, execArgv: [] };
   if (process.env.KVMSIM_WORKER_TSX) return viaTsx('KVMSIM_WORKER_TSX is set');
   // biome-ignore lint/suspicious/noExplicitAny: esbuild is an optional, untyped-here transitive dependency.
   let esbuild: any;

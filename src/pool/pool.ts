@@ -80,12 +80,28 @@ export function describeFailure(e: unknown): TaskFailure {
   return f;
 }
 
-const WORKER_URL = new URL('./pool_worker.ts', import.meta.url).href;
+/**
+ * Running from the build (dist/, scripts/build.mjs), this module is part of a .js chunk there, and the
+ * build put the worker next to it as dist/pool-worker.js (and each task module as dist/task-*.js: see
+ * `taskModule`); an installed package has no tsx. From the sources, the worker is TypeScript run by tsx.
+ */
+const BUILT = import.meta.url.endsWith('.js');
+const WORKER_URL = new URL(BUILT ? './pool-worker.js' : './pool_worker.ts', import.meta.url).href;
 
-/** The worker thread's bootstrap: tsx's loader first, then the worker module (which is TypeScript). */
+/** The worker thread's bootstrap: the built worker, or tsx's loader first and then the worker module. */
 function bootstrap(): string {
+  if (BUILT) return `import(${JSON.stringify(WORKER_URL)});`;
   const tsx = import.meta.resolve('tsx/esm/api');
   return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+}
+
+/**
+ * A task module's URL for WorkerPool tasks, given the module's own `import.meta.url` and the name the build
+ * gives it in dist/ (`task-NAME.js`, an entry point of its own, so its exports keep their names): from a
+ * built chunk, that file beside it; from the sources, the module itself.
+ */
+export function taskModule(url: string, builtName: string): string {
+  return url.endsWith('.js') ? new URL(`./task-${builtName}.js`, url).href : url;
 }
 
 export class WorkerPool {

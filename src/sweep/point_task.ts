@@ -1,6 +1,7 @@
 // One sweep point × seed, as a pool thread or a queue worker runs it: load the point's scenario (plain
 // data, so it travels through a thread message or a Redis job as JSON), simulate with the seed, and read
 // the metrics at their paths in the JSON that `kvmsim run --json` prints. A pure function of its argument.
+import { taskModule } from '../pool/pool.ts';
 import { parseSimScenario } from '../sim/load_sim.ts';
 import { runSimulation } from '../sim/run.ts';
 import { getPath, parsePath } from './field_path.ts';
@@ -42,4 +43,4 @@ export function runPoint(job: PointJob): PointResult {
 }
 
 /** The task reference for WorkerPool.run. */
-export const POINT_TASK = { module: import.meta.url, fn: 'runPoint' } as const;
+export const POINT_TASK = { module: taskModule(import.meta.url, 'point'), fn: 'runPoint' } as const;

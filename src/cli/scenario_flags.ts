@@ -1,0 +1,15 @@
+// The light half of load_script_flags.ts: the --era/--bug flag declarations that `kvmsim script` and
+// `kvmsim diff` register eagerly (their help text lists the eras and bugs). No loader, no schema here, so
+// --help does not load yaml or zod (src/cli/main.ts).
+import { BUG_NAMES } from '../host/x86/bugs.ts';
+import { ERA_NAMES } from '../host/x86/era.ts';
+
+export interface ScenarioFlags {
+  era?: string;
+  bug: string[];
+}
+
+export const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+export const ERA_HELP = `host kernel era (${ERA_NAMES.join(', ')}); overrides the scenario's`;
+export const BUG_HELP = `turn a historical bug on (repeatable): ${BUG_NAMES.join(', ')}`;
