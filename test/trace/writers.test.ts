@@ -122,6 +122,7 @@ test('chrome: prepared events have the bytes of the plain ones', () => {
       for (const t of times) {
         w.complete(100, 1_000_001, 'vcpu', name, t, t / 3);
         w.complete(1, 1003, 'swap', name, t, 5, record);
+        w.instantEvent(100, 1_000_001, 'vcpu', name, t);
         const id = `vm0.vcpu1.0x${(t >>> 0).toString(16)}`;
         w.asyncBegin(100, 1_000_001, 'apf', `token 0x${(t >>> 0).toString(16)}`, id, t, { gva: '0x7f00' });
         w.asyncEnd(100, 1_000_001, 'apf', name, id, t, { end: 'task woken' });
@@ -144,9 +145,10 @@ test('chrome: prepared events have the bytes of the plain ones', () => {
       const counter = new CounterTrack(1, name, ['queued', 'busy']);
       const empty = new CounterTrack(1, name, []);
       for (const t of times) {
-        w.slice(slice, vcpu, t, t / 3);
+        w.slice(slice, vcpu, t, t + t / 3);
         layout.values.splice(0, 5, 'wéb "0"', 0x1f, 12.345, true, Number.NaN);
-        w.slice(io, swap, t, 5, layout);
+        w.slice(io, swap, t, t + 5, layout);
+        w.instant(new EventKind('i', 'vcpu', name), vcpu, t);
         gva.values[0] = 0x7f00;
         w.span(tokenBegin, vcpu, ids, t >>> 0, t, gva);
         w.span(end, vcpu, ids, t >>> 0, t, fixed);
@@ -158,7 +160,7 @@ test('chrome: prepared events have the bytes of the plain ones', () => {
     }
   });
   assert.equal(prepared, plain);
-  assert.equal((JSON.parse(plain) as { traceEvents: unknown[] }).traceEvents.length, 8 * 4 * 7);
+  assert.equal((JSON.parse(plain) as { traceEvents: unknown[] }).traceEvents.length, 9 * 4 * 7);
   assert.throws(() => chromeDoc((w) => w.slice(EventKind.numbered('X', 'c', 'n '), new Track(1, 1), 0, 0)));
 });
 
