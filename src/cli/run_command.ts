@@ -9,6 +9,7 @@ import { runSimulation } from '../sim/run.ts';
 import { SimTrace } from '../sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../trace/chrome.ts';
 import { FtraceWriter } from '../trace/ftrace.ts';
+import { FtraceSpool } from '../trace/ftrace_spool.ts';
 import { DEFAULT_MAX_TIME, deadline, formatMillis, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
 import { openOutput } from './output_file.ts';
 import { parseMetricList, runS390Sim, s390FileKind } from './s390_adapter.ts';
@@ -75,12 +76,14 @@ export function register(program: Command): void {
         flags.ftrace !== undefined
           ? openOutput('--ftrace', flags.ftrace, flags.trace !== undefined ? [file, flags.trace] : [file])
           : null;
+      const spool = ftraceFile ? new FtraceSpool() : null;
+      const ftraceWriter = spool ? new FtraceWriter(spool.write) : null;
       const tracer =
         chromeFile || ftraceFile
           ? new SimTrace(
               {
                 chrome: chromeFile ? new ChromeTraceWriter(chromeFile.write) : null,
-                ftrace: ftraceFile ? new FtraceWriter(ftraceFile.write) : null,
+                ftrace: ftraceWriter,
               },
               Math.max(10_000, scenario.duration / 2000),
             )
@@ -94,6 +97,9 @@ export function register(program: Command): void {
           ...(maxEvents !== undefined ? { maxEvents } : {}),
         });
         progress?.stop();
+        // The ftrace header counts the lines: it and the spooled lines are written now, before either
+        // file is committed, so a failing write leaves neither.
+        if (ftraceFile && spool && ftraceWriter) spool.finish(ftraceWriter.header(), ftraceFile);
         chromeFile?.commit();
         ftraceFile?.commit();
         if (sim.stopped === null) {
@@ -122,6 +128,7 @@ export function register(program: Command): void {
         progress?.stop();
         chromeFile?.abort();
         ftraceFile?.abort();
+        spool?.abort();
       }
     });
 }

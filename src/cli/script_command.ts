@@ -4,7 +4,7 @@ import { runScriptOnKvm } from '../oracle/backend.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { runScript } from '../script/runner.ts';
 import { formatJsonLines, formatTable, type TranscriptRecord } from '../script/transcript.ts';
-import { FTRACE_HEADER } from '../trace/ftrace.ts';
+import { ftraceText } from '../trace/ftrace.ts';
 import { BUG_HELP, collect, ERA_HELP, loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
 import { openOutput } from './output_file.ts';
 import { runS390ScriptFile, s390FileKind } from './s390_adapter.ts';
@@ -68,7 +68,7 @@ export function register(program: Command): void {
         ftrace: flags.ftrace !== undefined,
       });
       if (ftraceOut) {
-        ftraceOut.write(`${FTRACE_HEADER}\n${ftrace.join('\n')}${ftrace.length ? '\n' : ''}`);
+        ftraceOut.write(ftraceText(ftrace, script.vm.vcpus));
         ftraceOut.commit();
       }
       print(records);

@@ -230,6 +230,8 @@ export class SimTrace implements SimTracer {
     const n = sim.vcpus.length;
     const ids = TraceIds.of(sim);
     this.ids = ids;
+    // Each vCPU thread runs on host CPU g (its global index): the machine has one CPU per vCPU.
+    if (this.ftrace !== null) this.ftrace.cpus = Math.max(1, n);
     this.endNs = sim.endTime;
     this.vcpuOpen = Array.from({ length: n }, () => ({ kind: null, inst: null, t0: 0, t1: 0 }));
     this.taskOpen = Array.from({ length: n }, () => ({ kind: null, inst: null, t0: 0, t1: 0 }));

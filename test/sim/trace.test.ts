@@ -150,7 +150,7 @@ test('ftrace: kernel line format, tracepoint names and printk formats', () => {
   const lines = ftrace.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   assert.ok(lines.length > 100);
   const re =
-    /^ *.+-\d+ \[\d{3}\] \.{5} +\d+\.\d{6}: (kvm_try_async_get_page: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_repeated_fault: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_not_present: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_ready: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_completed: gva 0x[0-9a-f]+ address 0x[0-9a-f]+)$/;
+    /^ *.+-\d+ +\[\d{3}\] \.{5} +\d+\.\d{6}: (kvm_try_async_get_page: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_repeated_fault: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_not_present: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_ready: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_completed: gva 0x[0-9a-f]+ address 0x[0-9a-f]+)$/;
   for (const l of lines) assert.match(l, re);
   for (const tp of [
     'kvm_try_async_get_page',

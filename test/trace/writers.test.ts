@@ -15,7 +15,14 @@ import {
   type TraceArgs,
   Track,
 } from '../../src/trace/chrome.ts';
-import { FtraceFormat, FtraceTask, FtraceWriter, formatFtraceLine } from '../../src/trace/ftrace.ts';
+import {
+  FtraceFormat,
+  FtraceTask,
+  FtraceWriter,
+  formatFtraceLine,
+  ftraceHeader,
+  ftraceText,
+} from '../../src/trace/ftrace.ts';
 
 /** A deterministic stream of integers of 1 to 53 bits. */
 function* integers(count: number, seed = 1): Generator<number> {
@@ -190,6 +197,54 @@ test('ftrace: prepared lines are the lines formatFtraceLine makes', () => {
   }
   w.close();
   assert.equal(fmt.text(0x1000, 0x7f), text(0x1000, 0x7f));
-  assert.equal(got.slice(got.indexOf('\n', got.lastIndexOf('#')) + 1), `${want.join('\n')}\n`);
+  assert.equal(got, `${want.join('\n')}\n`);
   assert.equal(w.lines, want.length);
+  assert.equal(w.header(), ftraceHeader(want.length, 1));
+});
+
+// The layout of the kernel's `trace` file, as read on the reference host (6.18.44) from a private
+// tracefs instance with sched_process_exec enabled (cat -A showed no trailing blanks):
+const KERNEL_TRACE = `# tracer: nop
+#
+# entries-in-buffer/entries-written: 3/3   #P:2
+#
+#                                _-----=> irqs-off/BH-disabled
+#                               / _----=> need-resched
+#                              | / _---=> hardirq/softirq
+#                              || / _--=> preempt-depth
+#                              ||| / _-=> migrate-disable
+#                              |||| /     delay
+#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
+#              | |         |   |||||     |         |
+            true-2783    [001] ..... 30435.943185: sched_process_exec: filename=/bin/true pid=2783 old_pid=2783
+           sleep-2784    [001] ..... 30435.955934: sched_process_exec: filename=/usr/bin/sleep pid=2784 old_pid=2784
+            node-2785    [001] ..... 30435.983676: sched_process_exec: filename=/usr/bin/node pid=2785 old_pid=2785
+`;
+
+test('ftrace: the header and columns of the kernel trace file, byte for byte', () => {
+  const lines = [
+    ['true', 2783, '/bin/true'],
+    ['sleep', 2784, '/usr/bin/sleep'],
+    ['node', 2785, '/usr/bin/node'],
+  ].map(([comm, pid, file], i) =>
+    formatFtraceLine({
+      comm: comm as string,
+      pid: pid as number,
+      cpu: 1,
+      timeNs: [30435943185999, 30435955934000, 30435983676123][i]!,
+      event: 'sched_process_exec',
+      text: `filename=${file} pid=${pid} old_pid=${pid}`,
+    }),
+  );
+  assert.equal(ftraceText(lines, 2), KERNEL_TRACE);
+  // A 7-digit pid fills its column; a 15-character comm (TASK_COMM_LEN - 1) fits the 16.
+  assert.equal(
+    formatFtraceLine({ comm: 'kworker/12:1H-k', pid: 4194304, cpu: 12, timeNs: 1e9, event: 'e', text: 't' }),
+    ' kworker/12:1H-k-4194304 [012] .....     1.000000: e: t',
+  );
+  assert.equal(ftraceText([], 4), ftraceHeader(0, 4));
+  assert.match(
+    ftraceHeader(0, 4),
+    /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 0\/0   #P:4\n#\n/,
+  );
 });
