@@ -29,7 +29,15 @@ const meta = [
   { ph: 'M', name: 'process_name', pid: 1, tid: 0, args: { name: 'vm' } },
   { ph: 'M', name: 'thread_name', pid: 1, tid: 2, args: { name: 'vCPU 0' } },
 ];
-const X = (name: string, ts: number, dur: number) => ({ ph: 'X', cat: 'vcpu', name, pid: 1, tid: 2, ts, dur });
+const X = (name: string, ts: number, dur: number) => ({
+  ph: 'X',
+  cat: 'vcpu',
+  name,
+  pid: 1,
+  tid: 2,
+  ts,
+  dur,
+});
 
 /** The kinds with violations in a report. */
 const kinds = (r: CheckReport): ViolationKind[] => VIOLATION_KINDS.filter((k) => r.counts[k] > 0);
