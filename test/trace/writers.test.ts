@@ -245,6 +245,6 @@ test('ftrace: the header and columns of the kernel trace file, byte for byte', (
   assert.equal(ftraceText([], 4), ftraceHeader(0, 4));
   assert.match(
     ftraceHeader(0, 4),
-    /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 0\/0   #P:4\n#\n/,
+    /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 0\/0 {3}#P:4\n#\n/,
   );
 });
