@@ -10,6 +10,7 @@ import { SimTrace } from '../sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../trace/chrome.ts';
 import { FtraceWriter } from '../trace/ftrace.ts';
 import { FtraceSpool } from '../trace/ftrace_spool.ts';
+import { parseTraceWindow } from '../trace/trace_window.ts';
 import { DEFAULT_MAX_TIME, deadline, formatMillis, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
 import { openOutput } from './output_file.ts';
 import { parseMetricList, runS390Sim, s390FileKind } from './s390_adapter.ts';
@@ -22,6 +23,7 @@ interface RunFlags {
   json?: boolean;
   trace?: string;
   ftrace?: string;
+  traceWindow?: string;
   progress?: boolean;
   metrics?: string;
   maxTime: string;
@@ -38,6 +40,10 @@ export function register(program: Command): void {
     .option('--json', 'print the metrics as JSON (every VM and the total)')
     .option('--trace <file>', 'write a Chrome Trace Event JSON file (open it in Perfetto)')
     .option('--ftrace <file>', 'write the kvm_*async_pf* tracepoints in ftrace text format')
+    .option(
+      '--trace-window <start:end>',
+      'trace only this part of the run (virtual time, e.g. 100ms:200ms; either side may be empty)',
+    )
     .option('--progress', 'show a progress bar (on a terminal, for runs longer than a second)')
     .option('--metrics <list>', 'arch: s390 sim scenarios only: these metric rows (comma-separated)')
     .option(
@@ -52,8 +58,8 @@ export function register(program: Command): void {
       const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
       if (s390FileKind(file) !== null) {
         // arch: s390, kind: sim (docs/s390.md): its own simulator and report; exit 1 on a failed direction.
-        if (flags.trace !== undefined || flags.ftrace !== undefined || flags.progress)
-          throw new UsageError('--trace, --ftrace and --progress: x86 sim scenarios only');
+        if (flags.trace !== undefined || flags.ftrace !== undefined || flags.traceWindow || flags.progress)
+          throw new UsageError('--trace, --ftrace, --trace-window and --progress: x86 sim scenarios only');
         // The s390 simulator has no budget hooks (its scenarios are bounded by their duration and seeds).
         if (flags.maxEvents !== undefined || command.getOptionValueSource('maxTime') === 'cli')
           throw new UsageError('--max-events and --max-time: x86 sim scenarios only');
@@ -67,6 +73,10 @@ export function register(program: Command): void {
         return;
       }
       if (flags.metrics !== undefined) throw new UsageError('--metrics: arch: s390 sim scenarios only');
+      const window =
+        flags.traceWindow !== undefined ? parseTraceWindow('--trace-window', flags.traceWindow) : undefined;
+      if (window && flags.trace === undefined && flags.ftrace === undefined)
+        throw new UsageError('--trace-window: only with --trace or --ftrace');
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
@@ -86,6 +96,7 @@ export function register(program: Command): void {
                 ftrace: ftraceWriter,
               },
               Math.max(10_000, scenario.duration / 2000),
+              window,
             )
           : null;
       const progress = flags.progress ? startProgress('simulating') : null;

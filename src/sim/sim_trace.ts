@@ -219,7 +219,13 @@ export class SimTrace implements SimTracer {
   /** Per tracepoint: its format, or null to print formatTracepoint's text (empty without ftrace). */
   private readonly tpFormats: (FtraceFormat | null)[];
 
-  constructor(w: SimTraceWriters, samplePeriod: number) {
+  /** The traced window (--trace-window): nothing before `winStart` or after `winEnd` is written. */
+  private readonly winStart: number;
+  private readonly winEnd: number;
+
+  constructor(w: SimTraceWriters, samplePeriod: number, window?: { start: number; end: number }) {
+    this.winStart = window?.start ?? 0;
+    this.winEnd = window?.end ?? Number.POSITIVE_INFINITY;
     this.chrome = w.chrome;
     this.ftrace = w.ftrace;
     this.samplePeriod = samplePeriod;
@@ -232,7 +238,7 @@ export class SimTrace implements SimTracer {
     this.ids = ids;
     // Each vCPU thread runs on host CPU g (its global index): the machine has one CPU per vCPU.
     if (this.ftrace !== null) this.ftrace.cpus = Math.max(1, n);
-    this.endNs = sim.endTime;
+    this.endNs = this.limit(sim);
     this.vcpuOpen = Array.from({ length: n }, () => ({ kind: null, inst: null, t0: 0, t1: 0 }));
     this.taskOpen = Array.from({ length: n }, () => ({ kind: null, inst: null, t0: 0, t1: 0 }));
     this.taskOfVcpu = new Int32Array(n).fill(-1);
@@ -270,12 +276,26 @@ export class SimTrace implements SimTracer {
     });
   }
 
-  /** Writes an open slice (an instant if it is shorter than half a ns, nothing if no instant kind). */
+  /** The last time written: the run's end (it moves: see step()), or the window's if sooner. */
+  private limit(sim: SimState): number {
+    return sim.endTime < this.winEnd ? sim.endTime : this.winEnd;
+  }
+
+  /** Whether t is outside the traced period. */
+  private outside(sim: SimState, t: number): boolean {
+    return t < this.winStart || t > this.limit(sim);
+  }
+
+  /**
+   * Writes an open slice, cut to the traced period: an instant if it is shorter than half a ns,
+   * nothing if it has no instant kind or lies outside.
+   */
   private writeOpen(o: OpenSlice, track: Track): void {
     const ch = this.chrome!;
     const t1 = Math.min(o.t1, this.endNs);
-    if (Math.round(t1) > Math.round(o.t0)) ch.slice(o.kind!, track, o.t0, t1);
-    else if (o.inst !== null && o.t0 <= this.endNs) ch.instant(o.inst, track, o.t0);
+    const t0 = Math.max(o.t0, this.winStart);
+    if (Math.round(t1) > Math.round(t0)) ch.slice(o.kind!, track, t0, t1);
+    else if (o.inst !== null && o.t0 <= this.endNs && o.t0 >= this.winStart) ch.instant(o.inst, track, o.t0);
     o.kind = null;
   }
 
@@ -325,7 +345,7 @@ export class SimTrace implements SimTracer {
   step(sim: SimState, g: number, slice: number, task: number, t0: number, t1: number): void {
     if (this.chrome === null) return;
     // The end moves (an automatic warm-up sets it when it ends; a budget, when it stops the run).
-    this.endNs = sim.endTime;
+    this.endNs = this.limit(sim);
     if (t0 > this.endNs) return;
     // Kinds are made once per name, so the same kind is the same name.
     const kind = slice === 0 ? this.taskKind(task) : SLICE_KINDS[slice]!;
@@ -352,13 +372,14 @@ export class SimTrace implements SimTracer {
 
   blocked(sim: SimState, g: number, cat: number, t0: number, t1: number): void {
     if (this.chrome === null) return;
-    this.endNs = sim.endTime;
+    this.endNs = this.limit(sim);
     this.flushVcpu(g);
     this.flushTask(sim, g);
     const kind = cat === T_IDLE ? IDLE : cat === T_HALTED ? HALTED : SYNC_FAULT;
     // A wait of no time was no wait; one running past the end is cut there.
     const end = Math.min(t1, this.endNs);
-    if (Math.round(end) > Math.round(t0)) this.chrome.slice(kind, this.vcpuTracks[g]!, t0, end);
+    const start = Math.max(t0, this.winStart);
+    if (Math.round(end) > Math.round(start)) this.chrome.slice(kind, this.vcpuTracks[g]!, start, end);
   }
 
   preempted(_sim: SimState, g: number, t: number): void {
@@ -381,7 +402,7 @@ export class SimTrace implements SimTracer {
   }
 
   notPresent(sim: SimState, g: number, token: number, gva: number, t: number): void {
-    if (this.chrome === null || t > sim.endTime) return;
+    if (this.chrome === null || this.outside(sim, t)) return;
     const k = this.key(g, token);
     if (this.live.has(k)) this.endToken(g, token, t, END_REPLACED);
     this.live.set(k, { t0: t, tc: -1 });
@@ -395,7 +416,7 @@ export class SimTrace implements SimTracer {
 
   completed(sim: SimState, g: number, token: number, t: number): void {
     const e = this.live.get(this.key(g, token));
-    if (e === undefined || this.chrome === null || t > sim.endTime) return;
+    if (e === undefined || this.chrome === null || t > this.limit(sim)) return;
     e.tc = t;
     const track = this.vcpuTracks[g]!;
     const ids = this.tokenIds[g]!;
@@ -405,7 +426,7 @@ export class SimTrace implements SimTracer {
   }
 
   tokenEnd(sim: SimState, g: number, token: number, t: number, woken: boolean): void {
-    if (t > sim.endTime) return; // end() ends it, as outstanding
+    if (t > this.limit(sim)) return; // end() ends it, as outstanding
     this.endToken(g, token, t, woken ? END_WOKEN : END_HALT);
   }
 
@@ -434,16 +455,16 @@ export class SimTrace implements SimTracer {
     tStart: number,
     tDone: number,
   ): void {
-    if (this.chrome === null || tStart >= sim.endTime) return;
+    if (this.chrome === null || tStart >= this.limit(sim) || tDone <= this.winStart) return;
     const v = IO_ARGS.values;
     v[0] = sim.vms[vm]!.spec.name;
     v[1] = gfn;
     v[2] = Math.round(tStart - tSubmit) / 1000;
-    this.chrome.slice(SWAP_PAGE_IN, this.swapTracks[channel]!, tStart, Math.min(tDone, sim.endTime), IO_ARGS);
+    this.chrome.slice(SWAP_PAGE_IN, this.swapTracks[channel]!, Math.max(tStart, this.winStart), Math.min(tDone, this.limit(sim)), IO_ARGS);
   }
 
   swapDepth(sim: SimState, t: number): void {
-    if (this.chrome === null || t > sim.endTime) return;
+    if (this.chrome === null || this.outside(sim, t)) return;
     const q = sim.swap.qLen;
     const b = sim.swap.busy;
     if (q === this.lastQueued && b === this.lastBusy) return;
@@ -456,7 +477,7 @@ export class SimTrace implements SimTracer {
   }
 
   sample(sim: SimState, t: number): void {
-    if (this.chrome === null || t > sim.endTime) return;
+    if (this.chrome === null || this.outside(sim, t)) return;
     const v = this.values;
     v[0] = Math.round(sim.host.resident / MIB_PAGES);
     this.chrome.counterAt(this.totalCounter!, t, v);
@@ -468,7 +489,7 @@ export class SimTrace implements SimTracer {
 
   tracepoint(sim: SimState, vm: number, g: number, tp: number, a: number, b: number, t: number): void {
     const f = this.ftrace;
-    if (f === null || t > sim.endTime) return;
+    if (f === null || this.outside(sim, t)) return;
     const task = this.ftraceTask(sim, vm, g, tp === TP_KVM_ASYNC_PF_COMPLETED);
     const fmt = this.tpFormats[tp];
     if (fmt !== undefined && fmt !== null) f.formatted(task, t, fmt, a, b);
@@ -480,7 +501,9 @@ export class SimTrace implements SimTracer {
     return worker ? this.workerFtrace[g]! : this.vcpuFtrace[g]!;
   }
 
-  end(sim: SimState, t: number): void {
+  end(sim: SimState, tEnd: number): void {
+    // The run's end, or the window's if sooner (nothing is written from the run after the window).
+    const t = Math.min(tEnd, this.winEnd);
     this.endNs = t;
     for (let g = 0; g < this.vcpuOpen.length; g++) {
       // A step still running at the end is cut there; one that had not begun is dropped.

@@ -22,6 +22,7 @@
 //   metadata     an M event that is not process_name / process_sort_index / thread_name /
 //                thread_sort_index / process_labels with the right args
 //   after-end    an event (or the end of a slice) after `endNs`
+//   before-start an event before `startNs` (a traced window's start)
 
 export type ViolationKind =
   | 'phase'
@@ -35,7 +36,8 @@ export type ViolationKind =
   | 'async-tracks'
   | 'flow'
   | 'metadata'
-  | 'after-end';
+  | 'after-end'
+  | 'before-start';
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'phase',
@@ -50,6 +52,7 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'flow',
   'metadata',
   'after-end',
+  'before-start',
 ];
 
 export interface TraceEvent {
@@ -69,6 +72,8 @@ export interface TraceEvent {
 export interface CheckOptions {
   /** The end of the traced period, ns: nothing may happen after it. */
   endNs?: number;
+  /** The start of the traced period, ns: nothing may happen before it. */
+  startNs?: number;
   /** Most distinct async span names per process (default 64). */
   maxAsyncNames?: number;
   /** Examples kept per kind (default 5). */
@@ -110,7 +115,7 @@ function toNs(us: unknown): number {
 }
 
 export class TraceChecker {
-  private readonly opts: Required<Omit<CheckOptions, 'endNs'>> & { endNs: number };
+  private readonly opts: Required<CheckOptions>;
   private n = 0;
   private readonly counts = Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<
     ViolationKind,
@@ -133,6 +138,7 @@ export class TraceChecker {
   constructor(opts: CheckOptions = {}) {
     this.opts = {
       endNs: opts.endNs ?? Number.POSITIVE_INFINITY,
+      startNs: opts.startNs ?? 0,
       maxAsyncNames: opts.maxAsyncNames ?? 64,
       examples: opts.examples ?? 5,
     };
@@ -244,6 +250,7 @@ export class TraceChecker {
         break;
     }
     if (end > this.opts.endNs) this.bad('after-end', show());
+    if (ts < this.opts.startNs) this.bad('before-start', show());
   }
 
   private sliceList(thread: string): Slice[] {

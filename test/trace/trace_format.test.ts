@@ -142,8 +142,13 @@ test('checker: fails on the other format rules, one kind each', () => {
   }
 });
 
+test("checker: fails on an event before a window's start (before-start)", () => {
+  const r = checkTrace({ traceEvents: [...meta, X('task 0', 9.999, 1)] }, { startNs: 10_000 });
+  assert.deepEqual(kinds(r), ['before-start'], formatCheckReport(r));
+});
+
 /** A sim example's Chrome trace, checked; `duration` shortens it (ns, automatic warm-up off). */
-function checkSim(file: string, duration?: number): CheckReport {
+function checkSim(file: string, duration?: number, window?: { start: number; end: number }): CheckReport {
   const sc = loadSimScenario(join(EXAMPLES, 'sim', file));
   if (duration !== undefined) {
     sc.duration = Math.min(sc.duration, duration);
@@ -154,10 +159,21 @@ function checkSim(file: string, duration?: number): CheckReport {
   const tracer = new SimTrace(
     { chrome: new ChromeTraceWriter((s) => chunks.push(s)), ftrace: null },
     Math.max(10_000, sc.duration / 2000),
+    window,
   );
   const { sim } = runSimulation(sc, { tracer });
-  return checkTraceText(chunks.join(''), { endNs: sim.endTime });
+  return checkTraceText(chunks.join(''), {
+    startNs: window?.start ?? 0,
+    endNs: Math.min(sim.endTime, window?.end ?? Number.POSITIVE_INFINITY),
+  });
 }
+
+test('--trace-window: the trace of a window has nothing outside it and no violation', () => {
+  const whole = checkSim('web-overcommit.yaml', 30e6);
+  const part = checkSim('web-overcommit.yaml', 30e6, { start: 10e6, end: 20e6 });
+  assert.equal(part.total, 0, formatCheckReport(part));
+  assert.ok(part.events > 1000 && part.events < whole.events / 2, `${part.events} of ${whole.events} events`);
+});
 
 const simExamples = readdirSync(join(EXAMPLES, 'sim')).filter(
   (f) => f.endsWith('.yaml') && !/^arch:\s*s390/m.test(readFileSync(join(EXAMPLES, 'sim', f), 'utf8')),
