@@ -460,7 +460,13 @@ export class SimTrace implements SimTracer {
     v[0] = sim.vms[vm]!.spec.name;
     v[1] = gfn;
     v[2] = Math.round(tStart - tSubmit) / 1000;
-    this.chrome.slice(SWAP_PAGE_IN, this.swapTracks[channel]!, Math.max(tStart, this.winStart), Math.min(tDone, this.limit(sim)), IO_ARGS);
+    this.chrome.slice(
+      SWAP_PAGE_IN,
+      this.swapTracks[channel]!,
+      Math.max(tStart, this.winStart),
+      Math.min(tDone, this.limit(sim)),
+      IO_ARGS,
+    );
   }
 
   swapDepth(sim: SimState, t: number): void {
