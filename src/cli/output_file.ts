@@ -22,6 +22,8 @@ import { UsageError } from '../scenario/usage_error.ts';
 export interface OutputFile {
   readonly path: string;
   write(text: string): void;
+  /** Bytes as they are (a compressed output). */
+  writeBytes(bytes: Uint8Array): void;
   commit(): void;
   abort(): void;
 }
@@ -142,8 +144,10 @@ export function openOutput(flag: string, path: string, inputs: readonly string[]
   const out: OutputFile = {
     path,
     write(text: string) {
+      out.writeBytes(Buffer.from(text, 'utf8'));
+    },
+    writeBytes(buf: Uint8Array) {
       if (state !== 'open') return;
-      const buf = Buffer.from(text, 'utf8');
       try {
         for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
       } catch (e) {

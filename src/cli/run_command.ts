@@ -10,6 +10,7 @@ import { SimTrace } from '../sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../trace/chrome.ts';
 import { FtraceWriter } from '../trace/ftrace.ts';
 import { FtraceSpool } from '../trace/ftrace_spool.ts';
+import { traceSink } from '../trace/gzip_sink.ts';
 import { parseTraceWindow } from '../trace/trace_window.ts';
 import { DEFAULT_MAX_TIME, deadline, formatMillis, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
 import { openOutput } from './output_file.ts';
@@ -38,7 +39,10 @@ export function register(program: Command): void {
     .argument('<file>', 'scenario file (YAML or JSON)')
     .option('--seed <n>', "root seed of the random streams (overrides the scenario's)")
     .option('--json', 'print the metrics as JSON (every VM and the total)')
-    .option('--trace <file>', 'write a Chrome Trace Event JSON file (open it in Perfetto)')
+    .option(
+      '--trace <file>',
+      'write a Chrome Trace Event JSON file (open it in Perfetto; gzipped if FILE ends in .gz)',
+    )
     .option('--ftrace <file>', 'write the kvm_*async_pf* tracepoints in ftrace text format')
     .option(
       '--trace-window <start:end>',
@@ -86,13 +90,14 @@ export function register(program: Command): void {
         flags.ftrace !== undefined
           ? openOutput('--ftrace', flags.ftrace, flags.trace !== undefined ? [file, flags.trace] : [file])
           : null;
+      const chromeSink = chromeFile ? traceSink(chromeFile.path, chromeFile) : null;
       const spool = ftraceFile ? new FtraceSpool() : null;
       const ftraceWriter = spool ? new FtraceWriter(spool.write) : null;
       const tracer =
         chromeFile || ftraceFile
           ? new SimTrace(
               {
-                chrome: chromeFile ? new ChromeTraceWriter(chromeFile.write) : null,
+                chrome: chromeSink ? new ChromeTraceWriter(chromeSink.write) : null,
                 ftrace: ftraceWriter,
               },
               Math.max(10_000, scenario.duration / 2000),
@@ -110,6 +115,7 @@ export function register(program: Command): void {
         progress?.stop();
         // The ftrace header counts the lines: it and the spooled lines are written now, before either
         // file is committed, so a failing write leaves neither.
+        chromeSink?.finish();
         if (ftraceFile && spool && ftraceWriter) spool.finish(ftraceWriter.header(), ftraceFile);
         chromeFile?.commit();
         ftraceFile?.commit();
