@@ -10,10 +10,14 @@ import { replay } from '../../src/explore/x86/counterexample.ts';
 import { writeReplayChromeTrace } from '../../src/explore/x86/replay_trace.ts';
 import { runExplore } from '../../src/explore/x86/run.ts';
 import { loadExplore } from '../../src/explore/x86/scenario.ts';
+import { readScenarioFile, validateScenario } from '../../src/scenario/load.ts';
+import { runScript } from '../../src/script/runner.ts';
+import { ScriptSchema } from '../../src/script/schema.ts';
 import { loadSimScenario } from '../../src/sim/load_sim.ts';
 import { runSimulation } from '../../src/sim/run.ts';
 import { SimTrace } from '../../src/sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../../src/trace/chrome.ts';
+import { SCRIPT_VMM_PID, writeFtraceAsChrome } from '../../src/trace/ftrace_chrome.ts';
 import {
   type CheckReport,
   checkTrace,
@@ -212,4 +216,36 @@ test('every replayed counterexample: its trace has no violation', () => {
     replays++;
   }
   assert.ok(replays >= 20, `${replays} replays`);
+});
+
+/** Every `kind: script` example for x86, by path. */
+function scriptExamples(dir = EXAMPLES): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...scriptExamples(p));
+    else if (e.name.endsWith('.yaml')) {
+      const text = readFileSync(p, 'utf8');
+      if (/^kind:\s*script\b/m.test(text) && !/^arch:\s*s390/m.test(text)) out.push(p);
+    }
+  }
+  return out.sort();
+}
+
+test('every script example: its --trace has no violation', () => {
+  const files = scriptExamples();
+  assert.ok(files.length >= 30, `${files.length} scripts`);
+  let events = 0;
+  for (const f of files) {
+    const script = validateScenario(f, readScenarioFile(f, { bigint: true }), ScriptSchema);
+    const { ftrace } = runScript(script, { ftrace: true });
+    let text = '';
+    writeFtraceAsChrome(ftrace, script.name ?? f, SCRIPT_VMM_PID, (c) => {
+      text += c;
+    });
+    const r = checkTraceText(text);
+    assert.equal(r.total, 0, `${f}: ${formatCheckReport(r)}`);
+    events += r.events;
+  }
+  assert.ok(events > 500, `${events} events`);
 });
