@@ -17,7 +17,13 @@
 // that repeats is encoded once (chrome.ts / ftrace.ts): the event kinds below, each thread's track,
 // each vCPU's token ids (a token's number is printed straight into them), the counters, the ftrace task
 // columns and printk formats. Numbers are printed straight into the output buffer.
-import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
+import {
+  formatTracepoint,
+  TP_KVM_ASYNC_PF_COMPLETED,
+  TP_KVM_ASYNC_PF_NOT_PRESENT,
+  TP_KVM_ASYNC_PF_READY,
+  TRACEPOINT_NAMES,
+} from '../host/x86/trace.ts';
 import {
   ArgsLayout,
   type ChromeTraceWriter,
@@ -120,6 +126,21 @@ const spanKinds = (c: number): SpanKinds => ({
 /** The flow arrow of a token. */
 const FLOW_START = new EventKind('s', CAT, 'page ready');
 const FLOW_END = new EventKind('f', CAT, 'page ready');
+/**
+ * The tracepoints as thread instants on the vCPU (the worker's completion too: the vCPU's worker has no
+ * thread in the JSON), named as the kernel names them, with their fields (a, b) as hex args.
+ */
+const TP_KINDS = TRACEPOINT_NAMES.map((n) => new EventKind('i', 'tracepoint', n));
+const TP_ARGS = TRACEPOINT_NAMES.map((_, tp) => {
+  const keys =
+    tp === TP_KVM_ASYNC_PF_COMPLETED
+      ? ['address', 'gva']
+      : tp === TP_KVM_ASYNC_PF_NOT_PRESENT || tp === TP_KVM_ASYNC_PF_READY
+        ? ['token', 'gva']
+        : ['gva', 'gfn'];
+  return new ArgsLayout(keys, keys);
+});
+
 /** How a token's span ends. */
 const END_REPLACED = new FixedArgs({ end: 'replaced' });
 const END_WOKEN = new FixedArgs({ end: 'task woken' });
@@ -494,8 +515,16 @@ export class SimTrace implements SimTracer {
   }
 
   tracepoint(sim: SimState, vm: number, g: number, tp: number, a: number, b: number, t: number): void {
+    if (this.outside(sim, t)) return;
+    const ch = this.chrome;
+    if (ch !== null) {
+      const args = TP_ARGS[tp]!;
+      args.values[0] = a;
+      args.values[1] = b;
+      ch.instant(TP_KINDS[tp]!, this.vcpuTracks[g]!, t, args);
+    }
     const f = this.ftrace;
-    if (f === null || this.outside(sim, t)) return;
+    if (f === null) return;
     const task = this.ftraceTask(sim, vm, g, tp === TP_KVM_ASYNC_PF_COMPLETED);
     const fmt = this.tpFormats[tp];
     if (fmt !== undefined && fmt !== null) f.formatted(task, t, fmt, a, b);

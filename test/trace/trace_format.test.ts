@@ -17,6 +17,7 @@ import { loadSimScenario } from '../../src/sim/load_sim.ts';
 import { runSimulation } from '../../src/sim/run.ts';
 import { SimTrace } from '../../src/sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../../src/trace/chrome.ts';
+import { FtraceWriter } from '../../src/trace/ftrace.ts';
 import { SCRIPT_VMM_PID, writeFtraceAsChrome } from '../../src/trace/ftrace_chrome.ts';
 import {
   type CheckReport,
@@ -248,4 +249,46 @@ test('every script example: its --trace has no violation', () => {
     events += r.events;
   }
   assert.ok(events > 500, `${events} events`);
+});
+
+test('sim: each ftrace line is also a tracepoint instant on its vCPU thread in the JSON, same event and fields', () => {
+  const sc = loadSimScenario(join(EXAMPLES, 'sim/web-overcommit.yaml'));
+  sc.duration = 20e6;
+  sc.warmup = 0;
+  sc.autoWarmup = false;
+  const chunks: string[] = [];
+  const lines: string[] = [];
+  const ft = new FtraceWriter((s) => lines.push(s));
+  runSimulation(sc, {
+    tracer: new SimTrace({ chrome: new ChromeTraceWriter((s) => chunks.push(s)), ftrace: ft }, 1e6),
+  });
+  const evs = (
+    JSON.parse(chunks.join('')) as {
+      traceEvents: {
+        ph: string;
+        cat?: string;
+        name: string;
+        tid: number;
+        ts: number;
+        args?: Record<string, string>;
+      }[];
+    }
+  ).traceEvents;
+  const tps = evs.filter((e) => e.ph === 'i' && e.cat === 'tracepoint');
+  const text = lines
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '');
+  assert.ok(text.length > 1000);
+  assert.equal(tps.length, text.length);
+  const hex = /0x[0-9a-f]+/g;
+  tps.forEach((e, i) => {
+    const m = /^ *(.+)-(\d+) +\[\d+\] \.{5} +(\d+)\.(\d{6}): ([a-z_]+): (.*)$/.exec(text[i]!)!;
+    assert.equal(e.name, m[5]);
+    // ftrace truncates to µs; the JSON rounds to ns.
+    const us = Number(m[3]) * 1e6 + Number(m[4]);
+    assert.ok(e.ts >= us && e.ts <= us + 1, `${e.ts} µs: ${text[i]}`);
+    assert.deepEqual(Object.values(e.args!).sort(), (m[6]!.match(hex) ?? []).sort(), text[i]);
+    if (!m[1]!.startsWith('kworker')) assert.equal(e.tid, Number(m[2]), 'the vCPU thread: its ftrace pid');
+  });
 });
