@@ -117,5 +117,5 @@ out.push(
 );
 y += 20;
 process.stdout.write(
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/><text x="4" y="20" font-size="13" font-weight="bold">${esc(title)}</text>\n${out.join('\n')}\n</svg>\n`,
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif"><title>${esc(title)}: vCPU slices and token spans</title><rect width="100%" height="100%" fill="#fff"/><text x="4" y="20" font-size="13" font-weight="bold">${esc(title)}</text>\n${out.join('\n')}\n</svg>\n`,
 );
