@@ -21,7 +21,10 @@ import { UsageError } from '../scenario/usage_error.ts';
 /** A file being written: `write` as often as needed, then `commit` (or `abort`). */
 export interface OutputFile {
   readonly path: string;
+  /** Text (UTF-8) or bytes as they are. */
   write(text: string | Uint8Array): void;
+  /** Bytes as they are (a compressed output). */
+  writeBytes(bytes: Uint8Array): void;
   commit(): void;
   abort(): void;
 }
@@ -146,8 +149,10 @@ export function openOutput(flag: string, path: string, inputs: readonly string[]
   const out: OutputFile = {
     path,
     write(text: string | Uint8Array) {
+      out.writeBytes(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+    },
+    writeBytes(buf: Uint8Array) {
       if (state !== 'open') return;
-      const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text);
       try {
         for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
       } catch (e) {

@@ -12,6 +12,7 @@ interface RunFlags {
   json?: boolean;
   trace?: string;
   ftrace?: string;
+  traceWindow?: string;
   progress?: boolean;
   metrics?: string;
   maxTime: string;
@@ -26,8 +27,15 @@ export function register(program: Command): void {
     .argument('<file>', 'scenario file (YAML or JSON)')
     .option('--seed <n>', "root seed of the random streams (overrides the scenario's)")
     .option('--json', 'print the metrics as JSON (every VM and the total)')
-    .option('--trace <file>', 'write a Chrome Trace Event JSON file (open it in Perfetto)')
+    .option(
+      '--trace <file>',
+      'write a Chrome Trace Event JSON file (open it in Perfetto; gzipped if FILE ends in .gz)',
+    )
     .option('--ftrace <file>', 'write the kvm_*async_pf* tracepoints in ftrace text format')
+    .option(
+      '--trace-window <start:end>',
+      'trace only this part of the run (virtual time, e.g. 100ms:200ms; either side may be empty)',
+    )
     .option('--progress', 'show a progress bar (on a terminal, for runs longer than a second)')
     .option('--metrics <list>', 'arch: s390 sim scenarios only: these metric rows (comma-separated)')
     .option(
@@ -46,8 +54,8 @@ export function register(program: Command): void {
       ]);
       if (s390FileKind(file) !== null) {
         // arch: s390, kind: sim (docs/s390.md): its own simulator and report; exit 1 on a failed direction.
-        if (flags.trace !== undefined || flags.ftrace !== undefined || flags.progress)
-          throw new UsageError('--trace, --ftrace and --progress: x86 sim scenarios only');
+        if (flags.trace !== undefined || flags.ftrace !== undefined || flags.traceWindow || flags.progress)
+          throw new UsageError('--trace, --ftrace, --trace-window and --progress: x86 sim scenarios only');
         // The s390 simulator has no budget hooks (its scenarios are bounded by their duration and seeds).
         if (flags.maxEvents !== undefined || command.getOptionValueSource('maxTime') === 'cli')
           throw new UsageError('--max-events and --max-time: x86 sim scenarios only');
@@ -71,6 +79,9 @@ export function register(program: Command): void {
         { SimTrace },
         { ChromeTraceWriter },
         { FtraceWriter },
+        { FtraceSpool },
+        { traceSink },
+        { parseTraceWindow },
       ] = await Promise.all([
         import('../scenario/resources.ts'),
         import('../sim/load_sim.ts'),
@@ -80,7 +91,14 @@ export function register(program: Command): void {
         import('../sim/sim_trace.ts'),
         import('../trace/chrome.ts'),
         import('../trace/ftrace.ts'),
+        import('../trace/ftrace_spool.ts'),
+        import('../trace/gzip_sink.ts'),
+        import('../trace/trace_window.ts'),
       ]);
+      const window =
+        flags.traceWindow !== undefined ? parseTraceWindow('--trace-window', flags.traceWindow) : undefined;
+      if (window && flags.trace === undefined && flags.ftrace === undefined)
+        throw new UsageError('--trace-window: only with --trace or --ftrace');
       const scenario = loadSimScenario(file);
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
@@ -90,14 +108,18 @@ export function register(program: Command): void {
         flags.ftrace !== undefined
           ? openOutput('--ftrace', flags.ftrace, flags.trace !== undefined ? [file, flags.trace] : [file])
           : null;
+      const chromeSink = chromeFile ? traceSink(chromeFile.path, chromeFile) : null;
+      const spool = ftraceFile ? new FtraceSpool() : null;
+      const ftraceWriter = spool ? new FtraceWriter(spool.write) : null;
       const tracer =
         chromeFile || ftraceFile
           ? new SimTrace(
               {
-                chrome: chromeFile ? new ChromeTraceWriter(chromeFile.write) : null,
-                ftrace: ftraceFile ? new FtraceWriter(ftraceFile.write) : null,
+                chrome: chromeSink ? new ChromeTraceWriter(chromeSink.write) : null,
+                ftrace: ftraceWriter,
               },
               Math.max(10_000, scenario.duration / 2000),
+              window,
             )
           : null;
       const progress = flags.progress ? startProgress('simulating') : null;
@@ -109,6 +131,10 @@ export function register(program: Command): void {
           ...(maxEvents !== undefined ? { maxEvents } : {}),
         });
         progress?.stop();
+        // The ftrace header counts the lines: it and the spooled lines are written now, before either
+        // file is committed, so a failing write leaves neither.
+        chromeSink?.finish();
+        if (ftraceFile && spool && ftraceWriter) spool.finish(ftraceWriter.header(), ftraceFile);
         chromeFile?.commit();
         ftraceFile?.commit();
         if (sim.stopped === null) {
@@ -137,6 +163,7 @@ export function register(program: Command): void {
         progress?.stop();
         chromeFile?.abort();
         ftraceFile?.abort();
+        spool?.abort();
       }
     });
 }

@@ -9,6 +9,7 @@ import { BUG_HELP, collect, ERA_HELP, type ScenarioFlags } from './scenario_flag
 interface ScriptFlags extends ScenarioFlags {
   json?: boolean;
   ftrace?: string;
+  trace?: string;
   traceEvents?: boolean;
   backend: string;
 }
@@ -30,16 +31,29 @@ export function register(program: Command): void {
       'include the tracepoints in the transcript: kvm_*async_pf*, and with vm.mmu_notifiers the MMU-notifier ones (model only)',
     )
     .option('--ftrace <file>', 'write the tracepoints in ftrace text format to FILE (model only)')
+    .option(
+      '--trace <file>',
+      'write the tracepoints as Chrome Trace Event JSON instants to FILE (Perfetto; model only; gzipped if FILE ends in .gz)',
+    )
     .action(async (file: string, flags: ScriptFlags) => {
       if (flags.backend !== 'model' && flags.backend !== 'kvm')
         throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
-      if (flags.backend === 'kvm' && (flags.traceEvents || flags.ftrace !== undefined))
-        throw new UsageError('--trace-events and --ftrace: only with --backend model');
+      if (
+        flags.backend === 'kvm' &&
+        (flags.traceEvents || flags.ftrace !== undefined || flags.trace !== undefined)
+      )
+        throw new UsageError('--trace-events, --ftrace and --trace: only with --backend model');
       const { s390FileKind } = await import('./s390_kind.ts');
       if (s390FileKind(file) !== null) {
         // arch: s390 scripts (docs/s390.md): the model only; exit 1 when an `expect` in it fails.
-        if (flags.backend !== 'model' || flags.era !== undefined || flags.bug.length > 0 || flags.ftrace)
-          throw new UsageError('--backend, --era, --bug and --ftrace: x86 scripts only');
+        if (
+          flags.backend !== 'model' ||
+          flags.era !== undefined ||
+          flags.bug.length > 0 ||
+          flags.ftrace ||
+          flags.trace
+        )
+          throw new UsageError('--backend, --era, --bug, --ftrace and --trace: x86 scripts only');
         const { runS390ScriptFile } = await import('./s390_adapter.ts');
         const r = runS390ScriptFile(file, { json: flags.json, traceEvents: flags.traceEvents });
         process.stdout.write(r.text);
@@ -52,6 +66,10 @@ export function register(program: Command): void {
       ]);
       const script = loadScriptWithFlags(file, flags);
       const ftraceOut = flags.ftrace !== undefined ? openOutput('--ftrace', flags.ftrace, [file]) : null;
+      const traceOut =
+        flags.trace !== undefined
+          ? openOutput('--trace', flags.trace, flags.ftrace !== undefined ? [file, flags.ftrace] : [file])
+          : null;
       const print = (records: TranscriptRecord[]) =>
         process.stdout.write(flags.json ? formatJsonLines(records) : formatTable(records));
       if (flags.backend === 'kvm') {
@@ -67,18 +85,27 @@ export function register(program: Command): void {
         else process.stderr.write(`kvmsim: ${file}: the kernel run ended in a ${r.status}: ${r.reason}\n`);
         return;
       }
-      const [{ runScript }, { FTRACE_HEADER }] = await Promise.all([
-        import('../script/runner.ts'),
-        import('../trace/ftrace.ts'),
-      ]);
+      const [{ runScript }, { ftraceText }, { SCRIPT_VMM_PID, writeFtraceAsChrome }, { traceSink }] =
+        await Promise.all([
+          import('../script/runner.ts'),
+          import('../trace/ftrace.ts'),
+          import('../trace/ftrace_chrome.ts'),
+          import('../trace/gzip_sink.ts'),
+        ]);
       const { records, ftrace } = runScript(script, {
         traceEvents: flags.traceEvents,
-        ftrace: flags.ftrace !== undefined,
+        ftrace: flags.ftrace !== undefined || flags.trace !== undefined,
       });
+      if (traceOut) {
+        const sink = traceSink(traceOut.path, traceOut);
+        writeFtraceAsChrome(ftrace, script.name ?? file, SCRIPT_VMM_PID, sink.write);
+        sink.finish();
+      }
       if (ftraceOut) {
-        ftraceOut.write(`${FTRACE_HEADER}\n${ftrace.join('\n')}${ftrace.length ? '\n' : ''}`);
+        ftraceOut.write(ftraceText(ftrace, script.vm.vcpus));
         ftraceOut.commit();
       }
+      traceOut?.commit();
       print(records);
     });
 }

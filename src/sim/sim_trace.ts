@@ -1,16 +1,29 @@
 // The simulator's traces. Chrome Trace Event JSON for Perfetto: the host is a process whose threads are
 // the swap channels; each VM is a process whose threads are its vCPUs (what each step did, coalesced into
-// slices) and its guest tasks (when they run); each APF token's life — 'not present' to the guest's wake
-// — is a nestable async span with two children (the page-in, then the notification), and a flow arrow
-// goes from the vCPU slice that took the 'not present' to the one that woke the task. Counters: swap
-// queue depth and busy channels, resident memory per VM and in total. And ftrace text: the host model's
-// kvm_*async_pf* tracepoints with the kernel's printk formats, one line per hit.
+// slices; a step that took no time is an instant) and its guest tasks (when they run); each APF token's
+// life — 'not present' to the guest's wake — is a nestable async span with two children (the page-in,
+// then the notification), and a flow arrow goes from the vCPU slice that took the 'not present' to the
+// one that woke the task. The spans of one vCPU share three names ("vCPU c token", "… page-in",
+// "… notify"; the token in the args), so a viewer that groups async events by name draws a few tracks
+// per vCPU, not one per token. Counters: swap queue depth and busy channels, resident memory per VM and
+// in total. And ftrace text: the host model's kvm_*async_pf* tracepoints with the kernel's printk
+// formats, one line per hit. Both outputs number processes and threads from one allocator (TraceIds):
+// a vCPU thread's ftrace pid is its tid in the JSON, and no number means two things.
+//
+// Nothing is written after the run's end: a step still running then is cut there, one that had not
+// begun is dropped.
 //
 // Tracing is a hot path (a traced run writes an event every ~1.5 µs of its wall time), so everything
 // that repeats is encoded once (chrome.ts / ftrace.ts): the event kinds below, each thread's track,
 // each vCPU's token ids (a token's number is printed straight into them), the counters, the ftrace task
 // columns and printk formats. Numbers are printed straight into the output buffer.
-import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
+import {
+  formatTracepoint,
+  TP_KVM_ASYNC_PF_COMPLETED,
+  TP_KVM_ASYNC_PF_NOT_PRESENT,
+  TP_KVM_ASYNC_PF_READY,
+  TRACEPOINT_NAMES,
+} from '../host/x86/trace.ts';
 import {
   ArgsLayout,
   type ChromeTraceWriter,
@@ -40,37 +53,101 @@ export const SLICE_NAMES = [
 ] as const;
 
 export const HOST_PID = 1;
-export const vmPid = (vm: number): number => 100 + vm;
-export const vcpuTid = (vm: number, c: number): number => 1_000_000 + vm * 10_000 + c;
-export const taskTid = (vm: number, t: number): number => 1_000_000 + vm * 10_000 + 100 + t;
-export const swapTid = (ch: number): number => 1000 + ch;
+/** The first number TraceIds hands out (below it: the host process, as `init` would be). */
+const FIRST_ID = 100;
+
+/**
+ * The process and thread ids of both traces, handed out in order from FIRST_ID, as a kernel hands
+ * out pids: the swap channels' threads, the async-PF workers (one per vCPU, ftrace only), then per VM
+ * its process, its vCPU threads and its tasks' threads. So every number is one thread or process, in
+ * both outputs, whatever the scenario's size.
+ */
+export class TraceIds {
+  readonly swap: number[] = [];
+  /** Per global vCPU: its async-PF worker (`kworker/g:1`). */
+  readonly worker: number[] = [];
+  readonly vm: number[] = [];
+  /** Per global vCPU: its thread (`CPU c/KVM`). */
+  readonly vcpu: number[] = [];
+  /** Per VM, per task: the task's thread. */
+  readonly task: number[][] = [];
+
+  constructor(swapChannels: number, vms: readonly { vcpus: number; tasks: number }[]) {
+    let next = FIRST_ID;
+    for (let k = 0; k < swapChannels; k++) this.swap.push(next++);
+    const nv = vms.reduce((n, v) => n + v.vcpus, 0);
+    for (let g = 0; g < nv; g++) this.worker.push(next++);
+    for (const v of vms) {
+      this.vm.push(next++);
+      for (let c = 0; c < v.vcpus; c++) this.vcpu.push(next++);
+      const tasks: number[] = [];
+      for (let t = 0; t < v.tasks; t++) tasks.push(next++);
+      this.task.push(tasks);
+    }
+  }
+
+  static of(sim: SimState): TraceIds {
+    return new TraceIds(
+      sim.swap.channels,
+      sim.vms.map((sv) => ({ vcpus: sv.spec.vcpus, tasks: sv.nTasks })),
+    );
+  }
+}
 
 const CAT = 'apf';
 const MIB_PAGES = 256;
 
 /** The vCPU slice kinds, index = kind (index 0, 'task', is named after the task instead). */
 const SLICE_KINDS = SLICE_NAMES.map((n) => new EventKind('X', 'vcpu', n));
+/** The same as instants, for steps that took no time (an EPT violation exit is one); none for 'task'. */
+const SLICE_INSTANTS = SLICE_NAMES.map((n, i) => (i === 0 ? null : new EventKind('i', 'vcpu', n)));
 /** Blocked vCPU slices: T_IDLE, T_HALTED, anything else (a sync fault). */
 const IDLE = new EventKind('X', 'vcpu', 'idle (HLT)');
 const HALTED = new EventKind('X', 'vcpu', 'artificial halt');
 const SYNC_FAULT = new EventKind('X', 'vcpu', 'sync fault');
 const SWAP_PAGE_IN = new EventKind('X', 'swap', 'page-in');
-/** A token's span (named after the token), its child spans and its flow arrow. */
-const TOKEN_BEGIN = EventKind.numbered('b', CAT, 'token 0x');
-const TOKEN_END = EventKind.numbered('e', CAT, 'token 0x');
-const PAGE_IN_BEGIN = new EventKind('b', CAT, 'page-in');
-const PAGE_IN_END = new EventKind('e', CAT, 'page-in');
-const NOTIFY_BEGIN = new EventKind('b', CAT, 'notify');
-const NOTIFY_END = new EventKind('e', CAT, 'notify');
+/** A vCPU's token spans, their child spans (named per vCPU: see the file's comment). */
+interface SpanKinds {
+  tokenBegin: EventKind;
+  tokenEnd: EventKind;
+  pageInBegin: EventKind;
+  pageInEnd: EventKind;
+  notifyBegin: EventKind;
+  notifyEnd: EventKind;
+}
+const spanKinds = (c: number): SpanKinds => ({
+  tokenBegin: new EventKind('b', CAT, `vCPU ${c} token`),
+  tokenEnd: new EventKind('e', CAT, `vCPU ${c} token`),
+  pageInBegin: new EventKind('b', CAT, `vCPU ${c} page-in`),
+  pageInEnd: new EventKind('e', CAT, `vCPU ${c} page-in`),
+  notifyBegin: new EventKind('b', CAT, `vCPU ${c} notify`),
+  notifyEnd: new EventKind('e', CAT, `vCPU ${c} notify`),
+});
+/** The flow arrow of a token. */
 const FLOW_START = new EventKind('s', CAT, 'page ready');
 const FLOW_END = new EventKind('f', CAT, 'page ready');
+/**
+ * The tracepoints as thread instants on the vCPU (the worker's completion too: the vCPU's worker has no
+ * thread in the JSON), named as the kernel names them, with their fields (a, b) as hex args.
+ */
+const TP_KINDS = TRACEPOINT_NAMES.map((n) => new EventKind('i', 'tracepoint', n));
+const TP_ARGS = TRACEPOINT_NAMES.map((_, tp) => {
+  const keys =
+    tp === TP_KVM_ASYNC_PF_COMPLETED
+      ? ['address', 'gva']
+      : tp === TP_KVM_ASYNC_PF_NOT_PRESENT || tp === TP_KVM_ASYNC_PF_READY
+        ? ['token', 'gva']
+        : ['gva', 'gfn'];
+  return new ArgsLayout(keys, keys);
+});
+
 /** How a token's span ends. */
 const END_REPLACED = new FixedArgs({ end: 'replaced' });
 const END_WOKEN = new FixedArgs({ end: 'task woken' });
 const END_HALT = new FixedArgs({ end: 'halt ended' });
 const END_OUTSTANDING = new FixedArgs({ end: 'outstanding at end' });
-/** A token's begin: the faulting address; a swap page-in: its VM, frame, and time queued. */
-const GVA_ARGS = new ArgsLayout(['gva'], ['gva']);
+/** A token's begin: the token and the faulting address; a swap page-in: its VM, frame, and time queued. */
+const TOKEN_ARGS = new ArgsLayout(['token', 'gva'], ['token', 'gva']);
 const IO_ARGS = new ArgsLayout(['vm', 'gfn', 'queued_us'], ['gfn']);
 
 /**
@@ -99,15 +176,19 @@ export function tracepointFormat(tp: number): FtraceFormat | null {
   return fmt;
 }
 
-/** The ftrace task of vCPU g (index c in VM vm): its thread `CPU c/KVM`, on host CPU g. */
-const vcpuFtraceTask = (vm: number, g: number, c: number): FtraceTask =>
-  new FtraceTask(`CPU ${c}/KVM`, 1000 + vm * 100 + c, g);
+/** The ftrace task of vCPU g (index c of its VM): its thread `CPU c/KVM` (QEMU's name), on host CPU g. */
+const vcpuFtraceTask = (pid: number, g: number, c: number): FtraceTask =>
+  new FtraceTask(`CPU ${c}/KVM`, pid, g);
 /** The ftrace task of vCPU g's async-PF worker, which completes its page-ins: `kworker/g:1`. */
-const workerFtraceTask = (g: number): FtraceTask => new FtraceTask(`kworker/${g}:1`, 100 + g, g);
+const workerFtraceTask = (pid: number, g: number): FtraceTask => new FtraceTask(`kworker/${g}:1`, pid, g);
 
-/** The slice being extended on a thread; `kind` null when none (one object per thread, reused). */
+/**
+ * The slice being extended on a thread; `kind` null when none (one object per thread, reused). `inst`:
+ * the kind to write if it took no time (null: write nothing — a task that ran for no time).
+ */
 interface OpenSlice {
   kind: EventKind | null;
+  inst: EventKind | null;
   t0: number;
   t1: number;
 }
@@ -136,8 +217,12 @@ export class SimTrace implements SimTracer {
   private readonly onVcpuKinds: EventKind[] = [];
   /** Per global vCPU: its thread; per VM and task: the task's thread (made on first use). */
   private vcpuTracks: Track[] = [];
-  /** Per global vCPU: its tokens' async ids, `vm<i>.vcpu<c>.0x<token>`. */
+  /** Per global vCPU: its tokens' async ids, `vm<i>.vcpu<c>.0x<token>`, and its span kinds. */
   private tokenIds: HexIds[] = [];
+  private spans: SpanKinds[] = [];
+  private ids: TraceIds = new TraceIds(0, []);
+  /** The run's end: nothing is written after it. */
+  private endNs = Number.POSITIVE_INFINITY;
   private taskTracks: Track[][] = [];
   private swapTracks: Track[] = [];
   /** Live tokens by key(). */
@@ -155,7 +240,13 @@ export class SimTrace implements SimTracer {
   /** Per tracepoint: its format, or null to print formatTracepoint's text (empty without ftrace). */
   private readonly tpFormats: (FtraceFormat | null)[];
 
-  constructor(w: SimTraceWriters, samplePeriod: number) {
+  /** The traced window (--trace-window): nothing before `winStart` or after `winEnd` is written. */
+  private readonly winStart: number;
+  private readonly winEnd: number;
+
+  constructor(w: SimTraceWriters, samplePeriod: number, window?: { start: number; end: number }) {
+    this.winStart = window?.start ?? 0;
+    this.winEnd = window?.end ?? Number.POSITIVE_INFINITY;
     this.chrome = w.chrome;
     this.ftrace = w.ftrace;
     this.samplePeriod = samplePeriod;
@@ -164,43 +255,75 @@ export class SimTrace implements SimTracer {
 
   begin(sim: SimState): void {
     const n = sim.vcpus.length;
-    this.vcpuOpen = Array.from({ length: n }, () => ({ kind: null, t0: 0, t1: 0 }));
-    this.taskOpen = Array.from({ length: n }, () => ({ kind: null, t0: 0, t1: 0 }));
+    const ids = TraceIds.of(sim);
+    this.ids = ids;
+    // Each vCPU thread runs on host CPU g (its global index): the machine has one CPU per vCPU.
+    if (this.ftrace !== null) this.ftrace.cpus = Math.max(1, n);
+    this.endNs = this.limit(sim);
+    this.vcpuOpen = Array.from({ length: n }, () => ({ kind: null, inst: null, t0: 0, t1: 0 }));
+    this.taskOpen = Array.from({ length: n }, () => ({ kind: null, inst: null, t0: 0, t1: 0 }));
     this.taskOfVcpu = new Int32Array(n).fill(-1);
     this.vcpuTracks = [];
     this.tokenIds = [];
+    this.spans = [];
     this.vcpuFtrace = [];
     this.workerFtrace = [];
     for (let g = 0; g < n; g++) {
       const vm = sim.vcpuVm[g]!;
       const c = g - sim.vms[vm]!.firstVcpu;
-      this.vcpuTracks.push(new Track(vmPid(vm), vcpuTid(vm, c)));
+      this.vcpuTracks.push(new Track(ids.vm[vm]!, ids.vcpu[g]!));
       this.tokenIds.push(new HexIds(`vm${vm}.vcpu${c}.0x`));
-      this.vcpuFtrace.push(vcpuFtraceTask(vm, g, c));
-      this.workerFtrace.push(workerFtraceTask(g));
+      this.spans.push(spanKinds(c));
+      this.vcpuFtrace.push(vcpuFtraceTask(ids.vcpu[g]!, g, c));
+      this.workerFtrace.push(workerFtraceTask(ids.worker[g]!, g));
     }
     this.taskTracks = sim.vms.map(() => []);
-    this.swapTracks = Array.from({ length: sim.swap.channels }, (_, k) => new Track(HOST_PID, swapTid(k)));
+    this.swapTracks = ids.swap.map((tid) => new Track(HOST_PID, tid));
     this.swapCounter = new CounterTrack(HOST_PID, 'swap', ['queued', 'busy']);
     this.totalCounter = new CounterTrack(HOST_PID, 'resident MiB', ['total']);
-    this.vmCounters = sim.vms.map((_, i) => new CounterTrack(vmPid(i), 'resident MiB', ['resident']));
+    this.vmCounters = ids.vm.map((pid) => new CounterTrack(pid, 'resident MiB', ['resident']));
     const ch = this.chrome;
     if (ch === null) return;
     ch.processName(HOST_PID, 'host', 0);
-    for (let k = 0; k < sim.swap.channels; k++) ch.threadName(HOST_PID, swapTid(k), `swap channel ${k}`, k);
+    ids.swap.forEach((tid, k) => {
+      ch.threadName(HOST_PID, tid, `swap channel ${k}`, k);
+    });
     sim.vms.forEach((sv, i) => {
       const s = sv.spec;
-      ch.processName(vmPid(i), `${s.name} (apf: ${s.apf}, host ${s.era}, ${s.guest})`, i + 1);
-      for (let c = 0; c < s.vcpus; c++) ch.threadName(vmPid(i), vcpuTid(i, c), `vCPU ${c}`, c);
-      for (let t = 0; t < sv.nTasks; t++) ch.threadName(vmPid(i), taskTid(i, t), `task ${t}`, 100 + t);
+      const pid = ids.vm[i]!;
+      ch.processName(pid, `${s.name} (apf: ${s.apf}, host ${s.era}, ${s.guest})`, i + 1);
+      for (let c = 0; c < s.vcpus; c++) ch.threadName(pid, ids.vcpu[sv.firstVcpu + c]!, `vCPU ${c}`, c);
+      for (let t = 0; t < sv.nTasks; t++) ch.threadName(pid, ids.task[i]![t]!, `task ${t}`, 100 + t);
     });
+  }
+
+  /** The last time written: the run's end (it moves: see step()), or the window's if sooner. */
+  private limit(sim: SimState): number {
+    return sim.endTime < this.winEnd ? sim.endTime : this.winEnd;
+  }
+
+  /** Whether t is outside the traced period. */
+  private outside(sim: SimState, t: number): boolean {
+    return t < this.winStart || t > this.limit(sim);
+  }
+
+  /**
+   * Writes an open slice, cut to the traced period: an instant if it is shorter than half a ns,
+   * nothing if it has no instant kind or lies outside.
+   */
+  private writeOpen(o: OpenSlice, track: Track): void {
+    const ch = this.chrome!;
+    const t1 = Math.min(o.t1, this.endNs);
+    const t0 = Math.max(o.t0, this.winStart);
+    if (Math.round(t1) > Math.round(t0)) ch.slice(o.kind!, track, t0, t1);
+    else if (o.inst !== null && o.t0 <= this.endNs && o.t0 >= this.winStart) ch.instant(o.inst, track, o.t0);
+    o.kind = null;
   }
 
   private flushVcpu(g: number): void {
     const o = this.vcpuOpen[g]!;
     if (o.kind === null || this.chrome === null) return;
-    this.chrome.slice(o.kind, this.vcpuTracks[g]!, o.t0, o.t1 - o.t0);
-    o.kind = null;
+    this.writeOpen(o, this.vcpuTracks[g]!);
   }
 
   /** The vCPU slice kind "task N". */
@@ -228,7 +351,7 @@ export class SimTrace implements SimTracer {
     const tracks = this.taskTracks[vm]!;
     let k = tracks[t];
     if (k === undefined) {
-      k = new Track(vmPid(vm), taskTid(vm, t));
+      k = new Track(this.ids.vm[vm]!, this.ids.task[vm]![t]!);
       tracks[t] = k;
     }
     return k;
@@ -237,12 +360,14 @@ export class SimTrace implements SimTracer {
   private flushTask(sim: SimState, g: number): void {
     const o = this.taskOpen[g]!;
     if (o.kind === null || this.chrome === null) return;
-    this.chrome.slice(o.kind, this.taskTrack(sim.vcpuVm[g]!, this.taskOfVcpu[g]!), o.t0, o.t1 - o.t0);
-    o.kind = null;
+    this.writeOpen(o, this.taskTrack(sim.vcpuVm[g]!, this.taskOfVcpu[g]!));
   }
 
   step(sim: SimState, g: number, slice: number, task: number, t0: number, t1: number): void {
     if (this.chrome === null) return;
+    // The end moves (an automatic warm-up sets it when it ends; a budget, when it stops the run).
+    this.endNs = this.limit(sim);
+    if (t0 > this.endNs) return;
     // Kinds are made once per name, so the same kind is the same name.
     const kind = slice === 0 ? this.taskKind(task) : SLICE_KINDS[slice]!;
     const o = this.vcpuOpen[g]!;
@@ -250,6 +375,7 @@ export class SimTrace implements SimTracer {
     else {
       this.flushVcpu(g);
       o.kind = kind;
+      o.inst = SLICE_INSTANTS[slice]!;
       o.t0 = t0;
       o.t1 = t1;
     }
@@ -267,10 +393,14 @@ export class SimTrace implements SimTracer {
 
   blocked(sim: SimState, g: number, cat: number, t0: number, t1: number): void {
     if (this.chrome === null) return;
+    this.endNs = this.limit(sim);
     this.flushVcpu(g);
     this.flushTask(sim, g);
     const kind = cat === T_IDLE ? IDLE : cat === T_HALTED ? HALTED : SYNC_FAULT;
-    this.chrome.slice(kind, this.vcpuTracks[g]!, t0, t1 - t0);
+    // A wait of no time was no wait; one running past the end is cut there.
+    const end = Math.min(t1, this.endNs);
+    const start = Math.max(t0, this.winStart);
+    if (Math.round(end) > Math.round(start)) this.chrome.slice(kind, this.vcpuTracks[g]!, start, end);
   }
 
   preempted(_sim: SimState, g: number, t: number): void {
@@ -292,29 +422,32 @@ export class SimTrace implements SimTracer {
     return g * 4294967296 + token;
   }
 
-  notPresent(_sim: SimState, g: number, token: number, gva: number, t: number): void {
-    if (this.chrome === null) return;
+  notPresent(sim: SimState, g: number, token: number, gva: number, t: number): void {
+    if (this.chrome === null || this.outside(sim, t)) return;
     const k = this.key(g, token);
     if (this.live.has(k)) this.endToken(g, token, t, END_REPLACED);
     this.live.set(k, { t0: t, tc: -1 });
     const track = this.vcpuTracks[g]!;
     const ids = this.tokenIds[g]!;
-    GVA_ARGS.values[0] = gva;
-    this.chrome.span(TOKEN_BEGIN, track, ids, token, t, GVA_ARGS);
+    TOKEN_ARGS.values[0] = token;
+    TOKEN_ARGS.values[1] = gva;
+    this.chrome.span(this.spans[g]!.tokenBegin, track, ids, token, t, TOKEN_ARGS);
     this.chrome.flow(FLOW_START, track, ids, token, t);
   }
 
-  completed(_sim: SimState, g: number, token: number, t: number): void {
+  completed(sim: SimState, g: number, token: number, t: number): void {
     const e = this.live.get(this.key(g, token));
-    if (e === undefined || this.chrome === null) return;
+    if (e === undefined || this.chrome === null || t > this.limit(sim)) return;
     e.tc = t;
     const track = this.vcpuTracks[g]!;
     const ids = this.tokenIds[g]!;
-    this.chrome.span(PAGE_IN_BEGIN, track, ids, token, e.t0);
-    this.chrome.span(PAGE_IN_END, track, ids, token, t);
+    const sk = this.spans[g]!;
+    this.chrome.span(sk.pageInBegin, track, ids, token, e.t0);
+    this.chrome.span(sk.pageInEnd, track, ids, token, t);
   }
 
-  tokenEnd(_sim: SimState, g: number, token: number, t: number, woken: boolean): void {
+  tokenEnd(sim: SimState, g: number, token: number, t: number, woken: boolean): void {
+    if (t > this.limit(sim)) return; // end() ends it, as outstanding
     this.endToken(g, token, t, woken ? END_WOKEN : END_HALT);
   }
 
@@ -325,11 +458,12 @@ export class SimTrace implements SimTracer {
     this.live.delete(k);
     const track = this.vcpuTracks[g]!;
     const ids = this.tokenIds[g]!;
+    const sk = this.spans[g]!;
     if (e.tc >= 0) {
-      this.chrome.span(NOTIFY_BEGIN, track, ids, token, e.tc);
-      this.chrome.span(NOTIFY_END, track, ids, token, t);
+      this.chrome.span(sk.notifyBegin, track, ids, token, e.tc);
+      this.chrome.span(sk.notifyEnd, track, ids, token, t);
     }
-    this.chrome.span(TOKEN_END, track, ids, token, t, how);
+    this.chrome.span(sk.tokenEnd, track, ids, token, t, how);
     this.chrome.flow(FLOW_END, track, ids, token, t);
   }
 
@@ -342,16 +476,22 @@ export class SimTrace implements SimTracer {
     tStart: number,
     tDone: number,
   ): void {
-    if (this.chrome === null) return;
+    if (this.chrome === null || tStart >= this.limit(sim) || tDone <= this.winStart) return;
     const v = IO_ARGS.values;
     v[0] = sim.vms[vm]!.spec.name;
     v[1] = gfn;
     v[2] = Math.round(tStart - tSubmit) / 1000;
-    this.chrome.slice(SWAP_PAGE_IN, this.swapTracks[channel]!, tStart, tDone - tStart, IO_ARGS);
+    this.chrome.slice(
+      SWAP_PAGE_IN,
+      this.swapTracks[channel]!,
+      Math.max(tStart, this.winStart),
+      Math.min(tDone, this.limit(sim)),
+      IO_ARGS,
+    );
   }
 
   swapDepth(sim: SimState, t: number): void {
-    if (this.chrome === null) return;
+    if (this.chrome === null || this.outside(sim, t)) return;
     const q = sim.swap.qLen;
     const b = sim.swap.busy;
     if (q === this.lastQueued && b === this.lastBusy) return;
@@ -364,7 +504,7 @@ export class SimTrace implements SimTracer {
   }
 
   sample(sim: SimState, t: number): void {
-    if (this.chrome === null) return;
+    if (this.chrome === null || this.outside(sim, t)) return;
     const v = this.values;
     v[0] = Math.round(sim.host.resident / MIB_PAGES);
     this.chrome.counterAt(this.totalCounter!, t, v);
@@ -375,6 +515,14 @@ export class SimTrace implements SimTracer {
   }
 
   tracepoint(sim: SimState, vm: number, g: number, tp: number, a: number, b: number, t: number): void {
+    if (this.outside(sim, t)) return;
+    const ch = this.chrome;
+    if (ch !== null) {
+      const args = TP_ARGS[tp]!;
+      args.values[0] = a;
+      args.values[1] = b;
+      ch.instant(TP_KINDS[tp]!, this.vcpuTracks[g]!, t, args);
+    }
     const f = this.ftrace;
     if (f === null) return;
     const task = this.ftraceTask(sim, vm, g, tp === TP_KVM_ASYNC_PF_COMPLETED);
@@ -383,21 +531,22 @@ export class SimTrace implements SimTracer {
     else f.lineOf(task, t, TRACEPOINT_NAMES[tp]!, formatTracepoint(tp, a, b));
   }
 
-  /** The ftrace task of a tracepoint hit: vCPU g's worker, or its thread (made in begin() for its VM). */
-  private ftraceTask(sim: SimState, vm: number, g: number, worker: boolean): FtraceTask {
-    if (worker) return this.workerFtrace[g] ?? workerFtraceTask(g);
-    const task = this.vcpuFtrace[g];
-    return task !== undefined && sim.vcpuVm[g] === vm
-      ? task
-      : vcpuFtraceTask(vm, g, g - sim.vms[vm]!.firstVcpu);
+  /** The ftrace task of a tracepoint hit: vCPU g's worker, or its thread (made in begin()). */
+  private ftraceTask(_sim: SimState, _vm: number, g: number, worker: boolean): FtraceTask {
+    return worker ? this.workerFtrace[g]! : this.vcpuFtrace[g]!;
   }
 
-  end(sim: SimState, t: number): void {
+  end(sim: SimState, tEnd: number): void {
+    // The run's end, or the window's if sooner (nothing is written from the run after the window).
+    const t = Math.min(tEnd, this.winEnd);
+    this.endNs = t;
     for (let g = 0; g < this.vcpuOpen.length; g++) {
-      const o = this.vcpuOpen[g]!;
-      if (o.kind !== null && o.t1 > t) o.t1 = t;
-      const to = this.taskOpen[g]!;
-      if (to.kind !== null && to.t1 > t) to.t1 = t;
+      // A step still running at the end is cut there; one that had not begun is dropped.
+      for (const o of [this.vcpuOpen[g]!, this.taskOpen[g]!])
+        if (o.kind !== null && o.t1 > t) {
+          if (o.t0 < t) o.t1 = t;
+          else o.kind = null;
+        }
       this.flushVcpu(g);
       this.flushTask(sim, g);
       if (sim.blocked[g] !== 0 && sim.blockedSince[g]! < t)

@@ -1,7 +1,10 @@
 // Chrome Trace Event Format (the JSON that Perfetto and chrome://tracing load), written as a stream:
 // `{"traceEvents":[` + one event per line + `]}`. Nothing here is specific to KVM: callers name their
-// processes, threads, slices, async spans, flows and counters. Times are virtual nanoseconds, printed as
-// microseconds with exactly three decimals (so ns survive, and the bytes are a function of the values).
+// processes, threads, slices, instants, async spans, flows and counters. Times are virtual nanoseconds,
+// printed as microseconds with exactly three decimals (so ns survive, and the bytes are a function of
+// the values). A slice is given by its two boundaries, each rounded to a whole ns once: its printed
+// duration is end − start of the rounded values, so slices that meet in the model meet in the trace
+// (rounding ts and dur separately made adjacent slices overlap by 1 ns).
 // Events are encoded straight into a byte buffer (ascii_out.ts) and handed to `write` in 64 KiB chunks.
 //
 // Two ways to write an event, with the same bytes: the plain methods (complete, asyncBegin, …) take
@@ -22,8 +25,8 @@ export function formatTraceTime(ns: number): string {
   return `${us}.${r < 10 ? '00' : r < 100 ? '0' : ''}${r}`;
 }
 
-/** The phases of the prepared events: slice, async begin / end, flow start / end. */
-export type Phase = 'X' | 'b' | 'e' | 's' | 'f';
+/** The phases of the prepared events: slice, thread instant, async begin / end, flow start / end. */
+export type Phase = 'X' | 'i' | 'b' | 'e' | 's' | 'f';
 
 /** JSON.stringify(s) without its closing quote: the start of a string literal that the caller ends. */
 const openJsonString = (s: string): string => JSON.stringify(s).slice(0, -1);
@@ -115,6 +118,7 @@ export class CounterTrack {
 const TS = new Fragment(',"ts":');
 const DUR = new Fragment(',"dur":');
 const BP_ENCLOSING = new Fragment(',"bp":"e"');
+const THREAD_SCOPE = new Fragment(',"s":"t"');
 
 export class ChromeTraceWriter {
   private readonly out: AsciiOut;
@@ -241,7 +245,7 @@ export class ChromeTraceWriter {
     this.meta('thread_sort_index', pid, tid, 'sort_index', sortIndex);
   }
 
-  /** A slice ("X") of `durNs` starting at `tsNs`. */
+  /** A slice ("X") of `durNs` starting at `tsNs` (its boundaries rounded to whole ns, each once). */
   complete(
     pid: number,
     tid: number,
@@ -253,8 +257,18 @@ export class ChromeTraceWriter {
   ): void {
     this.open('X');
     this.ids(cat, name, pid, tid);
+    const t0 = Math.round(tsNs);
+    this.time(TS, t0);
+    this.time(DUR, Math.round(tsNs + durNs) - t0);
+    this.end(args);
+  }
+
+  /** A thread-scoped instant ("i", "s":"t") at `tsNs`: an event that takes no time. */
+  instantEvent(pid: number, tid: number, cat: string, name: string, tsNs: number, args?: TraceArgs): void {
+    this.open('i');
+    this.ids(cat, name, pid, tid);
     this.time(TS, tsNs);
-    this.time(DUR, durNs);
+    this.out.fragment(THREAD_SCOPE);
     this.end(args);
   }
 
@@ -337,14 +351,29 @@ export class ChromeTraceWriter {
 
   // Prepared events: the same bytes as the plain methods above, from parts encoded once.
 
-  /** complete(), for a kind of phase "X" (not numbered: a slice has no number). */
-  slice(kind: EventKind, track: Track, tsNs: number, durNs: number, args?: EventArgs): void {
+  /**
+   * complete() of the slice [t0Ns, t1Ns), for a kind of phase "X" (not numbered: a slice has no
+   * number). Each boundary is rounded to a whole ns once; the duration is the difference.
+   */
+  slice(kind: EventKind, track: Track, t0Ns: number, t1Ns: number, args?: EventArgs): void {
     if (kind.numbered) throw new Error('slice: a numbered kind');
     const o = this.separate();
     o.fragment(kind.head);
     o.fragment(track.ids);
+    const t0 = Math.round(t0Ns);
+    this.time(TS, t0);
+    this.time(DUR, Math.round(t1Ns) - t0);
+    this.end(args);
+  }
+
+  /** instantEvent(), for a kind of phase "i". */
+  instant(kind: EventKind, track: Track, tsNs: number, args?: EventArgs): void {
+    if (kind.numbered) throw new Error('instant: a numbered kind');
+    const o = this.separate();
+    o.fragment(kind.head);
+    o.fragment(track.ids);
     this.time(TS, tsNs);
-    this.time(DUR, durNs);
+    o.fragment(THREAD_SCOPE);
     this.end(args);
   }
 

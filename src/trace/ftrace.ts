@@ -1,6 +1,13 @@
-// ftrace's text format (the `trace` file and `trace-cmd report`): one line per event,
-//   <comm>-<pid> [<cpu>] <flags> <seconds>.<usecs>: <event>: <printk text>
-// Virtual time is in nanoseconds; the kernel prints seconds with 6 decimals.
+// The text of the kernel's tracefs `trace` file (kernel/trace/trace.c and trace_output.c; not
+// `trace-cmd report`, which prints differently): a header — `# tracer: nop`, a blank `#`, the
+// `# entries-in-buffer/entries-written: N/N   #P:N` line, a blank `#`, the column legend — then one
+// line per event,
+//   <comm right-aligned in 16>-<pid left-aligned in 7> [<cpu, 3 digits>] <flags> <secs>.<usecs>: <event>: <printk text>
+// as trace_print_context prints it (`%16s-%-7d [%03d] ` then the five latency flags and ` %5lu.%06lu: `).
+// Virtual time is in nanoseconds; the kernel prints seconds with 6 decimals, truncated.
+//
+// The header counts the lines, so it is known only at the end: FtraceWriter writes the lines, and
+// header() gives the text to put before them (ftrace_spool.ts does that for a file).
 //
 // Lines are encoded into a byte buffer (ascii_out.ts) and handed to `write` in 64 KiB chunks. A hot
 // caller prepares the constant columns — the task and CPU (FtraceTask), the event and its printk format
@@ -16,9 +23,9 @@ export interface FtraceLine {
   text: string;
 }
 
-/** `<comm>-<pid>` right-aligned in 22 columns, then `[<cpu>]` (3 digits) and the flags. */
+/** `%16s-%-7d [%03d] ` (comm, pid, cpu), then the flags (nothing to report: all dots) and a space. */
 const taskColumns = (comm: string, pid: number, cpu: number): string =>
-  `${`${comm}-${pid}`.padStart(22)} [${String(cpu).padStart(3, '0')}] ..... `;
+  `${comm.padStart(16)}-${String(pid).padEnd(7)} [${String(cpu).padStart(3, '0')}] ..... `;
 
 /** Seconds (right-aligned in 5 columns) and microseconds (6 digits) of a time in ns. */
 function timestamp(timeNs: number): string {
@@ -31,10 +38,8 @@ export function formatFtraceLine(l: FtraceLine): string {
   return `${taskColumns(l.comm, l.pid, l.cpu)}${timestamp(l.timeNs)}: ${l.event}: ${l.text}`;
 }
 
-/** The header trace-cmd and the `trace` file print before the events. */
-export const FTRACE_HEADER = [
-  '# tracer: nop',
-  '#',
+/** The column legend of the `trace` file's header (after the entries line). */
+const FTRACE_LEGEND = [
   '#                                _-----=> irqs-off/BH-disabled',
   '#                               / _----=> need-resched',
   '#                              | / _---=> hardirq/softirq',
@@ -44,6 +49,19 @@ export const FTRACE_HEADER = [
   '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
   '#              | |         |   |||||     |         |',
 ].join('\n');
+
+/**
+ * The header the `trace` file prints before `entries` events of a machine with `cpus` CPUs (nothing
+ * lost: entries in the buffer = entries written), ending in a newline.
+ */
+export function ftraceHeader(entries: number, cpus: number): string {
+  return `# tracer: nop\n#\n# entries-in-buffer/entries-written: ${entries}/${entries}   #P:${cpus}\n#\n${FTRACE_LEGEND}\n`;
+}
+
+/** A whole `trace` file of the given lines (each without its newline). */
+export function ftraceText(lines: readonly string[], cpus: number): string {
+  return `${ftraceHeader(lines.length, cpus)}${lines.join('\n')}${lines.length ? '\n' : ''}`;
+}
 
 /** The columns of a line before its timestamp (task, CPU, flags), encoded once. */
 export class FtraceTask {
@@ -88,16 +106,24 @@ export class FtraceFormat {
 }
 
 /**
- * A streaming ftrace text file: the header, then one line per event, handed to `write` in 64 KiB
- * chunks (a long simulation produces millions of lines).
+ * The lines of a `trace` file, one per event, handed to `write` in 64 KiB chunks (a long simulation
+ * produces millions of lines); header() is what goes before them, once they are all written.
  */
 export class FtraceWriter {
   private readonly out: AsciiOut;
   lines = 0;
 
-  constructor(write: (chunk: string) => void) {
-    write(`${FTRACE_HEADER}\n`);
+  /** `cpus`: the #P of the header (the traced machine's CPUs); its owner may set it before close. */
+  constructor(
+    write: (chunk: string) => void,
+    public cpus = 1,
+  ) {
     this.out = new AsciiOut(write);
+  }
+
+  /** The header for the lines written so far. */
+  header(): string {
+    return ftraceHeader(this.lines, this.cpus);
   }
 
   line(l: FtraceLine): void {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { formatTracepoint, TRACEPOINT_NAMES } from '../../src/host/x86/trace.ts';
 import { loadSimScenario } from '../../src/sim/load_sim.ts';
 import { runSimulation } from '../../src/sim/run.ts';
-import { HOST_PID, SimTrace, tracepointFormat, vmPid } from '../../src/sim/sim_trace.ts';
+import { HOST_PID, SimTrace, TraceIds, tracepointFormat } from '../../src/sim/sim_trace.ts';
 import { ChromeTraceWriter } from '../../src/trace/chrome.ts';
 import { FtraceWriter } from '../../src/trace/ftrace.ts';
 
@@ -55,7 +55,9 @@ function traced(file: string, mode?: 'legacy' | 'off') {
 
 const EPS = 0.0011; // µs: three printed decimals
 
-function checkChrome(doc: { traceEvents: Ev[]; displayTimeUnit: string }, nvms: number): void {
+function checkChrome(doc: { traceEvents: Ev[]; displayTimeUnit: string }, ids: TraceIds): void {
+  const nvms = ids.vm.length;
+  const vmPid = (i: number) => ids.vm[i]!;
   assert.equal(doc.displayTimeUnit, 'ns');
   const evs = doc.traceEvents;
   const procs = new Set(evs.filter((e) => e.ph === 'M' && e.name === 'process_name').map((e) => e.pid));
@@ -102,7 +104,7 @@ function checkChrome(doc: { traceEvents: Ev[]; displayTimeUnit: string }, nvms: 
       assert.ok(top !== undefined, `end without begin in ${e.id}`);
       assert.equal(top.name, e.name, `improper nesting in ${e.id}`);
       assert.ok(e.ts >= top.ts - EPS, `span ends before it begins in ${e.id}`);
-      if (st.length > 0) assert.ok(st[0]!.name.startsWith('token '), 'children nest in the token span');
+      if (st.length > 0) assert.ok(st[0]!.name.endsWith(' token'), 'children nest in the token span');
     }
   }
   for (const [id, st] of stacks) assert.equal(st.length, 0, `unclosed span in ${id}`);
@@ -131,14 +133,15 @@ function checkChrome(doc: { traceEvents: Ev[]; displayTimeUnit: string }, nvms: 
 }
 
 test('chrome trace: names, non-overlapping slices, nested token spans, bound flows (interrupt)', () => {
-  const { doc } = traced('web-overcommit.yaml');
-  checkChrome(doc, 4);
+  const { doc, sim } = traced('web-overcommit.yaml');
+  checkChrome(doc, TraceIds.of(sim));
 });
 
 test('chrome trace: the same holds for the legacy protocol and for host-only halts', () => {
-  checkChrome(traced('web-overcommit.yaml', 'legacy').doc, 4);
+  const legacy = traced('web-overcommit.yaml', 'legacy');
+  checkChrome(legacy.doc, TraceIds.of(legacy.sim));
   const off = traced('web-overcommit.yaml', 'off');
-  checkChrome(off.doc, 4);
+  checkChrome(off.doc, TraceIds.of(off.sim));
   assert.ok(off.doc.traceEvents.some((e) => e.ph === 'X' && e.name === 'artificial halt'));
 });
 
@@ -147,7 +150,7 @@ test('ftrace: kernel line format, tracepoint names and printk formats', () => {
   const lines = ftrace.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   assert.ok(lines.length > 100);
   const re =
-    /^ *.+-\d+ \[\d{3}\] \.{5} +\d+\.\d{6}: (kvm_try_async_get_page: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_repeated_fault: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_not_present: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_ready: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_completed: gva 0x[0-9a-f]+ address 0x[0-9a-f]+)$/;
+    /^ *.+-\d+ +\[\d{3}\] \.{5} +\d+\.\d{6}: (kvm_try_async_get_page: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_repeated_fault: gva = 0x[0-9a-f]+, gfn = 0x[0-9a-f]+|kvm_async_pf_not_present: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_ready: token 0x[0-9a-f]+ gva 0x[0-9a-f]+|kvm_async_pf_completed: gva 0x[0-9a-f]+ address 0x[0-9a-f]+)$/;
   for (const l of lines) assert.match(l, re);
   for (const tp of [
     'kvm_try_async_get_page',

@@ -15,7 +15,14 @@ import {
   type TraceArgs,
   Track,
 } from '../../src/trace/chrome.ts';
-import { FtraceFormat, FtraceTask, FtraceWriter, formatFtraceLine } from '../../src/trace/ftrace.ts';
+import {
+  FtraceFormat,
+  FtraceTask,
+  FtraceWriter,
+  formatFtraceLine,
+  ftraceHeader,
+  ftraceText,
+} from '../../src/trace/ftrace.ts';
 
 /** A deterministic stream of integers of 1 to 53 bits. */
 function* integers(count: number, seed = 1): Generator<number> {
@@ -122,6 +129,7 @@ test('chrome: prepared events have the bytes of the plain ones', () => {
       for (const t of times) {
         w.complete(100, 1_000_001, 'vcpu', name, t, t / 3);
         w.complete(1, 1003, 'swap', name, t, 5, record);
+        w.instantEvent(100, 1_000_001, 'vcpu', name, t);
         const id = `vm0.vcpu1.0x${(t >>> 0).toString(16)}`;
         w.asyncBegin(100, 1_000_001, 'apf', `token 0x${(t >>> 0).toString(16)}`, id, t, { gva: '0x7f00' });
         w.asyncEnd(100, 1_000_001, 'apf', name, id, t, { end: 'task woken' });
@@ -144,9 +152,10 @@ test('chrome: prepared events have the bytes of the plain ones', () => {
       const counter = new CounterTrack(1, name, ['queued', 'busy']);
       const empty = new CounterTrack(1, name, []);
       for (const t of times) {
-        w.slice(slice, vcpu, t, t / 3);
+        w.slice(slice, vcpu, t, t + t / 3);
         layout.values.splice(0, 5, 'wéb "0"', 0x1f, 12.345, true, Number.NaN);
-        w.slice(io, swap, t, 5, layout);
+        w.slice(io, swap, t, t + 5, layout);
+        w.instant(new EventKind('i', 'vcpu', name), vcpu, t);
         gva.values[0] = 0x7f00;
         w.span(tokenBegin, vcpu, ids, t >>> 0, t, gva);
         w.span(end, vcpu, ids, t >>> 0, t, fixed);
@@ -158,7 +167,7 @@ test('chrome: prepared events have the bytes of the plain ones', () => {
     }
   });
   assert.equal(prepared, plain);
-  assert.equal((JSON.parse(plain) as { traceEvents: unknown[] }).traceEvents.length, 8 * 4 * 7);
+  assert.equal((JSON.parse(plain) as { traceEvents: unknown[] }).traceEvents.length, 9 * 4 * 7);
   assert.throws(() => chromeDoc((w) => w.slice(EventKind.numbered('X', 'c', 'n '), new Track(1, 1), 0, 0)));
 });
 
@@ -188,6 +197,54 @@ test('ftrace: prepared lines are the lines formatFtraceLine makes', () => {
   }
   w.close();
   assert.equal(fmt.text(0x1000, 0x7f), text(0x1000, 0x7f));
-  assert.equal(got.slice(got.indexOf('\n', got.lastIndexOf('#')) + 1), `${want.join('\n')}\n`);
+  assert.equal(got, `${want.join('\n')}\n`);
   assert.equal(w.lines, want.length);
+  assert.equal(w.header(), ftraceHeader(want.length, 1));
+});
+
+// The layout of the kernel's `trace` file, as read on the reference host (6.18.44) from a private
+// tracefs instance with sched_process_exec enabled (cat -A showed no trailing blanks):
+const KERNEL_TRACE = `# tracer: nop
+#
+# entries-in-buffer/entries-written: 3/3   #P:2
+#
+#                                _-----=> irqs-off/BH-disabled
+#                               / _----=> need-resched
+#                              | / _---=> hardirq/softirq
+#                              || / _--=> preempt-depth
+#                              ||| / _-=> migrate-disable
+#                              |||| /     delay
+#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
+#              | |         |   |||||     |         |
+            true-2783    [001] ..... 30435.943185: sched_process_exec: filename=/bin/true pid=2783 old_pid=2783
+           sleep-2784    [001] ..... 30435.955934: sched_process_exec: filename=/usr/bin/sleep pid=2784 old_pid=2784
+            node-2785    [001] ..... 30435.983676: sched_process_exec: filename=/usr/bin/node pid=2785 old_pid=2785
+`;
+
+test('ftrace: the header and columns of the kernel trace file, byte for byte', () => {
+  const lines = [
+    ['true', 2783, '/bin/true'],
+    ['sleep', 2784, '/usr/bin/sleep'],
+    ['node', 2785, '/usr/bin/node'],
+  ].map(([comm, pid, file], i) =>
+    formatFtraceLine({
+      comm: comm as string,
+      pid: pid as number,
+      cpu: 1,
+      timeNs: [30435943185999, 30435955934000, 30435983676123][i]!,
+      event: 'sched_process_exec',
+      text: `filename=${file} pid=${pid} old_pid=${pid}`,
+    }),
+  );
+  assert.equal(ftraceText(lines, 2), KERNEL_TRACE);
+  // A 7-digit pid fills its column; a 15-character comm (TASK_COMM_LEN - 1) fits the 16.
+  assert.equal(
+    formatFtraceLine({ comm: 'kworker/12:1H-k', pid: 4194304, cpu: 12, timeNs: 1e9, event: 'e', text: 't' }),
+    ' kworker/12:1H-k-4194304 [012] .....     1.000000: e: t',
+  );
+  assert.equal(ftraceText([], 4), ftraceHeader(0, 4));
+  assert.match(
+    ftraceHeader(0, 4),
+    /^# tracer: nop\n#\n# entries-in-buffer\/entries-written: 0\/0 {3}#P:4\n#\n/,
+  );
 });

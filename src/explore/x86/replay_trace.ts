@@ -8,6 +8,18 @@ import type { Replay } from './counterexample.ts';
 
 const STEP_NS = 1000;
 const PID = 1;
+/** The ftrace pids of vCPU c's thread (`CPU c/KVM`) and of its async-PF worker (`kworker/c:1`). */
+const VCPU_PID = 1000;
+const WORKER_PID = 100;
+/**
+ * The JSON's thread ids: a vCPU's is its ftrace pid, so the two outputs name one thread by one number;
+ * the other actors have numbers no ftrace line uses.
+ */
+function actorTid(actor: string): number {
+  const v = /^vCPU (\d+)$/.exec(actor);
+  if (v) return VCPU_PID + Number(v[1]);
+  return actor === 'async_pf workers' ? 10 : actor === 'host' ? 2 : 3;
+}
 
 /** The thread a step belongs to, from its label: "vcpu0 run…", "worker: … vcpu1 …", "env: …", "host: …". */
 function actor(label: string): string {
@@ -25,9 +37,9 @@ export function writeReplayChromeTrace(r: Replay, title: string, write: (chunk: 
   const tid = (name: string): number => {
     let t = tids.get(name);
     if (t === undefined) {
-      t = tids.size + 1;
+      t = actorTid(name);
+      w.threadName(PID, t, name, tids.size + 1);
       tids.set(name, t);
-      w.threadName(PID, t, name, t);
     }
     return t;
   };
@@ -45,16 +57,21 @@ export function writeReplayChromeTrace(r: Replay, title: string, write: (chunk: 
 const TRACE_RE = /^trace vcpu(\d+): (kvm_[a-z_]+): (.*)$/;
 
 export function writeReplayFtrace(r: Replay, write: (chunk: string) => void): void {
-  const w = new FtraceWriter(write);
+  let body = '';
+  const w = new FtraceWriter((c) => {
+    body += c;
+  });
+  let cpus = 1;
   r.steps.forEach((s, i) => {
     for (const e of s.events) {
       const m = TRACE_RE.exec(e);
       if (!m) continue;
       const cpu = Number(m[1]);
+      cpus = Math.max(cpus, cpu + 1);
       const worker = m[2] === 'kvm_async_pf_completed';
       w.line({
         comm: worker ? `kworker/${cpu}:1` : `CPU ${cpu}/KVM`,
-        pid: worker ? 100 + cpu : 1000 + cpu,
+        pid: worker ? WORKER_PID + cpu : VCPU_PID + cpu,
         cpu,
         timeNs: i * STEP_NS,
         event: m[2]!,
@@ -63,4 +80,6 @@ export function writeReplayFtrace(r: Replay, write: (chunk: string) => void): vo
     }
   });
   w.close();
+  w.cpus = cpus;
+  write(w.header() + body);
 }

@@ -1,0 +1,127 @@
+// Live: kvmsim's ftrace text against the kernel's own. A handful of scripts run on this machine's
+// /dev/kvm (in worker processes under the backend's watchdog, src/oracle/backend.ts) while a private
+// tracefs instance records the async-PF tracepoints of this process and its children; the instance's
+// `trace` file is then compared, byte for byte after the masks below, with what `kvmsim script
+// --ftrace` writes for the same script. Skipped with the reason where /dev/kvm, root or tracefs is
+// missing. The instance (and the tracefs mount this test makes) is removed afterwards, whatever
+// happens.
+//
+// Masks (each replaces a field's bytes by a fixed placeholder, in both texts):
+// - TASK-PID: the host's thread names and pids (the backend's vCPU threads are Node threads, not QEMU's
+//   `CPU n/KVM`); what the model prints there is checked by test/trace/writers.test.ts.
+// - CPU#: which host CPU the scheduler ran the thread on.
+// - the latency flags: the host CPU's irq/preempt state at the event, which the model does not have.
+// - TIMESTAMP: wall-clock time on the host; the model's is virtual.
+// - #P: the host's CPU count.
+// Left out: kvm_async_pf_completed, which a kworker prints (its pid is no child of this process, so
+// the pid filter that keeps other processes' KVM use on this shared host out of the capture drops it).
+// Everything else — the header, the entries count, the event names, their order and their printk text
+// (tokens, gvas, gfns) — must match.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runScriptsOnKvm } from '../../src/oracle/backend.ts';
+import { readScenarioFile, validateScenario } from '../../src/scenario/load.ts';
+import { runScript } from '../../src/script/runner.ts';
+import { ScriptSchema } from '../../src/script/schema.ts';
+import { ftraceText } from '../../src/trace/ftrace.ts';
+import { liveSkipReason } from '../oracle/live_gate.ts';
+
+const EXAMPLES = join(import.meta.dirname, '../../examples');
+const SCRIPTS = [
+  'apf-basic.yaml',
+  'oracle/apf-two-pages.yaml',
+  'oracle/apf-noclear.yaml',
+  'oracle/apf-pfnowait.yaml',
+];
+const EVENTS = [
+  'kvm_try_async_get_page',
+  'kvm_async_pf_repeated_fault',
+  'kvm_async_pf_not_present',
+  'kvm_async_pf_ready',
+  'kvm_async_pf_completed',
+];
+
+function tracefsSkip(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (tracefs)';
+  if (!readFileSync('/proc/filesystems', 'utf8').includes('tracefs')) return 'tracefs is not available';
+  return null;
+}
+
+const skip: string | false = tracefsSkip() ?? (await liveSkipReason()) ?? false;
+
+/** The tracefs mount (ours) and the instance, while they exist. */
+let mountDir: string | null = null;
+let instance: string | null = null;
+
+function put(file: string, text: string): void {
+  writeFileSync(join(instance!, file), text);
+}
+
+before(() => {
+  if (skip) return;
+  mountDir = mkdtempSync(join(tmpdir(), 'kvmsim-tracefs-'));
+  execFileSync('mount', ['-t', 'tracefs', 'nodev', mountDir]);
+  instance = join(mountDir, 'instances', `kvmsim-ftrace-${process.pid}`);
+  execFileSync('mkdir', [instance]);
+  // This process and whatever it forks (the backend's workers and their threads) only.
+  put('options/event-fork', '1');
+  put('set_event_pid', String(process.pid));
+  for (const e of EVENTS) put(`events/kvm/${e}/enable`, '1');
+});
+
+after(() => {
+  if (instance !== null && existsSync(instance)) {
+    try {
+      put('events/enable', '0');
+    } catch {}
+    rmdirSync(instance);
+  }
+  if (mountDir !== null) {
+    execFileSync('umount', [mountDir]);
+    rmdirSync(mountDir);
+  }
+});
+
+/** A `trace` file with the masked fields replaced (see the file's comment). */
+function masked(text: string): string {
+  return text
+    .replace(/(#P:)\d+/, '$1N')
+    .replace(
+      /^ *(.{1,16})-(\d+) +\[\d{3}\] (.{5}) +\d+\.\d{6}: /gm,
+      '                TASK-PID     [CPU] flags     SECS.USECS: ',
+    );
+}
+
+/** The lines without the worker's completions, with the header recounted. */
+function withoutCompletions(text: string): string {
+  const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  return ftraceText(
+    lines.filter((l) => !/: kvm_async_pf_completed: /.test(l)),
+    1,
+  );
+}
+
+for (const name of SCRIPTS)
+  test(`live ftrace: ${name} — the kernel's trace file and kvmsim's, byte for byte after the masks`, {
+    skip,
+  }, async () => {
+    const file = join(EXAMPLES, name);
+    const script = validateScenario(file, readScenarioFile(file, { bigint: true }), ScriptSchema);
+    put('trace', ''); // clears the buffer
+    const [r] = await runScriptsOnKvm([{ script }]);
+    assert.equal(r!.status, 'ok', 'reason' in r! ? r!.reason : '');
+    const kernel = readFileSync(join(instance!, 'trace'), 'utf8');
+    if (process.env.KVMSIM_SHOW_TRACE) process.stderr.write(kernel);
+    const model = ftraceText(runScript(script, { ftrace: true }).ftrace, script.vm.vcpus);
+    assert.ok(/kvm_async_pf_not_present/.test(model), `${name}: the model traces an async PF`);
+    assert.match(
+      kernel,
+      /: kvm_async_pf_not_present: token 0x[0-9a-f]+ gva 0x/,
+      `${name}: the kernel did too`,
+    );
+    assert.equal(masked(withoutCompletions(kernel)), masked(withoutCompletions(model)));
+  });
