@@ -299,7 +299,7 @@ export class SimTrace implements SimTracer {
 
   /** The last time written: the run's end (it moves: see step()), or the window's if sooner. */
   private limit(sim: SimState): number {
-    return sim.endTime < this.winEnd ? sim.endTime : this.winEnd;
+    return Math.min(sim.endTime, this.winEnd);
   }
 
   /** Whether t is outside the traced period. */
