@@ -3,17 +3,21 @@ import type { Command } from 'commander';
 import { runScriptOnKvm } from '../oracle/backend.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { runScript } from '../script/runner.ts';
+import { expandInputs } from '../script/suite.ts';
 import { formatJsonLines, formatTable, type TranscriptRecord } from '../script/transcript.ts';
 import { FTRACE_HEADER } from '../trace/ftrace.ts';
 import { BUG_HELP, collect, ERA_HELP, loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
 import { openOutput } from './output_file.ts';
 import { runS390ScriptFile, s390FileKind } from './s390_adapter.ts';
+import { expectFailure, runScriptSuite } from './script_suite.ts';
 
 interface ScriptFlags extends ScenarioFlags {
   json?: boolean;
   ftrace?: string;
   traceEvents?: boolean;
   backend: string;
+  tap?: boolean;
+  junit?: string;
 }
 
 /** Exit code when the kernel backend cannot run the scenario here. */
@@ -23,7 +27,10 @@ export function register(program: Command): void {
   program
     .command('script')
     .description('run a `kind: script` scenario and print its normalized transcript')
-    .argument('<file>', 'scenario file (YAML or JSON)')
+    .argument(
+      '<files...>',
+      'scenario files (YAML or JSON); several files, a directory (its *.yaml, *.yml) or a glob run as a suite',
+    )
     .option('--json', 'one JSON object per line instead of a table')
     .option('--era <era>', ERA_HELP)
     .option('--bug <name>', BUG_HELP, collect, [])
@@ -33,7 +40,19 @@ export function register(program: Command): void {
       'include the tracepoints in the transcript: kvm_*async_pf*, and with vm.mmu_notifiers the MMU-notifier ones (model only)',
     )
     .option('--ftrace <file>', 'write the tracepoints in ftrace text format to FILE (model only)')
-    .action(async (file: string, flags: ScriptFlags) => {
+    .option('--tap', 'a suite: print TAP version 13 instead of PASS/FAIL/SKIP lines')
+    .option('--junit <file>', 'a suite: also write the results as JUnit XML to FILE')
+    .action(async (args: string[], flags: ScriptFlags) => {
+      const inputs = expandInputs(args);
+      if (inputs.suite || flags.tap || flags.junit !== undefined) {
+        // Several files: one line per file and a summary (src/cli/script_suite.ts).
+        if (flags.traceEvents || flags.ftrace !== undefined)
+          throw new UsageError('--trace-events and --ftrace: one file at a time, not with a suite');
+        if (flags.backend !== 'model' && flags.backend !== 'kvm')
+          throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
+        return runScriptSuite(inputs.files, flags);
+      }
+      const file = inputs.files[0]!;
       if (flags.backend !== 'model' && flags.backend !== 'kvm')
         throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
       if (flags.backend === 'kvm' && (flags.traceEvents || flags.ftrace !== undefined))
@@ -59,6 +78,7 @@ export function register(program: Command): void {
           return;
         }
         print(r.records);
+        expectExit(file, script, r.records);
         if (r.status === 'ok') for (const n of r.notes) process.stderr.write(`kvmsim: note: ${n}\n`);
         else process.stderr.write(`kvmsim: ${file}: the kernel run ended in a ${r.status}: ${r.reason}\n`);
         return;
@@ -72,5 +92,18 @@ export function register(program: Command): void {
         ftraceOut.commit();
       }
       print(records);
+      expectExit(file, script, records);
     });
+}
+
+/** A failed `expect:` (x86): the first mismatch on stderr, exit 1; the transcript is printed as always. */
+function expectExit(
+  file: string,
+  script: Parameters<typeof expectFailure>[0],
+  records: Parameters<typeof expectFailure>[1],
+): void {
+  const failed = expectFailure(script, records);
+  if (failed === null) return;
+  process.stderr.write(`kvmsim: ${file}: ${failed}\n`);
+  process.exitCode = 1;
 }
