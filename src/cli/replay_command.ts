@@ -52,7 +52,8 @@ export function register(program: Command): void {
     .argument('<file>', 'counterexample JSON')
     .option('--trace <file>', 'also write the steps as Chrome Trace Event JSON (Perfetto)')
     .option('--ftrace <file>', "also write the steps' kvm_*async_pf* tracepoints in ftrace text format")
-    .action((file: string, flags: { trace?: string; ftrace?: string }) => {
+    .option('--json', 'one JSON object instead of the text (docs/cli.md, "replay --json")')
+    .action((file: string, flags: { trace?: string; ftrace?: string; json?: boolean }) => {
       const saved = load(file);
       const { config } = parseExplore(saved.scenario, `${file} (scenario)`);
       const cx: Counterexample = {
@@ -92,7 +93,27 @@ export function register(program: Command): void {
         writeReplayFtrace(r, ftraceOut.write);
         ftraceOut.commit();
       }
-      process.stdout.write(`${renderReplay(r, header)}\n${verdict}\n`);
+      if (flags.json)
+        process.stdout.write(
+          `${JSON.stringify({
+            file,
+            name,
+            property: cx.property,
+            kind: cx.kind,
+            verdict: r.reproduced ? 'reproduced' : 'not_reproduced',
+            relabelled,
+            initial: r.initial,
+            loop_start: r.loopStart,
+            steps: r.steps.map((st) => ({
+              id: st.id,
+              label: st.label,
+              events: st.events,
+              changes: st.changes,
+              step_violation: st.stepViolation,
+            })),
+          })}\n`,
+        );
+      else process.stdout.write(`${renderReplay(r, header)}\n${verdict}\n`);
       process.exitCode = r.reproduced ? 1 : 0;
     });
 }
