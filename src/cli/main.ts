@@ -19,6 +19,7 @@ const commands: Array<() => Promise<{ register(p: Command): void }>> = [
   () => import('./diff_command.ts'),
   () => import('./explore_command.ts'),
   () => import('./replay_command.ts'),
+  () => import('./schema_command.ts'),
 ];
 
 /**

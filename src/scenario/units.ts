@@ -49,7 +49,10 @@ const SIZE_UNIT_NEEDED = 'a size needs a unit: B, K or KiB, M or MiB, G or GiB, 
 /** The JSON Schema of a duration as written (schemas/*.json): a number with a unit, or 0. */
 export const DURATION_JSON_SCHEMA = {
   anyOf: [
-    { type: 'string', pattern: '^\\s*[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?\\s*(ns|us|µs|μs|ms|s)$' },
+    {
+      type: 'string',
+      pattern: '^\\s*[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?\\s*(ns|us|µs|μs|ms|s)$',
+    },
     { const: 0 },
   ],
   description: 'a duration with its unit: ns, us (or µs), ms or s, e.g. "10us", "1.5ms"; or 0',

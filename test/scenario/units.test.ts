@@ -99,10 +99,16 @@ test('sizes: descriptive errors', () => {
 
 // issue 13: a bare number used to mean ns (or bytes) silently; now it is an error naming the units.
 test('a duration or size without a unit is an error naming the units', () => {
-  assert.match(error(parseDuration(4096)), /a duration needs a unit: ns, us \(or µs\), ms or s \(e\.g\. "4096ns"\)/);
+  assert.match(
+    error(parseDuration(4096)),
+    /a duration needs a unit: ns, us \(or µs\), ms or s \(e\.g\. "4096ns"\)/,
+  );
   assert.match(error(parseDuration('250')), /needs a unit.*"250ns".*got "250"/);
   assert.match(error(parseDuration(0.25)), /needs a unit/);
-  assert.match(error(parseSize(4096)), /a size needs a unit: B, K or KiB, M or MiB, G or GiB, T or TiB \(e\.g\. "4096B"\)/);
+  assert.match(
+    error(parseSize(4096)),
+    /a size needs a unit: B, K or KiB, M or MiB, G or GiB, T or TiB \(e\.g\. "4096B"\)/,
+  );
   assert.match(error(parseSize('4096')), /needs a unit/);
   assert.match(error(parseSize(1.5)), /needs a unit/);
 });
