@@ -108,7 +108,10 @@ test('the schemas reject what the loaders reject: a bare duration or size, an un
   );
   assert.ok(!bad((s) => (s.expect = { counts: [{ event: 'irq', count: 1, vcpu: 0 }] })), 'a count');
   const sim = validator().get('sim')!;
-  const simOk = parse(readFileSync(join(root, 'examples/sim/calibration.yaml'), 'utf8'));
+  const simOk = parse(readFileSync(join(root, 'examples/sim/calibration.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   assert.ok(sim(simOk));
   assert.ok(!sim({ ...simOk, duration: 5 }), 'a sim duration without a unit');
 });
