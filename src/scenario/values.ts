@@ -80,7 +80,9 @@ export const size = (align: number, max: number) =>
       if (n === null || n === 0 || n % align !== 0 || n > max) {
         ctx.addIssue({
           code: 'custom',
-          message: `${r.ok ? '' : `${r.error}; `}expected a size with its unit (B, K/KiB, M/MiB, G/GiB, T/TiB) that is a non-zero multiple of ${align} up to ${max}, got ${show(v)}`,
+          message: r.ok
+            ? `expected a size that is a non-zero multiple of ${align} bytes up to ${max}, got ${show(v)}`
+            : r.error,
         });
         return z.NEVER;
       }
