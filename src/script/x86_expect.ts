@@ -174,11 +174,19 @@ function matches(p: Pattern, r: TranscriptRecord): boolean {
   return true;
 }
 
+/** Fields the transcript writes in hex: an expected integer is shown the same way in messages. */
+const HEX_FIELDS = new Set(['value', 'token', 'flags', 'cr2', 'error_code', 'vector', 'address', 'gpa']);
+
+function showValue(field: string, v: unknown): string {
+  if (HEX_FIELDS.has(field) && (typeof v === 'bigint' || typeof v === 'number')) return `0x${v.toString(16)}`;
+  return String(v);
+}
+
 /** A pattern as the author wrote it, for messages: `{event: irq, token: 0x1000}`. */
 export function showPattern(p: Pattern): string {
   const parts = Object.entries(p)
     .filter(([k, v]) => v !== undefined && k !== 'count')
-    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : String(v)}`);
+    .map(([k, v]) => `${k}: ${showValue(k, v)}`);
   return `{${parts.join(', ')}}`;
 }
 
@@ -201,7 +209,7 @@ export function checkX86Expect(e: X86Expect, records: readonly TranscriptRecord[
       if (!sameValue(v, actual))
         out.push({
           at,
-          what: `op ${p.op} (${(rec as { kind: string }).kind}): ${k}: expected ${String(v)}, got ${actual === undefined ? '(absent)' : String(actual)}`,
+          what: `op ${p.op} (${(rec as { kind: string }).kind}): ${k}: expected ${showValue(k, v)}, got ${actual === undefined ? '(absent)' : String(actual)}`,
         });
     }
   });

@@ -68,8 +68,16 @@ function entries(): Entry[] {
       /absent\.yaml: \(top level\): cannot read the file \(ENOENT\)$/,
     ],
     // A directory is a suite (issue 13); an empty one has nothing to run.
-    ['script of an empty directory', ['script', dir], /^kvmsim: \S+: no scenario files \(\*\.yaml, \*\.yml\) in the directory$/],
-    ['script of a glob that matches nothing', ['script', join(dir, '*.yaml')], /^kvmsim: \S+\*\.yaml: no file matches the pattern$/],
+    [
+      'script of an empty directory',
+      ['script', dir],
+      /^kvmsim: \S+: no scenario files \(\*\.yaml, \*\.yml\) in the directory$/,
+    ],
+    [
+      'script of a glob that matches nothing',
+      ['script', join(dir, '*.yaml')],
+      /^kvmsim: \S+\*\.yaml: no file matches the pattern$/,
+    ],
     ['an unknown command', ['frobnicate'], /^kvmsim: error: unknown command 'frobnicate'$/],
     ['a missing argument', ['run'], /^kvmsim: error: missing required argument 'file'$/],
     [
