@@ -211,3 +211,27 @@ test("one file keeps today's output exactly (the stored outputs)", () => {
     );
   }
 });
+
+test('kvmsim replay --json: one object with the verdict and the steps (the text has the same steps)', () => {
+  const cx = join(root, 'test/golden/outputs/explore__token-zero.cx.json');
+  const j = kvmsim(['replay', cx, '--json']);
+  const t = kvmsim(['replay', cx]);
+  assert.equal(j.status, 1, j.stderr);
+  assert.equal(t.status, 1);
+  const o = JSON.parse(j.stdout);
+  assert.equal(o.verdict, 'reproduced');
+  assert.equal(o.property, 'no-token-zero');
+  assert.deepEqual(Object.keys(o), [
+    'file',
+    'name',
+    'property',
+    'kind',
+    'verdict',
+    'relabelled',
+    'initial',
+    'loop_start',
+    'steps',
+  ]);
+  assert.ok(o.steps.length > 0);
+  for (const [k, st] of o.steps.entries()) assert.ok(t.stdout.includes(`${k + 1}. ${st.label}`), st.label);
+});
