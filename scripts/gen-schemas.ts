@@ -4,7 +4,7 @@
 //   node --import tsx scripts/gen-schemas.ts --check   # exit 1 (naming the files) when schemas/ is stale
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SCHEMA_KINDS, scenarioJsonSchemaText } from '../src/scenario/json_schema.ts';
+import { jsonSchemaTextOf, SCHEMA_KINDS } from '../src/cli/scenario_schemas.ts';
 
 const dir = join(import.meta.dirname, '..', 'schemas');
 const check = process.argv.includes('--check');
@@ -12,7 +12,7 @@ const stale: string[] = [];
 mkdirSync(dir, { recursive: true });
 for (const kind of SCHEMA_KINDS) {
   const path = join(dir, `${kind}.json`);
-  const text = await scenarioJsonSchemaText(kind);
+  const text = await jsonSchemaTextOf(kind);
   let old = '';
   try {
     old = readFileSync(path, 'utf8');

@@ -2,7 +2,8 @@
 // z.toJSONSchema, the input side: what a scenario file holds before defaults and transforms). Editors
 // use them through the `# yaml-language-server: $schema=…` line at the top of each example; they are
 // committed in schemas/ (scripts/gen-schemas.ts writes them, a test checks they are current) and printed
-// by `kvmsim schema KIND`.
+// by `kvmsim schema KIND`. Which zod schema each kind has is known above this layer
+// (src/cli/scenario_schemas.ts).
 //
 // The schemas describe the shape of a file: fields, their types, enums and ranges. Cross-field rules (a
 // vCPU index below vm.vcpus, an address inside guest RAM…) are checked by the loaders only.
@@ -21,23 +22,6 @@ const TITLES: Record<SchemaKind, string> = {
   's390-sim': 'kvmsim s390 simulation scenario (arch: s390, kind: sim)',
   's390-explore': 'kvmsim s390 exploration scenario (arch: s390, kind: explore)',
 };
-
-async function zodSchema(kind: SchemaKind): Promise<z.ZodType> {
-  switch (kind) {
-    case 'script':
-      return (await import('../script/schema.ts')).ScriptSchema;
-    case 'sim':
-      return (await import('../sim/schema.ts')).SimScenarioSchema;
-    case 'explore':
-      return (await import('../explore/x86/scenario.ts')).ExploreScenarioSchema;
-    case 's390-script':
-      return (await import('../script/s390_schema.ts')).s390ScriptSchema;
-    case 's390-sim':
-      return (await import('../sim/s390/scenario.ts')).s390SimSchema;
-    case 's390-explore':
-      return (await import('../explore/s390/scenario.ts')).s390ExploreSchema;
-  }
-}
 
 type Json = Record<string, unknown>;
 
@@ -65,9 +49,9 @@ function toJson(schema: z.ZodType, reused: 'ref' | 'inline'): Json {
   }) as Json;
 }
 
-/** The JSON Schema (draft 2020-12) of one scenario kind. */
-export async function scenarioJsonSchema(kind: SchemaKind): Promise<Record<string, unknown>> {
-  const schema = toJson(await zodSchema(kind), 'ref');
+/** The JSON Schema (draft 2020-12) of one scenario kind, from its zod schema (src/cli/scenario_schemas.ts). */
+export function scenarioJsonSchema(kind: SchemaKind, zodSchema: z.ZodType): Record<string, unknown> {
+  const schema = toJson(zodSchema, 'ref');
   dropEmptyDefs(schema);
   const { $schema, ...rest } = schema;
   return { $schema, title: TITLES[kind], ...rest };
@@ -95,8 +79,8 @@ function dropEmptyDefs(schema: Json): void {
 }
 
 /** The file text of schemas/KIND.json: two-space JSON and a final newline. */
-export async function scenarioJsonSchemaText(kind: SchemaKind): Promise<string> {
-  return `${JSON.stringify(await scenarioJsonSchema(kind), null, 2)}\n`;
+export function scenarioJsonSchemaText(kind: SchemaKind, zodSchema: z.ZodType): string {
+  return `${JSON.stringify(scenarioJsonSchema(kind, zodSchema), null, 2)}\n`;
 }
 
 /** Which schema a parsed scenario uses: by `arch` and `kind`; null when it names no known kind. */

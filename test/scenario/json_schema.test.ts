@@ -9,12 +9,12 @@ import { test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import {
+  jsonSchemaOf,
+  jsonSchemaTextOf,
   SCHEMA_KINDS,
   type SchemaKind,
-  scenarioJsonSchema,
-  scenarioJsonSchemaText,
   schemaKindOf,
-} from '../../src/scenario/json_schema.ts';
+} from '../../src/cli/scenario_schemas.ts';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -43,7 +43,7 @@ test('schemas/*.json are current (node --import tsx scripts/gen-schemas.ts rewri
   for (const kind of SCHEMA_KINDS)
     assert.equal(
       readFileSync(join(root, 'schemas', `${kind}.json`), 'utf8'),
-      await scenarioJsonSchemaText(kind),
+      await jsonSchemaTextOf(kind),
       `schemas/${kind}.json is stale`,
     );
 });
@@ -136,7 +136,7 @@ test('transform fields are typed: no property of any schema is left without a ty
       for (const k of ['items', 'additionalProperties']) walk(o[k], `${path}[]`);
       for (const [k, v] of Object.entries((o.$defs ?? {}) as Record<string, unknown>)) walk(v, `$defs.${k}`);
     };
-    walk(await scenarioJsonSchema(kind), '');
+    walk(await jsonSchemaOf(kind), '');
     assert.deepEqual(untyped, [], `${kind}: untyped fields`);
   }
 });
