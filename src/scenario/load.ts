@@ -258,23 +258,16 @@ export function validateScenario<S extends z.ZodType>(file: string, raw: unknown
     .join('')
     .replace(/^\./, '');
   if (issue.code === 'unrecognized_keys') {
-    // Name the unknown field itself, where it is, and the known field it is closest to.
+    // Where the (first) unknown field is, and the known field it is closest to.
     const key = issue.keys[0]!;
     const known = knownKeysAt(schema, raw, issue.path);
     const hint = nearest(key, known);
     const full = [...issue.path, key];
     const at = positionOf(raw, full, true);
-    const more =
-      issue.keys.length > 1
-        ? ` (and ${issue.keys
-            .slice(1)
-            .map((k) => JSON.stringify(k))
-            .join(', ')})`
-        : '';
     throw new ScenarioError(
       file,
-      field ? `${field}.${key}` : key,
-      `unknown field ${JSON.stringify(key)}${more}${hint ? `; did you mean \`${hint}\`?` : known.length > 0 ? `; known fields: ${known.join(', ')}` : ''}`,
+      field,
+      `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${hint ? `; did you mean \`${hint}\`?` : known.length > 0 ? `; known fields: ${known.join(', ')}` : ''}`,
       at ?? undefined,
     );
   }
