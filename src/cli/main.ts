@@ -21,6 +21,7 @@ import { abortAllOutputs } from './output_file.ts';
 import * as replayCommand from './replay_command.ts';
 import * as reportCommand from './report_command.ts';
 import * as runCommand from './run_command.ts';
+import * as schemaCommand from './schema_command.ts';
 import * as scriptCommand from './script_command.ts';
 import * as sweepCommand from './sweep_command.ts';
 import { VERSION } from './version.ts';
@@ -38,6 +39,7 @@ const commands: ReadonlyArray<{ register(p: Command): void }> = [
   diffCommand,
   exploreCommand,
   replayCommand,
+  schemaCommand,
   reportCommand,
   sweepCommand,
   workerCommand,

@@ -15,7 +15,8 @@ export function register(program: Command): void {
     .argument('<file>', 'counterexample JSON')
     .option('--trace <file>', 'also write the steps as Chrome Trace Event JSON (Perfetto)')
     .option('--ftrace <file>', "also write the steps' kvm_*async_pf* tracepoints in ftrace text format")
-    .action(async (file: string, flags: { trace?: string; ftrace?: string }) => {
+    .option('--json', 'one JSON object instead of the text (docs/cli.md, "replay --json"; x86)')
+    .action(async (file: string, flags: { trace?: string; ftrace?: string; json?: boolean }) => {
       const [{ renderReplay }, { writeReplayChromeTrace, writeReplayFtrace }, load] = await Promise.all([
         import('../explore/x86/counterexample.ts'),
         import('../explore/x86/replay_trace.ts'),
@@ -27,6 +28,7 @@ export function register(program: Command): void {
         for (const [flag, v] of [
           ['--trace', flags.trace],
           ['--ftrace', flags.ftrace],
+          ['--json', flags.json],
         ] as const)
           if (v !== undefined)
             throw new UsageError(`${flag}: x86 counterexamples only (${file} is an s390 one)`);
@@ -38,12 +40,15 @@ export function register(program: Command): void {
       }
       const saved = load.checkSavedCounterexample(data, file);
       const prepared = load.prepareReplay(saved, file);
+      const cx = prepared.counterexample;
+      const name = (saved.scenario as { name?: string } | null)?.name ?? file;
       const traceOut = flags.trace !== undefined ? openOutput('--trace', flags.trace, [file]) : null;
       const ftraceOut =
         flags.ftrace !== undefined
           ? openOutput('--ftrace', flags.ftrace, flags.trace !== undefined ? [file, flags.trace] : [file])
           : null;
       const { replay: r, header, verdict } = load.runReplay(saved, prepared, file);
+      const relabelled = r.steps.some((st, k) => st.label !== [...saved.steps, ...saved.loop][k]?.label);
       if (traceOut) {
         writeReplayChromeTrace(r, header, traceOut.write);
         traceOut.commit();
@@ -52,7 +57,27 @@ export function register(program: Command): void {
         writeReplayFtrace(r, ftraceOut.write);
         ftraceOut.commit();
       }
-      process.stdout.write(`${renderReplay(r, header)}\n${verdict}\n`);
+      if (flags.json)
+        process.stdout.write(
+          `${JSON.stringify({
+            file,
+            name,
+            property: cx.property,
+            kind: cx.kind,
+            verdict: r.reproduced ? 'reproduced' : 'not_reproduced',
+            relabelled,
+            initial: r.initial,
+            loop_start: r.loopStart,
+            steps: r.steps.map((st) => ({
+              id: st.id,
+              label: st.label,
+              events: st.events,
+              changes: st.changes,
+              step_violation: st.stepViolation,
+            })),
+          })}\n`,
+        );
+      else process.stdout.write(`${renderReplay(r, header)}\n${verdict}\n`);
       process.exitCode = r.reproduced ? 1 : 0;
     });
 }

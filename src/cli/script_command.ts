@@ -5,6 +5,7 @@ import { UsageError } from '../scenario/usage_error.ts';
 import type { TranscriptRecord } from '../script/transcript.ts';
 import { openOutput } from './output_file.ts';
 import { BUG_HELP, collect, ERA_HELP, type ScenarioFlags } from './scenario_flags.ts';
+import type { expectFailure } from './script_suite.ts';
 
 interface ScriptFlags extends ScenarioFlags {
   json?: boolean;
@@ -12,6 +13,8 @@ interface ScriptFlags extends ScenarioFlags {
   trace?: string;
   traceEvents?: boolean;
   backend: string;
+  tap?: boolean;
+  junit?: string;
 }
 
 /** Exit code when the kernel backend cannot run the scenario here. */
@@ -21,7 +24,10 @@ export function register(program: Command): void {
   program
     .command('script')
     .description('run a `kind: script` scenario and print its normalized transcript')
-    .argument('<file>', 'scenario file (YAML or JSON)')
+    .argument(
+      '<files...>',
+      'scenario files (YAML or JSON); several files, a directory (its *.yaml, *.yml) or a glob run as a suite',
+    )
     .option('--json', 'one JSON object per line instead of a table')
     .option('--era <era>', ERA_HELP)
     .option('--bug <name>', BUG_HELP, collect, [])
@@ -35,7 +41,21 @@ export function register(program: Command): void {
       '--trace <file>',
       'write the tracepoints as Chrome Trace Event JSON instants to FILE (Perfetto; model only; gzipped if FILE ends in .gz)',
     )
-    .action(async (file: string, flags: ScriptFlags) => {
+    .option('--tap', 'a suite: print TAP version 13 instead of PASS/FAIL/SKIP lines')
+    .option('--junit <file>', 'a suite: also write the results as JUnit XML to FILE')
+    .action(async (args: string[], flags: ScriptFlags) => {
+      const { expandInputs } = await import('../script/suite.ts');
+      const inputs = expandInputs(args);
+      const suite = await import('./script_suite.ts');
+      if (inputs.suite || flags.tap || flags.junit !== undefined) {
+        // Several files: one line per file and a summary (src/cli/script_suite.ts).
+        if (flags.traceEvents || flags.ftrace !== undefined || flags.trace !== undefined)
+          throw new UsageError('--trace-events, --ftrace and --trace: one file at a time, not with a suite');
+        if (flags.backend !== 'model' && flags.backend !== 'kvm')
+          throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
+        return suite.runScriptSuite(inputs.files, flags);
+      }
+      const file = inputs.files[0]!;
       if (flags.backend !== 'model' && flags.backend !== 'kvm')
         throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
       if (
@@ -81,6 +101,7 @@ export function register(program: Command): void {
           return;
         }
         print(r.records);
+        expectExit(file, script, r.records, suite.expectFailure);
         if (r.status === 'ok') for (const n of r.notes) process.stderr.write(`kvmsim: note: ${n}\n`);
         else process.stderr.write(`kvmsim: ${file}: the kernel run ended in a ${r.status}: ${r.reason}\n`);
         return;
@@ -107,5 +128,19 @@ export function register(program: Command): void {
       }
       traceOut?.commit();
       print(records);
+      expectExit(file, script, records, suite.expectFailure);
     });
+}
+
+/** A failed `expect:` (x86): the first mismatch on stderr, exit 1; the transcript is printed as always. */
+function expectExit(
+  file: string,
+  script: Parameters<typeof expectFailure>[0],
+  records: Parameters<typeof expectFailure>[1],
+  check: typeof expectFailure,
+): void {
+  const failed = check(script, records);
+  if (failed === null) return;
+  process.stderr.write(`kvmsim: ${file}: ${failed}\n`);
+  process.exitCode = 1;
 }

@@ -1,5 +1,6 @@
-// Parsing the quantities scenarios are written in: durations ("10us", "2ms", "1.5s", "250ns", bare numbers
-// meaning ns) and sizes ("64KiB", "16GiB", "4K", "4096" meaning bytes).
+// Parsing the quantities scenarios are written in: durations ("10us", "2ms", "1.5s", "250ns") and sizes
+// ("64KiB", "16GiB", "4K", "4096B"). A quantity needs its unit: a bare number other than 0 is an error that
+// names the units (it used to mean ns or bytes silently, and `sleep_millisecs: 20` was 20 ns).
 //
 // These functions never throw: they return a ParseResult whose error is a short phrase naming what was
 // expected and what was found, which callers (the zod schemas, the scenario loader) turn into one-line
@@ -42,6 +43,33 @@ const SIZE_POW: Readonly<Record<string, number>> = {
 };
 const AMBIGUOUS_SIZE = new Set(['kb', 'mb', 'gb', 'tb']);
 
+const DURATION_UNIT_NEEDED = 'a duration needs a unit: ns, us (or µs), ms or s';
+const SIZE_UNIT_NEEDED = 'a size needs a unit: B, K or KiB, M or MiB, G or GiB, T or TiB';
+
+/** The JSON Schema of a duration as written (schemas/*.json): a number with a unit, or 0. */
+export const DURATION_JSON_SCHEMA = {
+  anyOf: [
+    {
+      type: 'string',
+      pattern: '^\\s*[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?\\s*(ns|us|µs|μs|ms|s)$',
+    },
+    { const: 0 },
+  ],
+  description: 'a duration with its unit: ns, us (or µs), ms or s, e.g. "10us", "1.5ms"; or 0',
+} as const;
+
+/** The JSON Schema of a size as written: a number with a binary unit, or 0. */
+export const SIZE_JSON_SCHEMA = {
+  anyOf: [
+    {
+      type: 'string',
+      pattern: '^\\s*[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?\\s*([bB]|[kKmMgGtT]([iI][bB])?)$',
+    },
+    { const: 0 },
+  ],
+  description: 'a size with its unit: B, K or KiB, M or MiB, G or GiB, T or TiB (1024-based), e.g. "64KiB"',
+} as const;
+
 /** A decimal number (optional fraction and exponent) followed by an optional unit. */
 const QUANTITY = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?\s*([A-Za-zµμ]*)$/;
 
@@ -73,21 +101,24 @@ function scaleDecimal(mantissa: string, exp: number): number {
 }
 
 /**
- * Parses a duration into nanoseconds (a float64; fractions of a ns are kept). Accepts a number (ns) or a
- * string: a decimal number, optionally with an exponent, followed by ns, us (or µs), ms or s; a bare
- * number means ns. Whitespace between number and unit is allowed. Negative, infinite and NaN values are
+ * Parses a duration into nanoseconds (a float64; fractions of a ns are kept). Accepts a string: a decimal
+ * number, optionally with an exponent, followed by ns, us (or µs), ms or s; a number without a unit is an
+ * error unless it is 0. Whitespace between number and unit is allowed. Negative, infinite and NaN values are
  * errors.
  */
 export function parseDuration(input: unknown): ParseResult {
-  const expected = 'expected a duration like "10us", "2ms", "1.5s", "250ns" or a number of ns';
+  const expected = 'expected a duration like "10us", "2ms", "1.5s" or "250ns"';
   if (typeof input === 'number') {
     if (!Number.isFinite(input)) return fail(`${expected}, got ${input}`);
     if (input < 0) return fail(`a duration cannot be negative, got ${input}`);
+    if (input !== 0) return fail(`${DURATION_UNIT_NEEDED} (e.g. "${input}ns"), got the bare number ${input}`);
     return ok(input);
   }
   if (typeof input !== 'string') return fail(`${expected}, got ${describe(input)}`);
   const q = splitQuantity(input);
   if (!q) return fail(`${expected}, got ${describe(input)}`);
+  if (q.unit === '' && Number(q.mantissa) !== 0)
+    return fail(`${DURATION_UNIT_NEEDED} (e.g. "${input.trim()}ns"), got ${describe(input)}`);
   const unit = q.unit === '' ? 'ns' : q.unit;
   const exp = DURATION_EXP[unit];
   if (exp === undefined) {
@@ -100,22 +131,26 @@ export function parseDuration(input: unknown): ParseResult {
 }
 
 /**
- * Parses a size into bytes. Accepts a number (bytes) or a string: a decimal number followed by B, K/KiB,
- * M/MiB, G/GiB or T/TiB (all 1024-based, case-insensitive); a bare number means bytes. The result must be
+ * Parses a size into bytes. Accepts a string: a decimal number followed by B, K/KiB, M/MiB, G/GiB or
+ * T/TiB (all 1024-based, case-insensitive); a number without a unit is an error unless it is 0. The result must be
  * a whole number of bytes ("1.5KiB" is 1536, "1.3KiB" is an error) and at most 2^53 - 1.
  */
 export function parseSize(input: unknown): ParseResult {
-  const expected = 'expected a size like "4096", "64KiB", "4K" or "16GiB"';
+  const expected = 'expected a size like "4096B", "64KiB", "4K" or "16GiB"';
   let value: number;
   let shown: string;
   if (typeof input === 'number') {
     value = input;
     shown = String(input);
+    if (Number.isFinite(input) && input > 0)
+      return fail(`${SIZE_UNIT_NEEDED} (e.g. "${input}B"), got the bare number ${input}`);
   } else if (typeof input === 'string') {
     shown = describe(input);
     const q = splitQuantity(input);
     if (!q) return fail(`${expected}, got ${shown}`);
     const unit = q.unit.toLowerCase();
+    if (unit === '' && Number(q.mantissa) !== 0 && !q.negative)
+      return fail(`${SIZE_UNIT_NEEDED} (e.g. "${input.trim()}B"), got ${shown}`);
     if (AMBIGUOUS_SIZE.has(unit)) {
       return fail(
         `size unit ${JSON.stringify(q.unit)} in ${shown} is ambiguous; write ${q.unit[0]!.toUpperCase()}iB`,

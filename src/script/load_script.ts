@@ -56,6 +56,14 @@ export function checkScript(file: string, s: Script): Script {
       throw new ScenarioError(file, `ops[${i}].value`, `expected a value that fits in ${op.size} byte(s)`);
   });
   checkLinuxScript(file, s);
+  s.expect?.ops?.forEach((p, i) => {
+    if (p.op >= s.ops.length)
+      throw new ScenarioError(
+        file,
+        `expect.ops[${i}].op`,
+        `expected an op index 0..${s.ops.length - 1}, got ${p.op}`,
+      );
+  });
   return s;
 }
 

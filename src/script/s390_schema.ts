@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { MAX_ISC } from '../abi/s390_gisa.ts';
 import { STRATEGIES } from '../s390/strategy.ts';
 import { MAX_MODEL_VCPUS } from '../s390/world.ts';
+import { withInputSide } from '../scenario/values.ts';
 
 const hexString = (digits: number) =>
   z.string().regex(new RegExp(`^0x[0-9a-fA-F]{1,${digits}}$`), 'a hex string like 0x02');
@@ -28,7 +29,11 @@ const note = z.string().optional();
 /** The result the script author expects from this op ("ok", "-EBUSY", "blocked", …); a difference is flagged. */
 const want = z.string().optional();
 /** YAML reads a bare NULL as null; expectations mean the NULL_GISA_ADDR / NULL pointer by it. */
-const nullable = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === null ? 'NULL' : v), t);
+const nullable = <T extends z.ZodType>(t: T) =>
+  withInputSide(
+    z.preprocess((v) => (v === null ? 'NULL' : v), t),
+    z.union([z.null(), t]),
+  );
 
 const onVm = { vm: vmName, note, want };
 const onVcpu = { vm: vmName, vcpu: vcpuIdx, note, want };

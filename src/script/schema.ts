@@ -10,6 +10,7 @@ import { HOST_MAP_CALLERS } from '../host/x86/host_maps.ts';
 import { BACKING_KIND_NAMES } from '../mem/host_backing.ts';
 import { durationNs, intIn, intOneOf, nameOrUint, size, uint } from '../scenario/values.ts';
 import { LinuxGuestSchema } from './linux_schema.ts';
+import { X86ExpectSchema } from './x86_expect.ts';
 
 /** MSR names accepted in scripts (besides numbers). */
 export const MSR_NAMES: Readonly<Record<string, number>> = {
@@ -291,6 +292,8 @@ export const ScriptSchema = z.strictObject({
    * it boots and runs its tasks; `ops` are host-side only.
    */
   guest: LinuxGuestSchema.optional(),
+  /** What the transcript must show (src/script/x86_expect.ts); a mismatch makes `kvmsim script` exit 1. */
+  expect: X86ExpectSchema.optional(),
 });
 export type Script = z.output<typeof ScriptSchema>;
 export type { Handlers, Op } from '../guest/x86/ops.ts';

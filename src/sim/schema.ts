@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { LINUX_GUEST_KINDS } from '../guest/x86/linux/config.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
-import { intIn, show } from '../scenario/values.ts';
+import { intIn, show, withInputSide } from '../scenario/values.ts';
 import { COST_NAMES, DEFAULT_COSTS, type SimCosts } from './costs.ts';
 import type { DistSpec } from './engine/dist.ts';
 import { durationDistSchema } from './engine/dist_schema.ts';
@@ -55,22 +55,25 @@ const PATTERNS = {
 export type PatternSpec = z.output<(typeof PATTERNS)[keyof typeof PATTERNS]>;
 
 /** Dispatches on `kind` by hand so that an error is one issue at the offending field. */
-const patternSchema = z.unknown().transform((input, ctx): PatternSpec => {
-  const kind = typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : undefined;
-  if (typeof kind !== 'string' || !(PATTERN_KINDS as readonly string[]).includes(kind)) {
-    ctx.issues.push({
-      code: 'custom',
-      message: `expected one of ${PATTERN_KINDS.map((k) => JSON.stringify(k)).join(', ')}, got ${show(kind)}`,
-      input,
-      path: ['kind'],
-    });
+const patternSchema = withInputSide(
+  z.unknown().transform((input, ctx): PatternSpec => {
+    const kind = typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : undefined;
+    if (typeof kind !== 'string' || !(PATTERN_KINDS as readonly string[]).includes(kind)) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `expected one of ${PATTERN_KINDS.map((k) => JSON.stringify(k)).join(', ')}, got ${show(kind)}`,
+        input,
+        path: ['kind'],
+      });
+      return z.NEVER;
+    }
+    const r = PATTERNS[kind as keyof typeof PATTERNS].safeParse(input);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.issues.push({ ...issue, input } as z.core.$ZodRawIssue);
     return z.NEVER;
-  }
-  const r = PATTERNS[kind as keyof typeof PATTERNS].safeParse(input);
-  if (r.success) return r.data;
-  for (const issue of r.error.issues) ctx.issues.push({ ...issue, input } as z.core.$ZodRawIssue);
-  return z.NEVER;
-});
+  }),
+  z.union(Object.values(PATTERNS)),
+);
 
 const WorkloadSchema = z.strictObject({
   /** Guest tasks per vCPU (each pinned to its vCPU's runqueue at start). */

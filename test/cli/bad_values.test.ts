@@ -22,12 +22,12 @@ const cases: Array<[string, string, RegExp]> = [
   [
     'vcpus-list.yaml',
     'kind: script\nvm: { vcpus: [2] }\nops: [{ op: run }]\n',
-    /vcpus-list\.yaml: vm\.vcpus: expected an integer 1\.\.64, got \[2\]$/,
+    /vcpus-list\.yaml: vm\.vcpus: expected an integer 1\.\.64, got \[2\] \(at \S+vcpus-list\.yaml:2:14\)$/,
   ],
   [
     'value-map.yaml',
     'kind: script\nops: [{ op: wrmsr, msr: 0x4b564d02, value: { lo: 1 } }]\n',
-    /value-map\.yaml: ops\[0\]\.value: expected an unsigned 64-bit integer .*, got \{"lo":1\}$/,
+    /value-map\.yaml: ops\[0\]\.value: expected an unsigned 64-bit integer .*, got \{"lo":1\} \(at \S+value-map\.yaml:\d+:\d+\)$/,
   ],
   [
     'task-step-number.yaml',

@@ -67,7 +67,17 @@ function entries(): Entry[] {
       ['script', join(dir, 'absent.yaml')],
       /absent\.yaml: \(top level\): cannot read the file \(ENOENT\)$/,
     ],
-    ['script of a directory', ['script', dir], /: \(top level\): cannot read the file \(EISDIR\)$/],
+    // A directory is a suite (issue 13); an empty one has nothing to run.
+    [
+      'script of an empty directory',
+      ['script', dir],
+      /^kvmsim: \S+: no scenario files \(\*\.yaml, \*\.yml\) in the directory$/,
+    ],
+    [
+      'script of a glob that matches nothing',
+      ['script', join(dir, '*.yaml')],
+      /^kvmsim: \S+\*\.yaml: no file matches the pattern$/,
+    ],
     ['an unknown command', ['frobnicate'], /^kvmsim: error: unknown command 'frobnicate'$/],
     ['a missing argument', ['run'], /^kvmsim: error: missing required argument 'file'$/],
     [
@@ -118,7 +128,7 @@ test('--debug adds the stack trace; --allow-large does not lift the per-VM page 
   assert.equal(debug!.status, 2);
   assert.match(
     debug!.stderr,
-    /^kvmsim: .*vm\.vcpus: expected an integer 1\.\.64, got 0\nScenarioError: .*\n\s+at /,
+    /^kvmsim: .*vm\.vcpus: expected an integer 1\.\.64, got 0 \(at \S+:\d+:\d+\)\nScenarioError: .*\n\s+at /,
   );
   assert.equal(large!.status, 2, large!.stderr);
   assert.match(

@@ -36,7 +36,7 @@ const badInputs: Array<[string, string, RegExp]> = [
   [
     'extra-field.yaml',
     'kind: script\nops: [{ op: sti, when: now }]\n',
-    /extra-field\.yaml: ops\[0\]: unknown field\(s\) "when"/,
+    /extra-field\.yaml: ops\[0\]: unknown field\(s\) "when"; known fields: op, vcpu \(at \S+extra-field\.yaml:\d+:\d+\)/,
   ],
   [
     'range.yaml',

@@ -157,7 +157,7 @@ const bareScript = fc
   .chain(([c, vm]) =>
     fc
       .array(bareOp(vm.vcpus, vm.memory, vm.mmu_notifiers), { minLength: 1, maxLength: 40 })
-      .map((ops) => ({ kind: 'script', ...c, vm, ops })),
+      .map((ops) => ({ kind: 'script', ...c, vm: { ...vm, memory: `${vm.memory}B` }, ops })),
   );
 
 const step = (memory: number) =>
@@ -197,7 +197,12 @@ const linuxScript = fc
         }),
         ops: fc.array(ops, { minLength: 1, maxLength: 12 }),
       })
-      .map((g) => ({ kind: 'script', ...c, vm: { vcpus, memory, mmu_notifiers: notifiers }, ...g }));
+      .map((g) => ({
+        kind: 'script',
+        ...c,
+        vm: { vcpus, memory: `${memory}B`, mmu_notifiers: notifiers },
+        ...g,
+      }));
   });
 
 export const scriptArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(

@@ -11,7 +11,7 @@ function error(r: ParseResult): string {
   return r.error;
 }
 
-test('durations: units and bare numbers (ns)', () => {
+test('durations: units (a bare number only for 0)', () => {
   const cases: Array<[unknown, number]> = [
     ['250ns', 250],
     ['10us', 10_000],
@@ -21,15 +21,13 @@ test('durations: units and bare numbers (ns)', () => {
     ['1.5s', 1_500_000_000],
     ['0.5ns', 0.5],
     ['.5us', 500],
-    ['4096', 4096],
     ['1e3us', 1_000_000],
     ['2.5e-3s', 2_500_000],
     [' 10 us ', 10_000],
     ['+3ms', 3_000_000],
     ['0', 0],
     ['-0us', 0],
-    [4096, 4096],
-    [0.25, 0.25],
+    [0, 0],
   ];
   for (const [input, ns] of cases) assert.equal(value(parseDuration(input)), ns, JSON.stringify(input));
 });
@@ -63,9 +61,9 @@ test('durations: descriptive errors, never throws', () => {
   assert.match(error(parseDuration('1.2.3us')), /expected a duration/);
 });
 
-test('sizes: binary units, kernel-style letters, bare bytes', () => {
+test('sizes: binary units, kernel-style letters (a bare number only for 0)', () => {
   const cases: Array<[unknown, number]> = [
-    ['4096', 4096],
+    ['4096B', 4096],
     ['64KiB', 65536],
     ['4K', 4096],
     ['4k', 4096],
@@ -77,10 +75,10 @@ test('sizes: binary units, kernel-style letters, bare bytes', () => {
     ['1.5KiB', 1536],
     ['4.5GiB', 4.5 * 1024 ** 3],
     ['512B', 512],
-    ['1e3', 1000],
+    ['1e3B', 1000],
     [' 8 KiB ', 8192],
     [0, 0],
-    [4096, 4096],
+    ['0', 0],
   ];
   for (const [input, bytes] of cases) assert.equal(value(parseSize(input)), bytes, JSON.stringify(input));
 });
@@ -89,7 +87,7 @@ test('sizes: descriptive errors', () => {
   assert.match(error(parseSize('64KB')), /"KB" in "64KB" is ambiguous; write KiB/);
   assert.match(error(parseSize('1gb')), /ambiguous; write GiB/);
   assert.match(error(parseSize('1.3KiB')), /not a whole number of bytes/);
-  assert.match(error(parseSize(1.5)), /not a whole number of bytes/);
+  assert.match(error(parseSize('1.5B')), /not a whole number of bytes/);
   assert.match(error(parseSize('-4K')), /cannot be negative/);
   assert.match(error(parseSize(-1)), /cannot be negative/);
   assert.match(error(parseSize('3 pages')), /unknown size unit "pages"/);
@@ -97,6 +95,22 @@ test('sizes: descriptive errors', () => {
   assert.match(error(parseSize('lots')), /expected a size like/);
   assert.match(error(parseSize(false)), /got false/);
   assert.match(error(parseSize(Number.POSITIVE_INFINITY)), /expected a size/);
+});
+
+// issue 13: a bare number used to mean ns (or bytes) silently; now it is an error naming the units.
+test('a duration or size without a unit is an error naming the units', () => {
+  assert.match(
+    error(parseDuration(4096)),
+    /a duration needs a unit: ns, us \(or µs\), ms or s \(e\.g\. "4096ns"\)/,
+  );
+  assert.match(error(parseDuration('250')), /needs a unit.*"250ns".*got "250"/);
+  assert.match(error(parseDuration(0.25)), /needs a unit/);
+  assert.match(
+    error(parseSize(4096)),
+    /a size needs a unit: B, K or KiB, M or MiB, G or GiB, T or TiB \(e\.g\. "4096B"\)/,
+  );
+  assert.match(error(parseSize('4096')), /needs a unit/);
+  assert.match(error(parseSize(1.5)), /needs a unit/);
 });
 
 test('formatDuration picks a readable unit', () => {

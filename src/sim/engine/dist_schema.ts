@@ -15,7 +15,7 @@
 // `latency.values[2]: expected a duration …`) instead of a union's top-level "Invalid input".
 
 import { z } from 'zod';
-import { show } from '../../scenario/values.ts';
+import { show, withInputSide } from '../../scenario/values.ts';
 import { checkDistSpec, DIST_KINDS, type DistKind, type DistSpec } from './dist.ts';
 import { durationSchema } from './quantity_schema.ts';
 
@@ -66,32 +66,36 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 export function distSpecSchema(value: ValueSchema = durationSchema) {
   const kinds = kindSchemas(value);
   const allowed = DIST_KINDS.map((k) => JSON.stringify(k)).join(', ');
-  return z.unknown().transform((input, ctx): DistSpec => {
-    let issues: readonly z.core.$ZodIssue[];
-    if (isPlainObject(input)) {
-      const kind = input.dist;
-      if (typeof kind !== 'string' || !(DIST_KINDS as readonly string[]).includes(kind)) {
-        const got = kind === undefined ? 'nothing' : show(kind);
-        ctx.issues.push({
-          code: 'custom',
-          message: `expected one of ${allowed}, got ${got}`,
-          input,
-          path: ['dist'],
-        });
-        return z.NEVER;
+  const asWritten = z.union([value, ...Object.values(kinds)]);
+  return withInputSide(
+    z.unknown().transform((input, ctx): DistSpec => {
+      let issues: readonly z.core.$ZodIssue[];
+      if (isPlainObject(input)) {
+        const kind = input.dist;
+        if (typeof kind !== 'string' || !(DIST_KINDS as readonly string[]).includes(kind)) {
+          const got = kind === undefined ? 'nothing' : show(kind);
+          ctx.issues.push({
+            code: 'custom',
+            message: `expected one of ${allowed}, got ${got}`,
+            input,
+            path: ['dist'],
+          });
+          return z.NEVER;
+        }
+        const r = kinds[kind as DistKind].safeParse(input);
+        if (r.success) return finish(r.data, ctx);
+        issues = r.error.issues;
+      } else {
+        const r = value.safeParse(input);
+        if (r.success) return finish({ dist: 'constant', value: r.data }, ctx);
+        issues = r.error.issues;
       }
-      const r = kinds[kind as DistKind].safeParse(input);
-      if (r.success) return finish(r.data, ctx);
-      issues = r.error.issues;
-    } else {
-      const r = value.safeParse(input);
-      if (r.success) return finish({ dist: 'constant', value: r.data }, ctx);
-      issues = r.error.issues;
-    }
-    // Forwarded as-is (codes kept, paths relative to this field; zod prefixes the field's path).
-    for (const issue of issues) ctx.issues.push({ ...issue, input } as z.core.$ZodRawIssue);
-    return z.NEVER;
-  });
+      // Forwarded as-is (codes kept, paths relative to this field; zod prefixes the field's path).
+      for (const issue of issues) ctx.issues.push({ ...issue, input } as z.core.$ZodRawIssue);
+      return z.NEVER;
+    }),
+    asWritten,
+  );
 }
 
 /** Backstop for what the per-field checks cannot see (e.g. non-finite numbers from a custom `value`). */

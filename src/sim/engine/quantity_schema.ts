@@ -5,7 +5,13 @@
 // "Invalid input" at the top and lose both).
 
 import { z } from 'zod';
-import { type ParseResult, parseDuration, parseSize } from '../../scenario/units.ts';
+import {
+  DURATION_JSON_SCHEMA,
+  type ParseResult,
+  parseDuration,
+  parseSize,
+  SIZE_JSON_SCHEMA,
+} from '../../scenario/units.ts';
 
 /** A schema that runs `parse` and reports its error as one custom issue at the current path. */
 export function quantitySchema(parse: (input: unknown) => ParseResult) {
@@ -17,8 +23,8 @@ export function quantitySchema(parse: (input: unknown) => ParseResult) {
   });
 }
 
-/** A duration: "10us", "2ms", "1.5s", "250ns", or a number of ns. Output: ns. */
-export const durationSchema = quantitySchema(parseDuration);
+/** A duration: "10us", "2ms", "1.5s", "250ns" (a unit is required; 0 needs none). Output: ns. */
+export const durationSchema = quantitySchema(parseDuration).meta(DURATION_JSON_SCHEMA);
 
-/** A size: "64KiB", "4K", "16GiB", "4096", or a number of bytes. Output: bytes (an integer). */
-export const sizeSchema = quantitySchema(parseSize);
+/** A size: "64KiB", "4K", "16GiB", "4096B" (a unit is required; 0 needs none). Output: bytes (an integer). */
+export const sizeSchema = quantitySchema(parseSize).meta(SIZE_JSON_SCHEMA);

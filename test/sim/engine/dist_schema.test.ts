@@ -21,7 +21,10 @@ function firstError(v: unknown): string {
 
 test('plain values are constants, in ns', () => {
   assert.deepEqual(ok('10us'), { dist: 'constant', value: 10_000 });
-  assert.deepEqual(ok(250), { dist: 'constant', value: 250 });
+  assert.deepEqual(ok('250ns'), { dist: 'constant', value: 250 });
+  // issue 13: a duration needs its unit (0 excepted).
+  assert.deepEqual(ok(0), { dist: 'constant', value: 0 });
+  assert.match(firstError(250), /^latency: a duration needs a unit/);
 });
 
 test('each object form parses, with units converted', () => {
@@ -41,7 +44,7 @@ test('each object form parses, with units converted', () => {
     dist: 'empirical',
     values: [10_000, 20_000],
   });
-  assert.deepEqual(ok({ dist: 'empirical', values: ['10us', 5], weights: [3, 1] }), {
+  assert.deepEqual(ok({ dist: 'empirical', values: ['10us', '5ns'], weights: [3, 1] }), {
     dist: 'empirical',
     values: [10_000, 5],
     weights: [3, 1],
@@ -53,10 +56,10 @@ test('errors point at the offending field with a descriptive message', () => {
   assert.match(firstError(true), /^latency: expected a duration.*got true$/);
   assert.match(firstError(undefined), /^latency: expected a duration.*missing/);
   assert.match(
-    firstError({ dist: 'expo', mean: 1 }),
+    firstError({ dist: 'expo', mean: '1ns' }),
     /^latency\.dist: expected one of "constant", .*got "expo"$/,
   );
-  assert.match(firstError({ mean: 1 }), /^latency\.dist: expected one of .*got nothing$/);
+  assert.match(firstError({ mean: '1ns' }), /^latency\.dist: expected one of .*got nothing$/);
   assert.match(
     firstError({ dist: 'exponential', mean: 'x' }),
     /^latency\.mean: expected a duration.*got "x"$/,
@@ -66,7 +69,7 @@ test('errors point at the offending field with a descriptive message', () => {
     firstError({ dist: 'uniform', min: '5us', max: '1us' }),
     /^latency\.max: max must not be less than min$/,
   );
-  assert.match(firstError({ dist: 'uniform', min: 5 }), /^latency\.max: expected a duration.*missing/);
+  assert.match(firstError({ dist: 'uniform', min: '5ns' }), /^latency\.max: expected a duration.*missing/);
   assert.match(
     firstError({ dist: 'lognormal', median: '1us', sigma: -1 }),
     /^latency\.sigma: sigma must be a number >= 0$/,
@@ -88,22 +91,22 @@ test('errors point at the offending field with a descriptive message', () => {
     /^latency\.values\.1: expected a duration/,
   );
   assert.match(
-    firstError({ dist: 'empirical', values: [1, 2], weights: [1] }),
+    firstError({ dist: 'empirical', values: ['1ns', '2ns'], weights: [1] }),
     /^latency\.weights: weights must have one entry per value$/,
   );
   assert.match(
-    firstError({ dist: 'empirical', values: [1, 2], weights: [0, 0] }),
+    firstError({ dist: 'empirical', values: ['1ns', '2ns'], weights: [0, 0] }),
     /^latency\.weights: at least one weight/,
   );
   assert.match(
-    firstError({ dist: 'empirical', values: [1], weights: [-1] }),
+    firstError({ dist: 'empirical', values: ['1ns'], weights: [-1] }),
     /^latency\.weights\.0: a weight must be a number >= 0$/,
   );
   assert.match(firstError([1, 2]), /^latency: expected a duration.*got a list$/);
 });
 
 test("unknown keys keep zod's unrecognized_keys code (the scenario loader words it)", () => {
-  const r = field.safeParse({ latency: { dist: 'exponential', mean: 1, meen: 2 } });
+  const r = field.safeParse({ latency: { dist: 'exponential', mean: '1ns', meen: 2 } });
   assert.ok(!r.success);
   const i = r.error.issues[0]!;
   assert.equal(i.code, 'unrecognized_keys');
