@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../scenario/usage_error.ts';
 import { openOutput } from './output_file.ts';
-import { s390Kind } from './s390_kind.ts';
 
 export function register(program: Command): void {
   program
@@ -23,6 +22,7 @@ export function register(program: Command): void {
         import('./replay_load.ts'),
       ]);
       const data = load.readSavedEnvelope(file);
+      const { s390Kind } = await import('./s390_kind.ts');
       if (s390Kind(data.scenario) === 'explore') {
         // An s390 counterexample (its embedded scenario says arch: s390): printed as `explore` prints it.
         for (const [flag, v] of [

@@ -19,6 +19,8 @@ export async function zodSchemaOf(kind: SchemaKind): Promise<z.ZodType> {
       return (await import('../sim/s390/scenario.ts')).s390SimSchema;
     case 's390-explore':
       return (await import('../explore/s390/scenario.ts')).s390ExploreSchema;
+    case 'sweep':
+      return (await import('../sweep/schema.ts')).SweepScenarioSchema;
   }
 }
 

@@ -3,7 +3,6 @@
 // results in an output directory that a rerun resumes (docs/sweeps.md).
 // Lazy like every command (main.ts): the pool, BullMQ, the loaders and zod load when the action runs.
 import type { Command } from 'commander';
-import { parseCountFlag } from './sim_flags.ts';
 
 interface SweepFlags {
   out?: string;
@@ -36,6 +35,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar or per-point lines on stderr')
     .option('--allow-large', 'run points whose estimated memory is above the 4 GiB limit')
     .action(async (file: string, flags: SweepFlags) => {
+      const { parseCountFlag } = await import('./sim_flags.ts');
       const { defaultJobs } = await import('../pool/pool.ts');
       const { parseRedisUrl } = await import('../pool/queue.ts');
       const { checkSimResources, DEFAULT_MEMORY_BUDGET } = await import('../scenario/resources.ts');

@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../scenario/usage_error.ts';
 import type { PointJob, PointResult } from '../sweep/point_task.ts';
 import { parseMaxTime } from './budget_flags.ts';
-import { parseCountFlag } from './sim_flags.ts';
 
 interface WorkerFlags {
   jobs?: string;
@@ -26,6 +25,7 @@ export function register(program: Command): void {
       '30s',
     )
     .action(async (url: string, flags: WorkerFlags) => {
+      const { parseCountFlag } = await import('./sim_flags.ts');
       const { defaultJobs, WorkerPool } = await import('../pool/pool.ts');
       const { parseRedisUrl, startQueueWorker, UnrecoverableError } = await import('../pool/queue.ts');
       const { POINT_TASK } = await import('../sweep/point_task.ts');

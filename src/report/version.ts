@@ -1,7 +1,5 @@
 // The version of kvmsim (package.json), shown in reports.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import pkg from '../../package.json' with { type: 'json' };
 
-export const KVMSIM_VERSION: string = (
-  JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }
-).version;
+/** kvmsim's version (package.json; the build inlines it, so dist/ needs no file beside it). */
+export const KVMSIM_VERSION: string = pkg.version;

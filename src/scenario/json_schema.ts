@@ -11,7 +11,15 @@ import { z } from 'zod';
 import { inputSide } from './values.ts';
 
 /** The scenario kinds, as `kvmsim schema KIND` names them and schemas/KIND.json stores them. */
-export const SCHEMA_KINDS = ['script', 'sim', 'explore', 's390-script', 's390-sim', 's390-explore'] as const;
+export const SCHEMA_KINDS = [
+  'script',
+  'sim',
+  'explore',
+  's390-script',
+  's390-sim',
+  's390-explore',
+  'sweep',
+] as const;
 export type SchemaKind = (typeof SCHEMA_KINDS)[number];
 
 const TITLES: Record<SchemaKind, string> = {
@@ -21,6 +29,7 @@ const TITLES: Record<SchemaKind, string> = {
   's390-script': 'kvmsim s390 script scenario (arch: s390, kind: script)',
   's390-sim': 'kvmsim s390 simulation scenario (arch: s390, kind: sim)',
   's390-explore': 'kvmsim s390 exploration scenario (arch: s390, kind: explore)',
+  sweep: 'kvmsim sweep (kind: sweep): a sim scenario over a grid of field values × seeds',
 };
 
 type Json = Record<string, unknown>;
@@ -87,6 +96,7 @@ export function scenarioJsonSchemaText(kind: SchemaKind, zodSchema: z.ZodType): 
 export function schemaKindOf(raw: unknown): SchemaKind | null {
   if (raw === null || typeof raw !== 'object') return null;
   const { arch, kind } = raw as { arch?: unknown; kind?: unknown };
+  if (kind === 'sweep') return arch === undefined ? 'sweep' : null;
   if (kind !== 'script' && kind !== 'sim' && kind !== 'explore') return null;
   if (arch === 's390') return `s390-${kind}`;
   return arch === undefined || arch === 'x86' ? kind : null;

@@ -1,7 +1,6 @@
 // kvmsim's version (package.json), written into sweep outputs and checked by queue workers: a point must
 // run on the same model version as the rest of its sweep.
-import { readFileSync } from 'node:fs';
+import pkg from '../../package.json' with { type: 'json' };
 
-export const KVMSIM_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** kvmsim's version (package.json; the build inlines it, so dist/ needs no file beside it). */
+export const KVMSIM_VERSION: string = pkg.version;

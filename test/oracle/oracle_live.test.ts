@@ -49,9 +49,16 @@ test('live: the fixture recorded for this host still holds', { skip }, (t) => {
   for (const o of run.outcomes) {
     if (!isRecorded(o.scenario.group)) continue;
     const was = fixture.scenarios[o.scenario.name];
+    const now = recordOf(o);
+    // A deliberate difference's kernel side may depend on timing (completion-without-kick: when the vCPU
+    // next leaves guest mode): its model side and status must hold; a changed kernel transcript is noted.
+    const loose = o.scenario.group === 'differences';
+    const strip = (r: unknown) => (loose ? { ...(r as object), transcript: undefined } : r);
     if (!was) problems.push(`${o.scenario.name}: not recorded`);
-    else if (canonical(was) !== canonical(recordOf(o)))
-      problems.push(`${o.scenario.name}: recorded ${canonical(was)}, now ${canonical(recordOf(o))}`);
+    else if (canonical(strip(was)) !== canonical(strip(now)))
+      problems.push(`${o.scenario.name}: recorded ${canonical(was)}, now ${canonical(now)}`);
+    else if (loose && canonical(was) !== canonical(now))
+      t.diagnostic(`${o.scenario.name}: the kernel's transcript differs from the recording (timing)`);
   }
   assert.equal(problems.length, 0, `${show(problems)}\nre-record with \`npm run oracle:record\``);
 });

@@ -4,14 +4,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadScript, parseScript } from '../../src/script/load_script.ts';
+import { readScenarioFile } from '../../src/scenario/load.ts';
+import { parseScript } from '../../src/script/load_script.ts';
 import { runScript } from '../../src/script/runner.ts';
 import type { OpRecord, TranscriptRecord } from '../../src/script/transcript.ts';
 
 const dir = join(import.meta.dirname, '../../examples/peer');
+// The raw scenario (sizes with their units), edited, then parsed as the loader would.
 const run = (name: string, edit: (raw: Record<string, unknown>) => Record<string, unknown> = (r) => r) => {
-  const s = loadScript(join(dir, `${name}.yaml`));
-  return runScript(edit === undefined ? s : parseScript(edit(structuredClone(s) as never), name)).records;
+  const raw = readScenarioFile(join(dir, `${name}.yaml`)) as Record<string, unknown>;
+  return runScript(parseScript(edit(raw), name)).records;
 };
 const ops = (r: TranscriptRecord[]) =>
   r.filter((x): x is OpRecord => 'op' in x).map((x) => (x.value ? `${x.result} ${x.value}` : x.result));
