@@ -1,3 +1,4 @@
+import { hashWordsSeeded } from './hash.ts';
 import type { Model } from './model.ts';
 import type { SearchOptions, SearchResult, SearchStats, Trace } from './search_types.ts';
 
@@ -215,25 +216,7 @@ function grown(a: Int32Array, length: number): Int32Array<ArrayBuffer> {
   return b;
 }
 
-/** Three independent 32-bit hashes of an encoding (murmur3-style word mixing with distinct seeds). */
-function mix(words: Int32Array, length: number, seed: number): number {
-  let h = seed | 0;
-  for (let j = 0; j < length; j++) {
-    let x = Math.imul(words[j]!, 0xcc9e2d51);
-    x = (x << 15) | (x >>> 17);
-    x = Math.imul(x, 0x1b873593);
-    h ^= x;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= length << 2;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
-}
-const hashA = (w: Int32Array, n: number): number => mix(w, n, 0x9747b28c);
-const hashB = (w: Int32Array, n: number): number => mix(w, n, 0x2545f491);
-const hashC = (w: Int32Array, n: number): number => mix(w, n, 0x61c88647);
+/** Three independent 32-bit hashes of an encoding (hash.ts's mixing with distinct seeds). */
+const hashA = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, 0x9747b28c);
+const hashB = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, 0x2545f491);
+const hashC = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, 0x61c88647);

@@ -8,7 +8,12 @@
  * keeps it unboxed.
  */
 export function hashWords(words: Int32Array, offset: number, length: number): number {
-  let h = 0x9747b28c | 0;
+  return hashWordsSeeded(words, offset, length, 0x9747b28c);
+}
+
+/** The same hash with another seed: independent hashes of one encoding (the bitstate search's). */
+export function hashWordsSeeded(words: Int32Array, offset: number, length: number, seed: number): number {
+  let h = seed | 0;
   for (let j = 0; j < length; j++) {
     let k = Math.imul(words[offset + j], 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
