@@ -1,16 +1,16 @@
 // `npm run bench sweep-pool`: the sweep worker pool's speed-up (docs/sweeps.md). The same sweep
-// (bench/sweep/pool-bench.yaml: 8 runs of the web example, each a second or more of one core) with
-// --jobs 1 (inline, one run after the other) and with one thread per core, paired in the same process and
-// alternated (serial first, then parallel first), so that both sides see the same machine load. Reports
-// each pair's wall times, the median speed-up, the per-run CPU time, and the load average around the
-// measurement (the machine may be shared).
+// (bench/sweep/pool-bench.yaml: 16 runs of the web example, each a second or more of one core) run by the
+// built command as a user runs it (`kvmsim sweep --jobs 1`, inline, against `--jobs N`, one thread per
+// core), whole processes, paired and alternated (serial first, then parallel first) so that both sides
+// see the same machine load. Reports each pair's wall times, the median speed-up, the children's CPU time
+// (getrusage of the waited-for children, through bash's `times`), and the load average around it.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSweep } from '../src/sweep/load.ts';
-import { SweepOutput } from '../src/sweep/output.ts';
-import { runSweep } from '../src/sweep/run.ts';
 import { median } from './stats.ts';
+
+const root = join(import.meta.dirname, '..');
 
 const PAIRS = Number(process.env.SWEEP_BENCH_PAIRS ?? 2);
 
@@ -24,17 +24,20 @@ interface Timed {
 async function timed(jobs: number): Promise<Timed> {
   const dir = mkdtempSync(join(tmpdir(), 'kvmsim-bench-sweep-'));
   try {
-    const sweep = loadSweep(join(import.meta.dirname, 'sweep/pool-bench.yaml'));
-    const c0 = process.cpuUsage();
+    const cmd = `node bin/kvmsim.js sweep bench/sweep/pool-bench.yaml --out ${dir}/out --jobs ${jobs} --no-progress >/dev/null; times`;
     const t0 = performance.now();
-    await runSweep(sweep, new SweepOutput(dir, sweep), { jobs, progress: false });
+    const r = spawnSync('bash', ['-c', cmd], { cwd: root, encoding: 'utf8' });
     const ms = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    return {
-      ms,
-      cpuMs: (c.user + c.system) / 1000,
-      summary: readFileSync(join(dir, 'summary.json'), 'utf8'),
-    };
+    if (r.status !== 0) throw new Error(`sweep bench: ${cmd}: exit ${r.status}: ${r.stderr}`);
+    // `times` prints the shell's own times, then its children's: "XmY.YYYs XmZ.ZZZs".
+    const child = r.stdout
+      .trim()
+      .split('\n')
+      .at(-1)!
+      .match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/)!;
+    const cpuMs =
+      (Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4])) * 1000;
+    return { ms, cpuMs, summary: readFileSync(join(dir, 'out', 'summary.json'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -58,14 +61,14 @@ export default async function bench(): Promise<string> {
     );
   }
   const load1 = loadavg();
-  const perRun = serialCpuMs / PAIRS / 8 / 1000;
+  const perRun = serialCpuMs / PAIRS / 16 / 1000;
   return [
     '## Sweep worker pool (`npm run bench sweep-pool`)',
     '',
-    `bench/sweep/pool-bench.yaml (8 runs of the web example, ${perRun.toFixed(1)} s of CPU per run, measured in`,
-    `the serial runs) with --jobs 1 (inline) against --jobs ${cores} (one worker thread per core, ${cores} cores),`,
-    'in the same process, alternating which goes first. Wall time includes starting the threads (each',
-    'loads the model through tsx). Every pair checks that both summaries are identical.',
+    `bench/sweep/pool-bench.yaml (16 runs of the web example, ${perRun.toFixed(1)} s of CPU per run, measured in`,
+    `the serial runs), \`node bin/kvmsim.js sweep\` (the built command, dist/) with --jobs 1 (inline) against`,
+    `--jobs ${cores} (one worker thread per core, ${cores} cores), whole processes, alternating which goes first.`,
+    'Wall time includes starting node and the threads. Every pair checks that both summaries are identical.',
     '',
     `| pair | order | --jobs 1 | --jobs ${cores} | speed-up | cores used (CPU / wall) | CPU time |`,
     '|---|---|---|---|---|---|---|',
@@ -74,7 +77,7 @@ export default async function bench(): Promise<string> {
     `Median speed-up: **×${median(ratios).toFixed(2)}** (target ≥ ×1.8 on 2 cores). Load average (1 min) ` +
       `${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after: above ${cores} the cores were shared ` +
       'with other processes, and the speed-up measures how much of the machine this process could get. ' +
-      '"Cores used" is the process\'s CPU time (all threads) over wall time: at most 1 for --jobs 1, at ' +
+      '"Cores used" is the process\'s CPU time (all threads, from getrusage of the child) over wall time: at most 1 for --jobs 1, at ' +
       `most ${cores} for the pool; the CPU time difference is the pool's own cost (starting the threads).`,
   ].join('\n');
 }
