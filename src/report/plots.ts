@@ -77,6 +77,26 @@ const BASE_CONFIG = {
   legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260, symbolOpacity: 1 },
 };
 
+/** The y, colour and stacking order of a vCPU-time breakdown: shares in %, stacked, one colour per category. */
+function vcpuShareEncoding(categories: string[], colors: string[]) {
+  return {
+    y: {
+      field: 'share',
+      type: 'quantitative',
+      stack: 'zero',
+      title: 'vCPU time %',
+      scale: { domain: [0, 100] },
+    },
+    color: {
+      field: 'category',
+      type: 'nominal',
+      title: 'vCPU time',
+      scale: { domain: categories, range: colors },
+    },
+    order: { field: 'order', type: 'quantitative' },
+  };
+}
+
 function colorScale(domain: string[]): { domain: string[]; range: string[] } {
   return {
     domain,
@@ -196,7 +216,7 @@ function sweepMetricPlot(
           },
         }
       : { sort: axes.x.values.map(show) }),
-  } as const;
+  };
   const color = {
     field: 'mode',
     type: 'nominal',
@@ -204,7 +224,7 @@ function sweepMetricPlot(
     scale: colorScale(modes),
     sort: modes,
     ...(axes.color === null ? { legend: null } : {}),
-  } as const;
+  };
   const mean = { filter: "datum.kind === 'mean'" };
   const layer = [
     {
@@ -311,20 +331,7 @@ function sweepVcpuPlot(input: Extract<ReportInput, { kind: 'sweep' }>, axes: Swe
     height: 200,
     encoding: {
       x: { field: 'x', type: 'ordinal', title: axes.x.path, sort: axes.x.values.map(show) },
-      y: {
-        field: 'share',
-        type: 'quantitative',
-        stack: 'zero',
-        title: 'vCPU time %',
-        scale: { domain: [0, 100] },
-      },
-      color: {
-        field: 'category',
-        type: 'nominal',
-        title: 'vCPU time',
-        scale: { domain: labels, range: colors },
-      },
-      order: { field: 'order', type: 'quantitative' },
+      ...vcpuShareEncoding(labels, colors),
       ...(axes.color
         ? { column: { field: 'mode', type: 'nominal', title: axes.color.path, sort: modes } }
         : {}),
@@ -481,20 +488,7 @@ function comparePlots(c: CompareInput): Plot[] {
         height: 260,
         encoding: {
           x: { field: 'v', type: 'nominal', title: null, sort: labels, axis: { labelAngle: 0 } },
-          y: {
-            field: 'share',
-            type: 'quantitative',
-            stack: 'zero',
-            title: 'vCPU time %',
-            scale: { domain: [0, 100] },
-          },
-          color: {
-            field: 'category',
-            type: 'nominal',
-            title: 'vCPU time',
-            scale: { domain: catLabels, range: CATEGORY_COLORS },
-          },
-          order: { field: 'order', type: 'quantitative' },
+          ...vcpuShareEncoding(catLabels, CATEGORY_COLORS),
         },
         config: BASE_CONFIG,
       } as TopLevelSpec,
@@ -612,20 +606,7 @@ function runPlots(r: RunInput): Plot[] {
             sort: names,
             axis: { labelAngle: names.length > 6 ? -45 : 0 },
           },
-          y: {
-            field: 'share',
-            type: 'quantitative',
-            stack: 'zero',
-            title: 'vCPU time %',
-            scale: { domain: [0, 100] },
-          },
-          color: {
-            field: 'category',
-            type: 'nominal',
-            title: 'vCPU time',
-            scale: { domain: catLabels, range: catColors },
-          },
-          order: { field: 'order', type: 'quantitative' },
+          ...vcpuShareEncoding(catLabels, catColors),
         },
         config: BASE_CONFIG,
       } as TopLevelSpec,
