@@ -3,17 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { bfs } from '../../src/explore/bfs.ts';
 import { bfsDistances, dieHardModel, type Graph, graphModel } from '../../src/explore/toy_models.ts';
-
-/** Random graphs on up to 40 vertices with out-degree up to 4. */
-const graphs = fc.integer({ min: 1, max: 40 }).chain((n) =>
-  fc.record({
-    edges: fc.array(fc.array(fc.integer({ min: 0, max: n - 1 }), { maxLength: 4 }), {
-      minLength: n,
-      maxLength: n,
-    }),
-    target: fc.integer({ min: 0, max: n }),
-  }),
-);
+import { assertPathToTarget, graphs } from '../test_utils/graph_arbitrary.ts';
 
 test('Die Hard: BFS finds the 6-step solution (a shortest one)', () => {
   const model = dieHardModel();
@@ -50,6 +40,7 @@ test('BFS stores exactly the reachable states and reports a target at its BFS di
         assert.ok(r.kind === 'violation');
         assert.equal(r.trace.steps.length, d);
         assert.equal(r.trace.states[d]?.[0], target);
+        assertPathToTarget(edges, target, r.trace);
       }
     }),
   );

@@ -9,16 +9,7 @@ import { apfSlotModel } from '../../src/explore/models/apf_slot.ts';
 import { bfsDistances, dieHardModel, type Graph, graphModel } from '../../src/explore/toy_models.ts';
 import { runExplore } from '../../src/explore/x86/run.ts';
 import { loadExplore } from '../../src/explore/x86/scenario.ts';
-
-const graphs = fc.integer({ min: 1, max: 40 }).chain((n) =>
-  fc.record({
-    edges: fc.array(fc.array(fc.integer({ min: 0, max: n - 1 }), { maxLength: 4 }), {
-      minLength: n,
-      maxLength: n,
-    }),
-    target: fc.integer({ min: 0, max: n }),
-  }),
-);
+import { assertPathToTarget, graphs } from '../test_utils/graph_arbitrary.ts';
 
 test('bitstate with a large array: exactly the reachable states; a reported trace is a real path to the target', () => {
   fc.assert(
@@ -31,11 +22,7 @@ test('bitstate with a large array: exactly the reachable states; a reported trac
         assert.equal(r.stats.states, dist.size);
       } else {
         assert.ok(r.kind === 'violation');
-        const vs = r.trace.states.map((s) => s[0] as number);
-        assert.equal(vs[0], 0);
-        assert.equal(vs.at(-1), target);
-        for (let k = 0; k + 1 < vs.length; k++)
-          assert.equal(edges[vs[k] as number]?.[r.trace.steps[k] as number], vs[k + 1]);
+        assertPathToTarget(edges, target, r.trace);
       }
     }),
   );

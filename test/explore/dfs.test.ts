@@ -3,16 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { dfs } from '../../src/explore/dfs.ts';
 import { bfsDistances, dieHardModel, type Graph, graphModel } from '../../src/explore/toy_models.ts';
-
-const graphs = fc.integer({ min: 1, max: 40 }).chain((n) =>
-  fc.record({
-    edges: fc.array(fc.array(fc.integer({ min: 0, max: n - 1 }), { maxLength: 4 }), {
-      minLength: n,
-      maxLength: n,
-    }),
-    target: fc.integer({ min: 0, max: n }),
-  }),
-);
+import { assertPathToTarget, graphs } from '../test_utils/graph_arbitrary.ts';
 
 test('DFS stores exactly the reachable states; a reported trace is a real path to the target', () => {
   fc.assert(
@@ -27,12 +18,7 @@ test('DFS stores exactly the reachable states; a reported trace is a real path t
         assert.equal(r.stats.transitions, degree);
       } else {
         assert.ok(r.kind === 'violation');
-        const vs = r.trace.states.map((s) => s[0] as number);
-        assert.equal(vs[0], 0);
-        assert.equal(vs.at(-1), target);
-        for (let k = 0; k + 1 < vs.length; k++) {
-          assert.equal(edges[vs[k] as number]?.[r.trace.steps[k] as number], vs[k + 1]);
-        }
+        const vs = assertPathToTarget(edges, target, r.trace);
         assert.ok(vs.length - 1 >= (dist.get(target) as number));
       }
     }),
