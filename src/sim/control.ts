@@ -40,8 +40,8 @@ export function startControl(s: SimState): void {
     if (lock !== null) {
       // The scan's change_prot_numa keeps its invalidation window open while it changes the PTEs.
       s.numa.runScan = (vm, start, end) => {
-        const at = lock.beginTimed(vm, s.now, MM_NUMA_PROTNONE, start, end);
-        if (lock.thread >= 0) s.heap.push(at, ctrl(CTRL_MM_WINDOW, windowArg(vm, lock.thread)));
+        const w = lock.beginTimed(vm, s.now, MM_NUMA_PROTNONE, start, end);
+        if (w !== null) s.heap.push(w.at, ctrl(CTRL_MM_WINDOW, windowArg(vm, w.thread)));
       };
     }
   }

@@ -104,25 +104,27 @@ export class MmuLockTiming {
 
   /**
    * Starts host memory operation `op` on slot pages [start, end) of VM vm at `now` as a timed window:
-   * invalidate_range_start (and its zap) runs now; returns when the rest (the PTE change, then
-   * invalidate_range_end) is due, with the host mm thread to finish it (`endAt`, `thread`), or thread -1
-   * when every host mm thread is busy and the operation ran whole at once.
+   * invalidate_range_start (and its zap) runs now. Returns the host mm thread that finishes it and when
+   * (the PTE change, then invalidate_range_end: `finishTimed`), or null when every host mm thread is busy
+   * and the operation ran whole at once.
    */
-  beginTimed(vm: number, now: number, op: number, start: number, end: number): number {
+  beginTimed(
+    vm: number,
+    now: number,
+    op: number,
+    start: number,
+    end: number,
+  ): { thread: number; at: number } | null {
     const kvm = this.vms[vm]!;
-    const t = applyX86Step(kvm, { kind: 'host_mm_begin', op, start, end });
-    if (t < 0) {
+    const thread = applyX86Step(kvm, { kind: 'host_mm_begin', op, start, end });
+    if (thread < 0) {
       applyX86Step(kvm, { kind: 'host_mm', op, start, end });
-      this.thread = -1;
-      return now;
+      return null;
     }
-    applyX86Step(kvm, { kind: 'host_mm_step', thread: t });
+    applyX86Step(kvm, { kind: 'host_mm_step', thread });
     this.windows[vm]!++;
-    this.thread = t;
-    return Math.max(now, this.hostFreeAt[vm]!) + this.costs.host_pte * (end - start);
+    return { thread, at: Math.max(now, this.hostFreeAt[vm]!) + this.costs.host_pte * (end - start) };
   }
-  /** The host mm thread of the last beginTimed (-1: it ran whole). */
-  thread = -1;
 
   /** The due time of a timed window came: the PTE change, then invalidate_range_end. */
   finishTimed(vm: number, thread: number): void {
