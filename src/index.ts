@@ -10,7 +10,6 @@ import {
   readSavedCounterexample,
   runReplay,
 } from './cli/replay_load.ts';
-import { VERSION } from './cli/version.ts';
 import {
   parseS390Explore,
   runS390Explore,
@@ -32,6 +31,7 @@ import { readScenarioFile } from './scenario/load.ts';
 import { checkSimResources, DEFAULT_MEMORY_BUDGET } from './scenario/resources.ts';
 import { ScenarioError } from './scenario/scenario_error.ts';
 import { StuckError, UsageError } from './scenario/usage_error.ts';
+import { VERSION } from './scenario/version.ts';
 import { parseScript } from './script/load_script.ts';
 import { runScript as runX86Script } from './script/runner.ts';
 import {

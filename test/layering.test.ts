@@ -84,7 +84,7 @@ function buildGraph(files: readonly string[], read: (f: string) => string): Edge
   const edges: Edge[] = [];
   for (const from of files) {
     for (const { spec, typeOnly, line } of importsOf(read(from))) {
-      // Only source files: package.json (the version, src/cli/version.ts) is data, not a module of ours.
+      // Only source files: package.json (the version, src/scenario/version.ts) is data, not a module of ours.
       if (!spec.startsWith('.') || spec.endsWith('.json')) continue;
       const to = normalize(join(dirname(from), spec))
         .split('\\')

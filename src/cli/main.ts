@@ -14,6 +14,7 @@
 // trace. Anything else is a bug in kvmsim: one line saying so, exit 70, the stack with --debug.
 import { Command, CommanderError } from 'commander';
 import { StuckError, UsageError } from '../scenario/usage_error.ts';
+import { VERSION } from '../scenario/version.ts';
 import * as compareCommand from './compare_command.ts';
 import * as diffCommand from './diff_command.ts';
 import * as exploreCommand from './explore_command.ts';
@@ -24,7 +25,6 @@ import * as runCommand from './run_command.ts';
 import * as schemaCommand from './schema_command.ts';
 import * as scriptCommand from './script_command.ts';
 import * as sweepCommand from './sweep_command.ts';
-import { VERSION } from './version.ts';
 import * as workerCommand from './worker_command.ts';
 
 export const EXIT_USAGE = 2;

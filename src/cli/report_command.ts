@@ -47,7 +47,7 @@ export function register(program: Command): void {
       const { loadReportInput } = await import('../report/input.ts');
       const { plotsFor } = await import('../report/plots.ts');
       const { renderSvg } = await import('../report/render.ts');
-      const { KVMSIM_VERSION } = await import('../report/version.ts');
+      const { VERSION: KVMSIM_VERSION } = await import('../scenario/version.ts');
       if (!FORMATS.includes(flags.format))
         throw new UsageError(
           `--format: expected one of ${FORMATS.join(', ')}, got ${JSON.stringify(flags.format)}`,

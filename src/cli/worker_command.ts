@@ -29,7 +29,7 @@ export function register(program: Command): void {
       const { defaultJobs, WorkerPool } = await import('../pool/pool.ts');
       const { parseRedisUrl, startQueueWorker, UnrecoverableError } = await import('../pool/queue.ts');
       const { POINT_TASK } = await import('../sweep/point_task.ts');
-      const { KVMSIM_VERSION } = await import('../sweep/version.ts');
+      const { VERSION: KVMSIM_VERSION } = await import('../scenario/version.ts');
       const target = parseRedisUrl('<url>', url);
       const jobs = flags.jobs !== undefined ? parseCountFlag('--jobs', flags.jobs, 1024) : defaultJobs();
       const lockDurationMs = parseLockDuration(flags.lockDuration);

@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
 import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import { VERSION as KVMSIM_VERSION } from '../scenario/version.ts';
 import { parseSimScenario, type SimScenario } from '../sim/load_sim.ts';
 import { type PathStep, parsePath, setPath } from './field_path.ts';
 import { DEFAULT_SWEEP_METRICS, SweepScenarioSchema } from './schema.ts';
-import { KVMSIM_VERSION } from './version.ts';
 
 export interface SweepAxis {
   path: string;

@@ -18,10 +18,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../scenario/usage_error.ts';
+import { VERSION as KVMSIM_VERSION } from '../scenario/version.ts';
 import { summarize } from '../sim/compare.ts';
 import { alignTable } from '../sim/report.ts';
 import type { Sweep } from './load.ts';
-import { KVMSIM_VERSION } from './version.ts';
 
 export interface SweepRow {
   pointIndex: number;

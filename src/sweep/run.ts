@@ -5,12 +5,12 @@ import { WorkerPool } from '../pool/pool.ts';
 import { startCountProgress } from '../pool/progress.ts';
 import { DEFAULT_QUEUE_NAME, type RedisTarget, submitAndCollect } from '../pool/queue.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import { VERSION as KVMSIM_VERSION } from '../scenario/version.ts';
 import { runSimulation } from '../sim/run.ts';
 import { getPath, parsePath } from './field_path.ts';
 import type { Sweep } from './load.ts';
 import type { SweepOutput, SweepSummary } from './output.ts';
 import { POINT_TASK, type PointJob, type PointResult } from './point_task.ts';
-import { KVMSIM_VERSION } from './version.ts';
 
 export interface RunSweepOptions {
   /** Local threads (1: inline, one point after the other). Ignored with `queue`. */
