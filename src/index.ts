@@ -44,14 +44,48 @@ import type { S390Script } from './script/s390_schema.ts';
 import type { Script } from './script/schema.ts';
 import { formatJsonLines, formatTable, type TranscriptRecord } from './script/transcript.ts';
 import { type Comparison, compareVariants, formatComparison, variantGrid } from './sim/compare.ts';
-import { parseSimScenario, type SimScenario } from './sim/load_sim.ts';
+import { parseSimScenario, type SimScenario, simWithVariants } from './sim/load_sim.ts';
 import type { RunMetrics } from './sim/metrics.ts';
 import { formatReport } from './sim/report.ts';
 import { runSimulation } from './sim/run.ts';
 import { runSimScenario, type SimReport } from './sim/s390/run.ts';
 import { parseS390Sim, type S390SimScenario } from './sim/s390/scenario.ts';
 import { APF_MODES, type ApfMode } from './sim/schema.ts';
+import { resolveVariants } from './variant/load.ts';
 
+export { APF_WAKEUP_ALL_TOKEN, KVM_REQ_APF_HALT, KVM_REQ_APF_READY } from './abi/kvm_host.ts';
+export * from './abi/kvm_para.ts';
+export type { GuestBehaviour, PageReadyOp } from './guest/x86/guest_behaviour.ts';
+export type { EraConfig } from './host/x86/era.ts';
+export type { X86KernelFnName, X86KernelFns } from './host/x86/kernel_fns.ts';
+export { X86_KERNEL_FN_NAMES } from './host/x86/kernel_fns.ts';
+export type { MmuBehaviour } from './host/x86/mmu_era.ts';
+export type { MmuHost } from './host/x86/mmu_notifier.ts';
+export {
+  HOST_MM_OPS,
+  MM_COW,
+  MM_DONTNEED,
+  MM_KSM_REPLACE,
+  MM_KSM_WRPROTECT,
+  MM_MEMSLOT_REMAP,
+  MM_MIGRATE,
+  MM_MPROTECT_RO,
+  MM_MPROTECT_RW,
+  MM_MUNMAP,
+  MM_NUMA_PROTNONE,
+  MM_RECLAIM,
+  MM_THP_COLLAPSE,
+  MM_THP_SPLIT,
+} from './host/x86/primary_mmu.ts';
+export type { KvmVcpu } from './host/x86/vcpu.ts';
+export { kvm_make_request } from './host/x86/vcpu.ts';
+export type { KvmVm } from './host/x86/vm.ts';
+export { kvm_vcpu_kick } from './host/x86/vm.ts';
+// The variants API (docs/variants.md): what a variant module imports from 'kvmsim'.
+export type { HostBehaviour, KernelHooks, Variant, VariantProperty, VariantView } from './variant/api.ts';
+export { defineVariant } from './variant/api.ts';
+export { variantState } from './variant/state.ts';
+export { VariantError } from './variant/variant_error.ts';
 export type {
   ApfMode,
   BugName,
@@ -86,6 +120,29 @@ export {
   UsageError,
   VERSION,
 };
+
+/**
+ * Loads the variant modules a scenario names (relative to its file) and `extra` ones (relative to the
+ * working directory), as `kvmsim … --variant` does; the scenario returned names them so that runScript,
+ * simulate, compare and explore apply them. A variant is code run in this process: load only what you trust.
+ */
+export async function loadScenarioVariants(sc: Scenario, extra: readonly string[] = []): Promise<Scenario> {
+  const file = sc.file === '(data)' ? null : sc.file;
+  if (sc.arch === 's390') {
+    if (extra.length > 0) throw new UsageError(`${sc.file}: variants: x86 scenarios only`);
+    return sc;
+  }
+  if (sc.kind === 'script')
+    return {
+      ...sc,
+      script: { ...sc.script, variants: await resolveVariants(sc.script.variants, file, extra) },
+    };
+  if (sc.kind === 'sim') return { ...sc, scenario: await simWithVariants(sc.scenario, file, extra) };
+  return {
+    ...sc,
+    config: { ...sc.config, variants: await resolveVariants(sc.config.variants ?? [], file, extra) },
+  };
+}
 
 /** A loaded, validated scenario: what `loadScenario` returns and the other functions take. */
 export type Scenario =

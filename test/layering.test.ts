@@ -30,7 +30,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['host/x86', 'host/arm64', 's390'],
   ['guest/x86'],
   ['scenario'],
-  ['sim/engine', 'explore', 'trace', 'pool'],
+  ['sim/engine', 'explore', 'trace', 'pool', 'variant'],
   ['script'],
   ['sim', 'sim/s390', 'explore/x86', 'explore/s390', 'explore/models', 'oracle', 'report'],
   ['sweep'],

@@ -9,6 +9,7 @@ import { UsageError } from '../scenario/usage_error.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxTime } from './budget_flags.ts';
 import { budgetName, exploreJsonLine } from './explore_json.ts';
 import { openOutput } from './output_file.ts';
+import { collect, VARIANT_HELP, variantFiles } from './scenario_flags.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_COUNTEREXAMPLE = 1;
@@ -33,6 +34,7 @@ interface ExploreFlags {
   por?: boolean;
   timing?: boolean;
   maxTime: string;
+  variant?: string[];
 }
 
 function positiveInt(flag: string, v: string, max: number): number {
@@ -91,6 +93,7 @@ export function register(program: Command): void {
     .option('--timing', 'also print wall-clock times and states/s (they differ from run to run)')
     .option('--no-symmetry', 'store every task permutation (no symmetry reduction)')
     .option('--no-por', 'expand every enabled step (no partial-order reduction)')
+    .option('--variant <files>', VARIANT_HELP, collect, [])
     .action(async (file: string, flags: ExploreFlags) => {
       if ([flags.bfs, flags.dfs, flags.bitstate !== undefined].filter(Boolean).length > 1)
         throw new UsageError('--bfs, --dfs and --bitstate: choose one');
@@ -104,6 +107,7 @@ export function register(program: Command): void {
       const { s390FileKind } = await import('./s390_kind.ts');
       if (s390FileKind(file) !== null) {
         if (bitstateBits !== undefined) throw new UsageError('--bitstate: x86 explore scenarios only');
+        if ((flags.variant ?? []).length > 0) throw new UsageError('--variant: x86 scenarios only');
         // arch: s390 explore scenarios (docs/s390.md), on the same engine; --save writes the same envelope
         // as x86 (its embedded scenario says arch: s390, which is how `kvmsim replay` dispatches).
         const s390Save = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
@@ -131,7 +135,17 @@ export function register(program: Command): void {
           import('../explore/x86/run.ts'),
           import('../explore/x86/scenario.ts'),
         ]);
-      const { scenario, config, raw } = loadExplore(file);
+      const loaded = loadExplore(file);
+      const { scenario } = loaded;
+      let { config, raw } = loaded;
+      const extra = variantFiles(flags.variant);
+      if (extra.length > 0 || (config.variants ?? []).length > 0) {
+        // The variants named relative to the working directory, in the config and in what --save keeps.
+        const { resolveVariants } = await import('../variant/load.ts');
+        const variants = await resolveVariants(config.variants ?? [], file, extra);
+        config = { ...config, variants };
+        raw = { ...(raw as object), variants };
+      }
       const search = scenario.search;
       const saveOut = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
       const outcome = runExplore(config, {
@@ -165,12 +179,18 @@ export function register(program: Command): void {
         saveOut.commit();
       } else saveOut?.abort();
       const budget = budgetName(outcome.budgetReason);
+      // The variants applied, by name (docs/variants.md): in the heading and in the JSON.
+      const variantNames =
+        (config.variants ?? []).length > 0
+          ? (await import('../variant/variant_set.ts')).variantSet(config.variants).loaded.map((l) => l.name)
+          : [];
       if (flags.json) {
         process.stdout.write(
           exploreJsonLine({
             file,
             arch: 'x86',
             name: scenario.name ?? file,
+            ...(variantNames.length > 0 ? { variants: variantNames } : {}),
             verdict: outcome.verdict,
             ...(budget ? { budget } : {}),
             ...(cx && rep
@@ -193,7 +213,7 @@ export function register(program: Command): void {
           }),
         );
       } else {
-        const name = scenario.name ?? file;
+        const name = `${scenario.name ?? file}${variantNames.length > 0 ? ` [variants: ${variantNames.join(', ')}]` : ''}`;
         const out: string[] = [];
         if (outcome.verdict === 'ok' && outcome.bitstate) {
           const checked = config.properties.filter((p) => !outcome.livenessSkipped?.includes(p));

@@ -10,6 +10,8 @@ export interface ExploreJson {
   readonly arch: 'x86' | 's390';
   /** The scenario's `name:`, else the file. */
   readonly name: string;
+  /** x86: the variants applied (docs/variants.md), by name; absent when none. */
+  readonly variants?: readonly string[];
   readonly verdict: 'ok' | 'counterexample' | 'budget';
   /** maxStates, maxMemBytes, maxTime or "liveness pass". */
   readonly budget?: string;
@@ -43,6 +45,7 @@ export function exploreJsonLine(j: ExploreJson): string {
     file: j.file,
     arch: j.arch,
     name: j.name,
+    ...(j.variants !== undefined ? { variants: j.variants } : {}),
     verdict: j.verdict,
     ...(j.budget !== undefined ? { budget: j.budget } : {}),
     ...(j.property !== undefined ? { property: j.property } : {}),

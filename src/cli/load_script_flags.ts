@@ -10,6 +10,9 @@ import type { ScenarioFlags } from './scenario_flags.ts';
 // The flag declarations live in scenario_flags.ts (loaded eagerly for --help); re-exported here.
 export { BUG_HELP, collect, ERA_HELP, type ScenarioFlags } from './scenario_flags.ts';
 
+import { resolveVariants } from '../variant/load.ts';
+import { variantFiles } from './scenario_flags.ts';
+
 /** Reads FILE and applies --era / --bug before validation, so their errors name the flag. */
 export function loadScriptWithFlags(file: string, flags: ScenarioFlags): Script {
   if (flags.era !== undefined && !(ERA_NAMES as readonly string[]).includes(flags.era))
@@ -24,4 +27,11 @@ export function loadScriptWithFlags(file: string, flags: ScenarioFlags): Script 
     if (flags.bug.length > 0) r.bugs = [...new Set([...(Array.isArray(r.bugs) ? r.bugs : []), ...flags.bug])];
   }
   return parseScript(raw, file);
+}
+
+/** loadScriptWithFlags, then the scenario's and the --variant flags' variant modules loaded (docs/variants.md). */
+export async function loadScriptWithVariants(file: string, flags: ScenarioFlags): Promise<Script> {
+  const script = loadScriptWithFlags(file, flags);
+  script.variants = await resolveVariants(script.variants, file, variantFiles(flags.variant));
+  return script;
 }

@@ -39,7 +39,16 @@ export function register(program: Command): void {
         return;
       }
       const saved = load.checkSavedCounterexample(data, file);
-      const prepared = load.prepareReplay(saved, file);
+      let prepared = load.prepareReplay(saved, file);
+      const savedVariants = prepared.config.variants ?? [];
+      if (savedVariants.length > 0) {
+        // Saved relative to the working directory explore ran in (docs/variants.md).
+        const { resolveVariants } = await import('../variant/load.ts');
+        prepared = {
+          ...prepared,
+          config: { ...prepared.config, variants: await resolveVariants(savedVariants, null) },
+        };
+      }
       const cx = prepared.counterexample;
       const name = (saved.scenario as { name?: string } | null)?.name ?? file;
       const traceOut = flags.trace !== undefined ? openOutput('--trace', flags.trace, [file]) : null;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../scenario/usage_error.ts';
 import type { TranscriptRecord } from '../script/transcript.ts';
 import { openOutput } from './output_file.ts';
-import { BUG_HELP, collect, ERA_HELP, type ScenarioFlags } from './scenario_flags.ts';
+import { BUG_HELP, collect, ERA_HELP, type ScenarioFlags, VARIANT_HELP } from './scenario_flags.ts';
 import type { expectFailure } from './script_suite.ts';
 
 interface ScriptFlags extends ScenarioFlags {
@@ -31,6 +31,7 @@ export function register(program: Command): void {
     .option('--json', 'one JSON object per line instead of a table')
     .option('--era <era>', ERA_HELP)
     .option('--bug <name>', BUG_HELP, collect, [])
+    .option('--variant <files>', VARIANT_HELP, collect, [])
     .option('--backend <backend>', 'model (the default) or kvm (the real kernel through /dev/kvm)', 'model')
     .option(
       '--trace-events',
@@ -70,21 +71,26 @@ export function register(program: Command): void {
           flags.backend !== 'model' ||
           flags.era !== undefined ||
           flags.bug.length > 0 ||
+          (flags.variant ?? []).length > 0 ||
           flags.ftrace ||
           flags.trace
         )
-          throw new UsageError('--backend, --era, --bug, --ftrace and --trace: x86 scripts only');
+          throw new UsageError('--backend, --era, --bug, --variant, --ftrace and --trace: x86 scripts only');
         const { runS390ScriptFile } = await import('./s390_adapter.ts');
         const r = runS390ScriptFile(file, { json: flags.json, traceEvents: flags.traceEvents });
         process.stdout.write(r.text);
         process.exitCode = r.exitCode;
         return;
       }
-      const [{ loadScriptWithFlags }, { formatJsonLines, formatTable }] = await Promise.all([
+      const [{ loadScriptWithVariants }, { formatJsonLines, formatTable }] = await Promise.all([
         import('./load_script_flags.ts'),
         import('../script/transcript.ts'),
       ]);
-      const script = loadScriptWithFlags(file, flags);
+      const script = await loadScriptWithVariants(file, flags);
+      if (flags.backend === 'kvm' && script.variants.length > 0)
+        throw new UsageError(
+          `--backend kvm: ${file}: variants change the model, and the real kernel runs as built; drop the variants or use --backend model`,
+        );
       const ftraceOut = flags.ftrace !== undefined ? openOutput('--ftrace', flags.ftrace, [file]) : null;
       const traceOut =
         flags.trace !== undefined

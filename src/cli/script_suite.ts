@@ -11,7 +11,7 @@ import { formatJunit, SuiteReporter, type SuiteResult, suiteExitCode } from '../
 import type { TranscriptRecord } from '../script/transcript.ts';
 import { comparable, diffTranscripts } from '../script/transcript_diff.ts';
 import { checkX86Expect, expectationCount } from '../script/x86_expect.ts';
-import { loadScriptWithFlags, type ScenarioFlags } from './load_script_flags.ts';
+import { loadScriptWithVariants, type ScenarioFlags } from './load_script_flags.ts';
 import { openOutput } from './output_file.ts';
 import { runS390ScriptFile, s390FileKind } from './s390_adapter.ts';
 
@@ -99,7 +99,7 @@ export async function runScriptSuite(files: readonly string[], flags: SuiteFlags
         );
         continue;
       }
-      const script = loadScriptWithFlags(file, flags);
+      const script = await loadScriptWithVariants(file, flags);
       if (flags.backend === 'kvm') {
         kvm.push({ index, script });
         continue;
@@ -171,7 +171,7 @@ export async function runDiffSuite(files: readonly string[], flags: SuiteFlags):
           'arch',
           'kvmsim diff runs x86 scripts only (the kernel backend is x86)',
         );
-      const script = loadScriptWithFlags(file, flags);
+      const script = await loadScriptWithVariants(file, flags);
       items.push({ index, script, model: comparable(runScript(script).records) });
     } catch (e) {
       reporter.add(index, errorResult(file, e));

@@ -25,6 +25,7 @@ import {
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_vmexit } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { variantSet } from '../variant/variant_set.ts';
 import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
@@ -63,9 +64,15 @@ class LinuxScriptRun {
     const g = script.guest as LinuxGuestScript;
     const c = script.vm;
     const bugs = bugSet(script.bugs);
-    const era = hostBehaviour(script.era, bugs, c.pv_msr_unsupported, {
-      lapicDequeueGate: c.lapic_dequeue_gate,
-    });
+    const variants = variantSet(script.variants);
+    const era = hostBehaviour(
+      script.era,
+      bugs,
+      c.pv_msr_unsupported,
+      { lapicDequeueGate: c.lapic_dequeue_gate },
+      variants.host,
+      variants.kfn,
+    );
     // The VMM's CPU model ∩ KVM_GET_SUPPORTED_CPUID: an old host never shows a newer async-PF bit.
     const kvm_features = (c.kvm_features & kvmSupportedPvFeatures(era)) >>> 0;
     this.multi = c.vcpus > 1;
@@ -89,6 +96,7 @@ class LinuxScriptRun {
         max_tasks: Math.max(1, g.tasks.length),
         bugs,
         wake_all_frees_dummies: g.wake_all_frees_dummies,
+        variants: variants.guest,
       },
       sink: transcriptSink(this.host.records, this.multi),
     });

@@ -17,6 +17,7 @@ import {
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { variantSet } from '../variant/variant_set.ts';
 import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
@@ -60,12 +61,18 @@ class ScriptRun {
     opts: RunOptions,
   ) {
     const c = script.vm;
+    const variants = variantSet(script.variants);
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
     this.host = new HostTimeline(
-      hostBehaviour(script.era, bugSet(script.bugs), c.pv_msr_unsupported, {
-        lapicDequeueGate: c.lapic_dequeue_gate,
-      }),
+      hostBehaviour(
+        script.era,
+        bugSet(script.bugs),
+        c.pv_msr_unsupported,
+        { lapicDequeueGate: c.lapic_dequeue_gate },
+        variants.host,
+        variants.kfn,
+      ),
       toVmConfig(c, c.kvm_features, bugSet(script.bugs)),
       this.multi,
       opts,

@@ -284,6 +284,8 @@ export const ScriptSchema = z.strictObject({
   era: z.enum(ERA_NAMES).default('6.18'),
   /** Historical bugs switched back on (docs/bugs.md). */
   bugs: z.array(z.enum(BUG_NAMES)).default([]),
+  /** Variant modules (docs/variants.md), paths relative to this file; applied after the bug switches. */
+  variants: z.array(z.string().min(1)).default([]),
   vm: ScriptVmSchema,
   ops: z.array(ScriptOpSchema).min(1),
   handlers: HandlersSchema,

@@ -1,11 +1,13 @@
 // Loading a `kind: sim` scenario: YAML → zod → expansion of `count` → cross-field checks. Every failure
 // is one line naming the file, the field and what is allowed (ScenarioError, exit 2).
+
 import type { LinuxGuestKind } from '../guest/x86/linux/config.ts';
 import type { BugName } from '../host/x86/bugs.ts';
 import type { EraName } from '../host/x86/era.ts';
 import { PAGE_SIZE } from '../mem/guest_memory.ts';
 import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
+import { resolveVariants } from '../variant/load.ts';
 import type { CompactionSpec } from './compaction.ts';
 import type { SimCosts } from './costs.ts';
 import type { DistSpec } from './engine/dist.ts';
@@ -36,6 +38,11 @@ export interface SimVmSpec {
   eraExplicit: boolean;
   guestExplicit: boolean;
   bugs: BugName[];
+  /**
+   * Variant modules (docs/variants.md): the scenario's then the VM's, as written until simWithVariants
+   * loads them and names them relative to the working directory; absent when there are none.
+   */
+  variants?: string[];
   initialResidency: number;
   tick: number;
   /** Duplicate content for KSM (schema duplicate_pages, duplicate_kinds). */
@@ -158,6 +165,7 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
         eraExplicit: e.era !== undefined,
         guestExplicit: e.guest !== undefined,
         bugs: e.bugs,
+        ...(s.variants.length + e.variants.length > 0 ? { variants: [...s.variants, ...e.variants] } : {}),
         initialResidency: e.initial_residency,
         tick: e.tick,
         duplicatePages: e.duplicate_pages,
@@ -250,4 +258,22 @@ export function parseSimScenario(raw: unknown, file: string): SimScenario {
 
 export function loadSimScenario(file: string): SimScenario {
   return parseSimScenario(readScenarioFile(file), file);
+}
+
+/**
+ * The scenario with its VMs' variant modules loaded (paths relative to `file`) and `extra` ones (relative
+ * to the working directory, `--variant`) added to every VM (docs/variants.md).
+ */
+export async function simWithVariants(
+  s: SimScenario,
+  file: string | null,
+  extra: readonly string[] = [],
+): Promise<SimScenario> {
+  if (extra.length === 0 && s.vms.every((v) => v.variants === undefined)) return s;
+  const vms: SimVmSpec[] = [];
+  for (const v of s.vms) {
+    const variants = await resolveVariants(v.variants ?? [], file, extra);
+    vms.push(variants.length > 0 ? { ...v, variants } : v);
+  }
+  return { ...s, vms };
 }

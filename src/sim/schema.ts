@@ -113,6 +113,8 @@ const VmEntrySchema = z.strictObject({
   guest: z.enum(LINUX_GUEST_KINDS).optional(),
   /** Historical bug switches (docs/bugs.md), host and guest side. */
   bugs: z.array(z.enum(BUG_NAMES)).default([]),
+  /** Variant modules for this VM (docs/variants.md), after the scenario's `variants`; paths relative to the file. */
+  variants: z.array(z.string().min(1)).default([]),
   /** Fraction of guest RAM resident on the host at start (the workload's most popular pages first). */
   initial_residency: ratio('initial_residency').default(1),
   /**
@@ -227,6 +229,8 @@ export const SimScenarioSchema = z.strictObject({
   warmup: z.union([z.literal('auto'), durationSchema]).default(0),
   /** Stop early once this many page-ins (major faults) happened. */
   max_faults: intIn(1, Number.MAX_SAFE_INTEGER).optional(),
+  /** Variant modules every VM runs (docs/variants.md), paths relative to this file. */
+  variants: z.array(z.string().min(1)).default([]),
   host: HostSchema,
   costs: z.strictObject(costShape).prefault({}),
   vms: z.array(VmEntrySchema).min(1, 'expected at least one VM'),

@@ -1,12 +1,14 @@
 // One simulated VM: the host model's KvmVm with the Linux guest model installed, built for a protocol
 // mode (docs/simulator.md, "Protocol modes"). What each run step did (injections included) the models
 // write into the VM's StepEffects (vm.effects).
+
 import { KVM_FEATURE_ASYNC_PF_INT } from '../abi/kvm_para.ts';
 import { linuxGuestConfigFor } from '../guest/x86/linux/config.ts';
 import { LinuxGuest } from '../guest/x86/linux/guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { eraConfig, hostBehaviour } from '../host/x86/era.ts';
 import { createVm, type HostHooks, type KvmVm } from '../host/x86/vm.ts';
+import { variantSet } from '../variant/variant_set.ts';
 import type { HostMemory } from './host_memory.ts';
 import { KERNEL_PAGES, type SimVmSpec, workingSetPages } from './load_sim.ts';
 import { WorkloadProgram } from './workload.ts';
@@ -36,8 +38,9 @@ export function createSimKvm(
   mmuNotifiers = false,
   mmuCaches = false,
 ): KvmVm {
+  const variants = variantSet(spec.variants);
   return createVm(
-    hostBehaviour(spec.era, bugSet(spec.bugs)),
+    hostBehaviour(spec.era, bugSet(spec.bugs), undefined, {}, variants.host, variants.kfn),
     {
       irqchip: true,
       enforce_pv_cpuid: false,
@@ -94,6 +97,7 @@ export function installSimGuest(
       max_dummies: Math.max(16, nTasks),
       slice_actions: spec.workload.slice_actions,
       bugs: bugSet(spec.bugs),
+      ...(spec.variants !== undefined ? { variants: variantSet(spec.variants).guest } : {}),
     },
     sink: null,
   });

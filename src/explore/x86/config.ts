@@ -128,6 +128,11 @@ export interface ExploreMapsSpec {
 export interface ExploreWorldConfig {
   readonly era: EraName;
   readonly bugs: readonly BugName[];
+  /**
+   * Variant modules (docs/variants.md): as written in the scenario until the command loads them, then
+   * named relative to the working directory (src/variant/load.ts resolveVariants). Empty: none.
+   */
+  readonly variants?: readonly string[];
   readonly vm: ExploreVmSpec;
   readonly guest: GuestSpec;
   readonly env: EnvBudgets;

@@ -1,6 +1,7 @@
 // Counterexamples: replayed step by step on a fresh world (no reductions, so every state is the real
 // one, not an orbit representative), rendered as a numbered step list with the fields each step changed
 // and what the host and the guest reported during it, and saved/loaded as JSON for `kvmsim replay`.
+import { variantNotes } from '../../host/x86/kernel_fns.ts';
 import { diffStates } from '../trace.ts';
 import { endViolation, invariantViolation } from './checks.ts';
 import type { ExploreWorldConfig } from './config.ts';
@@ -55,7 +56,14 @@ export function replay(cfg: ExploreWorldConfig, cx: Counterexample, model?: X86M
     const events: string[] = [];
     s.world.log.events = events;
     s.world.obs.events = events;
-    stepViolation = m.apply(s, id);
+    const variantCalls: string[] = [];
+    variantNotes.into = variantCalls;
+    try {
+      stepViolation = m.apply(s, id);
+    } finally {
+      variantNotes.into = null;
+    }
+    events.push(...variantCalls);
     s.world.log.events = null;
     s.world.obs.events = null;
     out.push({ id, label, changes: diffStates(m, before, s), events, stepViolation });

@@ -1,6 +1,7 @@
 // Everything about an explore world that is fixed by its configuration: the program pages, the bounds of
 // the host encoding, the guest-memory words to track, where each part sits in the encoding, and the
 // table of step ids. Computed once per model and shared by all its worlds.
+
 import { MSR_KVM_ASYNC_PF_EN } from '../../abi/kvm_para.ts';
 import { bugSet, hasBug } from '../../host/x86/bugs.ts';
 import type { HostCodecBounds } from '../../host/x86/codec.ts';
@@ -8,6 +9,7 @@ import { type EraConfig, hostBehaviour } from '../../host/x86/era.ts';
 import { CALLER_STEAL_TIME, callerWrites, HOST_MAP_CALLERS } from '../../host/x86/host_maps.ts';
 import { HOST_MM_OPS, MAX_MM_OPS } from '../../host/x86/primary_mmu.ts';
 import { gpaToGfn } from '../../mem/guest_memory.ts';
+import { type VariantSet, variantSet } from '../../variant/variant_set.ts';
 import { type EnvKind, type ExploreWorldConfig, LINUX_APF_REASON_BASE } from './config.ts';
 import { extraMapPages } from './map_actor.ts';
 
@@ -51,6 +53,8 @@ export interface WorldLayout {
   readonly cfg: ExploreWorldConfig;
   readonly era: EraConfig;
   readonly bugs: number;
+  /** The scenario's variants, composed (src/variant/variant_set.ts). */
+  readonly variants: VariantSet;
   readonly vcpus: number;
   /** Program pages (gfns), sorted: they start non-resident. */
   readonly pages: readonly number[];
@@ -94,9 +98,15 @@ function candidateAreas(cfg: ExploreWorldConfig): number[] {
 
 export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
   const bugs = bugSet(cfg.bugs);
-  const era = hostBehaviour(cfg.era, bugs, cfg.vm.pv_msr_unsupported, {
-    lapicDequeueGate: cfg.vm.lapic_dequeue_gate,
-  });
+  const variants = variantSet(cfg.variants);
+  const era = hostBehaviour(
+    cfg.era,
+    bugs,
+    cfg.vm.pv_msr_unsupported,
+    { lapicDequeueGate: cfg.vm.lapic_dequeue_gate },
+    variants.host,
+    variants.kfn,
+  );
   const pages = programPages(cfg);
   const maxWorks = pages.length + 1;
   const steps: StepDesc[] = [];
@@ -141,6 +151,7 @@ export function buildLayout(cfg: ExploreWorldConfig): WorldLayout {
     cfg,
     era,
     bugs,
+    variants,
     vcpus: V,
     pages,
     mmPages,

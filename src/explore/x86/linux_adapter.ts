@@ -1,6 +1,7 @@
 // The Linux ≥5.8 guest (src/guest/x86/linux/) as an explore-world guest: its own encoder
 // (encodeLinuxGuest) supplies the words, including the apf_reason areas in guest RAM.
 
+import type { GuestVariant } from '../../guest/x86/guest_behaviour.ts';
 import { apfEnabled, apfReasonPa } from '../../guest/x86/linux/apf_reason.ts';
 import { isLegacyGuest, linuxGuestConfigFor } from '../../guest/x86/linux/config.ts';
 import { KOP_NAMES } from '../../guest/x86/linux/cpu_init.ts';
@@ -97,6 +98,7 @@ export class LinuxAdapter implements GuestAdapter {
     spec: LinuxGuestSpec,
     bugs: number,
     log: EventLog,
+    variants: readonly GuestVariant[] = [],
   ) {
     this.programs = spec.tasks.map((t) => t.program);
     this.model = new LinuxGuest(vm, fixedProgram(this.programs), {
@@ -110,6 +112,7 @@ export class LinuxAdapter implements GuestAdapter {
         max_dummies: spec.max_dummies,
         slice_actions: spec.slice_actions,
         apic_enable_at_boot: spec.apic_enable_at_boot,
+        ...(variants.length > 0 ? { variants } : {}),
       },
       sink: sinkFor(log),
     });

@@ -143,6 +143,8 @@ export const ExploreScenarioSchema = z.strictObject({
   description: z.string().optional(),
   era: z.enum(ERA_NAMES).default('6.18'),
   bugs: z.array(z.enum(BUG_NAMES)).default([]),
+  /** Variant modules (docs/variants.md), paths relative to this file; applied after the bug switches. */
+  variants: z.array(z.string().min(1)).default([]),
   vm: VmSchema,
   guest: z.discriminatedUnion('kind', [LinuxSchema, BareSchema]),
   environment: EnvSchema,
@@ -335,6 +337,7 @@ export function toWorldConfig(file: string, s: ExploreScenario): ExploreWorldCon
   return {
     era: s.era,
     bugs: s.bugs,
+    ...(s.variants.length > 0 ? { variants: s.variants } : {}),
     vm: {
       vcpus: vm.vcpus,
       memory: vm.memory,

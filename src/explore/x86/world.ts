@@ -102,7 +102,7 @@ export class X86World {
     for (const g of layout.pages) host_page_evict(this.vm.mem.pageState, g); // swapped out on the host
     let adapter: GuestAdapter;
     if (cfg.guest.kind === 'linux') {
-      adapter = new LinuxAdapter(this.vm, cfg.guest, layout.bugs, this.log);
+      adapter = new LinuxAdapter(this.vm, cfg.guest, layout.bugs, this.log, layout.variants.guest);
     } else {
       const bare = new BareAdapter(this.vm, cfg.guest, layout.bounds.maxWorks, this.log);
       adapter = bare;

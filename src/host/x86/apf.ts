@@ -57,7 +57,7 @@ function apf_delivery_as_pf_vmexit(vm: KvmVm, vcpu: KvmVcpu): boolean {
  * kvm_arch_async_page_not_present (x86-apf §5.1): enabled, and SEND_ALWAYS or CPL ≠ 0; the guest-mode
  * rule lives in kvm_can_do_async_pf there.
  */
-export function kvm_can_deliver_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
+export function kvm_can_deliver_async_pf_model(vm: KvmVm, vcpu: KvmVcpu): boolean {
   const era = vm.era;
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) return false;
   if (
@@ -82,7 +82,7 @@ export const kvm_arch_interrupt_allowed = (vcpu: KvmVcpu): boolean =>
   vcpu.rflags_if && !vcpu.interrupt_shadow;
 
 /** @kernel kvm_can_do_async_pf (P-DO) */
-export function kvm_can_do_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
+export function kvm_can_do_async_pf_model(vm: KvmVm, vcpu: KvmVcpu): boolean {
   const era = vm.era;
   if (!lapic_in_kernel(vm) || kvm_event_needs_reinjection(vcpu)) return false;
   if (era.canDoChecksPendingException && kvm_is_exception_pending(vcpu)) return false;
@@ -95,7 +95,7 @@ export function kvm_can_do_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
 }
 
 /** @kernel apf_pageready_slot_free (P-FREE): a failed read counts as busy. */
-export function apf_pageready_slot_free(vm: KvmVm, vcpu: KvmVcpu): boolean {
+export function apf_pageready_slot_free_model(vm: KvmVm, vcpu: KvmVcpu): boolean {
   return apf_read_cached(vm, vcpu, 4) === 0;
 }
 
@@ -146,7 +146,7 @@ export const kvm_lapic_enabled = (vm: KvmVm, vcpu: KvmVcpu): boolean =>
  * kvm_arch_can_inject_async_page_present: the 'page ready' #PF needs the same conditions as any async
  * PF injection (IF = 1, nothing pending).
  */
-export function kvm_arch_can_dequeue_async_page_present(vm: KvmVm, vcpu: KvmVcpu): boolean {
+export function kvm_arch_can_dequeue_async_page_present_model(vm: KvmVm, vcpu: KvmVcpu): boolean {
   if (!kvm_pv_async_pf_enabled(vm, vcpu)) return true;
   if (vm.era.pageReady === 'pf') return kvm_can_do_async_pf(vm, vcpu);
   return (!vm.era.lapicDequeueGate || kvm_lapic_enabled(vm, vcpu)) && apf_pageready_slot_free(vm, vcpu);
@@ -156,7 +156,7 @@ export function kvm_arch_can_dequeue_async_page_present(vm: KvmVm, vcpu: KvmVcpu
  * @kernel alloc_apf_token (mmu.c): (id++ << 12) | vcpu_id in u32 arithmetic, with id reset to 1 whenever
  * (id << 12) would be 0, so a token is never 0 (6f3c1fc53d86). x86-apf §1.9
  */
-export function alloc_apf_token(vm: KvmVm, vcpu: KvmVcpu): number {
+export function alloc_apf_token_model(vm: KvmVm, vcpu: KvmVcpu): number {
   if (vm.era.tokenNonZero && (vcpu.apf.id << 12) >>> 0 === 0) vcpu.apf.id = 1;
   const token = ((vcpu.apf.id << 12) | vcpu.vcpu_id) >>> 0;
   vcpu.apf.id = (vcpu.apf.id + 1) >>> 0;
@@ -175,7 +175,7 @@ const apf_put_user_ready = (vm: KvmVm, vcpu: KvmVcpu, token: number): boolean =>
  * @kernel kvm_arch_async_page_not_present (x86-apf §3.8): inject the 'not present' #PF (or the #PF
  * VM-exit to L1), or fall back to the artificial halt. Returns notpresent_injected.
  */
-export function kvm_arch_async_page_not_present(vm: KvmVm, vcpu: KvmVcpu, slot: number): boolean {
+export function kvm_arch_async_page_not_present_model(vm: KvmVm, vcpu: KvmVcpu, slot: number): boolean {
   const w = vcpu.async_pf;
   const token = w.wToken[slot]!;
   vm.hooks.trace?.(vcpu.vcpu_id, TP_KVM_ASYNC_PF_NOT_PRESENT, token, w.wCr2OrGpa[slot]!);
@@ -206,7 +206,7 @@ function kvm_inject_async_page_fault(vcpu: KvmVcpu, token: number): void {
  * between the request and reading pageready_pending pairs with the ACK handler's smp_store_mb
  * (68c35f89d016).
  */
-export function kvm_arch_async_page_present_queued(vm: KvmVm, vcpu: KvmVcpu): void {
+export function kvm_arch_async_page_present_queued_model(vm: KvmVm, vcpu: KvmVcpu): void {
   // ≤5.7 had no such hook: completion was polled on every run-loop iteration.
   if (vm.era.completionPolled) return;
   kvm_make_request(vcpu, KVM_REQ_APF_READY);
@@ -219,7 +219,7 @@ export function kvm_arch_async_page_present_queued(vm: KvmVm, vcpu: KvmVcpu): vo
  * paging) when the guest switched CR3. A prefetch is never async: a page evicted again meanwhile is
  * faulted in synchronously, which the model treats as immediate.
  */
-export function kvm_arch_async_page_ready(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
+export function kvm_arch_async_page_ready_model(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
   const w = vcpu.async_pf;
   const f = w.wFlags[slot]!;
   if (f & W_WAKEUP_ALL) return;
@@ -249,7 +249,7 @@ export function kvm_arch_async_page_ready(vm: KvmVm, vcpu: KvmVcpu, slot: number
  * page-ready interrupt, but only for an injected 'not present' or a wakeup-all (2a18b7e7cd88), and
  * always end any halt.
  */
-export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
+export function kvm_arch_async_page_present_model(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
   const w = vcpu.async_pf;
   const f = w.wFlags[slot]!;
   const wakeup_all = (f & W_WAKEUP_ALL) !== 0;
@@ -331,4 +331,67 @@ export function fill_arch_async_pf(
   const direct = vm.config.tdp && !vcpu.guest_mode;
   if (direct) w.wFlags[slot] = w.wFlags[slot]! | W_DIRECT_MAP;
   w.wCr3[slot] = direct ? INVALID_GPA : vcpu.cr3;
+}
+
+// The hookable functions (kernel_fns.ts): each runs its model body above, or the variants' version.
+
+/** kvm_can_deliver_async_pf, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_can_deliver_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  const k = vm.era.kfn;
+  return k === null ? kvm_can_deliver_async_pf_model(vm, vcpu) : k.kvm_can_deliver_async_pf(vm, vcpu);
+}
+
+/** kvm_can_do_async_pf, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_can_do_async_pf(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  const k = vm.era.kfn;
+  return k === null ? kvm_can_do_async_pf_model(vm, vcpu) : k.kvm_can_do_async_pf(vm, vcpu);
+}
+
+/** apf_pageready_slot_free, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function apf_pageready_slot_free(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  const k = vm.era.kfn;
+  return k === null ? apf_pageready_slot_free_model(vm, vcpu) : k.apf_pageready_slot_free(vm, vcpu);
+}
+
+/** kvm_arch_can_dequeue_async_page_present, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_arch_can_dequeue_async_page_present(vm: KvmVm, vcpu: KvmVcpu): boolean {
+  const k = vm.era.kfn;
+  return k === null
+    ? kvm_arch_can_dequeue_async_page_present_model(vm, vcpu)
+    : k.kvm_arch_can_dequeue_async_page_present(vm, vcpu);
+}
+
+/** alloc_apf_token, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function alloc_apf_token(vm: KvmVm, vcpu: KvmVcpu): number {
+  const k = vm.era.kfn;
+  return k === null ? alloc_apf_token_model(vm, vcpu) : k.alloc_apf_token(vm, vcpu);
+}
+
+/** kvm_arch_async_page_not_present, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_arch_async_page_not_present(vm: KvmVm, vcpu: KvmVcpu, slot: number): boolean {
+  const k = vm.era.kfn;
+  return k === null
+    ? kvm_arch_async_page_not_present_model(vm, vcpu, slot)
+    : k.kvm_arch_async_page_not_present(vm, vcpu, slot);
+}
+
+/** kvm_arch_async_page_ready, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_arch_async_page_ready(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
+  const k = vm.era.kfn;
+  if (k === null) kvm_arch_async_page_ready_model(vm, vcpu, slot);
+  else k.kvm_arch_async_page_ready(vm, vcpu, slot);
+}
+
+/** kvm_arch_async_page_present, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_arch_async_page_present(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
+  const k = vm.era.kfn;
+  if (k === null) kvm_arch_async_page_present_model(vm, vcpu, slot);
+  else k.kvm_arch_async_page_present(vm, vcpu, slot);
+}
+
+/** kvm_arch_async_page_present_queued, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_arch_async_page_present_queued(vm: KvmVm, vcpu: KvmVcpu): void {
+  const k = vm.era.kfn;
+  if (k === null) kvm_arch_async_page_present_queued_model(vm, vcpu);
+  else k.kvm_arch_async_page_present_queued(vm, vcpu);
 }

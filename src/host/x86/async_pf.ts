@@ -77,7 +77,7 @@ export function async_pf_execute(vm: KvmVm, vcpu: KvmVcpu, slot: number): void {
  * @kernel kvm_check_async_pf_completion (x86-apf §3.10): while `done` is non-empty and the guest can take
  * a notification, prefault, notify and free the head item.
  */
-export function kvm_check_async_pf_completion(vm: KvmVm, vcpu: KvmVcpu): void {
+export function kvm_check_async_pf_completion_model(vm: KvmVm, vcpu: KvmVcpu): void {
   const w = vcpu.async_pf;
   while (!doneEmpty(w) && kvm_arch_can_dequeue_async_page_present(vm, vcpu)) {
     const slot = donePop(w);
@@ -120,4 +120,13 @@ export function kvm_clear_async_pf_completion_queue(vcpu: KvmVcpu): void {
   }
   while (!doneEmpty(w)) freeWork(w, donePop(w));
   w.queued = 0;
+}
+
+// The hookable functions (kernel_fns.ts): each runs its model body above, or the variants' version.
+
+/** kvm_check_async_pf_completion, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_check_async_pf_completion(vm: KvmVm, vcpu: KvmVcpu): void {
+  const k = vm.era.kfn;
+  if (k === null) kvm_check_async_pf_completion_model(vm, vcpu);
+  else k.kvm_check_async_pf_completion(vm, vcpu);
 }

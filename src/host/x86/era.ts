@@ -1,27 +1,10 @@
 // Host kernel generations (x86-apf §0.1). An era name is a kernel version that bounds a behaviour
 // change; `eraConfig` turns it into the switches the host model reads. Historical bugs that a release
 // shipped with are not implied by its era: they are named switches (bugs.ts) a scenario turns on.
-import {
-  BUG_APF_VS_DISABLED_LAPIC,
-  BUG_CACHE_MIN_TOO_SMALL,
-  BUG_CHANGE_PTE_OUTSIDE_WINDOW,
-  BUG_CR0PG_CLEARS_QUEUE,
-  BUG_DF_FIX_DROPS_UNRELATED,
-  BUG_DF_ON_BACK_TO_BACK_PF,
-  BUG_EN_COMMIT_BEFORE_VALIDATE,
-  BUG_END_ORDER_REVERSED,
-  BUG_MMU_SEQ_SIGN_EXTENSION,
-  BUG_NO_MEMSLOT_INTERLOCK,
-  BUG_NO_RETRY_CHECK,
-  BUG_PAGEREADY_WITHOUT_NOTPRESENT,
-  BUG_PRESENT_QUEUED_BARRIER,
-  BUG_ROOT_VS_MEMSLOT_UPDATE,
-  BUG_SEQ_SNAPSHOT_LATE,
-  BUG_TOKEN_ZERO,
-  BUG_TOPUP_UNDER_MMU_LOCK,
-  BUG_USE_CHANGE_PTE,
-  type BugSet,
-} from './bugs.ts';
+
+import { HOST_BUG_VARIANTS, type HostVariant } from './bug_variants.ts';
+import { BUG_NAMES, type BugSet } from './bugs.ts';
+import type { X86KernelFns } from './kernel_fns.ts';
 import {
   faithfulMmu,
   MMU_2_6,
@@ -144,6 +127,11 @@ export interface EraConfig {
   readonly pvEoiValidatesFirst: boolean;
   /** KVM's MMU-notifier side in this kernel (mmu_era.ts; docs/mmu.md has the table). */
   readonly mmu: MmuBehaviour;
+  /**
+   * The kernel functions as variants changed them (kernel_fns.ts, src/variant/compose.ts), or null: the
+   * model's own (every built-in era, and every variant that only changes the switches above).
+   */
+  readonly kfn: X86KernelFns | null;
 }
 
 const modern = {
@@ -172,6 +160,7 @@ const modern = {
   hasPollControl: true,
   stealTimeMapsAtWrite: false,
   pvEoiValidatesFirst: true,
+  kfn: null,
 } as const;
 
 const legacy = {
@@ -266,44 +255,29 @@ export interface Backports {
 }
 
 /**
- * The host behaviour of an era with historical bugs switched back on (bugs.ts), the 5bb9ac186512
- * backport set explicitly when `pvMsrUnsupported` is given, and other stable backports (`backports`).
+ * The host behaviour of an era: the 5bb9ac186512 backport set explicitly when `pvMsrUnsupported` is given,
+ * other stable backports (`backports`), the historical bugs switched back on (bugs.ts, each written as a
+ * variant in bug_variants.ts, applied in BUG_NAMES order), then the user's `variants` in order, and the
+ * variants' kernel functions (`kfn`, composed by src/variant/compose.ts).
  */
 export function hostBehaviour(
   name: EraName,
   bugs: BugSet = 0,
   pvMsrUnsupported?: boolean,
   backports: Backports = {},
+  variants: readonly HostVariant[] = [],
+  kfn: X86KernelFns | null = null,
 ): EraConfig {
   const base = ERAS[name];
-  const e =
-    backports.lapicDequeueGate === undefined
-      ? base
-      : { ...base, lapicDequeueGate: backports.lapicDequeueGate };
-  const df = (bugs & (BUG_DF_ON_BACK_TO_BACK_PF | BUG_DF_FIX_DROPS_UNRELATED)) !== 0;
-  return {
-    ...e,
-    pvMsrUnsupported: pvMsrUnsupported ?? e.pvMsrUnsupported,
-    tokenNonZero: e.tokenNonZero && !(bugs & BUG_TOKEN_ZERO),
-    notpresentInjectedFilter: e.notpresentInjectedFilter && !(bugs & BUG_PAGEREADY_WITHOUT_NOTPRESENT),
-    lapicDequeueGate: e.lapicDequeueGate && !(bugs & BUG_APF_VS_DISABLED_LAPIC),
-    cr0PgClearsQueue: e.cr0PgClearsQueue || (bugs & BUG_CR0PG_CLEARS_QUEUE) !== 0,
-    validateEnBeforeCommit: e.validateEnBeforeCommit && !(bugs & BUG_EN_COMMIT_BEFORE_VALIDATE),
-    presentQueuedBarrier: e.presentQueuedBarrier && !(bugs & BUG_PRESENT_QUEUED_BARRIER),
-    canDoChecksPendingException: e.canDoChecksPendingException && !df,
-    dfFix: df ? (bugs & BUG_DF_FIX_DROPS_UNRELATED) !== 0 : e.dfFix,
-    mmu: {
-      ...e.mmu,
-      seqAsInt: (bugs & BUG_MMU_SEQ_SIGN_EXTENSION) !== 0,
-      seqSnapshotLate: (bugs & BUG_SEQ_SNAPSHOT_LATE) !== 0,
-      noRetryCheck: (bugs & BUG_NO_RETRY_CHECK) !== 0,
-      endOrderReversed: (bugs & BUG_END_ORDER_REVERSED) !== 0,
-      changePteOutsideWindow: (bugs & BUG_CHANGE_PTE_OUTSIDE_WINDOW) !== 0,
-      useChangePte: (bugs & BUG_USE_CHANGE_PTE) !== 0,
-      noMemslotInterlock: (bugs & BUG_NO_MEMSLOT_INTERLOCK) !== 0,
-      noObsoleteRootCheck: (bugs & BUG_ROOT_VS_MEMSLOT_UPDATE) !== 0,
-      cacheMinTooSmall: (bugs & BUG_CACHE_MIN_TOO_SMALL) !== 0,
-      topupUnderMmuLock: (bugs & BUG_TOPUP_UNDER_MMU_LOCK) !== 0,
-    },
+  let e: EraConfig = {
+    ...base,
+    pvMsrUnsupported: pvMsrUnsupported ?? base.pvMsrUnsupported,
+    lapicDequeueGate: backports.lapicDequeueGate ?? base.lapicDequeueGate,
   };
+  for (let i = 0; i < BUG_NAMES.length; i++) {
+    const v = HOST_BUG_VARIANTS[BUG_NAMES[i]!];
+    if (v?.host !== undefined && (bugs & (1 << i)) !== 0) e = v.host(e);
+  }
+  for (const v of variants) if (v.host !== undefined) e = v.host(e);
+  return kfn === null ? e : { ...e, kfn };
 }

@@ -9,6 +9,7 @@
 // virtual page numbers relative to hva_base/4096; the memslot covers slot pages [slot_base, slot_base +
 // npages), gfn g at slot page slot_base + g (slot_base is 0 until the VMM remaps guest RAM: a memslot
 // update). Any other page is host memory outside every memslot.
+
 import { PAGE_SIZE } from '../../mem/guest_memory.ts';
 import {
   PAGE_SPTE_MAPPED,
@@ -18,6 +19,7 @@ import {
   spte_repoint_readonly,
   spte_zap,
 } from '../../mem/page_state.ts';
+import type { X86KernelFns } from './kernel_fns.ts';
 import type { MmuBehaviour } from './mmu_era.ts';
 import { type KvmHugepages, kvm_huge_zap_range } from './mmu_hugepage.ts';
 
@@ -165,6 +167,8 @@ export interface MmuHost {
    * under it (the simulator times the lock: src/sim/mmu_lock.ts); null where nobody asks.
    */
   onLock: ((sptes: number) => void) | null;
+  /** The era's table of variant kernel functions (kernel_fns.ts), or null. */
+  readonly kfn: X86KernelFns | null;
 }
 
 const hva = (h: MmuHost, page: number): number => h.hvaBase + page * PAGE_SIZE;
@@ -181,7 +185,7 @@ const gfnHi = (h: MmuHost, end: number): number => Math.min(h.npages, end - h.mm
  * @kernel kvm_unmap_gfn_range (x86, shadow MMU rmap walk): zap every SPTE of [start, end) ∩ memslot (with
  * THP, every huge SPTE that covers part of it, whole). Returns whether anything was zapped (the caller flushes remote TLBs).
  */
-export function kvm_unmap_gfn_range(h: MmuHost, start: number, end: number): boolean {
+export function kvm_unmap_gfn_range_model(h: MmuHost, start: number, end: number): boolean {
   let lo = gfnLo(h, start);
   let hi = gfnHi(h, end);
   const t = h.thp;
@@ -422,4 +426,12 @@ export function kvm_swap_active_memslots(h: MmuHost, base = h.mmu.slot_base): bo
   m.slot_invalid = false;
   m.slot_base = base;
   return true;
+}
+
+// The hookable functions (kernel_fns.ts): each runs its model body above, or the variants' version.
+
+/** kvm_unmap_gfn_range, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_unmap_gfn_range(h: MmuHost, start: number, end: number): boolean {
+  const k = h.kfn;
+  return k === null ? kvm_unmap_gfn_range_model(h, start, end) : k.kvm_unmap_gfn_range(h, start, end);
 }

@@ -92,7 +92,7 @@ function apf_init_cache(vm: KvmVm, vcpu: KvmVcpu, data: bigint): boolean {
  * @kernel kvm_pv_enable_async_pf (x86-apf §3.1). Before 2026, msr_en_val is committed before the shared
  * area is validated (quirk Q-EN-1); the 2026 order validates first.
  */
-export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
+export function kvm_pv_enable_async_pf_model(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
   if (!vm.era.enChecksFeaturesAndLapic) return kvm_pv_enable_async_pf_legacy(vm, vcpu, data);
   if (data & BigInt(vm.era.reservedMask)) return 1;
   if (data & BigInt(KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT) && !guest_pv_has(vm, KVM_FEATURE_ASYNC_PF_VMEXIT))
@@ -223,4 +223,12 @@ export function kvm_get_msr_host(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint 
   const r = kvm_get_msr_common_apf(vm, vcpu, msr);
   if (typeof r === 'object') return r.value;
   return r === KVM_MSR_RET_UNSUPPORTED ? 0n : null;
+}
+
+// The hookable functions (kernel_fns.ts): each runs its model body above, or the variants' version.
+
+/** kvm_pv_enable_async_pf, or a variant's version of it (kernel_fns.ts) when the era has a table. */
+export function kvm_pv_enable_async_pf(vm: KvmVm, vcpu: KvmVcpu, data: bigint): 0 | 1 {
+  const k = vm.era.kfn;
+  return k === null ? kvm_pv_enable_async_pf_model(vm, vcpu, data) : k.kvm_pv_enable_async_pf(vm, vcpu, data);
 }

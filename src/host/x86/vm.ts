@@ -194,6 +194,7 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
       zapSource: null,
       zapOp: 0,
       onLock: null,
+      kfn: era.kfn,
     },
     effects: new StepEffects(),
     memcache: null,

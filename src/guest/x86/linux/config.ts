@@ -3,6 +3,7 @@
 // RAM, the bounds of its fixed-size pools, and the guest-side bug switches.
 import { KVM_FEATURE_ASYNC_PF, KVM_FEATURE_ASYNC_PF_INT } from '../../../abi/kvm_para.ts';
 import { BUG_WAKE_ALL_LEAKS_DUMMIES, type BugSet } from '../../../host/x86/bugs.ts';
+import type { GuestVariant } from '../guest_behaviour.ts';
 
 /**
  * The guest kernel generation.
@@ -70,6 +71,8 @@ export interface LinuxGuestConfig {
    * generation modelled leaks them (x86-apf §4.4, §9 item 6), so the faithful default is false.
    */
   wake_all_frees_dummies: boolean;
+  /** Variants that change the guest (guest_behaviour.ts), applied after the bug switches; absent: none. */
+  variants?: readonly GuestVariant[];
 }
 
 export const defaultLinuxGuestConfig = (kvm_features: number): LinuxGuestConfig => ({

@@ -2,14 +2,17 @@
 // (x86-apf §4.5), one step per instruction in the kernel's order — EOI; irq_hv_callback_count++; then,
 // if this CPU has APF on: read the token; kvm_async_pf_task_wake(token); token := 0; WRMSR ACK = 1.
 // The order is the protocol: the slot must be zero before the ACK, because the ACK makes the host
-// rescan and it only writes a free slot (x86-apf §6.1 item 1). The `ack-before-clear` bug swaps the last
-// two. Also the two other interrupts the model can see: the reschedule IPI and anything else (handled as
+// rescan and it only writes a free slot (x86-apf §6.1 item 1). The order after the counter is the guest
+// behaviour's `pageReadyHandler` (guest_behaviour.ts): the `ack-before-clear` bug swaps the last two, and a
+// variant may reorder or drop instructions. Also the two other interrupts the model can see: the reschedule IPI and anything else (handled as
 // spurious). The legacy guest installs no handler here: its 'page ready' is a #PF (legacy_pf.ts).
 import { HYPERVISOR_CALLBACK_VECTOR } from '../../../abi/kvm_host.ts';
 import { MSR_KVM_ASYNC_PF_ACK } from '../../../abi/kvm_para.ts';
-import { BUG_ACK_BEFORE_CLEAR } from '../../../host/x86/bugs.ts';
+import { noteVariant, variantNotes } from '../../../host/x86/kernel_fns.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
+import { guestBehaviour, type PageReadyOp } from '../guest_behaviour.ts';
 import { apfEnabled, apfReasonPa, clearApfToken, readApfToken } from './apf_reason.ts';
+import type { LinuxGuestConfig } from './config.ts';
 import type { GuestCtx } from './context.ts';
 import { apic_eoi, guestWrmsr } from './guest_msr.ts';
 import { RESCHEDULE_VECTOR } from './scheduler.ts';
@@ -73,12 +76,76 @@ function irqReturn(st: LinuxGuestState, vcpu: KvmVcpu): void {
   vcpu.cpl = savedCpl(s);
 }
 
+const PC_OF: Readonly<Record<PageReadyOp, number>> = {
+  read_token: IRQ_READ_TOKEN,
+  wake: IRQ_WAKE,
+  clear_token: IRQ_CLEAR_TOKEN,
+  ack: IRQ_ACK,
+};
+
+/** The handler's next instruction after each one (index IRQ_STAT: the first); IRQ_NONE: return. */
+function orderTable(ops: readonly PageReadyOp[]): Int8Array {
+  const t = new Int8Array(IRQ_ACK + 1);
+  let prev = IRQ_STAT;
+  for (const op of ops) {
+    t[prev] = PC_OF[op];
+    prev = PC_OF[op];
+  }
+  return t;
+}
+
+const OP_AT = ['iret', 'eoi', 'stat', 'read_token', 'wake', 'clear_token', 'ack'];
+
+/**
+ * Per guest configuration: its order table, and where variants changed the order, the note a replay
+ * shows at that instruction (the bug switches' order is the baseline: it is not a variant's doing).
+ */
+interface HandlerOrder {
+  readonly next: Int8Array;
+  readonly notes: readonly (string | null)[] | null;
+}
+const orders = new WeakMap<LinuxGuestConfig, HandlerOrder>();
+
+function handlerOrder(config: LinuxGuestConfig): HandlerOrder {
+  let o = orders.get(config);
+  if (o === undefined) {
+    const next = orderTable(guestBehaviour(config.bugs, config.variants).pageReadyHandler);
+    let notes: (string | null)[] | null = null;
+    const vs = (config.variants ?? []).filter((v) => v.guest !== undefined);
+    if (vs.length > 0) {
+      const base = orderTable(guestBehaviour(config.bugs).pageReadyHandler);
+      const who = vs.map((v) => v.name).join(', ');
+      notes = [];
+      for (let pc = 0; pc < next.length; pc++)
+        notes.push(
+          next[pc] === base[pc]
+            ? null
+            : `variant ${who}: guest.pageReadyHandler: after ${OP_AT[pc]}, ${OP_AT[next[pc]!]} (the kernel: ${OP_AT[base[pc]!]})`,
+        );
+    }
+    o = { next, notes };
+    orders.set(config, o);
+  }
+  return o;
+}
+
+/** Moves the handler on from `pc`: to its next instruction, or returns from the interrupt when there is none. */
+function goto(st: LinuxGuestState, vcpu: KvmVcpu, o: HandlerOrder, pc: number): void {
+  const next = o.next[pc]!;
+  if (o.notes !== null && variantNotes.into !== null) {
+    const n = o.notes[pc];
+    if (n !== null && n !== undefined) noteVariant(n);
+  }
+  if (next === IRQ_NONE) irqReturn(st, vcpu);
+  else st.cpu.irqPc[vcpu.vcpu_id] = next;
+}
+
 /** One step of the interrupt frame on this CPU. */
 export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
   const { vm, state: st } = g;
   const c = vcpu.vcpu_id;
   const cpu = st.cpu;
-  const ackBeforeClear = (st.config.bugs & BUG_ACK_BEFORE_CLEAR) !== 0;
+  const order = handlerOrder(st.config);
   const fx = vm.effects;
   fx.kind = GSTEP_HANDLER;
   switch (cpu.irqPc[c]) {
@@ -89,12 +156,12 @@ export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
     case IRQ_STAT:
       // inc_irq_stat(irq_hv_callback_count); if (__this_cpu_read(async_pf_enabled)) …
       cpu.irq_hv_callback_count[c] = cpu.irq_hv_callback_count[c]! + 1;
-      if (apfEnabled(vm.mem, st.config, cpu.percpuEnabled, c)) cpu.irqPc[c] = IRQ_READ_TOKEN;
+      if (apfEnabled(vm.mem, st.config, cpu.percpuEnabled, c)) goto(st, vcpu, order, IRQ_STAT);
       else irqReturn(st, vcpu); // EOI only: the slot stays busy until APF is enabled again
       return;
     case IRQ_READ_TOKEN:
       cpu.irqToken[c] = readApfToken(vm.mem, st.config, c);
-      cpu.irqPc[c] = IRQ_WAKE;
+      goto(st, vcpu, order, IRQ_READ_TOKEN);
       return;
     case IRQ_WAKE:
       g.wakerCpu = c;
@@ -102,21 +169,22 @@ export function stepInterrupt(g: GuestCtx, vcpu: KvmVcpu): void {
       if (kvm_async_pf_task_wake(st.sleepers, cpu.irqToken[c]!, c, g.wake) !== ALLOC_FAILED) {
         fx.wakes = true;
         fx.wakeToken = cpu.irqToken[c]!;
-        cpu.irqPc[c] = ackBeforeClear ? IRQ_ACK : IRQ_CLEAR_TOKEN;
+        goto(st, vcpu, order, IRQ_WAKE);
       }
       return;
     case IRQ_CLEAR_TOKEN:
       clearApfToken(vm.mem, st.config, c);
-      if (ackBeforeClear) irqReturn(st, vcpu);
-      else cpu.irqPc[c] = IRQ_ACK;
+      goto(st, vcpu, order, IRQ_CLEAR_TOKEN);
       return;
     case IRQ_ACK: {
       const ok = guestWrmsr(g, vcpu, MSR_KVM_ASYNC_PF_ACK, 1n);
       st.counters.acks++;
       if (!ok) st.counters.ackFaults++;
       g.sink?.ack(c, 1, ok);
-      // Success: IRET. A #GP is delivered before the next step and must find the handler still running.
-      if (ackBeforeClear) cpu.irqPc[c] = IRQ_CLEAR_TOKEN;
+      // The last instruction: IRET on success; a #GP is delivered before the next step and must find the
+      // handler still running. Otherwise the handler goes on.
+      const n = order.next[IRQ_ACK]!;
+      if (n !== IRQ_NONE) goto(st, vcpu, order, IRQ_ACK);
       else if (ok) irqReturn(st, vcpu);
       else cpu.irqPc[c] = IRQ_IRET;
       return;
