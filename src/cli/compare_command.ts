@@ -17,6 +17,7 @@ interface CompareFlags {
   maxEvents?: string;
   allowLarge?: boolean;
   jobs?: string;
+  variant?: string[];
 }
 
 export function register(program: Command): void {
@@ -35,6 +36,12 @@ export function register(program: Command): void {
       '--what-if <sets>',
       "comma-separated switch sets added to every VM's bugs: 'none', a switch name, or names joined by '+' (e.g. none,use-change-pte)",
     )
+    .option(
+      '--variant <files>',
+      "variant modules to compare with the scenario as written (docs/variants.md): a comma-separated list, one column each after the 'base' column; FILE+FILE stacks two in one column",
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--seeds <n>', 'seeds per mode (scenario seed, seed+1, …)', '5')
     .option('--seed <n>', "first seed (overrides the scenario's)")
     .option('--json', 'print every run and the summary as JSON')
@@ -48,7 +55,7 @@ export function register(program: Command): void {
         { parseCountFlag, parseErasFlag, parseModesFlag, parseSeedFlag, parseWhatIfFlag },
         { checkSimResources, DEFAULT_MEMORY_BUDGET },
         { compareVariants, compareVariantsPooled, formatComparison, variantGrid },
-        { loadSimScenario },
+        { loadSimScenario, simWithVariants },
         { startProgress },
         { defaultJobs, WorkerPool },
         { absoluteNow, COMPARE_TASK },
@@ -61,7 +68,8 @@ export function register(program: Command): void {
         import('../pool/pool.ts'),
         import('./compare_task.ts'),
       ]);
-      const varied = flags.era !== undefined || flags.whatIf !== undefined;
+      const variantCols = (flags.variant ?? []).flatMap((f) => f.split(',')).filter((f) => f !== '');
+      const varied = flags.era !== undefined || flags.whatIf !== undefined || variantCols.length > 0;
       const modes =
         flags.apf !== undefined
           ? parseModesFlag(flags.apf)
@@ -74,12 +82,18 @@ export function register(program: Command): void {
       const jobs = flags.jobs !== undefined ? parseCountFlag('--jobs', flags.jobs, 1024) : defaultJobs();
       const maxTimeMs = parseMaxTime(flags.maxTime);
       const maxEvents = flags.maxEvents !== undefined ? parseMaxEvents(flags.maxEvents) : undefined;
-      const scenario = loadSimScenario(file);
+      const { resolveVariants } = await import('../variant/load.ts');
+      const scenario = await simWithVariants(loadSimScenario(file), file);
+      // One column per entry (a+b: both, stacked), after the scenario as written.
+      const variantSets =
+        variantCols.length === 0
+          ? null
+          : [[], ...(await Promise.all(variantCols.map((c) => resolveVariants([], null, c.split('+')))))];
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
       const progress = flags.progress ? startProgress('comparing') : null;
       try {
-        const variants = variantGrid(modes, eras, whatIf);
+        const variants = variantGrid(modes, eras, whatIf, variantSets);
         // One job: the runs one after the other in this thread. More: on a pool of threads, with the
         // same result (each run depends only on its scenario and seed).
         const pool = jobs > 1 ? new WorkerPool(Math.min(jobs, variants.length * seeds)) : null;

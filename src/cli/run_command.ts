@@ -1,9 +1,11 @@
 // `kvmsim run FILE`: simulate a `kind: sim` scenario and print its metrics (docs/simulator.md).
 // Only light modules are imported here; the action imports what it runs (src/cli/main.ts).
+
 import type { Command } from 'commander';
 import { UsageError } from '../scenario/usage_error.ts';
 import { DEFAULT_MAX_TIME, deadline, formatMillis, parseMaxEvents, parseMaxTime } from './budget_flags.ts';
 import { openOutput } from './output_file.ts';
+import { collect, VARIANT_HELP, variantFiles } from './scenario_flags.ts';
 
 export const EXIT_BUDGET = 3;
 
@@ -18,6 +20,7 @@ interface RunFlags {
   maxTime: string;
   maxEvents?: string;
   allowLarge?: boolean;
+  variant?: string[];
 }
 
 export function register(program: Command): void {
@@ -26,6 +29,7 @@ export function register(program: Command): void {
     .description('simulate a `kind: sim` scenario (workloads on an overcommitted host) and print its metrics')
     .argument('<file>', 'scenario file (YAML or JSON)')
     .option('--seed <n>', "root seed of the random streams (overrides the scenario's)")
+    .option('--variant <files>', VARIANT_HELP, collect, [])
     .option('--json', 'print the metrics as JSON (every VM and the total)')
     .option(
       '--trace <file>',
@@ -72,7 +76,7 @@ export function register(program: Command): void {
       if (flags.metrics !== undefined) throw new UsageError('--metrics: arch: s390 sim scenarios only');
       const [
         { checkSimResources, DEFAULT_MEMORY_BUDGET },
-        { loadSimScenario },
+        { loadSimScenario, simWithVariants },
         { startProgress },
         { formatReport },
         { runSimulation },
@@ -99,7 +103,7 @@ export function register(program: Command): void {
         flags.traceWindow !== undefined ? parseTraceWindow('--trace-window', flags.traceWindow) : undefined;
       if (window && flags.trace === undefined && flags.ftrace === undefined)
         throw new UsageError('--trace-window: only with --trace or --ftrace');
-      const scenario = loadSimScenario(file);
+      const scenario = await simWithVariants(loadSimScenario(file), file, variantFiles(flags.variant));
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
       // Streaming traces: written to temporary files, renamed into place when the run ends well.

@@ -60,7 +60,7 @@ export function revive(f: TaskFailure): Error {
   const e =
     f.name === 'ScenarioError' && f.file !== undefined
       ? new ScenarioError(f.file, f.field ?? '', f.allowed ?? '')
-      : f.name === 'UsageError'
+      : f.name === 'UsageError' || f.name === 'VariantError'
         ? new UsageError(f.message)
         : f.name === 'BudgetError'
           ? new BudgetError(f.message)

@@ -2,9 +2,11 @@
 // sees the same workload draws as the others), summarized per metric as mean ± the 95% confidence
 // interval of the mean across seeds (Student's t, n − 1 degrees of freedom) and the ratio of the mean to
 // the first mode's.
+
 import type { BugName } from '../host/x86/bugs.ts';
 import type { EraName } from '../host/x86/era.ts';
 import { BudgetError } from '../scenario/usage_error.ts';
+import { variantSet } from '../variant/variant_set.ts';
 import { type OrderNote, orderNotes } from './compare_order.ts';
 import { type SimScenario, withMode } from './load_sim.ts';
 import type { RunMetrics } from './metrics.ts';
@@ -148,6 +150,11 @@ export interface Variant {
   mode: ApfMode | null;
   era: EraName | null;
   bugs: readonly BugName[] | null;
+  /**
+   * Variant modules (docs/variants.md) added to every VM's, named relative to the working directory and
+   * already loaded; [] is the scenario as written ("base"); null: not varied.
+   */
+  variants?: readonly string[] | null;
   /** The column head: the parts that are set ("interrupt", "5.15 use-change-pte"; "faithful" for no switch). */
   label: string;
 }
@@ -158,6 +165,8 @@ export interface VariantResult {
   variant?: string;
   era?: EraName;
   bugs?: BugName[];
+  /** The variant modules' names (docs/variants.md), when the comparison varies them. */
+  variants?: string[];
   metrics: Record<string, Summary>;
 }
 
@@ -174,13 +183,15 @@ export interface Comparison {
 /** The scenario as variant `v` runs it. */
 export function applyVariant(scenario: SimScenario, v: Variant): SimScenario {
   const s = v.mode === null ? scenario : withMode(scenario, v.mode);
-  if (v.era === null && v.bugs === null) return s;
+  const extra = v.variants ?? [];
+  if (v.era === null && v.bugs === null && extra.length === 0) return s;
   return {
     ...s,
     vms: s.vms.map((vm) => ({
       ...vm,
       ...(v.era === null ? {} : { era: v.era, eraExplicit: true }),
       ...(v.bugs === null ? {} : { bugs: [...new Set([...vm.bugs, ...v.bugs])] }),
+      ...(extra.length === 0 ? {} : { variants: [...(vm.variants ?? []), ...extra] }),
     })),
   };
 }
@@ -190,14 +201,33 @@ export function variantGrid(
   modes: readonly ApfMode[] | null,
   eras: readonly EraName[] | null,
   bugSets: readonly (readonly BugName[])[] | null,
+  variantSets: readonly (readonly string[])[] | null = null,
 ): Variant[] {
   const out: Variant[] = [];
   for (const mode of modes ?? [null])
     for (const era of eras ?? [null])
-      for (const bugs of bugSets ?? [null]) {
-        const parts = [mode, era, bugs === null ? null : bugs.length === 0 ? 'faithful' : bugs.join('+')];
-        out.push({ mode, era, bugs, label: parts.filter((p) => p !== null).join(' ') });
-      }
+      for (const bugs of bugSets ?? [null])
+        for (const variants of variantSets ?? [null]) {
+          const parts = [
+            mode,
+            era,
+            bugs === null ? null : bugs.length === 0 ? 'faithful' : bugs.join('+'),
+            variants === null
+              ? null
+              : variants.length === 0
+                ? 'base'
+                : variantSet(variants)
+                    .loaded.map((l) => l.name)
+                    .join('+'),
+          ];
+          out.push({
+            mode,
+            era,
+            bugs,
+            ...(variants === null ? {} : { variants }),
+            label: parts.filter((p) => p !== null).join(' '),
+          });
+        }
   return out;
 }
 
@@ -250,7 +280,7 @@ function budgetError(
   stopped: string,
 ): BudgetError {
   return new BudgetError(
-    `${scenario.file}: budget: ${stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${index + 1} of ${total} (${variant.era === null && variant.bugs === null ? `apf ${variant.mode}` : variant.label}, seed ${seed}); a comparison needs every run, none printed`,
+    `${scenario.file}: budget: ${stopped === 'max-events' ? '--max-events' : '--max-time'} reached in run ${index + 1} of ${total} (${variant.era === null && variant.bugs === null && (variant.variants ?? null) === null ? `apf ${variant.mode}` : variant.label}, seed ${seed}); a comparison needs every run, none printed`,
   );
 }
 
@@ -334,7 +364,9 @@ export function summarizeComparison(
   const base = perMode[0]!;
   const tasksPerVcpu = Math.min(...scenario.vms.map((v) => v.workload.tasks_per_vcpu));
   const table = compareMetricsFor(scenario);
-  const modesOnly = variants.every((v) => v.mode !== null && v.era === null && v.bugs === null);
+  const modesOnly = variants.every(
+    (v) => v.mode !== null && v.era === null && v.bugs === null && (v.variants ?? null) === null,
+  );
   const summaries = perMode.map(({ variant, runs }) => {
     const metrics: Record<string, Summary> = {};
     for (const m of table) {
@@ -354,6 +386,9 @@ export function summarizeComparison(
           ...(variant.mode === null ? {} : { mode: variant.mode }),
           ...(variant.era === null ? {} : { era: variant.era }),
           ...(variant.bugs === null ? {} : { bugs: [...variant.bugs] }),
+          ...(variant.variants == null
+            ? {}
+            : { variants: variantSet(variant.variants).loaded.map((l) => l.name) }),
           metrics,
         };
     return r;

@@ -2,7 +2,7 @@
 // data, so it travels through a thread message or a Redis job as JSON), simulate with the seed, and read
 // the metrics at their paths in the JSON that `kvmsim run --json` prints. A pure function of its argument.
 import { taskModule } from '../pool/pool.ts';
-import { parseSimScenario } from '../sim/load_sim.ts';
+import { parseSimScenario, simWithVariants } from '../sim/load_sim.ts';
 import { runSimulation } from '../sim/run.ts';
 import { getPath, parsePath } from './field_path.ts';
 
@@ -24,8 +24,9 @@ export interface PointResult {
   missing: string[];
 }
 
-export function runPoint(job: PointJob): PointResult {
-  const scenario = parseSimScenario(job.raw, job.file);
+export async function runPoint(job: PointJob): Promise<PointResult> {
+  // Variant modules the point names load in this thread, relative to the scenario file (docs/variants.md).
+  const scenario = await simWithVariants(parseSimScenario(job.raw, job.file), job.file);
   scenario.seed = job.seed;
   const { metrics: m } = runSimulation(scenario);
   const json = JSON.parse(JSON.stringify(m)) as unknown;
