@@ -407,9 +407,28 @@ export function summarizeComparison(
   };
 }
 
+/** With NUMA balancing on the host: the hinting faults that drive it and the migrations they cause. */
+export const NUMA_COMPARE_METRICS: readonly CompareMetric[] = [
+  {
+    key: 'numa_hinting_faults_per_s',
+    label: 'NUMA hinting faults/s',
+    get: (m) => (m.measured_s > 0 && m.total.numa ? m.total.numa.hinting_faults / m.measured_s : Number.NaN),
+    digits: 0,
+  },
+  {
+    key: 'numa_migrations_per_s',
+    label: 'NUMA migrations/s',
+    get: (m) => (m.measured_s > 0 && m.total.numa ? m.total.numa.migrations / m.measured_s : Number.NaN),
+    digits: 0,
+  },
+];
+
 /** The rows a comparison of `scenario` shows. */
 export function compareMetricsFor(scenario: SimScenario): readonly CompareMetric[] {
-  return scenario.mmuNotifiers ? [...COMPARE_METRICS, ...MMU_COMPARE_METRICS] : COMPARE_METRICS;
+  if (!scenario.mmuNotifiers) return COMPARE_METRICS;
+  return scenario.numa !== null
+    ? [...COMPARE_METRICS, ...MMU_COMPARE_METRICS, ...NUMA_COMPARE_METRICS]
+    : [...COMPARE_METRICS, ...MMU_COMPARE_METRICS];
 }
 
 const labelOf = (r: VariantResult): string => r.variant ?? r.mode ?? '';
@@ -474,7 +493,9 @@ const fmt = (x: number, d: number): string =>
 
 export function formatComparison(c: Comparison): string {
   const first = labelOf(c.modes[0]!);
-  const table = [...COMPARE_METRICS, ...MMU_COMPARE_METRICS].filter((m) => m.key in c.modes[0]!.metrics);
+  const table = [...COMPARE_METRICS, ...MMU_COMPARE_METRICS, ...NUMA_COMPARE_METRICS].filter(
+    (m) => m.key in c.modes[0]!.metrics,
+  );
   const rows: string[][] = [['', ...c.modes.map(labelOf)]];
   for (const m of table) {
     rows.push([

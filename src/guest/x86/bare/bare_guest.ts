@@ -424,6 +424,8 @@ export class BareGuest implements GuestModel {
         const gpa = Number(op.gpa);
         const gfn = gpaToGfn(gpa);
         if (gfn < vm.mem.npages && spte_guest_access(vm.mem.pageState, gfn, op.write)) {
+          // A retried access that now goes through (another vCPU installed the SPTE) has completed.
+          if (vcpu.mmu_retry_gfn === gfn) vcpu.mmu_retry_gfn = -1;
           vcpu.cpl = 0;
           return;
         }

@@ -127,6 +127,8 @@ function touch(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   vcpu.guest_mode = mode === MODE_L2;
   const gfn = gpaToGfn(gpa);
   if (gfn < vm.mem.npages && spte_guest_access(vm.mem.pageState, gfn, (flags & ACTF_WRITE) !== 0)) {
+    // A retried access that now goes through (another vCPU installed the SPTE meanwhile) has completed.
+    if (vcpu.mmu_retry_gfn === gfn) vcpu.mmu_retry_gfn = -1;
     finishTouch(g, vcpu, t, GSTEP_TOUCH);
     return;
   }
