@@ -20,7 +20,9 @@ export default defineVariant({
   description: 'KSM and COW ranges flagged MMU_NOTIFIER_USE_CHANGE_PTE: KVM updates the SPTE in change_pte',
   host: (b) => {
     if (b.mmu.changePte === 'removed')
-      throw new Error(`change_pte does not exist in ${b.name} (removed in 6.10 by f3b65bbaed7c): use an era up to 6.9`);
+      throw new Error(
+        `change_pte does not exist in ${b.name} (removed in 6.10 by f3b65bbaed7c): use an era up to 6.9`,
+      );
     return { ...b, mmu: { ...b.mmu, useChangePte: true } };
   },
 });

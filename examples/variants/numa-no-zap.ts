@@ -18,6 +18,7 @@ export default defineVariant({
   name: 'numa-no-zap',
   description: 'KVM keeps its SPTEs through a NUMA-hinting protection change (MMU_NOTIFIER_RANGE_NUMA)',
   kernel: {
-    kvm_unmap_gfn_range: (orig) => (h, start, end) => (h.zapOp === MM_NUMA_PROTNONE ? false : orig(h, start, end)),
+    kvm_unmap_gfn_range: (orig) => (h, start, end) =>
+      h.zapOp === MM_NUMA_PROTNONE ? false : orig(h, start, end),
   },
 });

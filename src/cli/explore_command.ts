@@ -180,10 +180,8 @@ export function register(program: Command): void {
       } else saveOut?.abort();
       const budget = budgetName(outcome.budgetReason);
       // The variants applied, by name (docs/variants.md): in the heading and in the JSON.
-      const variantNames =
-        (config.variants ?? []).length > 0
-          ? (await import('../variant/variant_set.ts')).variantSet(config.variants).loaded.map((l) => l.name)
-          : [];
+      const { variantSet } = await import('../variant/variant_set.ts');
+      const variantNames = variantSet(config.variants).loaded.map((l) => l.name);
       if (flags.json) {
         process.stdout.write(
           exploreJsonLine({
@@ -224,14 +222,16 @@ export function register(program: Command): void {
             out.push(
               `not checked: ${outcome.livenessSkipped.join(', ')} (liveness needs the stored state graph)`,
             );
-        } else if (outcome.verdict === 'ok')
-          out.push(
-            `${name}: all ${config.properties.length} properties hold (${config.properties.join(', ')})`,
-          );
-        else if (outcome.verdict === 'budget')
+        } else if (outcome.verdict === 'ok') {
+          const all = [...config.properties, ...variantSet(config.variants).properties.map((p) => p.id)];
+          out.push(`${name}: all ${all.length} properties hold (${all.join(', ')})`);
+        } else if (outcome.verdict === 'budget')
           out.push(`${name}: budget exhausted (${budget}) before the search finished; no violation so far`);
         else if (cx && rep) {
-          const what = PROPERTIES[cx.property].summary;
+          const what = cx.property.startsWith('variant:')
+            ? (variantSet(config.variants).properties.find((p) => p.id === cx.property)?.property
+                .description ?? "a variant's property")
+            : PROPERTIES[cx.property as keyof typeof PROPERTIES].summary;
           out.push(
             renderReplay(
               rep,

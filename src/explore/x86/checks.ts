@@ -1,5 +1,6 @@
 // The state predicates behind the properties (docs/properties.md): invariants checked on every explored
 // state, the end-state checks, and the "pending" predicates the liveness pass works with.
+
 import { KVM_MP_STATE_HALTED } from '../../abi/kvm.ts';
 import { DF_VECTOR, KVM_REQ_APF_READY } from '../../abi/kvm_host.ts';
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
@@ -22,6 +23,9 @@ import {
   PAGE_SPTE_RO,
   PAGE_SPTE_STALE,
 } from '../../mem/page_state.ts';
+import type { VariantView } from '../../variant/api.ts';
+import { variantState } from '../../variant/state.ts';
+import { thrownText, VariantError } from '../../variant/variant_error.ts';
 import { mapCountsNegative, mapIncoherent, mapUnbalanced, uafMapping } from './map_actor.ts';
 import type { PropertyName } from './properties.ts';
 import { inFirmwareSmm, type X86World } from './world.ts';
@@ -147,6 +151,35 @@ export function faultRetrying(w: X86World): boolean {
     if (g >= 0 && (st[g]! & PAGE_SPTE_MAPPED) === 0) return true;
   }
   return false;
+}
+
+/**
+ * The first property of the world's variants (Variant.properties) that `w` violates, as
+ * `variant:<name>/<property>`, or null. A property that throws is its variant's error (VariantError).
+ */
+export function variantViolation(w: X86World): string | null {
+  const props = w.layout.variants.properties;
+  if (props.length === 0) return null;
+  const view = variantView(w);
+  for (const p of props) {
+    let r: string | null;
+    try {
+      r = p.property.check(view);
+    } catch (e) {
+      if (e instanceof VariantError) throw e;
+      throw new VariantError(p.from.file, `properties.${p.property.name}`, thrownText(e), e);
+    }
+    if (r !== null && r !== undefined) {
+      w.variantDetail = String(r);
+      return p.id;
+    }
+  }
+  return null;
+}
+
+/** What a variant property sees of `w` (src/variant/api.ts VariantView). */
+export function variantView(w: X86World): VariantView {
+  return { vm: w.vm, vcpuState: w.vm.vcpus.map((v) => variantState(v)) };
 }
 
 /** The first invariant of `checks` that `w` violates, or null. */

@@ -3,10 +3,10 @@
 // and what the host and the guest reported during it, and saved/loaded as JSON for `kvmsim replay`.
 import { variantNotes } from '../../host/x86/kernel_fns.ts';
 import { diffStates } from '../trace.ts';
-import { endViolation, invariantViolation } from './checks.ts';
+import { endViolation, invariantViolation, variantViolation } from './checks.ts';
 import type { ExploreWorldConfig } from './config.ts';
 import { type X86Model, type X86State, x86ExploreModel } from './model.ts';
-import type { PropertyName } from './properties.ts';
+import type { CheckedProperty, PropertyName } from './properties.ts';
 import type { Counterexample } from './run.ts';
 
 export interface ReplayedStep {
@@ -76,7 +76,9 @@ export function replay(cfg: ExploreWorldConfig, cx: Counterexample, model?: X86M
       reproduced = stepViolation === cx.property;
       break;
     case 'invariant':
-      reproduced = invariantViolation(last, new Set([cx.property])) === cx.property;
+      reproduced = cx.property.startsWith('variant:')
+        ? variantViolation(last) === cx.property
+        : invariantViolation(last, new Set([cx.property as PropertyName])) === cx.property;
       break;
     case 'end':
       reproduced = m.enabled(s, enabled) === 0 && endViolation(last, checks) === cx.property;
@@ -130,7 +132,7 @@ export interface SavedCounterexample {
   readonly version: 1;
   /** The scenario file's content as read (integers as decimal strings where they exceed 2^53). */
   readonly scenario: unknown;
-  readonly property: PropertyName;
+  readonly property: CheckedProperty;
   readonly kind: Counterexample['kind'];
   readonly detail?: string;
   readonly steps: readonly { readonly id: number; readonly label: string }[];

@@ -9,7 +9,7 @@
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
 import type { Model } from '../model.ts';
-import { endViolation, invariantViolation } from './checks.ts';
+import { endViolation, invariantViolation, variantViolation } from './checks.ts';
 import type { ExploreWorldConfig } from './config.ts';
 import { describeWorld } from './describe.ts';
 import { buildLayout, stepKey, type WorldLayout } from './layout.ts';
@@ -69,7 +69,9 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
   // Partial-order reduction's ample sets assume a guest access is local unless its page is in flux; host
   // memory operations break that, so worlds with the notifier model explore every interleaving.
   // The map actor's steps touch pages no ample-set rule knows about either.
-  const por = (opts.por ?? true) && cfg.mmu === undefined && cfg.maps === undefined;
+  // A variant's properties read any state, which the reduction's independence argument does not cover.
+  const variantProps = layout.variants.properties.length > 0;
+  const por = (opts.por ?? true) && cfg.mmu === undefined && cfg.maps === undefined && !variantProps;
   const changePteClaim = checks.has('change-pte-useless') && layout.era.mmu.changePte !== 'unbracketed';
   // a955cad84cda (5.16) is what makes this hold; earlier eras make no such claim.
   const rootClaim = checks.has('no-obsolete-root-install') && layout.era.mmu.obsoleteRoot;
@@ -137,7 +139,9 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
       if (dummyDelta && w.guest.leakedDummies() > leaked) return 'no-dummy-leak';
       return null;
     },
-    invariant: (s) => invariantViolation(s.world, checks),
+    invariant: variantProps
+      ? (s) => invariantViolation(s.world, checks) ?? variantViolation(s.world)
+      : (s) => invariantViolation(s.world, checks),
     endState: (s) => endViolation(s.world, checks),
     stepLabel: (step, before) => stepLabel(before.world, steps[step]!),
     describe: (s) => describeWorld(s.world),

@@ -53,6 +53,11 @@ export const PROPERTY_NAMES = [
   ...MAP_PROPERTY_NAMES,
 ] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
+/** A property a variant adds (docs/variants.md): `variant:<variant name>/<property name>`. */
+export type VariantPropertyId = `variant:${string}`;
+/** What a counterexample can be for: a built-in property or a variant's. */
+export type CheckedProperty = PropertyName | VariantPropertyId;
+export const isVariantProperty = (p: string): p is VariantPropertyId => p.startsWith('variant:');
 
 /** The MMU-notifier properties (MMU_PROPERTY_NAMES), as property names. */
 export const MMU_PROPERTIES: readonly PropertyName[] = MMU_PROPERTY_NAMES;

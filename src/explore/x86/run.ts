@@ -8,7 +8,12 @@ import type { SearchStats } from '../search_types.ts';
 import type { ExploreWorldConfig } from './config.ts';
 import { checkLiveness } from './liveness.ts';
 import { x86ExploreModel } from './model.ts';
-import { LIVENESS_PROPERTIES, type PropertyName } from './properties.ts';
+import {
+  type CheckedProperty,
+  isVariantProperty,
+  LIVENESS_PROPERTIES,
+  type PropertyName,
+} from './properties.ts';
 
 export interface ExploreSearchOptions {
   readonly strategy: Strategy;
@@ -30,7 +35,7 @@ export interface ExploreSearchOptions {
 }
 
 export interface Counterexample {
-  readonly property: PropertyName;
+  readonly property: CheckedProperty;
   /** 'invariant' (a state), 'step' (inside the last step), 'end' (no step enabled), 'liveness' (a lasso). */
   readonly kind: 'invariant' | 'step' | 'end' | 'liveness';
   /** Step ids from the initial state. */
@@ -88,13 +93,21 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
   });
   if (r.kind === 'budget') return done({ verdict: 'budget', budgetReason: r.reason, safety: r.stats });
   if (r.kind === 'violation' || r.kind === 'invalid-end') {
-    const property = r.property as PropertyName;
+    const property = r.property as CheckedProperty;
     const last = r.trace.states[r.trace.states.length - 1]!;
     // A violation found in a step is reported with the state the step left; tell it from an invariant.
     const kind = r.kind === 'invalid-end' ? 'end' : model.invariant(last) === property ? 'invariant' : 'step';
     return done({
       verdict: 'counterexample',
-      counterexample: { property, kind, steps: r.trace.steps, loop: [] },
+      counterexample: {
+        property,
+        kind,
+        steps: r.trace.steps,
+        loop: [],
+        ...(isVariantProperty(property) && last.world.variantDetail !== null
+          ? { detail: last.world.variantDetail }
+          : {}),
+      },
       safety: r.stats,
     });
   }

@@ -10,6 +10,8 @@ import { decodeMmu, encodeMmu, mmuWords } from '../../host/x86/mmu_codec.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../../host/x86/vm.ts';
 import { host_page_evict, restorePageState } from '../../mem/page_state.ts';
+import { variantState } from '../../variant/state.ts';
+import { VariantError } from '../../variant/variant_error.ts';
 import { BareAdapter } from './bare_adapter.ts';
 import { ENV_KINDS } from './config.ts';
 import type { GuestAdapter } from './guest_adapter.ts';
@@ -55,6 +57,9 @@ export interface WorldOffsets {
   /** The memory caches (mmu_caches_codec.ts) and the pressure budget, with `mmu.caches`. */
   readonly caches: number;
   readonly env: number;
+  /** The variants' per-vCPU fields (Variant.state.vcpu), after everything else, and which they are. */
+  readonly variant: number;
+  readonly variantFields: readonly { readonly file: string; readonly field: string; readonly bits: number }[];
   readonly words: number;
   /** Guest-memory words the world tracks itself (the guest adapter's encoding covers the others). */
   readonly watched: readonly number[];
@@ -76,6 +81,8 @@ export class X86World {
   /** The host-internal callers of kvm_vcpu_map (cfg.maps), or null. */
   readonly maps: MapActor | null;
   readonly offsets: WorldOffsets;
+  /** What the last failing variant property said (checks.ts variantViolation); not part of the state. */
+  variantDetail: string | null = null;
 
   constructor(readonly layout: WorldLayout) {
     const cfg = layout.cfg;
@@ -147,6 +154,7 @@ export class X86World {
     for (let v = 0; v < l.vcpus; v++) out[w++] = this.hotplug[v]!;
     if (l.cfg.mmu !== undefined) out[w++] = this.mmBudget;
     if (this.maps !== null) encodeMaps(this.vm, this.maps, l.pages, out, w);
+    if (o.variantFields.length > 0) encodeVariantState(this.vm.vcpus, o.variantFields, out, o.variant);
   }
 
   /** Overwrites this world with the one encoded at words[offset ..]. */
@@ -177,6 +185,61 @@ export class X86World {
     for (let v = 0; v < l.vcpus; v++) this.hotplug[v] = words[w++]!;
     if (l.cfg.mmu !== undefined) this.mmBudget = words[w++]!;
     if (this.maps !== null) decodeMaps(this.vm, this.maps, l.pages, words, w);
+    if (o.variantFields.length > 0)
+      decodeVariantState(this.vm.vcpus, o.variantFields, words, offset + o.variant);
+  }
+}
+
+/**
+ * The variants' per-vCPU fields (Variant.state.vcpu), one word each, vCPU by vCPU. A field the variants did
+ * not declare, or a value that does not fit its width, cannot be encoded: the explorer refuses it.
+ */
+function encodeVariantState(
+  vcpus: readonly KvmVcpu[],
+  fields: WorldOffsets['variantFields'],
+  out: Int32Array,
+  at: number,
+): void {
+  let w = at;
+  for (const v of vcpus) {
+    const rec = variantState(v);
+    let n = 0;
+    for (const f of fields) {
+      const x = rec[f.field];
+      if (x === undefined) {
+        out[w++] = 0;
+        continue;
+      }
+      n++;
+      if (!Number.isInteger(x) || x < 0 || x >= 2 ** f.bits)
+        throw new VariantError(
+          f.file,
+          `state.vcpu.${f.field}`,
+          `vCPU ${v.vcpu_id} holds ${x}, which is not an integer 0..2^${f.bits}-1`,
+        );
+      out[w++] = x;
+    }
+    if (n !== Object.keys(rec).length) {
+      const extra = Object.keys(rec).find((k) => !fields.some((f) => f.field === k))!;
+      throw new VariantError(
+        fields[0]!.file,
+        'state.vcpu',
+        `a hook wrote variantState(vcpu).${extra}, which no variant declares in state.vcpu: the explorer cannot encode it`,
+      );
+    }
+  }
+}
+
+function decodeVariantState(
+  vcpus: readonly KvmVcpu[],
+  fields: WorldOffsets['variantFields'],
+  words: Int32Array,
+  at: number,
+): void {
+  let w = at;
+  for (const v of vcpus) {
+    const rec = variantState(v);
+    for (const f of fields) rec[f.field] = words[w++]!;
   }
 }
 
@@ -197,5 +260,22 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
     2 * l.vcpus +
     (l.cfg.mmu !== undefined ? 1 : 0) +
     (l.cfg.maps !== undefined ? mapWords(l.cfg.maps, l.pages, l.vcpus) : 0);
-  return { host, guest, mem, pages, mmu, caches, env, words, watched };
+  const variantFields = l.variants.vcpuState.map(([name, field, bits]) => ({
+    file: l.variants.loaded.find((x) => x.name === name)?.file ?? name,
+    field,
+    bits,
+  }));
+  return {
+    host,
+    guest,
+    mem,
+    pages,
+    mmu,
+    caches,
+    env,
+    variant: words,
+    variantFields,
+    words: words + l.vcpus * variantFields.length,
+    watched,
+  };
 }
