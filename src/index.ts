@@ -318,6 +318,11 @@ export interface CompareOptions {
   readonly eras?: readonly EraName[];
   /** Switch sets added to every VM's bugs ([] is the faithful model). */
   readonly whatIf?: readonly (readonly BugName[])[];
+  /**
+   * Variant modules to compare (docs/variants.md): one column per entry after the scenario as written
+   * ("base"), each entry a list of files stacked in it (relative to the working directory); loaded here.
+   */
+  readonly variants?: readonly (readonly string[])[];
   /** Seeds per variant: the scenario's seed, seed+1, … (default 5). */
   readonly seeds?: number;
   /** The first seed, overriding the scenario's. */
@@ -329,17 +334,39 @@ export interface CompareOptions {
 }
 
 /** Runs an x86 `kind: sim` scenario under several modes, eras or switches and seeds (`kvmsim compare`). */
+export async function compareWithVariants(
+  s: Scenario | string,
+  opts: CompareOptions = {},
+): Promise<Comparison> {
+  const sc = await loadScenarioVariants(load('compare', s, 'sim'));
+  const columns =
+    opts.variants === undefined
+      ? undefined
+      : await Promise.all(opts.variants.map((files) => resolveVariants([], null, files)));
+  return compare(sc, { ...opts, ...(columns !== undefined ? { variants: columns } : {}) });
+}
+
+/**
+ * Runs an x86 `kind: sim` scenario under several modes, eras or switches and seeds (`kvmsim compare`).
+ * Variants (opts.variants, the scenario's) must be loaded first: loadScenarioVariants, or use
+ * compareWithVariants, which loads them.
+ */
 export function compare(s: Scenario | string, opts: CompareOptions = {}): Comparison {
   const sc = load('compare', s, 'sim');
   if (sc.arch !== 'x86') throw new UsageError(`${sc.file}: compare: x86 sim scenarios only`);
-  const varied = opts.eras !== undefined || opts.whatIf !== undefined;
+  const varied = opts.eras !== undefined || opts.whatIf !== undefined || opts.variants !== undefined;
   const modes = opts.modes ?? (varied ? null : (['off', 'sync', 'legacy', 'interrupt'] as const));
   const scenario = opts.seed !== undefined ? { ...sc.scenario, seed: opts.seed } : sc.scenario;
   const seeds = opts.seeds ?? 5;
   if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000)
     throw new UsageError(`seeds: expected an integer 1..1000, got ${seeds}`);
   checkSimResources(scenario, opts.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
-  const variants = variantGrid(modes, opts.eras ?? null, opts.whatIf ?? null);
+  const variants = variantGrid(
+    modes,
+    opts.eras ?? null,
+    opts.whatIf ?? null,
+    opts.variants !== undefined ? [[], ...opts.variants] : null,
+  );
   return compareVariants(scenario, variants, seeds, opts.onProgress ?? null, {
     ...(opts.shouldStop ? { shouldStop: opts.shouldStop } : {}),
     ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}),

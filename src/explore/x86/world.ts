@@ -12,6 +12,7 @@ import { createVm, type KvmVm } from '../../host/x86/vm.ts';
 import { host_page_evict, restorePageState } from '../../mem/page_state.ts';
 import { variantState } from '../../variant/state.ts';
 import { VariantError } from '../../variant/variant_error.ts';
+import type { VariantSet } from '../../variant/variant_set.ts';
 import { BareAdapter } from './bare_adapter.ts';
 import { ENV_KINDS } from './config.ts';
 import type { GuestAdapter } from './guest_adapter.ts';
@@ -154,7 +155,8 @@ export class X86World {
     for (let v = 0; v < l.vcpus; v++) out[w++] = this.hotplug[v]!;
     if (l.cfg.mmu !== undefined) out[w++] = this.mmBudget;
     if (this.maps !== null) encodeMaps(this.vm, this.maps, l.pages, out, w);
-    if (o.variantFields.length > 0) encodeVariantState(this.vm.vcpus, o.variantFields, out, o.variant);
+    if (l.variants.loaded.length > 0)
+      encodeVariantState(this.vm.vcpus, o.variantFields, l.variants.loaded, out, o.variant);
   }
 
   /** Overwrites this world with the one encoded at words[offset ..]. */
@@ -197,6 +199,7 @@ export class X86World {
 function encodeVariantState(
   vcpus: readonly KvmVcpu[],
   fields: WorldOffsets['variantFields'],
+  loaded: VariantSet['loaded'],
   out: Int32Array,
   at: number,
 ): void {
@@ -222,7 +225,7 @@ function encodeVariantState(
     if (n !== Object.keys(rec).length) {
       const extra = Object.keys(rec).find((k) => !fields.some((f) => f.field === k))!;
       throw new VariantError(
-        fields[0]!.file,
+        loaded.map((x) => x.file).join(', '),
         'state.vcpu',
         `a hook wrote variantState(vcpu).${extra}, which no variant declares in state.vcpu: the explorer cannot encode it`,
       );
