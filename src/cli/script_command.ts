@@ -12,6 +12,7 @@ interface ScriptFlags extends ScenarioFlags {
   ftrace?: string;
   trace?: string;
   traceEvents?: boolean;
+  events?: string;
   backend: string;
   tap?: boolean;
   junit?: string;
@@ -40,6 +41,10 @@ export function register(program: Command): void {
     .option(
       '--trace <file>',
       'write the tracepoints as Chrome Trace Event JSON instants to FILE (Perfetto; model only; gzipped if FILE ends in .gz)',
+    )
+    .option(
+      '--events <list>',
+      "the events --ftrace and --trace record, as tracefs's set_event names them: names or globs, commas between (default: kvm_try_async_get_page,kvm_async_pf*, the MMU-notifier ones; 'kvm:*' adds kvm_exit, kvm_entry, kvm_inj_*, kvm_apic_accept_irq, kvm_msr, kvm_hypercall, kvm_cpuid)",
     )
     .option('--tap', 'a suite: print TAP version 13 instead of PASS/FAIL/SKIP lines')
     .option('--junit <file>', 'a suite: also write the results as JUnit XML to FILE')
@@ -85,6 +90,10 @@ export function register(program: Command): void {
         import('../script/transcript.ts'),
       ]);
       const script = loadScriptWithFlags(file, flags);
+      if (flags.events !== undefined && flags.ftrace === undefined && flags.trace === undefined)
+        throw new UsageError('--events: only with --ftrace or --trace');
+      const { parseEvents } = await import('../trace/events_filter.ts');
+      const events = flags.events !== undefined ? parseEvents('--events', flags.events) : undefined;
       const ftraceOut = flags.ftrace !== undefined ? openOutput('--ftrace', flags.ftrace, [file]) : null;
       const traceOut =
         flags.trace !== undefined
@@ -116,6 +125,7 @@ export function register(program: Command): void {
       const { records, ftrace } = runScript(script, {
         traceEvents: flags.traceEvents,
         ftrace: flags.ftrace !== undefined || flags.trace !== undefined,
+        ...(events ? { events } : {}),
       });
       if (traceOut) {
         const sink = traceSink(traceOut.path, traceOut);
