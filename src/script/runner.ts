@@ -1,7 +1,7 @@
 // The model backend of `kind: script`: builds a VM from the scenario, drives the bare test guest op by
 // op through the host run loop, and runs async workers and synchronous fault-ins at the virtual time
 // their backing delay says. The transcript has no times in it; the ftrace output does.
-import type { EventFilter } from '../trace/events_filter.ts';
+
 import { ENOMEM } from '../abi/errno.ts';
 import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
@@ -18,6 +18,7 @@ import {
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import type { EventFilter } from '../trace/events_filter.ts';
 import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
