@@ -308,6 +308,16 @@ test('CLI --events: opt-in on script and run; refused without a trace; a bad nam
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(readFileSync(def, 'utf8'), /kvm_exit/);
   assert.match(readFileSync(all, 'utf8'), /: kvm_exit: vcpu 0 reason MSR_WRITE /);
+  // script --trace: the new events as instants on the vCPU thread, and the JSON passes the checker.
+  const json = join(dir, 'a.json');
+  assert.equal(kvmsim('script', f, '--trace', json, '--events', 'kvm:*').status, 0);
+  const text = readFileSync(json, 'utf8');
+  const report = checkTraceText(text);
+  assert.equal(report.total, 0, formatCheckReport(report));
+  assert.match(
+    text,
+    /"ph":"i","cat":"tracepoint","name":"kvm_inj_exception","pid":999,"tid":1000,.*"args":\{"text":"#PF \(0x0\)"\}/,
+  );
   const bad = kvmsim('script', f, '--ftrace', all, '--events', 'kvm_nothing');
   assert.equal(bad.status, 2);
   assert.match(
