@@ -54,8 +54,15 @@ export function register(program: Command): void {
       const suite = await import('./script_suite.ts');
       if (inputs.suite || flags.tap || flags.junit !== undefined) {
         // Several files: one line per file and a summary (src/cli/script_suite.ts).
-        if (flags.traceEvents || flags.ftrace !== undefined || flags.trace !== undefined)
-          throw new UsageError('--trace-events, --ftrace and --trace: one file at a time, not with a suite');
+        if (
+          flags.traceEvents ||
+          flags.ftrace !== undefined ||
+          flags.trace !== undefined ||
+          flags.events !== undefined
+        )
+          throw new UsageError(
+            '--trace-events, --ftrace, --trace and --events: one file at a time, not with a suite',
+          );
         if (flags.backend !== 'model' && flags.backend !== 'kvm')
           throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
         return suite.runScriptSuite(inputs.files, flags);
@@ -76,9 +83,10 @@ export function register(program: Command): void {
           flags.era !== undefined ||
           flags.bug.length > 0 ||
           flags.ftrace ||
-          flags.trace
+          flags.trace ||
+          flags.events !== undefined
         )
-          throw new UsageError('--backend, --era, --bug, --ftrace and --trace: x86 scripts only');
+          throw new UsageError('--backend, --era, --bug, --ftrace, --trace and --events: x86 scripts only');
         const { runS390ScriptFile } = await import('./s390_adapter.ts');
         const r = runS390ScriptFile(file, { json: flags.json, traceEvents: flags.traceEvents });
         process.stdout.write(r.text);
