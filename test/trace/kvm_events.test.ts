@@ -208,6 +208,8 @@ const loadScript = (name: string) => {
   return validateScenario(file, readScenarioFile(file, { bigint: true }), ScriptSchema);
 };
 
+// kvm-oracle §5.2: on the reference kernel one async PF traces kvm_msr (EN, then each ACK), the async-PF
+// events and `kvm_inj_exception: #PF (0x0)`; the model's trace of apf-basic has them in that order.
 test('script: the new events only with --events; the filter keeps only what it names; the transcript is unchanged', () => {
   const script = loadScript('apf-basic.yaml');
   const plain = runScript(script, { traceEvents: true, ftrace: true });
