@@ -14,6 +14,7 @@ interface RunFlags {
   json?: boolean;
   trace?: string;
   ftrace?: string;
+  events?: string;
   traceWindow?: string;
   progress?: boolean;
   metrics?: string;
@@ -37,6 +38,10 @@ export function register(program: Command): void {
     )
     .option('--ftrace <file>', 'write the kvm_*async_pf* tracepoints in ftrace text format')
     .option(
+      '--events <list>',
+      "the events --trace and --ftrace record, as tracefs's set_event names them: names or globs, commas between (default: kvm_try_async_get_page,kvm_async_pf*; 'kvm:*' adds kvm_exit, kvm_entry, kvm_inj_*, kvm_apic_accept_irq, kvm_msr, kvm_hypercall)",
+    )
+    .option(
       '--trace-window <start:end>',
       'trace only this part of the run (virtual time, e.g. 100ms:200ms; either side may be empty)',
     )
@@ -58,8 +63,16 @@ export function register(program: Command): void {
       ]);
       if (s390FileKind(file) !== null) {
         // arch: s390, kind: sim (docs/s390.md): its own simulator and report; exit 1 on a failed direction.
-        if (flags.trace !== undefined || flags.ftrace !== undefined || flags.traceWindow || flags.progress)
-          throw new UsageError('--trace, --ftrace, --trace-window and --progress: x86 sim scenarios only');
+        if (
+          flags.trace !== undefined ||
+          flags.ftrace !== undefined ||
+          flags.traceWindow ||
+          flags.events !== undefined ||
+          flags.progress
+        )
+          throw new UsageError(
+            '--trace, --ftrace, --trace-window, --events and --progress: x86 sim scenarios only',
+          );
         // The s390 simulator has no budget hooks (its scenarios are bounded by their duration and seeds).
         if (flags.maxEvents !== undefined || command.getOptionValueSource('maxTime') === 'cli')
           throw new UsageError('--max-events and --max-time: x86 sim scenarios only');
@@ -103,6 +116,10 @@ export function register(program: Command): void {
         flags.traceWindow !== undefined ? parseTraceWindow('--trace-window', flags.traceWindow) : undefined;
       if (window && flags.trace === undefined && flags.ftrace === undefined)
         throw new UsageError('--trace-window: only with --trace or --ftrace');
+      if (flags.events !== undefined && flags.trace === undefined && flags.ftrace === undefined)
+        throw new UsageError('--events: only with --trace or --ftrace');
+      const { parseEvents } = await import('../trace/events_filter.ts');
+      const events = parseEvents('--events', flags.events);
       const scenario = await simWithVariants(loadSimScenario(file), file, variantFiles(flags.variant));
       if (flags.seed !== undefined) scenario.seed = parseSeedFlag(flags.seed);
       checkSimResources(scenario, flags.allowLarge ? Number.POSITIVE_INFINITY : DEFAULT_MEMORY_BUDGET);
@@ -124,6 +141,7 @@ export function register(program: Command): void {
               },
               Math.max(10_000, scenario.duration / 2000),
               window,
+              events,
             )
           : null;
       const progress = flags.progress ? startProgress('simulating') : null;

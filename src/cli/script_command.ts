@@ -12,6 +12,7 @@ interface ScriptFlags extends ScenarioFlags {
   ftrace?: string;
   trace?: string;
   traceEvents?: boolean;
+  events?: string;
   backend: string;
   tap?: boolean;
   junit?: string;
@@ -42,6 +43,10 @@ export function register(program: Command): void {
       '--trace <file>',
       'write the tracepoints as Chrome Trace Event JSON instants to FILE (Perfetto; model only; gzipped if FILE ends in .gz)',
     )
+    .option(
+      '--events <list>',
+      "the events --ftrace and --trace record, as tracefs's set_event names them: names or globs, commas between (default: kvm_try_async_get_page,kvm_async_pf*, the MMU-notifier ones; 'kvm:*' adds kvm_exit, kvm_entry, kvm_inj_*, kvm_apic_accept_irq, kvm_msr, kvm_hypercall, kvm_cpuid)",
+    )
     .option('--tap', 'a suite: print TAP version 13 instead of PASS/FAIL/SKIP lines')
     .option('--junit <file>', 'a suite: also write the results as JUnit XML to FILE')
     .action(async (args: string[], flags: ScriptFlags) => {
@@ -50,8 +55,15 @@ export function register(program: Command): void {
       const suite = await import('./script_suite.ts');
       if (inputs.suite || flags.tap || flags.junit !== undefined) {
         // Several files: one line per file and a summary (src/cli/script_suite.ts).
-        if (flags.traceEvents || flags.ftrace !== undefined || flags.trace !== undefined)
-          throw new UsageError('--trace-events, --ftrace and --trace: one file at a time, not with a suite');
+        if (
+          flags.traceEvents ||
+          flags.ftrace !== undefined ||
+          flags.trace !== undefined ||
+          flags.events !== undefined
+        )
+          throw new UsageError(
+            '--trace-events, --ftrace, --trace and --events: one file at a time, not with a suite',
+          );
         if (flags.backend !== 'model' && flags.backend !== 'kvm')
           throw new UsageError(`--backend: expected model or kvm, got ${JSON.stringify(flags.backend)}`);
         return suite.runScriptSuite(inputs.files, flags);
@@ -73,9 +85,12 @@ export function register(program: Command): void {
           flags.bug.length > 0 ||
           (flags.variant ?? []).length > 0 ||
           flags.ftrace ||
-          flags.trace
+          flags.trace ||
+          flags.events !== undefined
         )
-          throw new UsageError('--backend, --era, --bug, --variant, --ftrace and --trace: x86 scripts only');
+          throw new UsageError(
+            '--backend, --era, --bug, --variant, --ftrace, --trace and --events: x86 scripts only',
+          );
         const { runS390ScriptFile } = await import('./s390_adapter.ts');
         const r = runS390ScriptFile(file, { json: flags.json, traceEvents: flags.traceEvents });
         process.stdout.write(r.text);
@@ -91,6 +106,10 @@ export function register(program: Command): void {
         throw new UsageError(
           `--backend kvm: ${file}: variants change the model, and the real kernel runs as built; drop the variants or use --backend model`,
         );
+      if (flags.events !== undefined && flags.ftrace === undefined && flags.trace === undefined)
+        throw new UsageError('--events: only with --ftrace or --trace');
+      const { parseEvents } = await import('../trace/events_filter.ts');
+      const events = flags.events !== undefined ? parseEvents('--events', flags.events) : undefined;
       const ftraceOut = flags.ftrace !== undefined ? openOutput('--ftrace', flags.ftrace, [file]) : null;
       const traceOut =
         flags.trace !== undefined
@@ -122,6 +141,7 @@ export function register(program: Command): void {
       const { records, ftrace } = runScript(script, {
         traceEvents: flags.traceEvents,
         ftrace: flags.ftrace !== undefined || flags.trace !== undefined,
+        ...(events ? { events } : {}),
       });
       if (traceOut) {
         const sink = traceSink(traceOut.path, traceOut);

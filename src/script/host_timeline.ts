@@ -8,9 +8,17 @@ import type { EraConfig } from '../host/x86/era.ts';
 import { MC_EV_BUG } from '../host/x86/mmu_caches_vm.ts';
 import { formatMmuTracepoint, MMU_TRACEPOINT_NAMES } from '../host/x86/mmu_notifier.ts';
 import { applyX86Step } from '../host/x86/steps.ts';
-import { formatTracepoint, TP_KVM_ASYNC_PF_COMPLETED, TRACEPOINT_NAMES } from '../host/x86/trace.ts';
+import {
+  ALL_TRACEPOINT_NAMES,
+  formatKvmEvent,
+  formatTracepoint,
+  TP_KVM_APIC_ACCEPT_IRQ,
+  TP_KVM_ASYNC_PF_COMPLETED,
+  TRACEPOINT_NAMES,
+} from '../host/x86/trace.ts';
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 import { createVm, type KvmVm, type VmConfig } from '../host/x86/vm.ts';
+import type { EventFilter } from '../trace/events_filter.ts';
 import { formatFtraceLine } from '../trace/ftrace.ts';
 import type { TranscriptRecord } from './transcript.ts';
 
@@ -19,6 +27,11 @@ export interface TimelineOptions {
   traceEvents?: boolean;
   /** Collect ftrace-format lines. */
   ftrace?: boolean;
+  /**
+   * The events the ftrace lines hold (`--events`); absent: the async-PF and MMU-notifier ones, as
+   * always. The transcript's tracepoints (traceEvents) are not filtered.
+   */
+  events?: EventFilter;
 }
 
 /** The host task an ftrace line is attributed to: its comm, pid and CPU column. */
@@ -84,6 +97,10 @@ export class HostTimeline {
       },
       trace: opts.traceEvents || opts.ftrace ? (v, tp, a, b) => this.trace(v, tp, a, b) : null,
       mmuTrace: opts.traceEvents || opts.ftrace ? (tp, start, end) => this.mmuTrace(tp, start, end) : null,
+      kvmTrace:
+        opts.ftrace && opts.events?.anyKvmEvent
+          ? (v, tp, a, b, c, x, xs) => this.kvmTrace(v, tp, a, b, c, x, xs)
+          : null,
     };
   }
 
@@ -145,7 +162,7 @@ export class HostTimeline {
     const name = MMU_TRACEPOINT_NAMES[tp]!;
     const text = formatMmuTracepoint(tp, start, end);
     if (this.opts.traceEvents) this.records.push({ trace: name, text });
-    if (this.opts.ftrace)
+    if (this.opts.ftrace && (this.opts.events?.has(name) ?? true))
       this.ftrace.push(formatFtraceLine({ ...this.task, timeNs: this.now, event: name, text }));
   }
 
@@ -153,7 +170,7 @@ export class HostTimeline {
     const name = TRACEPOINT_NAMES[tp]!;
     const text = formatTracepoint(tp, a, b);
     if (this.opts.traceEvents) this.records.push({ trace: name, ...(this.multi ? { vcpu } : {}), text });
-    if (this.opts.ftrace) {
+    if (this.opts.ftrace && (this.opts.events?.has(name) ?? true)) {
       const worker = tp === TP_KVM_ASYNC_PF_COMPLETED;
       this.ftrace.push(
         formatFtraceLine({
@@ -166,5 +183,25 @@ export class HostTimeline {
         }),
       );
     }
+  }
+
+  /**
+   * An exit, injection or MSR tracepoint (ftrace only): on the vCPU's thread, but kvm_apic_accept_irq on
+   * the task that sent the interrupt (the one running now).
+   */
+  private kvmTrace(
+    vcpu: number,
+    tp: number,
+    a: number,
+    b: number,
+    c: number,
+    x: bigint,
+    xs: readonly bigint[] | null,
+  ): void {
+    const name = ALL_TRACEPOINT_NAMES[tp]!;
+    if (!this.opts.events!.has(name)) return;
+    const task = tp === TP_KVM_APIC_ACCEPT_IRQ ? this.task : vcpuThread(vcpu);
+    const text = formatKvmEvent(tp, vcpu, a, b, c, x, xs);
+    this.ftrace.push(formatFtraceLine({ ...task, timeNs: this.now, event: name, text }));
   }
 }

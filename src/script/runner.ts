@@ -1,6 +1,7 @@
 // The model backend of `kind: script`: builds a VM from the scenario, drives the bare test guest op by
 // op through the host run loop, and runs async workers and synchronous fault-ins at the virtual time
 // their backing delay says. The transcript has no times in it; the ftrace output does.
+
 import { ENOMEM } from '../abi/errno.ts';
 import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
@@ -17,6 +18,7 @@ import {
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import type { EventFilter } from '../trace/events_filter.ts';
 import { variantSet } from '../variant/variant_set.ts';
 import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
@@ -31,6 +33,8 @@ export interface RunOptions {
   traceEvents?: boolean;
   /** Collect ftrace-format lines. */
   ftrace?: boolean;
+  /** The events the ftrace lines hold (`--events`; absent: the async-PF and MMU-notifier ones). */
+  events?: EventFilter;
   /** Guest instructions one op may take before it is declared hung (HLT spinning, lost wakeups). */
   stepBudget?: number;
 }

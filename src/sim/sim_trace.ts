@@ -18,6 +18,8 @@
 // each vCPU's token ids (a token's number is printed straight into them), the counters, the ftrace task
 // columns and printk formats. Numbers are printed straight into the output buffer.
 import {
+  ALL_TRACEPOINT_NAMES,
+  formatKvmEvent,
   formatTracepoint,
   TP_KVM_ASYNC_PF_COMPLETED,
   TP_KVM_ASYNC_PF_NOT_PRESENT,
@@ -33,6 +35,7 @@ import {
   HexIds,
   Track,
 } from '../trace/chrome.ts';
+import { type EventFilter, parseEvents } from '../trace/events_filter.ts';
 import { FtraceFormat, FtraceTask, type FtraceWriter } from '../trace/ftrace.ts';
 import { T_HALTED, T_IDLE } from './counters.ts';
 import type { SimState } from './sim_state.ts';
@@ -130,7 +133,7 @@ const FLOW_END = new EventKind('f', CAT, 'page ready');
  * The tracepoints as thread instants on the vCPU (the worker's completion too: the vCPU's worker has no
  * thread in the JSON), named as the kernel names them, with their fields (a, b) as hex args.
  */
-const TP_KINDS = TRACEPOINT_NAMES.map((n) => new EventKind('i', 'tracepoint', n));
+const TP_KINDS = ALL_TRACEPOINT_NAMES.map((n) => new EventKind('i', 'tracepoint', n));
 const TP_ARGS = TRACEPOINT_NAMES.map((_, tp) => {
   const keys =
     tp === TP_KVM_ASYNC_PF_COMPLETED
@@ -243,8 +246,19 @@ export class SimTrace implements SimTracer {
   /** The traced window (--trace-window): nothing before `winStart` or after `winEnd` is written. */
   private readonly winStart: number;
   private readonly winEnd: number;
+  /** Per TP_* id (host/x86/trace.ts): whether `--events` records it. */
+  private readonly tpOn: boolean[];
+  readonly kvmEvents: boolean;
 
-  constructor(w: SimTraceWriters, samplePeriod: number, window?: { start: number; end: number }) {
+  /** `events`: what --events names (absent: the async-PF tracepoints, as always). */
+  constructor(
+    w: SimTraceWriters,
+    samplePeriod: number,
+    window?: { start: number; end: number },
+    events: EventFilter = parseEvents('--events'),
+  ) {
+    this.tpOn = events.byTracepoint();
+    this.kvmEvents = events.anyKvmEvent;
     this.winStart = window?.start ?? 0;
     this.winEnd = window?.end ?? Number.POSITIVE_INFINITY;
     this.chrome = w.chrome;
@@ -515,7 +529,7 @@ export class SimTrace implements SimTracer {
   }
 
   tracepoint(sim: SimState, vm: number, g: number, tp: number, a: number, b: number, t: number): void {
-    if (this.outside(sim, t)) return;
+    if (!this.tpOn[tp] || this.outside(sim, t)) return;
     const ch = this.chrome;
     if (ch !== null) {
       const args = TP_ARGS[tp]!;
@@ -529,6 +543,28 @@ export class SimTrace implements SimTracer {
     const fmt = this.tpFormats[tp];
     if (fmt !== undefined && fmt !== null) f.formatted(task, t, fmt, a, b);
     else f.lineOf(task, t, TRACEPOINT_NAMES[tp]!, formatTracepoint(tp, a, b));
+  }
+
+  /**
+   * An exit, injection or MSR tracepoint: a thread instant on vCPU g with its printk text in the args,
+   * and its ftrace line on the vCPU's thread. Made as text: these are opt-in (`--events`).
+   */
+  kvmEvent(
+    sim: SimState,
+    _vm: number,
+    g: number,
+    tp: number,
+    a: number,
+    b: number,
+    c: number,
+    x: bigint,
+    xs: readonly bigint[] | null,
+    t: number,
+  ): void {
+    if (!this.tpOn[tp] || this.outside(sim, t)) return;
+    const text = formatKvmEvent(tp, sim.vcpus[g]!.vcpu_id, a, b, c, x, xs);
+    this.chrome?.instant(TP_KINDS[tp]!, this.vcpuTracks[g]!, t, { text });
+    this.ftrace?.lineOf(this.vcpuFtrace[g]!, t, ALL_TRACEPOINT_NAMES[tp]!, text);
   }
 
   /** The ftrace task of a tracepoint hit: vCPU g's worker, or its thread (made in begin()). */

@@ -64,6 +64,10 @@ function simHooks(s: SimState, vmIdx: number, first: number): HostHooks {
     },
     kick: (v) => onKick(s, first + v.vcpu_id),
     trace: (vid, tp, a, b) => onTracepoint(s, vmIdx, first + vid, tp, a, b),
+    // The exit/injection/MSR tracepoints: only for a tracer that asked for them (`--events`).
+    kvmTrace: s.tracer?.kvmEvents
+      ? (vid, tp, a, b, c, x, xs) => s.tracer!.kvmEvent!(s, vmIdx, first + vid, tp, a, b, c, x, xs, s.now)
+      : null,
     warn: () => {
       s.count[vmIdx * NCOUNT + K_WARNINGS]!++;
     },

@@ -33,5 +33,23 @@ export interface SimTracer {
   sample(sim: SimState, t: number): void;
   /** A kvm_*async_pf* tracepoint of the host model. */
   tracepoint(sim: SimState, vm: number, g: number, tp: number, a: number, b: number, t: number): void;
+  /**
+   * Whether the exit/injection/MSR tracepoints are wanted (`--events`): only then does the simulator set
+   * the host's kvmTrace hook and call kvmEvent. Absent: no.
+   */
+  readonly kvmEvents?: boolean;
+  /** An exit, injection or MSR tracepoint (host/x86/trace.ts KvmTraceSink's fields) of vCPU g. */
+  kvmEvent?(
+    sim: SimState,
+    vm: number,
+    g: number,
+    tp: number,
+    a: number,
+    b: number,
+    c: number,
+    x: bigint,
+    xs: readonly bigint[] | null,
+    t: number,
+  ): void;
   end(sim: SimState, t: number): void;
 }

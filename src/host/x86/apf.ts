@@ -24,7 +24,7 @@ import {
   W_WAKEUP_ALL,
 } from './async_pf_work.ts';
 import { kvm_queue_exception_e_p } from './exception.ts';
-import { kvm_apic_enabled, kvm_apic_set_irq } from './lapic.ts';
+import { kvm_apic_accept_irq, kvm_apic_enabled } from './lapic.ts';
 import { kvm_mmu_prefault } from './mmu_install.ts';
 import { REFAULT_CAP } from './step_effects.ts';
 import { TP_KVM_ASYNC_PF_NOT_PRESENT, TP_KVM_ASYNC_PF_READY } from './trace.ts';
@@ -269,7 +269,7 @@ export function kvm_arch_async_page_present_model(vm: KvmVm, vcpu: KvmVcpu, slot
     if (apf_put_user_ready(vm, vcpu, token)) {
       vcpu.apf.pageready_pending = true;
       vcpu.apf.pageready_pending_store_buffered = false; // program order: this store is the later one
-      kvm_apic_set_irq(vcpu.apic, vcpu.apf.vec);
+      kvm_apic_accept_irq(vm, vcpu, vcpu.apf.vec);
       vcpu.stat.page_ready_irqs++;
       observed?.(vcpu, token, slotBefore, notify);
     }

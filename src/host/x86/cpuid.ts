@@ -2,6 +2,8 @@
 // signature leaf 0x40000000 and the PV feature leaf 0x40000001 (x86-apf §1.5). Other leaves come from
 // the host CPU and the VMM, which the model does not have; the script schema refuses them.
 import { KVM_CPUID_FEATURES, KVM_CPUID_SIGNATURE, KVM_FEATURE_PV_UNHALT } from '../../abi/kvm_para.ts';
+import { TP_KVM_CPUID } from './trace.ts';
+import type { KvmVcpu } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 
 /** "KVMKVMKVM\0\0\0" in ebx, ecx, edx. */
@@ -30,4 +32,28 @@ export function kvm_cpuid_kvm_leaf(vm: KvmVm, leaf: number, reg: CpuidReg): numb
   if (leaf === KVM_CPUID_SIGNATURE) return i === 0 ? KVM_CPUID_FEATURES : KVM_SIGNATURE[i - 1]!;
   if (leaf === KVM_CPUID_FEATURES) return i === 0 ? kvm_cpuid_features(vm) : 0;
   return null;
+}
+
+/** The four registers of a KVM leaf (eax, ebx, ecx, edx), or null outside the model. */
+function kvm_cpuid_kvm_regs(vm: KvmVm, leaf: number): bigint[] | null {
+  if (kvm_cpuid_kvm_leaf(vm, leaf, 'eax') === null) return null;
+  return (['eax', 'ebx', 'ecx', 'edx'] as const).map((r) => BigInt(kvm_cpuid_kvm_leaf(vm, leaf, r)!));
+}
+
+/**
+ * @kernel kvm_emulate_cpuid for the KVM leaves, after the CPUID exit: the kvm_cpuid tracepoint (index 0:
+ * the model has no ECX input; the entry is found, as the VMM installs both KVM leaves), then the value
+ * of `reg` (null for a leaf outside the model).
+ */
+export function kvm_emulate_cpuid(vm: KvmVm, vcpu: KvmVcpu, leaf: number, reg: CpuidReg): number | null {
+  vm.hooks.kvmTrace?.(
+    vcpu.vcpu_id,
+    TP_KVM_CPUID,
+    leaf,
+    0,
+    kvm_cpuid_kvm_regs(vm, leaf) ? 1 : 0,
+    0n,
+    kvm_cpuid_kvm_regs(vm, leaf),
+  );
+  return kvm_cpuid_kvm_leaf(vm, leaf, reg);
 }

@@ -10,6 +10,7 @@ import {
   KVM_FEATURE_PV_UNHALT,
 } from '../../abi/kvm_para.ts';
 import { kvm_cpuid_features } from './cpuid.ts';
+import { TP_KVM_HYPERCALL } from './trace.ts';
 import type { KvmVcpu } from './vcpu.ts';
 import { type KvmVm, lapic_in_kernel } from './vm.ts';
 
@@ -47,6 +48,8 @@ export function kvm_emulate_hypercall_op(
   args: readonly bigint[],
   op64: boolean,
 ): bigint {
+  // trace_kvm_hypercall comes before the truncation: the registers as the guest left them.
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_HYPERCALL, 0, 0, 0, nr, args);
   const mask = op64 ? 0xffff_ffff_ffff_ffffn : 0xffff_ffffn;
   const n = nr & mask;
   const a = [0, 1, 2, 3].map((i) => (args[i] ?? 0n) & mask);

@@ -12,6 +12,9 @@ import {
   MSR_IA32_APICBASE_ENABLE,
   MSR_IA32_APICBASE_EXTD,
 } from '../../abi/apicdef.ts';
+import { TP_KVM_APIC_ACCEPT_IRQ } from './trace.ts';
+import type { KvmVcpu } from './vcpu.ts';
+import type { KvmVm } from './vm.ts';
 
 export interface KvmLapic {
   /** MSR_IA32_APICBASE. */
@@ -113,6 +116,16 @@ export function kvm_apic_set_irq(apic: KvmLapic, vector: number): boolean {
   setBit(apic.irr, v);
   if (v > apic.highest_irr) apic.highest_irr = v;
   return true;
+}
+
+/**
+ * kvm_apic_set_irq with the tracepoint __apic_accept_irq fires first, whether or not the APIC then
+ * accepts the interrupt (fixed, edge). Returns whether it was accepted into IRR.
+ * @kernel __apic_accept_irq (trace_kvm_apic_accept_irq, read in the 6.18.38 tree: before the enabled check).
+ */
+export function kvm_apic_accept_irq(vm: KvmVm, vcpu: KvmVcpu, vector: number): boolean {
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_APIC_ACCEPT_IRQ, vcpu.vcpu_id, vector & 0xff, 0, 0n, null);
+  return kvm_apic_set_irq(vcpu.apic, vector);
 }
 
 /**

@@ -26,7 +26,12 @@ import {
   mmu_fault_topup,
   staleRetry,
 } from './mmu_install.ts';
-import { TP_KVM_ASYNC_PF_REPEATED_FAULT, TP_KVM_TRY_ASYNC_GET_PAGE } from './trace.ts';
+import {
+  EXIT_REASON_EPT_VIOLATION,
+  TP_KVM_ASYNC_PF_REPEATED_FAULT,
+  TP_KVM_EXIT,
+  TP_KVM_TRY_ASYNC_GET_PAGE,
+} from './trace.ts';
 import { type KvmVcpu, kvm_make_request } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 import { kvm_vmexit } from './x86.ts';
@@ -58,6 +63,16 @@ export function kvm_mmu_do_page_fault(
   prefetch: boolean,
 ): RetPf {
   if (!prefetch) {
+    // An EPT violation; its qualification: bit 1 write or bit 0 read, bits 7-8 (a guest-linear access).
+    vm.hooks.kvmTrace?.(
+      vcpu.vcpu_id,
+      TP_KVM_EXIT,
+      EXIT_REASON_EPT_VIOLATION,
+      errorCode & 2 ? 0x182 : 0x181,
+      0,
+      0n,
+      null,
+    );
     kvm_vmexit(vcpu); // an EPT/NPT violation (or a #PF intercept under shadow paging)
     vcpu.stat.pf_taken++;
   }

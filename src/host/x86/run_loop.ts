@@ -5,7 +5,8 @@
 
 import { kvm_arch_interrupt_allowed } from './apf.ts';
 import { emulator_leave_smm } from './smm.ts';
-import { IN_GUEST_MODE, type KvmVcpu, OUTSIDE_GUEST_MODE } from './vcpu.ts';
+import { EXIT_REASON_EXTERNAL_INTERRUPT, EXIT_REASON_INTERRUPT_WINDOW, TP_KVM_EXIT } from './trace.ts';
+import { EXITING_GUEST_MODE, IN_GUEST_MODE, type KvmVcpu, OUTSIDE_GUEST_MODE } from './vcpu.ts';
 import type { KvmVm } from './vm.ts';
 import {
   ENTER_ERROR,
@@ -54,16 +55,43 @@ export function kvm_vcpu_run_step(vm: KvmVm, vcpu: KvmVcpu): VcpuStepResult {
   const entering = vcpu.mode !== IN_GUEST_MODE;
   vm.effects.reset(entering);
   if (kvm_host_dead(vm)) return STEP_BLOCKED;
+  const t = vm.hooks.kvmTrace;
   if (entering) {
     if (vcpu.in_userspace || !kvm_arch_vcpu_runnable(vm, vcpu)) return STEP_BLOCKED;
+    // A kick (kvm_vcpu_kick: smp_send_reschedule) took the vCPU out of guest mode since its last step.
+    if (t != null && vcpu.mode === EXITING_GUEST_MODE) kickExit(t, vcpu);
     if (!kvm_vcpu_running(vcpu)) vcpu_block_wakeup(vcpu);
     const e = vcpu_enter_guest(vm, vcpu);
     if (e === ENTER_HALTED) return STEP_HALTED;
     if (e === ENTER_ERROR) return STEP_BLOCKED;
   }
+  // Tracing: an interrupt that was pending but blocked before the instruction waited for the guest to
+  // open its window (KVM asked for an interrupt-window exit).
+  const waiting = t != null && !kvm_arch_interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vm, vcpu);
   // In SMM with a firmware handler, the instruction is the handler's RSM (smm.ts).
   const ran = vcpu.smm && vcpu.smram.firmware ? firmwareRsm(vm, vcpu) : vm.guest.step(vcpu);
-  if (vcpu.mode === IN_GUEST_MODE && kvm_arch_interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vm, vcpu))
+  if (vcpu.mode === IN_GUEST_MODE && kvm_arch_interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vm, vcpu)) {
     vcpu.mode = OUTSIDE_GUEST_MODE;
+    if (t != null) {
+      if (waiting) t(vcpu.vcpu_id, TP_KVM_EXIT, EXIT_REASON_INTERRUPT_WINDOW, 0, 0, 0n, null);
+      else kickExit(t, vcpu);
+    }
+  }
   return ran ? STEP_RAN : STEP_IDLE;
+}
+
+/** RESCHEDULE_VECTOR (arch/x86/include/asm/irq_vectors.h), the IPI a kick sends to the vCPU's CPU. */
+const RESCHEDULE_VECTOR = 0xfd;
+
+/** kvm_exit of a host interrupt: EXTERNAL_INTERRUPT, intr_info valid | type 0 | the reschedule vector. */
+function kickExit(t: NonNullable<KvmVm['hooks']['kvmTrace']>, vcpu: KvmVcpu): void {
+  t(
+    vcpu.vcpu_id,
+    TP_KVM_EXIT,
+    EXIT_REASON_EXTERNAL_INTERRUPT,
+    0,
+    (0x80000000 | RESCHEDULE_VECTOR) >>> 0,
+    0n,
+    null,
+  );
 }

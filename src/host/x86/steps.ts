@@ -39,7 +39,7 @@
 import { host_page_evict, PAGE_HOST_RESIDENT } from '../../mem/page_state.ts';
 import { async_pf_execute } from './async_pf.ts';
 import { deliverInit, deliverSipi } from './init_sipi.ts';
-import { kvm_apic_set_irq } from './lapic.ts';
+import { kvm_apic_accept_irq } from './lapic.ts';
 import { kvm_sync_fault_done } from './mmu_fault.ts';
 import { kvm_mmu_fault_locked } from './mmu_install.ts';
 import { type AgeKind, kvm_mmu_notifier_age } from './mmu_notifier.ts';
@@ -113,7 +113,7 @@ export function applyX86Step(vm: KvmVm, step: X86Step): number {
       return 0;
     case 'lapic_irq': {
       const vcpu = vm.vcpus[step.vcpu]!;
-      if (!kvm_apic_set_irq(vcpu.apic, step.vector)) return 0;
+      if (!kvm_apic_accept_irq(vm, vcpu, step.vector)) return 0;
       kvm_vcpu_kick(vm, vcpu);
       return 1;
     }

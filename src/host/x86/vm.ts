@@ -9,7 +9,7 @@ import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifie
 import { HostMm } from './primary_mmu.ts';
 import type { KvmVmPv } from './pv_state.ts';
 import { StepEffects } from './step_effects.ts';
-import type { TraceSink } from './trace.ts';
+import type { KvmTraceSink, TraceSink } from './trace.ts';
 import { EXITING_GUEST_MODE, IN_GUEST_MODE, type KvmVcpu, newVcpu } from './vcpu.ts';
 
 export interface VmConfig {
@@ -67,6 +67,8 @@ export interface HostHooks {
   kick(vcpu: KvmVcpu): void;
   /** Tracepoints, or null when tracing is off. */
   trace: TraceSink | null;
+  /** The exit, injection and MSR tracepoints (trace.ts TP_KVM_EXIT…). Absent or null: nobody listens. */
+  kvmTrace?: KvmTraceSink | null;
   /** A host kernel WARN (a splat in dmesg), e.g. the Q-EN-1 cached access. */
   warn?: (vcpu: KvmVcpu, message: string) => void;
   /**

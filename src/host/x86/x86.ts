@@ -30,6 +30,20 @@ import {
 } from './msr.ts';
 import { kvm_vcpu_reset_pv } from './pv_msrs.ts';
 import {
+  EXIT_REASON_APIC_ACCESS,
+  EXIT_REASON_HLT,
+  EXIT_REASON_MSR_READ,
+  EXIT_REASON_MSR_WRITE,
+  EXIT_REASON_VMCALL,
+  exceptionHasErrorCode,
+  TP_KVM_ENTRY,
+  TP_KVM_EXIT,
+  TP_KVM_HYPERCALL,
+  TP_KVM_INJ_EXCEPTION,
+  TP_KVM_INJ_VIRQ,
+  TP_KVM_MSR,
+} from './trace.ts';
+import {
   IN_GUEST_MODE,
   type KvmVcpu,
   kvm_check_request,
@@ -77,6 +91,16 @@ export function vcpu_block_wakeup(vcpu: KvmVcpu): void {
 export function kvm_vmexit(vcpu: KvmVcpu): void {
   vcpu.mode = OUTSIDE_GUEST_MODE;
   kvm_drain_store_buffer(vcpu);
+}
+
+/**
+ * A VM exit with its VMX basic exit reason and exit qualification (info1), for the kvm_exit tracepoint:
+ * the exits a guest model makes itself (CPUID, VMCALL, port I/O, CR writes, VMRESUME).
+ * @model kvm_vmexit plus the tracepoint vmx_handle_exit fires (trace_kvm_exit).
+ */
+export function kvm_vmexit_reason(vm: KvmVm, vcpu: KvmVcpu, reason: number, info1 = 0): void {
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_EXIT, reason, info1, 0, 0n, null);
+  kvm_vmexit(vcpu);
 }
 
 /**
@@ -132,11 +156,13 @@ export function vcpu_enter_guest(
 function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
   const e = vcpu.exception;
   if (e.pending || e.injected) {
+    const reinjected = e.injected;
     e.pending = false;
     e.injected = false;
     if (e.vmexit) {
       e.vmexit = false;
       vm.effects.excInjected++;
+      vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_ENTRY, 0, 0, 0, 0n, null);
       vm.hooks.injected?.(vcpu, INJECT_NESTED_PF_VMEXIT, e.payload);
       vm.guest.deliverNestedPfVmexit(vcpu, e.payload);
       return;
@@ -144,21 +170,58 @@ function kvm_check_and_inject_events(vm: KvmVm, vcpu: KvmVcpu): void {
     if (e.has_payload && e.vector === PF_VECTOR) vcpu.cr2 = e.payload;
     e.has_payload = false;
     vm.effects.excInjected++;
+    const t = vm.hooks.kvmTrace;
+    if (t != null) traceExceptionEntry(t, vcpu.vcpu_id, e.vector, e.error_code, reinjected);
     vm.hooks.injected?.(vcpu, INJECT_EXCEPTION, e.vector);
     vm.guest.deliverException(vcpu, e.vector, e.error_code);
     return;
   }
-  if (!kvm_arch_interrupt_allowed(vcpu) || !lapic_in_kernel(vm)) return;
-  const vector = kvm_apic_has_interrupt(vcpu.apic);
-  if (vector < 0) return;
+  const vector =
+    kvm_arch_interrupt_allowed(vcpu) && lapic_in_kernel(vm) ? kvm_apic_has_interrupt(vcpu.apic) : -1;
+  if (vector < 0) {
+    vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_ENTRY, 0, 0, 0, 0n, null);
+    return;
+  }
   kvm_apic_ack_interrupt(vcpu.apic, vector);
   vm.effects.irqInjected++;
+  const t = vm.hooks.kvmTrace;
+  if (t != null) {
+    t(vcpu.vcpu_id, TP_KVM_INJ_VIRQ, vector, 0, 0, 0n, null);
+    // VM-entry interruption information: valid, type 0 (external interrupt), the vector.
+    t(vcpu.vcpu_id, TP_KVM_ENTRY, (0x80000000 | vector) >>> 0, 0, 0, 0n, null);
+  }
   vm.hooks.injected?.(vcpu, INJECT_IRQ, vector);
   vm.guest.deliverInterrupt(vcpu, vector);
 }
 
-/** kvm_emulate_halt: the guest executed HLT (with HLT exiting). */
-export function kvm_emulate_halt(vcpu: KvmVcpu): void {
+/**
+ * kvm_inj_exception and kvm_entry for an exception injected at this entry (a triple fault is no
+ * injection). The entry's interruption information: valid, type 3 (hardware exception), the vector,
+ * and bit 11 when an error code is delivered.
+ */
+function traceExceptionEntry(
+  t: NonNullable<KvmVm['hooks']['kvmTrace']>,
+  id: number,
+  vector: number,
+  errorCode: number,
+  reinjected: boolean,
+): void {
+  if (vector < 0) {
+    t(id, TP_KVM_ENTRY, 0, 0, 0, 0n, null);
+    return;
+  }
+  const hasError = exceptionHasErrorCode(vector);
+  t(id, TP_KVM_INJ_EXCEPTION, vector, errorCode, reinjected ? 1 : 0, 0n, null);
+  const info = (0x80000300 | (hasError ? 0x800 : 0) | vector) >>> 0;
+  t(id, TP_KVM_ENTRY, info, hasError ? errorCode >>> 0 : 0, 0, 0n, null);
+}
+
+/**
+ * kvm_emulate_halt: the guest executed HLT (with HLT exiting). `vm`: for the kvm_exit tracepoint (a
+ * caller without it traces nothing).
+ */
+export function kvm_emulate_halt(vcpu: KvmVcpu, vm?: KvmVm): void {
+  vm?.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_EXIT, EXIT_REASON_HLT, 0, 0, 0n, null);
   kvm_vmexit(vcpu);
   vcpu.mp_state = KVM_MP_STATE_HALTED;
 }
@@ -168,22 +231,38 @@ const X2APIC_LAST = 0x8ff;
 
 /**
  * Guest WRMSR (handle_wrmsr → kvm_set_msr_common). Returns true on success, false for #GP. The caller
- * injects the #GP.
+ * injects the #GP. Traced: kvm_exit (MSR_WRITE), then kvm_msr with ` (#GP)` on failure.
  */
 export function kvm_emulate_wrmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_EXIT, EXIT_REASON_MSR_WRITE, 0, 0, 0n, null);
+  const ok = set_msr(vm, vcpu, msr, data);
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_MSR, msr, 1, ok ? 0 : 1, data, null);
+  return ok;
+}
+
+/** The WRMSR after its exit: kvm_set_msr_common for the MSRs the model has (KVM_SET_MSRS too). */
+function set_msr(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
   kvm_vmexit(vcpu);
   if (msr === MSR_KVM_ASYNC_PF_ACK) vm.effects.acks++; // the exit, whether or not the write then #GPs
   if (isKvmPvMsr(vm, msr)) return kvm_set_msr_common_apf(vm, vcpu, msr, data) === 0;
   if (msr === MSR_IA32_APICBASE) return kvm_set_apic_base(vm, vcpu, data);
   if (msr >= X2APIC_FIRST && msr <= X2APIC_LAST) {
     if (!lapic_in_kernel(vm) || !apic_x2apic_mode(vcpu.apic)) return false;
-    return kvm_lapic_write(vm, vcpu, (msr - X2APIC_FIRST) << 4, Number(data & 0xffffffffn));
+    return lapic_write(vm, vcpu, (msr - X2APIC_FIRST) << 4, Number(data & 0xffffffffn));
   }
   return false;
 }
 
-/** Guest RDMSR: the value, or null for #GP. */
+/** Guest RDMSR: the value, or null for #GP. Traced: kvm_exit (MSR_READ), then kvm_msr (0 and ` (#GP)` on failure). */
 export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_EXIT, EXIT_REASON_MSR_READ, 0, 0, 0n, null);
+  const v = get_msr(vm, vcpu, msr);
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_MSR, msr, 0, v === null ? 1 : 0, v ?? 0n, null);
+  return v;
+}
+
+/** The RDMSR after its exit, for the MSRs the model has (KVM_GET_MSRS too). */
+function get_msr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
   kvm_vmexit(vcpu);
   if (isKvmPvMsr(vm, msr)) {
     const r = kvm_get_msr_common_apf(vm, vcpu, msr);
@@ -202,13 +281,13 @@ export function kvm_emulate_rdmsr(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint
 /** @kernel do_set_msr: KVM_SET_MSRS for one MSR; whether it was processed. */
 export function kvm_set_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number, data: bigint): boolean {
   if (isKvmPvMsr(vm, msr)) return kvm_set_msr_host(vm, vcpu, msr, data);
-  return kvm_emulate_wrmsr(vm, vcpu, msr, data);
+  return set_msr(vm, vcpu, msr, data);
 }
 
 /** @kernel do_get_msr: KVM_GET_MSRS for one MSR; the value, or null when not processed. */
 export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number): bigint | null {
   if (isKvmPvMsr(vm, msr)) return kvm_get_msr_host(vm, vcpu, msr);
-  return kvm_emulate_rdmsr(vm, vcpu, msr);
+  return get_msr(vm, vcpu, msr);
 }
 
 /**
@@ -216,7 +295,14 @@ export function kvm_get_msr_host_initiated(vm: KvmVm, vcpu: KvmVcpu, msr: number
  * @model the APIC-access / x2APIC-MSR exit around kvm_lapic_reg_write.
  */
 export function kvm_lapic_write(vm: KvmVm, vcpu: KvmVcpu, reg: number, val: number): boolean {
-  kvm_vmexit(vcpu); // an APIC-access (xAPIC MMIO) or x2APIC MSR exit
+  // An xAPIC MMIO write: APIC_ACCESS, qualification = the page offset | access type 1 (linear write).
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_EXIT, EXIT_REASON_APIC_ACCESS, 0x1000 | reg, 0, 0n, null);
+  return lapic_write(vm, vcpu, reg, val);
+}
+
+/** The register write after its exit (an xAPIC MMIO or x2APIC MSR exit, traced by the caller). */
+function lapic_write(vm: KvmVm, vcpu: KvmVcpu, reg: number, val: number): boolean {
+  kvm_vmexit(vcpu);
   const r = kvm_lapic_reg_write(vcpu.apic, reg, val);
   if (r === 'spiv-enabled') kvm_make_request(vcpu, KVM_REQ_APF_READY);
   void vm;
@@ -288,6 +374,8 @@ export { isApfMsr, KVM_MSR_RET_UNSUPPORTED };
  * signed number (hypercall.ts has the model).
  */
 export function kvm_emulate_hypercall(vm: KvmVm, vcpu: KvmVcpu, nr: number): number {
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_EXIT, EXIT_REASON_VMCALL, 0, 0, 0n, null);
+  vm.hooks.kvmTrace?.(vcpu.vcpu_id, TP_KVM_HYPERCALL, 0, 0, 0, BigInt(nr), null);
   kvm_vmexit(vcpu);
   return Number(hypercall(vm, BigInt(nr), [0n, 0n, 0n, 0n]));
 }

@@ -9,13 +9,20 @@ import {
   MSR_KVM_ASYNC_PF_EN,
   MSR_KVM_ASYNC_PF_INT,
 } from '../../../abi/kvm_para.ts';
-import { kvm_cpuid_kvm_leaf } from '../../../host/x86/cpuid.ts';
+import { kvm_emulate_cpuid } from '../../../host/x86/cpuid.ts';
 import { kvm_queue_exception_e, TRIPLE_FAULT } from '../../../host/x86/exception.ts';
 import { kvm_emulate_hypercall_op } from '../../../host/x86/hypercall.ts';
 import { deliverInit } from '../../../host/x86/init_sipi.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
 import { kvm_mmu_do_page_fault, RET_PF_RETRY } from '../../../host/x86/mmu_fault.ts';
 import { emulator_leave_smm, enter_smm } from '../../../host/x86/smm.ts';
+import {
+  EXIT_REASON_CPUID,
+  EXIT_REASON_CR_ACCESS,
+  EXIT_REASON_IO_INSTRUCTION,
+  EXIT_REASON_VMCALL,
+  EXIT_REASON_VMRESUME,
+} from '../../../host/x86/trace.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import type { GuestModel, KvmVm } from '../../../host/x86/vm.ts';
 import {
@@ -25,6 +32,7 @@ import {
   kvm_lapic_write,
   kvm_set_cr0_pg,
   kvm_vmexit,
+  kvm_vmexit_reason,
 } from '../../../host/x86/x86.ts';
 import { gpaToGfn } from '../../../mem/guest_memory.ts';
 import { PAGE_SPTE_MAPPED, spte_guest_access } from '../../../mem/page_state.ts';
@@ -305,7 +313,7 @@ export class BareGuest implements GuestModel {
         // sti; hlt as one step: STI's shadow covers the HLT, so no interrupt slips in between, and
         // the shadow is over once HLT has executed.
         vcpu.rflags_if = true;
-        kvm_emulate_halt(vcpu);
+        kvm_emulate_halt(vcpu, this.vm);
         return;
       default:
         this.iret(vcpu, c);
@@ -357,7 +365,8 @@ export class BareGuest implements GuestModel {
     if (c.value !== undefined) rec.value = hex(c.value);
     this.sink.op(rec);
     c.op = null;
-    kvm_vmexit(vcpu); // the report is an exit to userspace (MMIO or port I/O)
+    // The report is an exit to userspace (port I/O; traced as IO_INSTRUCTION, qualification unknown: 0).
+    kvm_vmexit_reason(this.vm, vcpu, EXIT_REASON_IO_INSTRUCTION);
   }
 
   /** The op's own instruction. On success it moves to the report phase. */
@@ -418,7 +427,7 @@ export class BareGuest implements GuestModel {
         vcpu.rflags_if = false;
         return;
       case 'hlt':
-        kvm_emulate_halt(vcpu);
+        kvm_emulate_halt(vcpu, vm);
         return;
       case 'touch': {
         const gpa = Number(op.gpa);
@@ -440,10 +449,11 @@ export class BareGuest implements GuestModel {
         return;
       }
       case 'set_cr0_pg':
+        kvm_vmexit_reason(vm, vcpu, EXIT_REASON_CR_ACCESS, 0); // MOV to CR0
         kvm_set_cr0_pg(vm, vcpu, op.value);
         return;
       case 'set_cr3':
-        kvm_vmexit(vcpu);
+        kvm_vmexit_reason(vm, vcpu, EXIT_REASON_CR_ACCESS, 3); // MOV to CR3
         vcpu.cr3 = Number(op.value);
         return;
       case 'smi':
@@ -455,7 +465,7 @@ export class BareGuest implements GuestModel {
         emulator_leave_smm(vm, vcpu);
         return;
       case 'enter_l2':
-        kvm_vmexit(vcpu); // VMLAUNCH/VMRESUME is emulated by L0
+        kvm_vmexit_reason(vm, vcpu, EXIT_REASON_VMRESUME); // VMLAUNCH/VMRESUME is emulated by L0
         vcpu.guest_mode = true;
         return;
       case 'leave_l2':
@@ -466,12 +476,12 @@ export class BareGuest implements GuestModel {
         deliverInit(vm, vcpu); // a self-INIT: the op completes, the program goes on
         return;
       case 'cpuid':
-        kvm_vmexit(vcpu); // CPUID always exits
-        c.value = BigInt(kvm_cpuid_kvm_leaf(vm, op.leaf, op.reg) ?? 0);
+        kvm_vmexit_reason(vm, vcpu, EXIT_REASON_CPUID); // CPUID always exits
+        c.value = BigInt(kvm_emulate_cpuid(vm, vcpu, op.leaf, op.reg) ?? 0);
         return;
       case 'hypercall':
         // VMCALL/VMMCALL exits; 64-bit mode (long mode here: paging on) keeps 64-bit arguments.
-        kvm_vmexit(vcpu);
+        kvm_vmexit_reason(vm, vcpu, EXIT_REASON_VMCALL);
         c.value = kvm_emulate_hypercall_op(vm, vcpu, op.nr, op.args, vcpu.cr0_pg);
         return;
       default:

@@ -11,5 +11,5 @@ export function guestHalt(g: GuestCtx, vcpu: KvmVcpu): void {
   const c = vcpu.vcpu_id;
   g.vm.effects.kind = GSTEP_HALT;
   g.state.cpu.halts[c] = g.state.cpu.halts[c]! + 1;
-  kvm_emulate_halt(vcpu);
+  kvm_emulate_halt(vcpu, g.vm);
 }

@@ -2,7 +2,7 @@
 // where the task gives up the CPU (sleep, exit) or its slice runs out, and wakeups that put a task back
 // on its CPU's runqueue. It is enough to show what async PF buys (another task runs while one waits for
 // the host) and what it costs (switches, idle halts), with no policy that would blur the protocol.
-import { kvm_apic_set_irq } from '../../../host/x86/lapic.ts';
+import { kvm_apic_accept_irq } from '../../../host/x86/lapic.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { kvm_vcpu_kick } from '../../../host/x86/vm.ts';
 import type { GuestCtx } from './context.ts';
@@ -91,7 +91,7 @@ export function wakeTask(g: GuestCtx, task: number, wakerCpu: number): void {
 export function send_reschedule_ipi(g: GuestCtx, cpu: number): void {
   const target = g.vm.vcpus[cpu];
   if (target === undefined) return;
-  if (kvm_apic_set_irq(target.apic, RESCHEDULE_VECTOR)) kvm_vcpu_kick(g.vm, target);
+  if (kvm_apic_accept_irq(g.vm, target, RESCHEDULE_VECTOR)) kvm_vcpu_kick(g.vm, target);
 }
 
 /**
