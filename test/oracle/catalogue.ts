@@ -72,10 +72,13 @@ function fileScenario(file: string, group: Group): OracleScenario {
   return s;
 }
 
-/** x86 `kind: script` files under examples/ outside examples/oracle (s390 scripts and sims are not). */
+/**
+ * x86 `kind: script` files under examples/ outside examples/oracle (s390 scripts and sims are not), nor
+ * examples/variants: a variant changes the model, and the real kernel runs as built (docs/variants.md).
+ */
 function exampleFiles(): string[] {
   const dirs = readdirSync(join(root, 'examples'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && d.name !== 'oracle' && d.name !== 'peer')
+    .filter((d) => d.isDirectory() && d.name !== 'oracle' && d.name !== 'peer' && d.name !== 'variants')
     .map((d) => join('examples', d.name));
   return ['examples', ...dirs]
     .flatMap((d) => yamlFiles(d))

@@ -2,6 +2,7 @@
 // reported in the traces (negative durations, overlapping slices — the IRQ-handler pairs and the 1 ns
 // rounding overlaps —, zero-length slices, events after the end, a track per token), and the traces of
 // every sim example and every replayed counterexample pass it with no violation at all.
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ import {
   VIOLATION_KINDS,
   type ViolationKind,
 } from '../../src/trace/trace_check.ts';
+import { resolveVariants } from '../../src/variant/load.ts';
 
 const EXAMPLES = join(import.meta.dirname, '../../examples');
 
@@ -233,12 +235,13 @@ function scriptExamples(dir = EXAMPLES): string[] {
   return out.sort();
 }
 
-test('every script example: its --trace has no violation', () => {
+test('every script example: its --trace has no violation', async () => {
   const files = scriptExamples();
   assert.ok(files.length >= 30, `${files.length} scripts`);
   let events = 0;
   for (const f of files) {
     const script = validateScenario(f, readScenarioFile(f, { bigint: true }), ScriptSchema);
+    script.variants = await resolveVariants(script.variants, f); // examples/variants
     const { ftrace } = runScript(script, { ftrace: true });
     let text = '';
     writeFtraceAsChrome(ftrace, script.name ?? f, SCRIPT_VMM_PID, (c) => {
