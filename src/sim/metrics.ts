@@ -4,6 +4,7 @@
 
 import { idleCacheBytes } from '../host/x86/mmu_caches_vm.ts';
 import { HOST_MM_OPS, type HostMmOpName } from '../host/x86/primary_mmu.ts';
+import { variantSet } from '../variant/variant_set.ts';
 import {
   CAT_NAMES,
   K_ASYNC_TRIED,
@@ -445,6 +446,8 @@ export interface VmMetrics extends Metrics {
   apf: string;
   era: string;
   guest_kernel: string;
+  /** The variant modules this VM ran (docs/variants.md), by name; absent when none. */
+  variants?: string[];
 }
 
 export interface SwapMetrics {
@@ -675,6 +678,8 @@ export interface GroupMetrics extends Metrics {
   /** The `vms` entry's name (with ×count), its protocol mode and its VMs. */
   name: string;
   apf: string;
+  /** The variant modules its VMs ran (docs/variants.md), by name; absent when none. */
+  variants?: string[];
   members: string[];
 }
 
@@ -743,6 +748,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
     apf: sv.spec.apf,
     era: sv.spec.era,
     guest_kernel: sv.spec.guest,
+    ...variantNames(sv.spec.variants),
     ...aggregate([i]),
   }));
   const groupIdx = new Map<number, number[]>();
@@ -753,6 +759,7 @@ export function buildMetrics(sim: SimState): RunMetrics {
   const groups: GroupMetrics[] = [...groupIdx.values()].map((idx) => ({
     name: sim.vms[idx[0]!]!.spec.groupName,
     apf: sim.vms[idx[0]!]!.spec.apf,
+    ...variantNames(sim.vms[idx[0]!]!.spec.variants),
     members: idx.map((i) => sim.vms[i]!.spec.name),
     ...aggregate(idx),
   }));
@@ -820,4 +827,11 @@ function thpHost(sim: SimState): ThpHostMetrics {
     full_scans: sim.thp!.full_scans,
     pages_collapsed: sim.thp!.pages_collapsed,
   };
+}
+
+/** `{ variants: names }` for a VM that runs variants (docs/variants.md), else nothing. */
+function variantNames(files: readonly string[] | undefined): { variants?: string[] } {
+  return files === undefined || files.length === 0
+    ? {}
+    : { variants: variantSet(files).loaded.map((l) => l.name) };
 }

@@ -196,7 +196,10 @@ export function formatReport(r: RunMetrics): string {
   const gs = r.groups;
   const secs = r.measured_s;
   const cols = [
-    ...gs.map((g) => ({ head: `${g.name} (${g.apf})`, m: g as Metrics })),
+    ...gs.map((g) => ({
+      head: `${g.name} (${g.apf}${g.variants ? `, variants: ${g.variants.join('+')}` : ''})`,
+      m: g as Metrics,
+    })),
     ...(gs.length > 1 ? [{ head: 'total', m: r.total }] : []),
   ];
   const rows: string[][] = [['', ...cols.map((c) => c.head)]];
