@@ -80,6 +80,8 @@ const cases: CliCase[] = [
   { args: ['explore', 'examples/explore/use-change-pte.yaml', '--variant', ex('glisse-change-pte.ts')] },
   // 24: --debug adds the variant's own stack.
   { args: ['script', 'examples/apf-basic.yaml', '--variant', fx('throws-at-runtime.ts'), '--debug'] },
+  // 25: a sweep over variants (its grid names them).
+  { args: ['sweep', ex('ack-less-polled.sweep.yaml'), '--out', join(tmp, 'sweep'), '--jobs', '1', '--json'] },
 ];
 const r = runCliCases(cases);
 const json = (i: number) => JSON.parse(r[i]!.stdout) as Record<string, unknown>;
@@ -200,4 +202,24 @@ test('variant mistakes: one line naming the file and the hook, exit 2, no stack 
   // --debug: the variant's own stack, under the one line.
   assert.match(r[24]!.stderr, /threw Error: boom\n/);
   assert.match(r[24]!.stderr, /Caused by: Error: boom/);
+});
+
+test('a sweep whose grid names variants runs them at its points: no ACKs, later page-ready with more workers', () => {
+  const o = r[25]!;
+  assert.equal(o.status, 0, o.stderr);
+  const points = (
+    JSON.parse(o.stdout) as { points: { point: Record<string, unknown>; mean: Record<string, number> }[] }
+  ).points;
+  assert.equal(points.length, 6);
+  const at = (tasks: number, variants: boolean) =>
+    points.find(
+      (p) =>
+        p.point['vms[*].workload.tasks_per_vcpu'] === tasks &&
+        (p.point.variants as unknown[]).length > 0 === variants,
+    )!.mean;
+  for (const tasks of [1, 2, 4]) {
+    assert.ok(at(tasks, false)['total.events.acks']! > 0);
+    assert.equal(at(tasks, true)['total.events.acks'], 0);
+  }
+  assert.ok(at(4, true)['total.page_ready.p50_us']! > 10 * at(4, false)['total.page_ready.p50_us']!);
 });
