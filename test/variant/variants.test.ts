@@ -30,6 +30,22 @@ writeFileSync(
   "import { defineVariant } from 'kvmsim';\nexport default defineVariant({ name: 'broken', guest: (g) => ({ ...g, }) ;\n",
 );
 
+// Guest writes of MSR_KVM_ASYNC_PF_EN with bit 4 set (reserved in 6.18).
+writeFileSync(
+  join(tmp, 'en-bit4.yaml'),
+  JSON.stringify({
+    kind: 'script',
+    era: '6.18',
+    vm: { memory: '4MiB', kvm_features: ['ASYNC_PF', 'ASYNC_PF_INT'] },
+    ops: [
+      { op: 'apic_enable', mode: 'x2apic' },
+      { op: 'wrmsr', msr: 'MSR_KVM_ASYNC_PF_INT', value: 0xec },
+      { op: 'wrmsr', msr: 'MSR_KVM_ASYNC_PF_EN', value: 0x3019 },
+      { op: 'host_get_msr', msr: 'MSR_KVM_ASYNC_PF_EN' },
+    ],
+  }),
+);
+
 const cases: CliCase[] = [
   // 0–5: the explore verdicts of the worked examples (their `expect:`).
   { args: ['explore', ex('ack-less.explore.yaml'), '--json'] },
@@ -80,8 +96,11 @@ const cases: CliCase[] = [
   { args: ['explore', 'examples/explore/use-change-pte.yaml', '--variant', ex('glisse-change-pte.ts')] },
   // 24: --debug adds the variant's own stack.
   { args: ['script', 'examples/apf-basic.yaml', '--variant', fx('throws-at-runtime.ts'), '--debug'] },
+  // 26, 27 (below 25): an MSR bit added by a variant.
   // 25: a sweep over variants (its grid names them).
   { args: ['sweep', ex('ack-less-polled.sweep.yaml'), '--out', join(tmp, 'sweep'), '--jobs', '1', '--json'] },
+  { args: ['script', join(tmp, 'en-bit4.yaml'), '--json'] },
+  { args: ['script', join(tmp, 'en-bit4.yaml'), '--variant', fx('en-bit4.ts'), '--json'] },
 ];
 const r = runCliCases(cases);
 const json = (i: number) => JSON.parse(r[i]!.stdout) as Record<string, unknown>;
@@ -222,4 +241,24 @@ test('a sweep whose grid names variants runs them at its points: no ACKs, later 
     assert.equal(at(tasks, true)['total.events.acks'], 0);
   }
   assert.ok(at(4, true)['total.page_ready.p50_us']! > 10 * at(4, false)['total.page_ready.p50_us']!);
+});
+
+test('a variant adds an MSR bit: the write that #GPs on the kernel is accepted and reads back', () => {
+  const lines = (i: number) =>
+    r[i]!.stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const base = lines(26);
+  const variant = lines(27);
+  assert.equal(r[26]!.status, 0, r[26]!.stderr);
+  assert.equal(r[27]!.status, 0, r[27]!.stderr);
+  const en = (rs: Record<string, unknown>[]) => rs.find((x) => x.op === 2)!;
+  const get = (rs: Record<string, unknown>[]) => rs.find((x) => x.op === 3)!;
+  assert.match(JSON.stringify(en(base)), /#GP/);
+  assert.doesNotMatch(JSON.stringify(en(variant)), /#GP/);
+  assert.match(
+    JSON.stringify(get(variant)),
+    /0x3009|12297/,
+    'the model stores the value without the new bit',
+  );
 });
