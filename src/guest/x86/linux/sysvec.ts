@@ -106,7 +106,12 @@ interface HandlerOrder {
 }
 const orders = new WeakMap<LinuxGuestConfig, HandlerOrder>();
 
+let lastConfig: LinuxGuestConfig | null = null;
+let lastOrder: HandlerOrder | null = null;
+
 function handlerOrder(config: LinuxGuestConfig): HandlerOrder {
+  // Every step of a handler asks: one guest configuration at a time is the common case.
+  if (config === lastConfig) return lastOrder!;
   let o = orders.get(config);
   if (o === undefined) {
     const next = orderTable(guestBehaviour(config.bugs, config.variants).pageReadyHandler);
@@ -126,6 +131,8 @@ function handlerOrder(config: LinuxGuestConfig): HandlerOrder {
     o = { next, notes };
     orders.set(config, o);
   }
+  lastConfig = config;
+  lastOrder = o;
   return o;
 }
 
