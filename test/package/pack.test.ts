@@ -52,6 +52,7 @@ test('the tarball holds what users need and no tests, sources or fixtures', () =
   for (const f of [
     'package.json',
     'README.md',
+    'LICENSE',
     'bin/kvmsim.js',
     'dist/cli.js',
     'dist/index.js',
@@ -62,6 +63,12 @@ test('the tarball holds what users need and no tests, sources or fixtures', () =
     'examples/apf-basic.yaml',
   ])
     assert.ok(files.includes(f), `${f} is in the package`);
+  // package.json's "license" is MIT; the tarball carries the text it names.
+  const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { license: string };
+  assert.equal(pkgJson.license, 'MIT');
+  const license = readFileSync(join(app, 'node_modules', 'kvmsim', 'LICENSE'), 'utf8');
+  assert.match(license, /^MIT License\n\nCopyright \(c\) 2026 the kvmsim authors\n/);
+  assert.match(license, /THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/);
   const stray = files.filter((f) => /^(test|src|bench|scripts)\//.test(f) || /\.test\.ts$/.test(f));
   assert.deepEqual(stray, [], 'no tests, sources, benches or build scripts in the package');
 });
