@@ -17,7 +17,7 @@ interface ReportFlags {
   json?: boolean;
 }
 
-/** `report --json` (docs/cli.md, "report --json"): what was read and written. */
+/** `report --json` (docs/cli.md, "kvmsim report INPUT"): what was read and written. */
 interface ReportJson {
   version: string;
   input: string;

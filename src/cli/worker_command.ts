@@ -13,7 +13,7 @@ interface WorkerFlags {
   json?: boolean;
 }
 
-/** `worker --json` (docs/cli.md, "worker --json"): one line per point it ran, a summary when it stops. */
+/** `worker --json` (docs/cli.md, "kvmsim worker URL"): one line per point it ran, a summary when it stops. */
 export type WorkerJsonLine =
   | {
       job: string;

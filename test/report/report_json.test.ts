@@ -1,4 +1,4 @@
-// `kvmsim report --json` (docs/cli.md, "report --json"): one JSON object on stdout naming what was read
+// `kvmsim report --json` (docs/cli.md, "kvmsim report INPUT"): one JSON object on stdout naming what was read
 // (the input's files, --scenario), what was written (--out and its size) and the plots in it, with the
 // version; without --out it is refused (the report itself would be on stdout), one line, exit 2.
 import assert from 'node:assert/strict';

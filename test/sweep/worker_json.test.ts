@@ -1,4 +1,4 @@
-// `kvmsim worker --json` (docs/cli.md, "worker --json"): one JSON line on stdout per point the worker ran
+// `kvmsim worker --json` (docs/cli.md, "kvmsim worker URL"): one JSON line on stdout per point the worker ran
 // (done, with the point's metrics as the sweep collected them; or failed, with the reason) and a summary
 // line when it stops. A real redis-server on 127.0.0.1 at a free port (test/sweep/redis_server.ts); skipped,
 // with the reason, where redis-server is not installed.
