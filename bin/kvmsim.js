@@ -13,6 +13,7 @@
 // cache, dist/cli-COMMAND.cjs.cache, which the build wrote by running the command once: its first 64 bytes
 // are the SHA-256 of the bundle it belongs to; V8 itself rejects a cache from another V8 version or other
 // flags, and then the bundle is compiled from its text as usual (the same program, only slower to start).
+// KVMSIM_CODE_CACHE=0 compiles without it (the start-up bench's reference row).
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -57,10 +58,11 @@ function loadBundle(file) {
   const source = readFileSync(file, 'utf8');
   const hash = createHash('sha256').update(source).digest('hex');
   let cachedData;
-  try {
-    const cache = readFileSync(`${file}.cache`);
-    if (cache.toString('latin1', 0, 64) === hash) cachedData = cache.subarray(64);
-  } catch {}
+  if (process.env.KVMSIM_CODE_CACHE !== '0')
+    try {
+      const cache = readFileSync(`${file}.cache`);
+      if (cache.toString('latin1', 0, 64) === hash) cachedData = cache.subarray(64);
+    } catch {}
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData,
