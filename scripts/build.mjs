@@ -39,7 +39,7 @@ const REQUIRE_SHIM =
   "import { createRequire as __kvmsimCreateRequire } from 'node:module'; const require = __kvmsimCreateRequire(import.meta.url);";
 
 /**
- * Start-up is mostly V8 compiling the loaded chunks, in proportion to their size, so two dependencies are
+ * V8 compiles what a command loads in proportion to its size (without a code cache), so two dependencies are
  * bundled leaner (the same code paths, less text):
  * - zod's `z.locales` (the error messages in 40-odd languages, ~350 KB) keeps English only: kvmsim never
  *   selects a locale, and its zod instance is internal (English is zod's default);
@@ -212,7 +212,7 @@ const TRAINING = {
 /**
  * Writes dist/*.cjs.cache: runs bin/kvmsim.js on each bundle with KVMSIM_WRITE_CODE_CACHE=1, in the build's
  * own Node (a cache is valid only for the V8 version and flags that wrote it; bin/kvmsim.js compiles
- * without it otherwise).
+ * without it otherwise). Needs the build stamp written first: bin/kvmsim.js runs dist/ only when current.
  */
 export function buildCodeCaches(out) {
   if (resolve(out) !== join(root, 'dist')) return; // bin/kvmsim.js runs dist/ only
@@ -225,8 +225,12 @@ export function buildCodeCaches(out) {
       env: { ...process.env, KVMSIM_WRITE_CODE_CACHE: '1', KVMSIM_FROM_SOURCE: '0' },
     });
     const cache = join(out, `${name === 'cli' ? 'cli' : `cli-${name}`}.cjs.cache`);
+    // Without its cache a bundle still runs, only slower to start (test/package/dist.test.ts checks that
+    // every cache is there and accepted), so a failure here is a warning, not a failed `npm ci`.
     if (r.status !== 0 || !existsSync(cache))
-      throw new Error(`code cache of ${name}: kvmsim ${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+      console.error(
+        `kvmsim build: warning: no code cache for ${name} (kvmsim ${argv.join(' ')} exited ${r.status}${r.stderr ? `: ${r.stderr.trim()}` : ''})`,
+      );
   }
 }
 
