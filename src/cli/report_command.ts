@@ -1,7 +1,7 @@
 // `kvmsim report INPUT [--out FILE]`: a self-contained HTML report with plots of a sweep directory, a
 // `kvmsim compare --json` file or a `kvmsim run --json` file; `--format svg|png --plot NAME` writes one
 // plot for a paper or slides (docs/report.md).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 // Lazy like every command (main.ts): the inputs, the plots and vega load when the action runs.
@@ -14,6 +14,21 @@ interface ReportFlags {
   plot?: string;
   x?: string;
   scenario?: string;
+  json?: boolean;
+}
+
+/** `report --json` (docs/cli.md, "kvmsim report INPUT"): what was read and written. */
+interface ReportJson {
+  version: string;
+  input: string;
+  input_kind: 'sweep' | 'compare' | 'run';
+  /** The files read: the input's (a sweep's summary.json and points.jsonl) and --scenario's. */
+  inputs: string[];
+  format: string;
+  /** The file written (--out), with its size. */
+  files: Array<{ path: string; bytes: number }>;
+  /** The plots in it: every plot of the report, or the one --plot chose. */
+  plots: Array<{ name: string; title: string; width: number; height: number }>;
 }
 
 const FORMATS = ['html', 'svg', 'png'];
@@ -42,6 +57,7 @@ export function register(program: Command): void {
       '--scenario <file>',
       'run/compare: the scenario file to embed in the report (their JSON has only its name)',
     )
+    .option('--json', 'with --out: print what was read and written (files, plots, inputs, version) as JSON')
     .action(async (inputPath: string, flags: ReportFlags) => {
       const { reportHtml } = await import('../report/html.ts');
       const { loadReportInput } = await import('../report/input.ts');
@@ -56,6 +72,8 @@ export function register(program: Command): void {
         throw new UsageError('--plot: only with --format svg or png (the HTML report has every plot)');
       if (flags.format === 'png' && flags.out === undefined)
         throw new UsageError('--format png: needs --out FILE (PNG is not written to stdout)');
+      if (flags.json && flags.out === undefined)
+        throw new UsageError('--json: needs --out FILE (the report goes to the file, the JSON to stdout)');
       const input = loadReportInput(inputPath);
       if (flags.x !== undefined && input.kind !== 'sweep') throw new UsageError('--x: sweep inputs only');
       let scenarioFile: { name: string; text: string } | null = null;
@@ -77,7 +95,15 @@ export function register(program: Command): void {
           ? [join(inputPath, 'summary.json'), join(inputPath, 'points.jsonl'), join(inputPath, 'points.csv')]
           : [inputPath];
       if (flags.scenario !== undefined) inputs.push(flags.scenario);
-      const write = (data: string | Uint8Array): void => {
+      const read =
+        input.kind === 'sweep'
+          ? [join(inputPath, 'summary.json'), join(inputPath, 'points.jsonl')].filter((f) => existsSync(f))
+          : [inputPath];
+      if (flags.scenario !== undefined) read.push(flags.scenario);
+      const write = (
+        data: string | Uint8Array,
+        written: Array<{ plot: (typeof plots)[number]; width: number; height: number }>,
+      ): void => {
         if (flags.out === undefined) {
           process.stdout.write(data);
           return;
@@ -85,9 +111,27 @@ export function register(program: Command): void {
         const f = openOutput('--out', flags.out, inputs);
         f.write(data);
         f.commit();
+        if (!flags.json) return;
+        const json: ReportJson = {
+          version: KVMSIM_VERSION,
+          input: inputPath,
+          input_kind: input.kind,
+          inputs: read,
+          format: flags.format,
+          files: [
+            { path: flags.out, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.length },
+          ],
+          plots: written.map((w) => ({
+            name: w.plot.name,
+            title: w.plot.title,
+            width: w.width,
+            height: w.height,
+          })),
+        };
+        process.stdout.write(`${JSON.stringify(json)}\n`);
       };
       if (flags.format === 'html') {
-        const rendered = [];
+        const rendered: Array<Awaited<ReturnType<typeof renderSvg>>> = [];
         for (const [i, plot] of plots.entries()) rendered.push(await renderSvg(plot.spec, `p${i + 1}`));
         write(
           reportHtml({
@@ -98,6 +142,7 @@ export function register(program: Command): void {
             version: KVMSIM_VERSION,
             scenarioFile,
           }),
+          plots.map((plot, i) => ({ plot, width: rendered[i]!.width, height: rendered[i]!.height })),
         );
         return;
       }
@@ -110,10 +155,12 @@ export function register(program: Command): void {
         );
       const r = await renderSvg(plot.spec, 'p1');
       if (flags.format === 'svg') {
-        write(`<?xml version="1.0" encoding="UTF-8"?>\n${r.svg}\n`);
+        write(`<?xml version="1.0" encoding="UTF-8"?>\n${r.svg}\n`, [
+          { plot, width: r.width, height: r.height },
+        ]);
         return;
       }
       const { svgToPng } = await import('../report/chromium.ts');
-      write(await svgToPng(r.svg, r.width, r.height));
+      write(await svgToPng(r.svg, r.width, r.height), [{ plot, width: r.width, height: r.height }]);
     });
 }

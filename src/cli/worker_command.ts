@@ -10,7 +10,28 @@ interface WorkerFlags {
   jobs?: string;
   queueName: string;
   lockDuration: string;
+  json?: boolean;
 }
+
+/** `worker --json` (docs/cli.md, "kvmsim worker URL"): one line per point it ran, a summary when it stops. */
+export type WorkerJsonLine =
+  | {
+      job: string;
+      file: string;
+      point: number;
+      seed: number;
+      status: 'done';
+      metrics: Record<string, number | null>;
+      missing: string[];
+    }
+  | { job: string; file: string; point: number; seed: number; status: 'failed'; error: string }
+  | {
+      summary: { done: number; failed: number };
+      queue: string;
+      redis: string;
+      threads: number;
+      version: string;
+    };
 
 export function register(program: Command): void {
   program
@@ -24,6 +45,7 @@ export function register(program: Command): void {
       "how long a point's lock lasts without renewal: a dead worker's point is retried after about twice this",
       '30s',
     )
+    .option('--json', 'print a JSON line per point run (done or failed) and a summary line when it stops')
     .action(async (url: string, flags: WorkerFlags) => {
       const { parseCountFlag } = await import('./sim_flags.ts');
       const { defaultJobs, WorkerPool } = await import('../pool/pool.ts');
@@ -36,20 +58,33 @@ export function register(program: Command): void {
       // Threads even for one job: this thread must stay free to renew the job locks.
       const pool = new WorkerPool(jobs);
       const log = (s: string) => process.stderr.write(`kvmsim worker: ${s}\n`);
+      const json = (line: WorkerJsonLine) => {
+        if (flags.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+      };
+      const count = { done: 0, failed: 0 };
       const worker = await startQueueWorker<PointJob, PointResult>({
         target,
         name: flags.queueName,
         concurrency: jobs,
         lockDurationMs,
         handle: async (job, id) => {
-          if (job.version !== KVMSIM_VERSION)
-            throw new UnrecoverableError(
-              `this worker runs kvmsim ${KVMSIM_VERSION}, the sweep was submitted by kvmsim ${job.version}`,
-            );
-          log(`started ${id} (point ${job.pointIndex} seed ${job.seed})`);
-          const r = await pool.run<PointResult>(POINT_TASK, job);
-          log(`finished ${id}`);
-          return r;
+          const point = { job: id, file: job.file, point: job.pointIndex, seed: job.seed };
+          try {
+            if (job.version !== KVMSIM_VERSION)
+              throw new UnrecoverableError(
+                `this worker runs kvmsim ${KVMSIM_VERSION}, the sweep was submitted by kvmsim ${job.version}`,
+              );
+            log(`started ${id} (point ${job.pointIndex} seed ${job.seed})`);
+            const r = await pool.run<PointResult>(POINT_TASK, job);
+            log(`finished ${id}`);
+            count.done++;
+            json({ ...point, status: 'done', metrics: r.metrics, missing: r.missing });
+            return r;
+          } catch (e) {
+            count.failed++;
+            json({ ...point, status: 'failed', error: e instanceof Error ? e.message : String(e) });
+            throw e;
+          }
         },
       });
       log(`serving queue ${flags.queueName} on ${target.host}:${target.port} with ${jobs} thread(s)`);
@@ -65,6 +100,13 @@ export function register(program: Command): void {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         await pool.close();
+        json({
+          summary: count,
+          queue: flags.queueName,
+          redis: `${target.host}:${target.port}`,
+          threads: jobs,
+          version: KVMSIM_VERSION,
+        });
       }
     });
 }

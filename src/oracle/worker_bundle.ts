@@ -55,11 +55,11 @@ function viaTsx(fallback: string): WorkerEntry {
 }
 
 /**
- * Running from the build (dist/, scripts/build.mjs): this module is part of a .js chunk there, and the
+ * Running from the build (dist/, scripts/build.mjs; not a .ts file): this module is part of a bundle there, and the
  * build put the worker next to it as dist/oracle-worker.js. An installed package has neither the sources
  * nor esbuild.
  */
-const builtWorker = import.meta.url.endsWith('.js')
+const builtWorker = !import.meta.url.endsWith('.ts')
   ? fileURLToPath(new URL('./oracle-worker.js', import.meta.url))
   : null;
 

@@ -81,11 +81,11 @@ export function describeFailure(e: unknown): TaskFailure {
 }
 
 /**
- * Running from the build (dist/, scripts/build.mjs), this module is part of a .js chunk there, and the
+ * Running from the build (dist/, scripts/build.mjs; not a .ts file), this module is part of a bundle there, and the
  * build put the worker next to it as dist/pool-worker.js (and each task module as dist/task-*.js: see
  * `taskModule`); an installed package has no tsx. From the sources, the worker is TypeScript run by tsx.
  */
-const BUILT = import.meta.url.endsWith('.js');
+const BUILT = !import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(BUILT ? './pool-worker.js' : './pool_worker.ts', import.meta.url).href;
 
 /** The worker thread's bootstrap: the built worker, or tsx's loader first and then the worker module. */
@@ -101,7 +101,7 @@ function bootstrap(): string {
  * built chunk, that file beside it; from the sources, the module itself.
  */
 export function taskModule(url: string, builtName: string): string {
-  return url.endsWith('.js') ? new URL(`./task-${builtName}.js`, url).href : url;
+  return url.endsWith('.ts') ? url : new URL(`./task-${builtName}.js`, url).href;
 }
 
 export class WorkerPool {

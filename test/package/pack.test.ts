@@ -52,8 +52,13 @@ test('the tarball holds what users need and no tests, sources or fixtures', () =
   for (const f of [
     'package.json',
     'README.md',
+    'LICENSE',
     'bin/kvmsim.js',
-    'dist/cli.js',
+    'dist/cli.cjs',
+    'dist/cli.cjs.cache',
+    'dist/cli-script.cjs',
+    'dist/cli-script.cjs.cache',
+    'dist/cli-report.js',
     'dist/index.js',
     'dist/oracle-worker.js',
     'dist/types/src/index.d.ts',
@@ -62,6 +67,12 @@ test('the tarball holds what users need and no tests, sources or fixtures', () =
     'examples/apf-basic.yaml',
   ])
     assert.ok(files.includes(f), `${f} is in the package`);
+  // package.json's "license" is MIT; the tarball carries the text it names.
+  const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { license: string };
+  assert.equal(pkgJson.license, 'MIT');
+  const license = readFileSync(join(app, 'node_modules', 'kvmsim', 'LICENSE'), 'utf8');
+  assert.match(license, /^MIT License\n\nCopyright \(c\) 2026 the kvmsim authors\n/);
+  assert.match(license, /THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/);
   const stray = files.filter((f) => /^(test|src|bench|scripts)\//.test(f) || /\.test\.ts$/.test(f));
   assert.deepEqual(stray, [], 'no tests, sources, benches or build scripts in the package');
 });
