@@ -53,39 +53,17 @@ import { parseS390Sim, type S390SimScenario } from './sim/s390/scenario.ts';
 import { APF_MODES, type ApfMode } from './sim/schema.ts';
 import { resolveVariants } from './variant/load.ts';
 
-export { APF_WAKEUP_ALL_TOKEN, KVM_REQ_APF_HALT, KVM_REQ_APF_READY } from './abi/kvm_host.ts';
-export * from './abi/kvm_para.ts';
+// The variants API (docs/variants.md): what a variant module imports from 'kvmsim' (the run-time part is
+// src/variant/kvmsim_api.ts, which the variant loader hands to a variant), and the types it names.
 export type { GuestBehaviour, PageReadyOp } from './guest/x86/guest_behaviour.ts';
 export type { EraConfig } from './host/x86/era.ts';
 export type { X86KernelFnName, X86KernelFns } from './host/x86/kernel_fns.ts';
-export { X86_KERNEL_FN_NAMES } from './host/x86/kernel_fns.ts';
 export type { MmuBehaviour } from './host/x86/mmu_era.ts';
 export type { MmuHost } from './host/x86/mmu_notifier.ts';
-export {
-  HOST_MM_OPS,
-  MM_COW,
-  MM_DONTNEED,
-  MM_KSM_REPLACE,
-  MM_KSM_WRPROTECT,
-  MM_MEMSLOT_REMAP,
-  MM_MIGRATE,
-  MM_MPROTECT_RO,
-  MM_MPROTECT_RW,
-  MM_MUNMAP,
-  MM_NUMA_PROTNONE,
-  MM_RECLAIM,
-  MM_THP_COLLAPSE,
-  MM_THP_SPLIT,
-} from './host/x86/primary_mmu.ts';
 export type { KvmVcpu } from './host/x86/vcpu.ts';
-export { kvm_make_request } from './host/x86/vcpu.ts';
 export type { KvmVm } from './host/x86/vm.ts';
-export { kvm_vcpu_kick } from './host/x86/vm.ts';
-// The variants API (docs/variants.md): what a variant module imports from 'kvmsim'.
 export type { HostBehaviour, KernelHooks, Variant, VariantProperty, VariantView } from './variant/api.ts';
-export { defineVariant } from './variant/api.ts';
-export { variantState } from './variant/state.ts';
-export { VariantError } from './variant/variant_error.ts';
+export * from './variant/kvmsim_api.ts';
 export type {
   ApfMode,
   BugName,

@@ -1,30 +1,27 @@
 // Loading variant modules (docs/variants.md). A variant is the user's own code, run in this process with
 // kvmsim's rights: load only variants you trust, as you would a build script.
 //
-// A `.ts`/`.mts` file is compiled by esbuild (types are stripped, not checked: `tsc --noEmit` against
-// kvmsim's declarations checks them) into one ES module in memory, with `import … from 'kvmsim'` bound to
-// this running kvmsim, so the constants and helpers a variant imports are this process's own; a
-// `.js`/`.mjs` file is imported as it is. Loaded variants are kept by absolute path for the life of the
-// process (each thread of the worker pool loads its own), so the model can look them up synchronously.
+// Every variant file (.ts, .mts, .js, .mjs) is bundled by esbuild (types are stripped, not checked:
+// `tsc --noEmit` against kvmsim's declarations checks them) into one CommonJS function in memory and run
+// with a `require` that gives `'kvmsim'` the variant API of this running kvmsim (kvmsim_api.ts), so the
+// constants and helpers a variant imports are this process's own, and node's built-in modules otherwise.
+// No dynamic import(): the command bundles are CommonJS (scripts/build.mjs). Loaded variants are kept by
+// absolute path for the life of the process (each thread of the worker pool loads its own), so the model
+// can look them up synchronously.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { compileFunction } from 'node:vm';
 import { X86_KERNEL_FN_NAMES } from '../host/x86/kernel_fns.ts';
 import { nearest } from '../scenario/load.ts';
 import type { Variant } from './api.ts';
 import type { LoadedVariant } from './compose.ts';
+import * as kvmsimApi from './kvmsim_api.ts';
 import { thrownText, VariantError } from './variant_error.ts';
 
 const loaded = new Map<string, LoadedVariant>();
 
 const TOP_KEYS = ['name', 'description', 'host', 'kernel', 'guest', 'state', 'properties'] as const;
-
-/** The file kvmsim's own entry point is in: `import 'kvmsim'` inside a variant resolves to it. */
-function kvmsimEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  // From the sources (src/variant/load.ts) the library is src/index.ts; from dist/ every chunk sits beside index.js.
-  return here.endsWith('.ts') ? resolve(dirname(here), '..', 'index.ts') : resolve(dirname(here), 'index.js');
-}
 
 /** The key a variant is kept under: its absolute path. */
 export const variantKey = (file: string, baseDir: string): string =>
@@ -61,18 +58,11 @@ async function loadOne(abs: string): Promise<LoadedVariant> {
   const file = shown(abs);
   if (!existsSync(abs)) throw new VariantError(file, '', 'no such file');
   const ext = extname(abs);
-  let mod: Record<string, unknown>;
-  if (ext === '.ts' || ext === '.mts' || ext === '.cts' || ext === '.tsx') {
-    const code = await compile(abs, file);
-    mod = await evaluate(
-      file,
-      () => import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`),
-    );
-  } else if (ext === '.js' || ext === '.mjs') {
-    mod = await evaluate(file, () => import(pathToFileURL(abs).href));
-  } else
+  if (!['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'].includes(ext))
     throw new VariantError(file, '', `expected a .ts, .mts, .js or .mjs module, got ${JSON.stringify(ext)}`);
-  const v = mod.default;
+  const code = await compile(abs, file);
+  const mod = evaluate(abs, file, code);
+  const v = (mod as { default?: unknown }).default;
   if (v === undefined)
     throw new VariantError(file, '', 'no default export: write `export default defineVariant({ … })`');
   checkVariant(file, v);
@@ -80,38 +70,33 @@ async function loadOne(abs: string): Promise<LoadedVariant> {
   return { file, name, variant: v };
 }
 
-async function evaluate(
-  file: string,
-  f: () => Promise<Record<string, unknown>>,
-): Promise<Record<string, unknown>> {
+/** Runs the compiled module: `require('kvmsim')` is this kvmsim's variant API, anything else node's. */
+function evaluate(abs: string, file: string, code: string): unknown {
+  const nodeRequire = createRequire(abs);
+  const req = (id: string): unknown => (id === 'kvmsim' ? kvmsimApi : nodeRequire(id));
+  const module = { exports: {} as unknown };
   try {
-    return await f();
+    const fn = compileFunction(code, ['module', 'exports', 'require'], { filename: abs });
+    fn(module, module.exports, req);
   } catch (e) {
     throw new VariantError(file, 'module', thrownText(e), e);
   }
+  return module.exports;
 }
 
 async function compile(abs: string, file: string): Promise<string> {
   const esbuild = await import('esbuild');
-  const entry = pathToFileURL(kvmsimEntry()).href;
   try {
     const r = await esbuild.build({
       entryPoints: [abs],
       bundle: true,
       write: false,
-      format: 'esm',
+      format: 'cjs',
       platform: 'node',
       target: 'node20',
       logLevel: 'silent',
       sourcemap: 'inline',
-      plugins: [
-        {
-          name: 'kvmsim-self',
-          setup(build) {
-            build.onResolve({ filter: /^kvmsim$/ }, () => ({ path: entry, external: true }));
-          },
-        },
-      ],
+      external: ['kvmsim'],
     });
     return r.outputFiles[0]!.text;
   } catch (e) {
