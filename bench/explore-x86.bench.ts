@@ -37,9 +37,8 @@ interface Run extends Job {
   readonly searchS: number;
 }
 
-function baseTree(): { dir: string; commit: string } {
-  const spec = process.env.EXPLORE_BENCH_BASE ?? 'main';
-  const commit = execFileSync('git', ['merge-base', 'HEAD', spec], { cwd: root, encoding: 'utf8' }).trim();
+/** The source tree of a commit, extracted once under node_modules/.cache (it resolves our dependencies). */
+function treeAt(commit: string): string {
   const dir = join(root, 'node_modules', '.cache', 'kvmsim-explore-base', commit.slice(0, 12));
   if (!existsSync(join(dir, 'package.json'))) {
     mkdirSync(dir, { recursive: true });
@@ -49,7 +48,20 @@ function baseTree(): { dir: string; commit: string } {
     });
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
   }
-  return { dir, commit };
+  return dir;
+}
+
+function baseTree(): { dir: string; commit: string } {
+  const spec = process.env.EXPLORE_BENCH_BASE ?? 'main';
+  const commit = execFileSync('git', ['merge-base', 'HEAD', spec], { cwd: root, encoding: 'utf8' }).trim();
+  return { dir: treeAt(commit), commit };
+}
+
+/** This tree: the working tree, or (EXPLORE_BENCH_THIS=commit) that commit's, so edits cannot leak in. */
+function thisTree(): string {
+  const spec = process.env.EXPLORE_BENCH_THIS;
+  if (spec === undefined) return root;
+  return treeAt(execFileSync('git', ['rev-parse', spec], { cwd: root, encoding: 'utf8' }).trim());
 }
 
 function work(tree: string, jobs: readonly Job[], collapse: boolean): Run[] {
@@ -93,8 +105,8 @@ export default async function (): Promise<string> {
 
   const modes = [
     { name: 'base', tree: base.dir, collapse: false },
-    { name: 'this', tree: root, collapse: false },
-    { name: 'collapse', tree: root, collapse: true },
+    { name: 'this', tree: thisTree(), collapse: false },
+    { name: 'collapse', tree: thisTree(), collapse: true },
   ] as const;
   type Mode = (typeof modes)[number]['name'];
   const runs = new Map<Mode, Run[][]>(modes.map((m) => [m.name, []]));
@@ -134,7 +146,7 @@ export default async function (): Promise<string> {
   L.push('## explore-x86: the explorer on the real x86 model (issue 19)');
   L.push('');
   L.push(
-    `Safety search (BFS) of \`x86ExploreModel\`, states per CPU second (\`process.cpuUsage()\` around the search; building the model is not counted) and bytes per stored state (the engine's \`bytesPerState\`: typed arrays at capacity over states). Baseline: the tree of ${base.commit.slice(0, 12)} (where this branch left main, extracted with \`git archive\`), in the same run. ${ROUNDS} interleaved rounds, one process per tree and round (an untimed warm-up pass, then the timed pass), medians. "collapse": this tree with the collapse-compressed visited set (\`collapse: true\`, opt-in). Verdicts, properties and state counts are checked identical across trees and modes.`,
+    `Safety search (BFS) of \`x86ExploreModel\`, states per CPU second (\`process.cpuUsage()\` around the search; building the model is not counted) and bytes per stored state (the engine's \`bytesPerState\`: typed arrays at capacity over states; every search starts at a capacity of 16 states instead of the default 1,024, so the figure is what a state costs, with at most 2× growth slack). Baseline: the tree of ${base.commit.slice(0, 12)} (where this branch left main, extracted with \`git archive\`), in the same run. ${ROUNDS} interleaved rounds, one process per tree and round (an untimed warm-up over the first 24 library searches, then the timed pass), medians. "collapse": this tree with the collapse-compressed visited set (\`collapse: true\`, opt-in). Verdicts, properties and state counts are checked identical across trees and modes.`,
   );
   L.push('');
   L.push(
@@ -188,7 +200,7 @@ export default async function (): Promise<string> {
   );
   L.push('');
   L.push(
-    'Command: `npm run bench explore-x86` (rounds: `EXPLORE_BENCH_ROUNDS`, default 3; baseline: `EXPLORE_BENCH_BASE`, default `main`)',
+    'Command: `npm run bench explore-x86` (rounds: `EXPLORE_BENCH_ROUNDS`, default 3; baseline: `EXPLORE_BENCH_BASE`, default `main`; `EXPLORE_BENCH_THIS=<commit>` measures a commit instead of the working tree)',
   );
   return L.join('\n');
 }

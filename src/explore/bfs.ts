@@ -20,9 +20,10 @@ import { buildTrace } from './trace.ts';
  */
 export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S> {
   const words = model.stateWords;
-  const store = new StateStore(words, model.stepCount, options);
+  const store = new StateStore(words, model.stepCount, options, model.components);
   const set = store.set;
   const buf = new Int32Array(words);
+  const cur = new Int32Array(words);
   const steps = new Int32Array(Math.max(1, model.stepCount));
   const base = model.initial();
   const next = model.initial();
@@ -41,7 +42,8 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       depth++;
       levelEnd = set.size;
     }
-    model.decode(set.arena, i * words, base);
+    set.read(i, cur);
+    model.decode(cur, 0, base);
     const bad = model.invariant(base);
     if (bad !== null) {
       const stats = store.stats(transitions, i, maxDepth);

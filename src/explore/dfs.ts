@@ -17,9 +17,10 @@ import { buildTrace } from './trace.ts';
 export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S> {
   const words = model.stateWords;
   const stepCount = Math.max(1, model.stepCount);
-  const store = new StateStore(words, model.stepCount, options);
+  const store = new StateStore(words, model.stepCount, options, model.components);
   const set = store.set;
   const buf = new Int32Array(words);
+  const cur = new Int32Array(words);
   const enabledBuf = new Int32Array(stepCount);
   let base = model.initial();
   let next = model.initial();
@@ -90,7 +91,8 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
     const step = steps[cursor];
     const index = frameState[top];
     if (baseIndex !== index) {
-      model.decode(set.arena, index * words, base);
+      set.read(index, cur);
+      model.decode(cur, 0, base);
       baseIndex = index;
     }
     model.copy(base, next);

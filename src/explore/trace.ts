@@ -17,9 +17,11 @@ export function buildTrace<S>(
   const states: S[] = [];
   const steps: number[] = [];
   const labels: string[] = [];
+  const words = new Int32Array(store.set.words);
   for (const i of path) {
     const s = model.initial();
-    model.decode(store.set.arena, i * store.set.words, s);
+    store.set.read(i, words);
+    model.decode(words, 0, s);
     if (states.length > 0) {
       const step = store.links.step[i];
       steps.push(step);

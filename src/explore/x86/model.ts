@@ -79,6 +79,7 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
     name: `x86 apf(${cfg.era}${cfg.bugs.length ? ` +${cfg.bugs.join(',')}` : ''}, ${cfg.guest.kind}, ${layout.vcpus} vCPU)`,
     stateWords: words,
     stepCount: steps.length,
+    components: template.offsets.components,
     layout,
     checks,
     symmetry,

@@ -18,6 +18,8 @@ export interface ExploreSearchOptions {
   readonly maxMemBytes?: number;
   readonly symmetry: boolean;
   readonly por: boolean;
+  /** Collapse-compressed visited set (SearchOptions.collapse): fewer bytes per state, same results. */
+  readonly collapse?: boolean;
   /** A clock for the statistics (the CLI passes performance.now); model code never reads one. */
   readonly now?: () => number;
   /** Called every 65,536 expanded states of the safety search (the CLI's progress line on a TTY). */
@@ -68,6 +70,7 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
   const r = explore(model, {
     ...budget,
     strategy: o.strategy,
+    ...(o.collapse === true ? { collapse: true } : {}),
     ...(o.bitstateBits !== undefined ? { bitstateBits: o.bitstateBits } : {}),
     ...(onProgress || shouldStop
       ? {

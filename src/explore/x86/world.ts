@@ -58,6 +58,11 @@ export interface WorldOffsets {
   readonly words: number;
   /** Guest-memory words the world tracks itself (the guest adapter's encoding covers the others). */
   readonly watched: readonly number[];
+  /**
+   * Where the encoding's components start, ascending: each vCPU's host part, the guest's parts, then
+   * guest memory, pages, the MMU, the caches and the environment (for collapse compression).
+   */
+  readonly components: readonly number[];
 }
 
 export class X86World {
@@ -197,5 +202,10 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
     2 * l.vcpus +
     (l.cfg.mmu !== undefined ? 1 : 0) +
     (l.cfg.maps !== undefined ? mapWords(l.cfg.maps, l.pages, l.vcpus) : 0);
-  return { host, guest, mem, pages, mmu, caches, env, words, watched };
+  const parts = [host];
+  for (let v = 1; v < l.vcpus; v++) parts.push(host + v * vcpuWords(l.bounds));
+  for (const c of g.components ?? [0]) parts.push(guest + c);
+  parts.push(mem, pages, mmu, caches, env);
+  const components = parts.filter((c, i) => c < words && (i === 0 || c > parts[i - 1]!));
+  return { host, guest, mem, pages, mmu, caches, env, words, watched, components };
 }
