@@ -76,6 +76,37 @@ export const vcpuWords = (b: HostCodecBounds): number =>
   1 +
   b.maxGfns;
 
+/** Where fields that name a vCPU sit in one vCPU's encoding (the explorer's vCPU symmetry renames them). */
+export interface VcpuWordOffsets {
+  /** Exception flags (bit 2: has_payload), vector and payload (a #PF's CR2: an async PF's token). */
+  readonly excFlags: number;
+  readonly excVector: number;
+  readonly excPayload: number;
+  /** MSR_KVM_ASYNC_PF_EN's low word (the APF area's GPA | flags) and the hva cache's GPA. */
+  readonly msrEnLo: number;
+  readonly dataGpa: number;
+  readonly apicBase: number;
+  /** The first work's words (WORK_WORDS each: flags, token, ...) and how many there are. */
+  readonly works: number;
+  readonly workWords: number;
+  readonly maxWorks: number;
+}
+
+export function vcpuWordOffsets(b: HostCodecBounds): VcpuWordOffsets {
+  const apicBase = VCPU_FIXED_WORDS + (b.mmu ? MMU_FAULT_WORDS : 0);
+  return {
+    excFlags: 2,
+    excVector: 3,
+    excPayload: 5,
+    msrEnLo: 7,
+    dataGpa: 13,
+    apicBase,
+    works: apicBase + LAPIC_WORDS + 1,
+    workWords: WORK_WORDS,
+    maxWorks: b.maxWorks,
+  };
+}
+
 /** A live work's sort key: wakeup-all items after every real work, real works by token (creation order). */
 function workBefore(s: AsyncPfState, a: number, b: number): number {
   const wa = s.wFlags[a]! & W_WAKEUP_ALL;
