@@ -17,6 +17,8 @@ const root = process.argv[2]!;
 const jobs = JSON.parse(process.argv[3]!) as Job[];
 const collapse = process.argv[4] === 'collapse';
 const warm = Number(process.argv[5] ?? 1);
+/** With the reductions: also the vCPU symmetry (opt-in; trees without it ignore the option). */
+const vcpuSymmetry = process.argv[6] === 'vcpu';
 
 const { x86ExploreModel } = (await import(
   join(root, 'src/explore/x86/model.ts')
@@ -33,7 +35,11 @@ function run(j: Job) {
   const loaded = loadExplore(path);
   const cfg = j.fixed ? parseExplore({ ...(loaded.raw as object), bugs: [] }, path).config : loaded.config;
   const c0 = process.cpuUsage();
-  const model = x86ExploreModel(cfg, { symmetry: j.reduce, por: j.reduce });
+  const model = x86ExploreModel(cfg, {
+    symmetry: j.reduce,
+    por: j.reduce,
+    ...(vcpuSymmetry ? { vcpuSymmetry } : {}),
+  });
   const buildS = cpu(process.cpuUsage(c0));
   const c1 = process.cpuUsage();
   // Arrays start small, so bytes per state measure what a state costs (at most 2× growth slack), not the

@@ -64,7 +64,7 @@ function thisTree(): string {
   return treeAt(execFileSync('git', ['rev-parse', spec], { cwd: root, encoding: 'utf8' }).trim());
 }
 
-function work(tree: string, jobs: readonly Job[], collapse: boolean): Run[] {
+function work(tree: string, jobs: readonly Job[], collapse: boolean, extra: string[] = []): Run[] {
   const r = spawnSync(
     process.execPath,
     [
@@ -74,6 +74,7 @@ function work(tree: string, jobs: readonly Job[], collapse: boolean): Run[] {
       tree,
       JSON.stringify(jobs),
       collapse ? 'collapse' : '-',
+      ...extra,
     ],
     { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 },
   );
@@ -114,6 +115,13 @@ export default async function (): Promise<string> {
     const order = r % 2 === 0 ? modes : [...modes].reverse();
     for (const m of order) runs.get(m.name)!.push(work(m.tree, jobs, m.collapse));
   }
+  // State counts with the vCPU symmetry as well (deterministic: one untimed pass).
+  const vcpu = work(
+    thisTree(),
+    jobs.filter((j) => j.reduce),
+    false,
+    ['0', 'vcpu'],
+  );
   const load1 = loadavg()[0]!;
 
   // Same verdicts and state counts in every mode and round.
@@ -127,6 +135,13 @@ export default async function (): Promise<string> {
             `${mode}: ${key(x)}: ${x.kind} ${x.property} ${x.states} (baseline ${b.kind} ${b.property} ${b.states})`,
           );
       }
+  for (const x of vcpu) {
+    const b = ref.get(key(x))!;
+    if (x.kind !== b.kind || x.property !== b.property)
+      throw new Error(
+        `vCPU symmetry: ${key(x)}: ${x.kind} ${x.property} (without it ${b.kind} ${b.property})`,
+      );
+  }
   /** Median over rounds of a per-round figure. */
   const med = (mode: Mode, f: (rs: Run[]) => number): number => median(runs.get(mode)!.map(f));
   const pick = (rs: Run[], j: Job): Run => rs.find((x) => key(x) === key(j))!;
@@ -176,10 +191,14 @@ export default async function (): Promise<string> {
     );
   }
   L.push('');
-  L.push('Reductions (this tree; POR + symmetry against none; states of the safety search):');
+  L.push(
+    'Reductions (this tree; POR + task symmetry against none, then with the opt-in vCPU symmetry too; states of the safety search):',
+  );
   L.push('');
-  L.push('| scenario | with the switch: full → reduced | without: full → reduced | factor (without) |');
-  L.push('|---|---|---|---|');
+  L.push(
+    '| scenario | with the switch: full → reduced | without: full → reduced | factor (without) | + vCPU symmetry (without) | factor |',
+  );
+  L.push('|---|---|---|---|---|---|');
   const r0 = runs.get('this')![0]!;
   const names = [...lib, ...LARGE];
   for (const n of names) {
@@ -190,8 +209,9 @@ export default async function (): Promise<string> {
     const ok = LARGE.includes(n)
       ? [get(false, false)!, get(false, true)!]
       : [get(true, false)!, get(true, true)!];
+    const vs = vcpu.find((x) => key(x) === key(ok[1]!))!;
     L.push(
-      `| ${n} | ${sw ? `${int(sw[0]!.states)} → ${int(sw[1]!.states)}` : '–'} | ${int(ok[0]!.states)} → ${int(ok[1]!.states)} | ${ratio(ok[0]!.states / ok[1]!.states)} |`,
+      `| ${n} | ${sw ? `${int(sw[0]!.states)} → ${int(sw[1]!.states)}` : '–'} | ${int(ok[0]!.states)} → ${int(ok[1]!.states)} | ${ratio(ok[0]!.states / ok[1]!.states)} | ${int(vs.states)} | ${ratio(ok[0]!.states / vs.states)} |`,
     );
   }
   L.push('');
