@@ -2,8 +2,9 @@
 // search (BFS, the engine's own, as `kvmsim explore` does) of every scenario of the list on the source
 // tree given as the first argument (this tree, or a baseline copy), and prints one JSON line per run.
 // CPU time (process.cpuUsage, user + system) is taken around the search alone; building the model is
-// reported apart. Options the tree does not know (`collapse`) are ignored by it, so one worker measures
-// both trees.
+// reported apart. Options the tree does not know (`collapse`, `traceStates`) are ignored by it, so one
+// worker measures both trees. Like `kvmsim explore` (run.ts), a counterexample's trace keeps only its
+// final state (traceStates: 'last'; the baseline tree builds a world for every state of it, as it did).
 import { join } from 'node:path';
 
 interface Job {
@@ -47,6 +48,7 @@ function run(j: Job) {
   const r = bfs(model, {
     maxStates: 5_000_000,
     initialCapacity: 16,
+    traceStates: 'last',
     ...(collapse ? { collapse: true } : {}),
   });
   const searchS = cpu(process.cpuUsage(c1));

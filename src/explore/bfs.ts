@@ -29,6 +29,7 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
   const next = model.initial();
   const progressEvery = options.progressEvery ?? 0x10000;
   const onProgress = options.onProgress;
+  const keep = options.traceStates ?? 'all';
 
   let transitions = 0;
   let depth = 0;
@@ -47,14 +48,19 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
     const bad = model.invariant(base);
     if (bad !== null) {
       const stats = store.stats(transitions, i, maxDepth);
-      return { kind: 'violation', property: bad, trace: buildTrace(model, store, i), stats };
+      return { kind: 'violation', property: bad, trace: buildTrace(model, store, i, undefined, keep), stats };
     }
     const n = model.enabled(base, steps);
     if (n === 0) {
       const end = model.endState(base);
       if (end !== null) {
         const stats = store.stats(transitions, i, maxDepth);
-        return { kind: 'invalid-end', property: end, trace: buildTrace(model, store, i), stats };
+        return {
+          kind: 'invalid-end',
+          property: end,
+          trace: buildTrace(model, store, i, undefined, keep),
+          stats,
+        };
       }
     }
     for (let k = 0; k < n; k++) {
@@ -67,7 +73,7 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
         return {
           kind: 'violation',
           property: failed,
-          trace: buildTrace(model, store, i, { step, state: next }),
+          trace: buildTrace(model, store, i, { step, state: next }, keep),
           stats,
         };
       }

@@ -51,7 +51,7 @@ export class CollapseSet {
       if (t === undefined) {
         t = this.tables.length;
         byLen.set(len, t);
-        this.tables.push(new VisitedSet(len, 64));
+        this.tables.push(new VisitedSet(len, 16));
       }
       return t;
     });

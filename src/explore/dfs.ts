@@ -27,6 +27,7 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
   let baseIndex = 0;
   const progressEvery = options.progressEvery ?? 0x10000;
   const onProgress = options.onProgress;
+  const keep = options.traceStates ?? 'all';
 
   // Frame f: state frameState[f]; its unexplored steps are steps[frameCursor[f] .. frameEnd[f]).
   let frameState = new Int32Array(64);
@@ -46,7 +47,12 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
   const push = (index: number, s: S): SearchResult<S> | null => {
     const bad = model.invariant(s);
     if (bad !== null)
-      return { kind: 'violation', property: bad, trace: buildTrace(model, store, index), stats: stats() };
+      return {
+        kind: 'violation',
+        property: bad,
+        trace: buildTrace(model, store, index, undefined, keep),
+        stats: stats(),
+      };
     const start = top < 0 ? 0 : frameEnd[top];
     if (top + 1 === frameState.length || start + stepCount > steps.length) {
       const grownBytes = stackBytes();
@@ -66,7 +72,12 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
     if (n === 0) {
       const end = model.endState(s);
       if (end !== null)
-        return { kind: 'invalid-end', property: end, trace: buildTrace(model, store, index), stats: stats() };
+        return {
+          kind: 'invalid-end',
+          property: end,
+          trace: buildTrace(model, store, index, undefined, keep),
+          stats: stats(),
+        };
     }
     top++;
     frameState[top] = index;
@@ -102,7 +113,7 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       return {
         kind: 'violation',
         property: failed,
-        trace: buildTrace(model, store, index, { step, state: next }),
+        trace: buildTrace(model, store, index, { step, state: next }, keep),
         stats: stats(),
       };
     }

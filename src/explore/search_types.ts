@@ -30,6 +30,12 @@ export type SearchOptions = Budget & {
    * state when states share components, at some CPU cost. Off by default.
    */
   readonly collapse?: boolean;
+  /**
+   * 'last': a counterexample's trace decodes its path through two reused scratch states, so only its
+   * final state is a state of its own (trace.ts, buildTrace); for callers that use only the steps and the
+   * final state. Default 'all'.
+   */
+  readonly traceStates?: 'all' | 'last';
 };
 
 export interface SearchStats {

@@ -71,6 +71,8 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
         ? { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes }
         : { maxStates: o.maxStates }),
       strategy: o.strategy,
+      // Only the steps and the final state of a counterexample are used (replay renders it).
+      traceStates: 'last',
       ...(o.collapse === true ? { collapse: true } : {}),
       ...(o.bitstateBits !== undefined ? { bitstateBits: o.bitstateBits } : {}),
       ...(onProgress || shouldStop
