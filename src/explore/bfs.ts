@@ -20,14 +20,16 @@ import { buildTrace } from './trace.ts';
  */
 export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S> {
   const words = model.stateWords;
-  const store = new StateStore(words, model.stepCount, options);
+  const store = new StateStore(words, model.stepCount, options, model.components);
   const set = store.set;
   const buf = new Int32Array(words);
+  const cur = new Int32Array(words);
   const steps = new Int32Array(Math.max(1, model.stepCount));
   const base = model.initial();
   const next = model.initial();
   const progressEvery = options.progressEvery ?? 0x10000;
   const onProgress = options.onProgress;
+  const keep = options.traceStates ?? 'all';
 
   let transitions = 0;
   let depth = 0;
@@ -41,18 +43,24 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       depth++;
       levelEnd = set.size;
     }
-    model.decode(set.arena, i * words, base);
+    set.read(i, cur);
+    model.decode(cur, 0, base);
     const bad = model.invariant(base);
     if (bad !== null) {
       const stats = store.stats(transitions, i, maxDepth);
-      return { kind: 'violation', property: bad, trace: buildTrace(model, store, i), stats };
+      return { kind: 'violation', property: bad, trace: buildTrace(model, store, i, undefined, keep), stats };
     }
     const n = model.enabled(base, steps);
     if (n === 0) {
       const end = model.endState(base);
       if (end !== null) {
         const stats = store.stats(transitions, i, maxDepth);
-        return { kind: 'invalid-end', property: end, trace: buildTrace(model, store, i), stats };
+        return {
+          kind: 'invalid-end',
+          property: end,
+          trace: buildTrace(model, store, i, undefined, keep),
+          stats,
+        };
       }
     }
     for (let k = 0; k < n; k++) {
@@ -65,7 +73,7 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
         return {
           kind: 'violation',
           property: failed,
-          trace: buildTrace(model, store, i, { step, state: next }),
+          trace: buildTrace(model, store, i, { step, state: next }, keep),
           stats,
         };
       }

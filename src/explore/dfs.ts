@@ -17,15 +17,17 @@ import { buildTrace } from './trace.ts';
 export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S> {
   const words = model.stateWords;
   const stepCount = Math.max(1, model.stepCount);
-  const store = new StateStore(words, model.stepCount, options);
+  const store = new StateStore(words, model.stepCount, options, model.components);
   const set = store.set;
   const buf = new Int32Array(words);
+  const cur = new Int32Array(words);
   const enabledBuf = new Int32Array(stepCount);
   let base = model.initial();
   let next = model.initial();
   let baseIndex = 0;
   const progressEvery = options.progressEvery ?? 0x10000;
   const onProgress = options.onProgress;
+  const keep = options.traceStates ?? 'all';
 
   // Frame f: state frameState[f]; its unexplored steps are steps[frameCursor[f] .. frameEnd[f]).
   let frameState = new Int32Array(64);
@@ -45,7 +47,12 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
   const push = (index: number, s: S): SearchResult<S> | null => {
     const bad = model.invariant(s);
     if (bad !== null)
-      return { kind: 'violation', property: bad, trace: buildTrace(model, store, index), stats: stats() };
+      return {
+        kind: 'violation',
+        property: bad,
+        trace: buildTrace(model, store, index, undefined, keep),
+        stats: stats(),
+      };
     const start = top < 0 ? 0 : frameEnd[top];
     if (top + 1 === frameState.length || start + stepCount > steps.length) {
       const grownBytes = stackBytes();
@@ -65,7 +72,12 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
     if (n === 0) {
       const end = model.endState(s);
       if (end !== null)
-        return { kind: 'invalid-end', property: end, trace: buildTrace(model, store, index), stats: stats() };
+        return {
+          kind: 'invalid-end',
+          property: end,
+          trace: buildTrace(model, store, index, undefined, keep),
+          stats: stats(),
+        };
     }
     top++;
     frameState[top] = index;
@@ -90,7 +102,8 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
     const step = steps[cursor];
     const index = frameState[top];
     if (baseIndex !== index) {
-      model.decode(set.arena, index * words, base);
+      set.read(index, cur);
+      model.decode(cur, 0, base);
       baseIndex = index;
     }
     model.copy(base, next);
@@ -100,7 +113,7 @@ export function dfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       return {
         kind: 'violation',
         property: failed,
-        trace: buildTrace(model, store, index, { step, state: next }),
+        trace: buildTrace(model, store, index, { step, state: next }, keep),
         stats: stats(),
       };
     }

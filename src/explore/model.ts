@@ -29,6 +29,11 @@ export interface Model<S> {
   readonly stateWords: number;
   /** Step ids are integers in [0, stepCount). Sizes the engine's step buffers and parent-step array. */
   readonly stepCount: number;
+  /**
+   * Optional: where the encoding's components start (ascending word offsets, e.g. one per process), for
+   * the collapse-compressed store (SearchOptions.collapse). Without it the store cuts fixed chunks.
+   */
+  readonly components?: readonly number[];
 
   /** A fresh object holding the initial state. Also used to allocate the engine's scratch states. */
   initial(): S;

@@ -24,6 +24,18 @@ export type SearchOptions = Budget & {
   readonly progressEvery?: number;
   /** Initial capacity in states (rounded up to a power of two); default 1,024. */
   readonly initialCapacity?: number;
+  /**
+   * Store states collapse-compressed (collapse_set.ts, spin's COLLAPSE): each distinct component of an
+   * encoding once, a state as its components' indices. Same states, order and results; fewer bytes per
+   * state when states share components, at some CPU cost. Off by default.
+   */
+  readonly collapse?: boolean;
+  /**
+   * 'last': a counterexample's trace decodes its path through two reused scratch states, so only its
+   * final state is a state of its own (trace.ts, buildTrace); for callers that use only the steps and the
+   * final state. Default 'all'.
+   */
+  readonly traceStates?: 'all' | 'last';
 };
 
 export interface SearchStats {

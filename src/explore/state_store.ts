@@ -1,9 +1,24 @@
+import { CollapseSet } from './collapse_set.ts';
 import { hashWords } from './hash.ts';
 import { ParentLinks } from './parent_links.ts';
 import type { BudgetReason, SearchOptions, SearchStats } from './search_types.ts';
 import { VISITED_FULL, VISITED_MAX_STATES, VisitedSet } from './visited_set.ts';
 
 export { VISITED_FULL as STORE_FULL };
+
+/** What the store needs of a set of encodings: VisitedSet, or CollapseSet (options.collapse). */
+export interface StateSet {
+  readonly words: number;
+  readonly size: number;
+  readonly capacity: number;
+  findOrAddHashed(buf: Int32Array, h: number): number;
+  /** Writes state `index`'s encoding into `out[0 .. words)`. */
+  read(index: number, out: Int32Array): void;
+  limitSize(n: number): void;
+  readonly byteLength: number;
+  readonly grownByteLength: number;
+  grow(): void;
+}
 
 /**
  * The visited set plus parent links, grown together under the search budget. Both searches store states
@@ -14,7 +29,9 @@ export { VISITED_FULL as STORE_FULL };
  * refused, so the search stops with what it has (while growing, old and new arrays briefly coexist).
  */
 export class StateStore {
-  readonly set: VisitedSet;
+  readonly set: StateSet;
+  /** The set hashes each component itself (collapse): no hash of the whole encoding. */
+  private readonly collapsed: boolean;
   readonly links: ParentLinks;
   /** Other search memory (the DFS stack), counted against `maxMemBytes`. */
   extraBytes = 0;
@@ -23,7 +40,8 @@ export class StateStore {
   private readonly maxStates: number;
   private readonly maxMemBytes: number;
 
-  constructor(stateWords: number, stepCount: number, options: SearchOptions) {
+  /** `components`: the model's component starts, for options.collapse (collapse_set.ts). */
+  constructor(stateWords: number, stepCount: number, options: SearchOptions, components?: readonly number[]) {
     this.maxStates = Math.min(options.maxStates ?? VISITED_MAX_STATES, VISITED_MAX_STATES);
     this.maxMemBytes = options.maxMemBytes ?? Number.POSITIVE_INFINITY;
     if (options.maxStates === undefined && options.maxMemBytes === undefined) {
@@ -33,7 +51,10 @@ export class StateStore {
     const perState = stateWords * 4 + 8 + 5;
     let cap = Math.min(options.initialCapacity ?? 1024, this.maxStates);
     while (cap > 16 && cap * perState > this.maxMemBytes) cap >>>= 1;
-    this.set = new VisitedSet(stateWords, cap);
+    this.collapsed = options.collapse === true;
+    this.set = this.collapsed
+      ? new CollapseSet(stateWords, components, cap)
+      : new VisitedSet(stateWords, cap);
     this.set.limitSize(this.maxStates);
     this.links = new ParentLinks(stepCount, this.set.capacity);
   }
@@ -43,7 +64,7 @@ export class StateStore {
    * `-(index + 1)` for a known state, or STORE_FULL when the budget forbids storing it (see stopReason).
    */
   add(buf: Int32Array, parent: number, step: number): number {
-    const h = hashWords(buf, 0, this.set.words);
+    const h = this.collapsed ? 0 : hashWords(buf, 0, this.set.words);
     let r = this.set.findOrAddHashed(buf, h);
     if (r === VISITED_FULL) {
       if (!this.makeRoom()) return VISITED_FULL;

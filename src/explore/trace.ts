@@ -6,20 +6,31 @@ import type { StateStore } from './state_store.ts';
  * Rebuilds the path from the initial state to stored state `index` by following parent links, decoding
  * each state into a fresh model object. `last`, if given, is one more step applied to the state at
  * `index` and the state it produced (an assertion failed inside that step, so the state was not stored).
+ *
+ * `keep: 'last'` (SearchOptions.traceStates) decodes the path through two reused scratch states instead:
+ * the steps and labels are the same, the final state is its own object, and the earlier entries of
+ * `states` are those scratch objects (so the trace cannot be rendered). For models whose states are
+ * costly to create (a whole VM) and callers that need only the steps and the final state.
  */
 export function buildTrace<S>(
   model: Model<S>,
   store: StateStore,
   index: number,
   last?: { readonly step: number; readonly state: S },
+  keep: 'all' | 'last' = 'all',
 ): Trace<S> {
   const path = store.links.pathTo(index);
   const states: S[] = [];
   const steps: number[] = [];
   const labels: string[] = [];
-  for (const i of path) {
-    const s = model.initial();
-    model.decode(store.set.arena, i * store.set.words, s);
+  const words = new Int32Array(store.set.words);
+  const scratch = keep === 'last' ? [model.initial(), model.initial()] : null;
+  for (let k = 0; k < path.length; k++) {
+    const i = path[k]!;
+    const final = k === path.length - 1 && last === undefined;
+    const s = scratch === null || final ? model.initial() : scratch[k % 2]!;
+    store.set.read(i, words);
+    model.decode(words, 0, s);
     if (states.length > 0) {
       const step = store.links.step[i];
       steps.push(step);

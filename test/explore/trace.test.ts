@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bfs } from '../../src/explore/bfs.ts';
+import { dfs } from '../../src/explore/dfs.ts';
 import { dieHardModel } from '../../src/explore/toy_models.ts';
 import { diffStates, renderTrace } from '../../src/explore/trace.ts';
 
@@ -26,4 +27,16 @@ test('renderTrace prints the initial state, then numbered steps with their chang
   assert.match(lines[1] as string, /^1\. fill big$/);
   assert.equal(lines[2], '   big: 0 -> 5');
   assert.match(lines.at(-1) as string, /big: \d -> 4/);
+});
+
+test("traceStates 'last': the same steps, labels and final state through two scratch states", () => {
+  for (const search of [bfs, dfs]) {
+    const a = search(dieHardModel(), { maxStates: 1000 });
+    const b = search(dieHardModel(), { maxStates: 1000, traceStates: 'last' });
+    assert.ok(a.kind === 'violation' && b.kind === 'violation');
+    assert.deepEqual(b.trace.steps, a.trace.steps);
+    assert.deepEqual(b.trace.labels, a.trace.labels);
+    assert.deepEqual(b.trace.states.at(-1), a.trace.states.at(-1));
+    assert.equal(new Set(b.trace.states).size, 3, 'two scratch states and the final one');
+  }
 });

@@ -10,6 +10,8 @@ export interface GuestAdapter {
   readonly kind: 'linux' | 'bare';
   /** Words of every encoding. */
   readonly words: number;
+  /** Where the encoding's parts start (relative word offsets, ascending from 0), for collapse compression. */
+  readonly components?: readonly number[];
   /** Guest-memory u32 words (GPAs) this adapter's encoding already covers. */
   readonly coveredWords: readonly number[];
   encode(out: Int32Array, off: number): void;

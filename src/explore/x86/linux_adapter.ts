@@ -5,7 +5,12 @@ import type { GuestVariant } from '../../guest/x86/guest_behaviour.ts';
 import { apfEnabled, apfReasonPa } from '../../guest/x86/linux/apf_reason.ts';
 import { isLegacyGuest, linuxGuestConfigFor } from '../../guest/x86/linux/config.ts';
 import { KOP_NAMES } from '../../guest/x86/linux/cpu_init.ts';
-import { decodeLinuxGuest, encodeLinuxGuest, linuxGuestEncodedWords } from '../../guest/x86/linux/encode.ts';
+import {
+  decodeLinuxGuest,
+  encodeLinuxGuest,
+  linuxGuestComponents,
+  linuxGuestEncodedWords,
+} from '../../guest/x86/linux/encode.ts';
 import { LinuxGuest } from '../../guest/x86/linux/guest.ts';
 import { PANIC_MESSAGES } from '../../guest/x86/linux/panic.ts';
 import { fixedProgram, type TaskAction } from '../../guest/x86/linux/program.ts';
@@ -87,6 +92,7 @@ export class LinuxAdapter implements GuestAdapter {
   readonly kind = 'linux';
   readonly model: LinuxGuest;
   readonly words: number;
+  readonly components: readonly number[];
   readonly coveredWords: readonly number[];
   readonly waiterSlots: number;
   /** The ≤5.7 guest ('page ready' by #PF, halted waits). */
@@ -118,6 +124,7 @@ export class LinuxAdapter implements GuestAdapter {
     });
     for (const t of spec.tasks) this.model.spawnTask(t.cpu);
     this.words = linuxGuestEncodedWords(this.model.state);
+    this.components = linuxGuestComponents(this.model.state);
     const cfg = this.model.state.config;
     const covered: number[] = [];
     for (let c = 0; c < vm.vcpus.length; c++) {

@@ -17,6 +17,7 @@ import { AMPLE_NONE, ampleStep } from './por.ts';
 import type { PropertyName } from './properties.ts';
 import { applyStep, stepEnabled, stepLabel } from './steps.ts';
 import { TaskSymmetry } from './symmetry.ts';
+import { VcpuSymmetry } from './vcpu_symmetry.ts';
 import { X86World } from './world.ts';
 
 /** A world plus the words it was last decoded from (valid until a step changes it). */
@@ -31,6 +32,8 @@ export interface X86Model extends Model<X86State> {
   readonly checks: ReadonlySet<PropertyName>;
   /** Null when symmetry is off or no two tasks are interchangeable. */
   readonly symmetry: TaskSymmetry | null;
+  /** Null when symmetry is off or the vCPUs are not interchangeable (vcpu_symmetry.ts). */
+  readonly vcpuSymmetry: VcpuSymmetry | null;
   readonly por: boolean;
   /** Encodes without the symmetry canonicalization (for the liveness pass and replay checks). */
   encodeRaw(s: X86State, out: Int32Array): void;
@@ -41,6 +44,11 @@ export interface X86ModelOptions {
   readonly symmetry?: boolean;
   /** Partial-order reduction (por.ts); on by default, always off for the liveness pass. */
   readonly por?: boolean;
+  /**
+   * With symmetry: also the vCPU symmetry (vcpu_symmetry.ts), where it applies. Opt-in (default false):
+   * it changes the reduced searches' state counts, which the stored outputs record.
+   */
+  readonly vcpuSymmetry?: boolean;
 }
 
 const pendScratch = new Int32Array(WORK_POOL_SIZE);
@@ -59,6 +67,7 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
   const checks: ReadonlySet<PropertyName> = new Set(cfg.properties);
   const useSymmetry = opts.symmetry ?? cfg.symmetry;
   const symmetry = useSymmetry ? TaskSymmetry.for(template) : null;
+  const vcpuSymmetry = useSymmetry && opts.vcpuSymmetry === true ? VcpuSymmetry.for(template) : null;
   const steps = layout.steps;
   const fresh = (): X86State => ({
     world: new X86World(layout),
@@ -81,9 +90,11 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
     name: `x86 apf(${cfg.era}${cfg.bugs.length ? ` +${cfg.bugs.join(',')}` : ''}, ${cfg.guest.kind}, ${layout.vcpus} vCPU)`,
     stateWords: words,
     stepCount: steps.length,
+    components: template.offsets.components,
     layout,
     checks,
     symmetry,
+    vcpuSymmetry,
     por,
     initial: fresh,
     copy(from, to) {
@@ -97,6 +108,7 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
     encode(s, out) {
       s.world.encode(out);
       if (symmetry !== null) symmetry.canonicalize(s.world, out);
+      if (vcpuSymmetry !== null) vcpuSymmetry.canonicalize(out);
     },
     encodeRaw(s, out) {
       s.world.encode(out);

@@ -23,6 +23,10 @@ export interface ExploreSearchOptions {
   readonly maxMemBytes?: number;
   readonly symmetry: boolean;
   readonly por: boolean;
+  /** Collapse-compressed visited set (SearchOptions.collapse): fewer bytes per state, same results. */
+  readonly collapse?: boolean;
+  /** With `symmetry`: also the vCPU symmetry (vcpu_symmetry.ts); opt-in. */
+  readonly vcpuSymmetry?: boolean;
   /** A clock for the statistics (the CLI passes performance.now); model code never reads one. */
   readonly now?: () => number;
   /** Called every 65,536 expanded states of the safety search (the CLI's progress line on a TTY). */
@@ -63,26 +67,35 @@ export interface ExploreOutcome {
 
 export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): ExploreOutcome {
   const t0 = o.now?.();
-  const model = x86ExploreModel(cfg, { symmetry: o.symmetry, por: o.por });
-  const budget =
-    o.maxMemBytes !== undefined
-      ? { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes }
-      : { maxStates: o.maxStates };
   const onProgress = o.onProgress;
   const shouldStop = o.shouldStop;
-  const r = explore(model, {
-    ...budget,
-    strategy: o.strategy,
-    ...(o.bitstateBits !== undefined ? { bitstateBits: o.bitstateBits } : {}),
-    ...(onProgress || shouldStop
-      ? {
-          onProgress: (st: SearchStats) => {
-            onProgress?.(st);
-            return shouldStop?.() ? 'stop' : undefined;
-          },
-        }
-      : {}),
-  });
+  const search = (vcpuSymmetry: boolean) => {
+    const model = x86ExploreModel(cfg, { symmetry: o.symmetry, por: o.por, vcpuSymmetry });
+    const r = explore(model, {
+      ...(o.maxMemBytes !== undefined
+        ? { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes }
+        : { maxStates: o.maxStates }),
+      strategy: o.strategy,
+      // Only the steps and the final state of a counterexample are used (replay renders it).
+      traceStates: 'last',
+      ...(o.collapse === true ? { collapse: true } : {}),
+      ...(o.bitstateBits !== undefined ? { bitstateBits: o.bitstateBits } : {}),
+      ...(onProgress || shouldStop
+        ? {
+            onProgress: (st: SearchStats) => {
+              onProgress?.(st);
+              return shouldStop?.() ? 'stop' : undefined;
+            },
+          }
+        : {}),
+    });
+    return { model, r };
+  };
+  let { model, r } = search(o.vcpuSymmetry === true);
+  // With the vCPU symmetry, a path through stored representatives is not a path of the real system (step
+  // ids name vCPUs; vcpu_symmetry.ts): find the counterexample again without it.
+  if (model.vcpuSymmetry !== null && (r.kind === 'violation' || r.kind === 'invalid-end'))
+    ({ model, r } = search(false));
   const t1 = o.now?.();
   const bitstate = r.bitstate;
   const done = (x: Omit<ExploreOutcome, 'millis' | 'safetyMillis' | 'stateWords'>): ExploreOutcome => ({
@@ -115,7 +128,7 @@ export function runExplore(cfg: ExploreWorldConfig, o: ExploreSearchOptions): Ex
   if (live.length === 0) return done({ verdict: 'ok', safety: r.stats });
   if (bitstate) return done({ verdict: 'ok', safety: r.stats, livenessSkipped: live });
   if (shouldStop?.()) return done({ verdict: 'budget', budgetReason: 'stopped', safety: r.stats });
-  const lm = x86ExploreModel(cfg, { symmetry: o.symmetry, por: false });
+  const lm = x86ExploreModel(cfg, { symmetry: o.symmetry, por: false, vcpuSymmetry: false });
   const l = checkLiveness(lm, live, { maxStates: o.maxStates, maxMemBytes: o.maxMemBytes });
   const liveness = { states: l.states, edges: l.edges };
   if (l.kind === 'budget')

@@ -64,6 +64,11 @@ export interface WorldOffsets {
   readonly words: number;
   /** Guest-memory words the world tracks itself (the guest adapter's encoding covers the others). */
   readonly watched: readonly number[];
+  /**
+   * Where the encoding's components start, ascending: each vCPU's host part, the guest's parts, then
+   * guest memory, pages, the MMU, the caches and the environment (for collapse compression).
+   */
+  readonly components: readonly number[];
 }
 
 export class X86World {
@@ -268,6 +273,12 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
     field,
     bits,
   }));
+  const total = words + l.vcpus * variantFields.length;
+  const parts = [host];
+  for (let v = 1; v < l.vcpus; v++) parts.push(host + v * vcpuWords(l.bounds));
+  for (const c of g.components ?? [0]) parts.push(guest + c);
+  parts.push(mem, pages, mmu, caches, env);
+  const components = parts.filter((c, i) => c < total && (i === 0 || c > parts[i - 1]!));
   return {
     host,
     guest,
@@ -278,7 +289,8 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
     env,
     variant: words,
     variantFields,
-    words: words + l.vcpus * variantFields.length,
+    words: total,
     watched,
+    components,
   };
 }

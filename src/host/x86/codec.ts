@@ -25,7 +25,7 @@
 // - statistics (vcpu.stat) are not written;
 // - a fault's mmu_invalidate_seq snapshot is written by the world beside the VM's notifier state, as
 //   "changed since" (the raw sequence is unbounded).
-import { GFN_HASH_EMPTY } from '../../abi/kvm_host.ts';
+import { ASYNC_PF_PER_VCPU, GFN_HASH_EMPTY } from '../../abi/kvm_host.ts';
 import type { GuestMemory } from '../../mem/guest_memory.ts';
 import {
   type GfnToHvaCache,
@@ -76,6 +76,37 @@ export const vcpuWords = (b: HostCodecBounds): number =>
   1 +
   b.maxGfns;
 
+/** Where fields that name a vCPU sit in one vCPU's encoding (the explorer's vCPU symmetry renames them). */
+export interface VcpuWordOffsets {
+  /** Exception flags (bit 2: has_payload), vector and payload (a #PF's CR2: an async PF's token). */
+  readonly excFlags: number;
+  readonly excVector: number;
+  readonly excPayload: number;
+  /** MSR_KVM_ASYNC_PF_EN's low word (the APF area's GPA | flags) and the hva cache's GPA. */
+  readonly msrEnLo: number;
+  readonly dataGpa: number;
+  readonly apicBase: number;
+  /** The first work's words (WORK_WORDS each: flags, token, ...) and how many there are. */
+  readonly works: number;
+  readonly workWords: number;
+  readonly maxWorks: number;
+}
+
+export function vcpuWordOffsets(b: HostCodecBounds): VcpuWordOffsets {
+  const apicBase = VCPU_FIXED_WORDS + (b.mmu ? MMU_FAULT_WORDS : 0);
+  return {
+    excFlags: 2,
+    excVector: 3,
+    excPayload: 5,
+    msrEnLo: 7,
+    dataGpa: 13,
+    apicBase,
+    works: apicBase + LAPIC_WORDS + 1,
+    workWords: WORK_WORDS,
+    maxWorks: b.maxWorks,
+  };
+}
+
 /** A live work's sort key: wakeup-all items after every real work, real works by token (creation order). */
 function workBefore(s: AsyncPfState, a: number, b: number): number {
   const wa = s.wFlags[a]! & W_WAKEUP_ALL;
@@ -124,7 +155,34 @@ export function pendingSlots(s: AsyncPfState, out: Int32Array): number {
 
 const slotScratch = new Int32Array(WORK_POOL_SIZE);
 const posOfSlot = new Int32Array(WORK_POOL_SIZE);
-const gfnScratch: number[] = [];
+const gfnScratch = new Float64Array(ASYNC_PF_PER_VCPU);
+
+/** The low and high words of the last MSR value split by msrWords. */
+let msrLo = 0;
+let msrHi = 0;
+let msrLast = 0n;
+/**
+ * Splits a 64-bit MSR value into msrLo/msrHi (as int32). BigInt arithmetic allocates, and every encode
+ * writes the same few values, so the last split is remembered.
+ */
+function msrWords(v: bigint): void {
+  if (v === msrLast) return;
+  msrLo = Number(v & 0xffffffffn) | 0;
+  msrHi = Number(v >> 32n) | 0;
+  msrLast = v;
+}
+
+/** BigInts of 32-bit MSR words already built by decodeVcpu (hi = 0): decoding writes the same few values. */
+const msrLoValues = new Map<number, bigint>();
+function msrValue(lo: number, hi: number): bigint {
+  if (hi !== 0) return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  let v = msrLoValues.get(lo);
+  if (v === undefined) {
+    v = BigInt(lo >>> 0);
+    if (msrLoValues.size < 4096) msrLoValues.set(lo, v);
+  }
+  return v;
+}
 
 function bit(b: boolean, shift: number): number {
   return b ? 1 << shift : 0;
@@ -178,9 +236,11 @@ export function encodeVcpu(
     bit(apf.pageready_pending_store_buffered, 4) |
     bit(apf.data.valid, 5) |
     bit(cacheStale(apf.data, b, mem, slots), 6);
-  out[w++] = Number(apf.msr_en_val & 0xffffffffn) | 0;
-  out[w++] = Number(apf.msr_en_val >> 32n) | 0;
-  out[w++] = Number(apf.msr_int_val & 0xffffffffn) | 0;
+  msrWords(apf.msr_en_val);
+  out[w++] = msrLo;
+  out[w++] = msrHi;
+  msrWords(apf.msr_int_val);
+  out[w++] = msrLo;
   out[w++] = apf.vec;
   out[w++] = apf.id | 0;
   out[w++] = apf.host_apf_flags | 0;
@@ -224,15 +284,25 @@ export function encodeVcpu(
   for (let k = 0; k < b.maxWorks; k++)
     out[w++] = k < s.doneLen ? posOfSlot[s.done[(s.doneHead + k) % WORK_POOL_SIZE]!]! + 1 : 0;
   // The gfn hash as a sorted set.
-  gfnScratch.length = 0;
-  for (const g of apf.gfns) if (g !== GFN_HASH_EMPTY) gfnScratch.push(g);
-  if (gfnScratch.length > b.maxGfns)
-    throw new RangeError(
-      `vcpu ${v.vcpu_id}: ${gfnScratch.length} gfns hashed, the encoding holds ${b.maxGfns}`,
-    );
-  gfnScratch.sort((x, y) => x - y);
-  out[w++] = gfnScratch.length;
-  for (let k = 0; k < b.maxGfns; k++) out[w++] = k < gfnScratch.length ? gfnScratch[k]! : 0;
+  const gfns = apf.gfns;
+  let ng = 0;
+  for (let i = 0; i < gfns.length; i++) {
+    const g = gfns[i]!;
+    if (g === GFN_HASH_EMPTY) continue;
+    if (ng === gfnScratch.length)
+      throw new RangeError(`vcpu ${v.vcpu_id}: more than ${gfnScratch.length} gfns hashed`);
+    // Insertion sort: a handful of gfns.
+    let j = ng++;
+    while (j > 0 && gfnScratch[j - 1]! > g) {
+      gfnScratch[j] = gfnScratch[j - 1]!;
+      j--;
+    }
+    gfnScratch[j] = g;
+  }
+  if (ng > b.maxGfns)
+    throw new RangeError(`vcpu ${v.vcpu_id}: ${ng} gfns hashed, the encoding holds ${b.maxGfns}`);
+  out[w++] = ng;
+  for (let k = 0; k < b.maxGfns; k++) out[w++] = k < ng ? gfnScratch[k]! : 0;
   return w;
 }
 
@@ -275,10 +345,10 @@ export function decodeVcpu(
   apf.pageready_pending = (af & 8) !== 0;
   apf.pageready_pending_store_buffered = (af & 16) !== 0;
   apf.data.valid = (af & 32) !== 0;
-  const lo = BigInt(words[w++]! >>> 0);
-  const hi = BigInt(words[w++]! >>> 0);
-  set_msr_en_val(apf, (hi << 32n) | lo); // and the flag bits derived from it
-  apf.msr_int_val = BigInt(words[w++]! >>> 0);
+  const lo = words[w++]!;
+  const hi = words[w++]!;
+  set_msr_en_val(apf, msrValue(lo, hi)); // and the flag bits derived from it
+  apf.msr_int_val = msrValue(words[w++]!, 0);
   apf.vec = words[w++]!;
   apf.id = words[w++]! >>> 0;
   apf.host_apf_flags = words[w++]! >>> 0;
@@ -287,7 +357,14 @@ export function decodeVcpu(
   // The cache's page view is derived: rebuild it as kvm_gfn_to_hva_cache_init does. The generation is
   // held relative (1: stale) until restoreHvaCacheGeneration sees the VM's memslot state.
   if (apf.data.valid) kvm_gfn_to_hva_cache_init(mem, apf.data, gpa, len, 0);
-  else Object.assign(apf.data, { gpa, len, valid: false, page: null, off: 0 });
+  else {
+    const d = apf.data;
+    d.gpa = gpa;
+    d.len = len;
+    d.valid = false;
+    d.page = null;
+    d.off = 0;
+  }
   apf.data.generation = (af & 64) !== 0 ? 1 : 0;
   v.sync_fault_gfn = words[w++]!;
   if (b.mmu) {

@@ -16,7 +16,13 @@
 // step writes it into its VM's StepEffects.)
 import type { GuestMemory } from '../../../mem/guest_memory.ts';
 import { apfEnabled, apfReasonPa, setApfEnabled } from './apf_reason.ts';
-import { appendSleepNode, forEachSleepNode, isDummy, resetSleepTable } from './sleep_table.ts';
+import {
+  appendSleepNode,
+  hash_32,
+  isDummy,
+  KVM_TASK_SLEEP_HASHBITS,
+  type SleepTable,
+} from './sleep_table.ts';
 import { EXC_NONE, IRQ_NONE, KPC_USER, KQ_CAP, type LinuxGuestState, TASK_FREE } from './state.ts';
 
 const HEADER_WORDS = 6;
@@ -36,89 +42,144 @@ export const linuxGuestEncodedWords = (st: LinuxGuestState): number =>
   HEADER_WORDS + st.ncpus * cpuWords(st) + st.config.max_tasks * TASK_WORDS + 1 + NODE_WORDS * nodeBound(st);
 
 /**
+ * Where the encoding's parts start (word offsets within it): the header, each CPU, each task slot and
+ * the sleep table. A store that interns parts (the explorer's collapse compression) cuts it there.
+ */
+export function linuxGuestComponents(st: LinuxGuestState): number[] {
+  const starts = [0];
+  let w = HEADER_WORDS;
+  for (let i = 0; i < st.ncpus; i++, w += cpuWords(st)) starts.push(w);
+  for (let t = 0; t < st.config.max_tasks; t++, w += TASK_WORDS) starts.push(w);
+  starts.push(w);
+  return starts;
+}
+
+/**
  * Writes the encoding of `st` at out[offset .. offset + linuxGuestEncodedWords(st)). `mem` is the guest
  * RAM holding the apf_reason areas (flags, token and, in the 'apf_reason' layout, `enabled`).
  */
 export function encodeLinuxGuest(st: LinuxGuestState, mem: GuestMemory, out: Int32Array, offset = 0): void {
+  // Straight-line writes (no per-call closures): this runs once per explored transition.
   let w = offset;
-  const put = (v: number): void => {
-    out[w++] = v | 0;
-  };
-  const putF64 = (v: number): void => {
-    f64[0] = v;
-    out[w++] = f64w[0]!;
-    out[w++] = f64w[1]!;
-  };
-  put(st.kvm_async_pf_enabled ? 1 : 0);
-  put(st.sysvec_installed ? 1 : 0);
-  put(st.panicked);
-  put(st.panicReason);
-  put(
-    (st.warnedUnexpectedFlags ? 1 : 0) | (st.warnedUnexpectedHostFlags ? 2 : 0) | (st.warnedMsrFault ? 4 : 0),
-  );
-  put(st.nTasks);
+  out[w++] = st.kvm_async_pf_enabled ? 1 : 0;
+  out[w++] = st.sysvec_installed ? 1 : 0;
+  out[w++] = st.panicked | 0;
+  out[w++] = st.panicReason | 0;
+  out[w++] =
+    (st.warnedUnexpectedFlags ? 1 : 0) | (st.warnedUnexpectedHostFlags ? 2 : 0) | (st.warnedMsrFault ? 4 : 0);
+  out[w++] = st.nTasks | 0;
   const c = st.cpu;
   const slice = st.config.slice_actions;
+  const n = st.config.max_tasks;
   for (let i = 0; i < st.ncpus; i++) {
     const exc = c.excPc[i] !== EXC_NONE;
     const irq = c.irqPc[i] !== IRQ_NONE;
     const pa = apfReasonPa(st.config, i);
-    put(c.online[i]!);
-    put(c.curr[i]!);
-    put(c.needResched[i]!);
-    put(slice > 0 ? Math.min(c.sliceUsed[i]!, slice) : 0);
-    put(c.excPc[i]!);
-    put(exc ? c.excToken[i]! : 0);
-    put(exc ? c.excErrorCode[i]! : 0);
-    put(exc ? c.excFlags[i]! : 0);
-    put(exc ? c.excSaved[i]! : 0);
-    put(c.irqPc[i]!);
-    put(irq ? c.irqVector[i]! : 0);
-    put(irq ? c.irqToken[i]! : 0);
-    put(irq ? c.irqSaved[i]! : 0);
-    put(c.gpFixupMsr[i]!);
-    putF64(c.gpFixupMsr[i] !== 0 ? c.gpFixupValue[i]! : 0);
-    put(apfEnabled(mem, st.config, c.percpuEnabled, i) ? 1 : 0);
-    put(mem.readU32(pa));
-    put(mem.readU32(pa + 4));
-    put(c.haltNode[i]!);
-    put(c.haltNode[i]! >= 0 ? c.haltSaved[i]! : 0);
+    out[w++] = c.online[i]! | 0;
+    out[w++] = c.curr[i]! | 0;
+    out[w++] = c.needResched[i]! | 0;
+    out[w++] = slice > 0 ? Math.min(c.sliceUsed[i]!, slice) | 0 : 0;
+    out[w++] = c.excPc[i]! | 0;
+    out[w++] = exc ? c.excToken[i]! | 0 : 0;
+    out[w++] = exc ? c.excErrorCode[i]! | 0 : 0;
+    out[w++] = exc ? c.excFlags[i]! | 0 : 0;
+    out[w++] = exc ? c.excSaved[i]! | 0 : 0;
+    out[w++] = c.irqPc[i]! | 0;
+    out[w++] = irq ? c.irqVector[i]! | 0 : 0;
+    out[w++] = irq ? c.irqToken[i]! | 0 : 0;
+    out[w++] = irq ? c.irqSaved[i]! | 0 : 0;
+    out[w++] = c.gpFixupMsr[i]! | 0;
+    f64[0] = c.gpFixupMsr[i] !== 0 ? c.gpFixupValue[i]! : 0;
+    out[w++] = f64w[0]!;
+    out[w++] = f64w[1]!;
+    out[w++] = apfEnabled(mem, st.config, c.percpuEnabled, i) ? 1 : 0;
+    out[w++] = mem.readU32(pa) | 0;
+    out[w++] = mem.readU32(pa + 4) | 0;
+    out[w++] = c.haltNode[i]! | 0;
+    out[w++] = c.haltNode[i]! >= 0 ? c.haltSaved[i]! | 0 : 0;
     const pending = c.kqLen[i]! - c.kqPos[i]!;
-    put(pending);
-    for (let k = 0; k < KQ_CAP; k++) put(k < pending ? c.kq[i * KQ_CAP + c.kqPos[i]! + k]! : 0);
-    const n = st.config.max_tasks;
-    put(c.rqLen[i]!);
-    for (let k = 0; k < n; k++) put(k < c.rqLen[i]! ? c.rq[i * n + ((c.rqHead[i]! + k) % n)]! : 0);
+    out[w++] = pending | 0;
+    for (let k = 0; k < KQ_CAP; k++) out[w++] = k < pending ? c.kq[i * KQ_CAP + c.kqPos[i]! + k]! | 0 : 0;
+    const len = c.rqLen[i]!;
+    out[w++] = len | 0;
+    for (let k = 0; k < n; k++) out[w++] = k < len ? c.rq[i * n + ((c.rqHead[i]! + k) % n)]! | 0 : 0;
   }
   const t = st.task;
-  for (let i = 0; i < st.config.max_tasks; i++) {
+  for (let i = 0; i < n; i++) {
     if (t.state[i] === TASK_FREE) {
-      for (let k = 0; k < TASK_WORDS; k++) put(0);
+      for (let k = 0; k < TASK_WORDS; k++) out[w++] = 0;
       continue;
     }
-    put(t.state[i]!);
-    put(t.cpu[i]!);
-    put(t.kpc[i]!);
-    put(t.pc[i]! % 2 ** 32);
+    out[w++] = t.state[i]! | 0;
+    out[w++] = t.cpu[i]! | 0;
+    out[w++] = t.kpc[i]! | 0;
+    out[w++] = (t.pc[i]! % 2 ** 32) | 0;
     const act = t.actKind[i] !== 0; // a completed action leaves stale operands behind
-    put(t.actKind[i]!);
-    put(act ? t.actFlags[i]! : 0);
-    putF64(act ? t.actGpa[i]! : 0);
-    putF64(act ? t.actNs[i]! : 0);
-    put(t.kpc[i] !== KPC_USER ? t.waitToken[i]! : 0);
-    put(t.host_apf_flags[i]!);
+    out[w++] = t.actKind[i]! | 0;
+    out[w++] = act ? t.actFlags[i]! | 0 : 0;
+    f64[0] = act ? t.actGpa[i]! : 0;
+    out[w++] = f64w[0]!;
+    out[w++] = f64w[1]!;
+    f64[0] = act ? t.actNs[i]! : 0;
+    out[w++] = f64w[0]!;
+    out[w++] = f64w[1]!;
+    out[w++] = t.kpc[i] !== KPC_USER ? t.waitToken[i]! | 0 : 0;
+    out[w++] = t.host_apf_flags[i]! | 0;
   }
+  // The sleep table in bucket order, each bucket in list order. Walking all 256 buckets costs more than
+  // the rest of the encoding: the hashed (linked) nodes name their buckets, so sort those and walk just
+  // them.
   const s = st.sleepers;
+  const nodes = s.linked.length;
+  bucketRoom(nodes);
+  let nb = 0;
+  for (let node = 0; node < nodes; node++) {
+    if (s.linked[node] === 0) continue;
+    const b = hash_32(s.token[node]!, KVM_TASK_SLEEP_HASHBITS);
+    let j = nb++;
+    while (j > 0 && bucketScratch[j - 1]! > b) {
+      bucketScratch[j] = bucketScratch[j - 1]!;
+      j--;
+    }
+    bucketScratch[j] = b;
+  }
+  const countAt = w++;
   let count = 0;
-  forEachSleepNode(s, () => count++);
-  put(count);
-  forEachSleepNode(s, (_b, node) => {
-    put(s.token[node]!);
-    put(s.cpu[node]!);
-    put(isDummy(s, node) ? -1 : node);
-    put(s.halted[node]!);
-  });
-  for (let k = count * NODE_WORDS; k < nodeBound(st) * NODE_WORDS; k++) put(0);
+  for (let k = 0; k < nb; k++) {
+    const b = bucketScratch[k]!;
+    if (k > 0 && bucketScratch[k - 1] === b) continue;
+    for (let node = s.head[b]!; node !== NIL; node = s.next[node]!) {
+      out[w++] = s.token[node]! | 0;
+      out[w++] = s.cpu[node]! | 0;
+      out[w++] = isDummy(s, node) ? -1 : node;
+      out[w++] = s.halted[node]! | 0;
+      count++;
+    }
+  }
+  out[countAt] = count;
+  const endAt = offset + linuxGuestEncodedWords(st);
+  while (w < endAt) out[w++] = 0;
+}
+
+const NIL = -1;
+/** Buckets of the hashed sleep nodes, sorted (encode); sized for any node pool. */
+let bucketScratch = new Int32Array(64);
+
+/** Makes the bucket scratch hold `nodes` entries. */
+function bucketRoom(nodes: number): void {
+  if (bucketScratch.length < nodes) bucketScratch = new Int32Array(nodes);
+}
+
+/** resetSleepTable for a table whose buckets are already empty: unlinks every node, refills the dummy pool. */
+function clearSleepNodes(t: SleepTable): void {
+  t.linked.fill(0);
+  t.halted.fill(0);
+  t.next.fill(NIL);
+  t.freeDummy = NIL;
+  for (let i = t.next.length - 1; i >= t.firstDummy; i--) {
+    t.next[i] = t.freeDummy;
+    t.freeDummy = i;
+  }
 }
 
 /**
@@ -132,75 +193,78 @@ export function decodeLinuxGuest(
   mem: GuestMemory,
 ): void {
   let w = offset;
-  const get = (): number => words[w++]!;
-  const getU32 = (): number => words[w++]! >>> 0;
-  const getF64 = (): number => {
-    f64w[0] = words[w++]!;
-    f64w[1] = words[w++]!;
-    return f64[0]!;
-  };
-  st.kvm_async_pf_enabled = get() !== 0;
-  st.sysvec_installed = get() !== 0;
-  st.panicked = get();
-  st.panicReason = get();
-  const warned = get();
+  st.kvm_async_pf_enabled = words[w++] !== 0;
+  st.sysvec_installed = words[w++] !== 0;
+  st.panicked = words[w++]!;
+  st.panicReason = words[w++]!;
+  const warned = words[w++]!;
   st.warnedUnexpectedFlags = (warned & 1) !== 0;
   st.warnedUnexpectedHostFlags = (warned & 2) !== 0;
   st.warnedMsrFault = (warned & 4) !== 0;
-  st.nTasks = get();
+  st.nTasks = words[w++]!;
   const c = st.cpu;
+  const n = st.config.max_tasks;
   for (let i = 0; i < st.ncpus; i++) {
     const pa = apfReasonPa(st.config, i);
-    c.online[i] = get();
-    c.curr[i] = get();
-    c.needResched[i] = get();
-    c.sliceUsed[i] = get();
-    c.excPc[i] = get();
-    c.excToken[i] = getU32();
-    c.excErrorCode[i] = get();
-    c.excFlags[i] = getU32();
-    c.excSaved[i] = get();
-    c.irqPc[i] = get();
-    c.irqVector[i] = get();
-    c.irqToken[i] = getU32();
-    c.irqSaved[i] = get();
-    c.gpFixupMsr[i] = get();
-    c.gpFixupValue[i] = getF64();
-    setApfEnabled(mem, st.config, c.percpuEnabled, i, get() !== 0);
-    mem.writeU32(pa, getU32());
-    mem.writeU32(pa + 4, getU32());
-    c.haltNode[i] = get();
-    c.haltSaved[i] = get();
-    const pending = get();
+    c.online[i] = words[w++]!;
+    c.curr[i] = words[w++]!;
+    c.needResched[i] = words[w++]!;
+    c.sliceUsed[i] = words[w++]!;
+    c.excPc[i] = words[w++]!;
+    c.excToken[i] = words[w++]! >>> 0;
+    c.excErrorCode[i] = words[w++]!;
+    c.excFlags[i] = words[w++]! >>> 0;
+    c.excSaved[i] = words[w++]!;
+    c.irqPc[i] = words[w++]!;
+    c.irqVector[i] = words[w++]!;
+    c.irqToken[i] = words[w++]! >>> 0;
+    c.irqSaved[i] = words[w++]!;
+    c.gpFixupMsr[i] = words[w++]!;
+    f64w[0] = words[w++]!;
+    f64w[1] = words[w++]!;
+    c.gpFixupValue[i] = f64[0]!;
+    setApfEnabled(mem, st.config, c.percpuEnabled, i, words[w++] !== 0);
+    mem.writeU32(pa, words[w++]! >>> 0);
+    mem.writeU32(pa + 4, words[w++]! >>> 0);
+    c.haltNode[i] = words[w++]!;
+    c.haltSaved[i] = words[w++]!;
+    const pending = words[w++]!;
     c.kqPos[i] = 0;
     c.kqLen[i] = pending;
-    for (let k = 0; k < KQ_CAP; k++) c.kq[i * KQ_CAP + k] = get();
-    const n = st.config.max_tasks;
+    for (let k = 0; k < KQ_CAP; k++) c.kq[i * KQ_CAP + k] = words[w++]!;
     c.rqHead[i] = 0;
-    c.rqLen[i] = get();
-    for (let k = 0; k < n; k++) c.rq[i * n + k] = get();
+    c.rqLen[i] = words[w++]!;
+    for (let k = 0; k < n; k++) c.rq[i * n + k] = words[w++]!;
   }
   const t = st.task;
-  for (let i = 0; i < st.config.max_tasks; i++) {
-    t.state[i] = get();
-    t.cpu[i] = get();
-    t.kpc[i] = get();
-    t.pc[i] = getU32();
-    t.actKind[i] = get();
-    t.actFlags[i] = get();
-    t.actGpa[i] = getF64();
-    t.actNs[i] = getF64();
-    t.waitToken[i] = getU32();
-    t.host_apf_flags[i] = getU32();
+  for (let i = 0; i < n; i++) {
+    t.state[i] = words[w++]!;
+    t.cpu[i] = words[w++]!;
+    t.kpc[i] = words[w++]!;
+    t.pc[i] = words[w++]! >>> 0;
+    t.actKind[i] = words[w++]!;
+    t.actFlags[i] = words[w++]!;
+    f64w[0] = words[w++]!;
+    f64w[1] = words[w++]!;
+    t.actGpa[i] = f64[0]!;
+    f64w[0] = words[w++]!;
+    f64w[1] = words[w++]!;
+    t.actNs[i] = f64[0]!;
+    t.waitToken[i] = words[w++]! >>> 0;
+    t.host_apf_flags[i] = words[w++]! >>> 0;
   }
   const s = st.sleepers;
-  resetSleepTable(s);
-  const count = get();
+  // resetSleepTable, except that only the buckets in use are emptied (not all 256).
+  const nodes = s.linked.length;
+  for (let node = 0; node < nodes; node++)
+    if (s.linked[node] !== 0) s.head[hash_32(s.token[node]!, KVM_TASK_SLEEP_HASHBITS)] = NIL;
+  clearSleepNodes(s);
+  const count = words[w++]!;
   for (let k = 0; k < count; k++) {
-    const token = getU32();
-    const cpu = get();
-    const node = get();
-    const halted = get() !== 0;
+    const token = words[w++]! >>> 0;
+    const cpu = words[w++]!;
+    const node = words[w++]!;
+    const halted = words[w++]! !== 0;
     if (!appendSleepNode(s, token, cpu, node, halted))
       throw new RangeError('decode: more dummies than max_dummies');
   }
