@@ -52,6 +52,10 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
     return skip(`vm.vcpus = ${vm.vcpus}: the kvm guests support up to ${P.MAX_VCPUS}`);
   const maxVcpus = fp.caps.KVM_CAP_MAX_VCPUS ?? KVM_CAP_MAX_VCPUS;
   if (vm.vcpus > maxVcpus) return skip(`vm.vcpus = ${vm.vcpus}: this host allows ${maxVcpus}`);
+  if (script.handlers.page_fault.not_present || script.handlers.page_ready.actions)
+    return skip(
+      'handlers with action lists (unmap, remap, reload_cr3 …): the kvm guests run the fixed handlers only',
+    );
   const behaviour = behaviourMismatch(script, fp);
   if (behaviour) return skip(behaviour);
 

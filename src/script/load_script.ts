@@ -7,7 +7,7 @@ import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import { checkHostMaps } from './host_map_check.ts';
 import { checkLinuxScript } from './linux_check.ts';
-import { checkPeerOp } from './peer_check.ts';
+import { checkPeerHandlers, checkPeerOp } from './peer_check.ts';
 import { type HostMmOp, isHostMmOp, isMapOp, type Script, ScriptSchema } from './schema.ts';
 
 /** Checks what the schema cannot: vCPU indices, memory ranges, era capabilities. */
@@ -31,6 +31,7 @@ export function checkScript(file: string, s: Script): Script {
       'not supported with a Linux guest yet: use the bare test guest (no `guest:` section)',
     );
   checkHostMaps(file, s);
+  checkPeerHandlers(file, s);
   s.ops.forEach((op, i) => {
     if (isHostMmOp(op)) {
       checkHostMmOp(file, s, op, i);

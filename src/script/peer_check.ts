@@ -1,7 +1,7 @@
 // Load-time checks of the issue-17 ops (docs/peer-suites.md) that the schema cannot state: the
 // hypercalls whose answer the model cannot give are refused with the reason, not answered wrongly.
 import { ScenarioError } from '../scenario/scenario_error.ts';
-import type { ScriptOp } from './schema.ts';
+import type { Script, ScriptOp } from './schema.ts';
 
 export function checkPeerOp(file: string, op: ScriptOp, i: number): void {
   if (op.op !== 'hypercall') return;
@@ -16,5 +16,29 @@ export function checkPeerOp(file: string, op: ScriptOp, i: number): void {
       file,
       `ops[${i}].args`,
       'KVM_HC_SEND_IPI with a non-empty destination bitmap: IPI delivery by the PV hypercall is not modelled (use bitmaps 0)',
+    );
+}
+
+/**
+ * Guest-programmed handlers (handlers.page_fault.not_present): the handler waits for the page itself, so a
+ * `retry: false` touch (the guest gives up on the access) cannot be combined with it.
+ */
+export function checkPeerHandlers(file: string, s: Script): void {
+  const h = s.handlers;
+  if (h.page_fault.not_present === undefined && h.page_ready.actions === undefined) return;
+  const i = s.ops.findIndex((op) => op.op === 'touch' && !op.retry);
+  if (i >= 0 && h.page_fault.not_present !== undefined)
+    throw new ScenarioError(
+      file,
+      `ops[${i}].retry`,
+      'retry: false cannot be combined with handlers.page_fault.not_present (that handler decides what the access does)',
+    );
+  if (s.guest !== undefined)
+    throw new ScenarioError(
+      file,
+      h.page_fault.not_present !== undefined
+        ? 'handlers.page_fault.not_present'
+        : 'handlers.page_ready.actions',
+      'guest-programmed handlers belong to the bare test guest; the Linux guest has its own',
     );
 }

@@ -3,7 +3,7 @@
 // and handler types it produces are defined beside the guest that interprets them (src/guest/x86/ops.ts).
 import { z } from 'zod';
 import * as para from '../abi/kvm_para.ts';
-import type { Handlers, Op } from '../guest/x86/ops.ts';
+import { type Handlers, type Op, PAGE_FAULT_ACTIONS, PAGE_READY_ACTIONS } from '../guest/x86/ops.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
 import { HOST_MAP_CALLERS } from '../host/x86/host_maps.ts';
@@ -128,23 +128,41 @@ export const OpSchema = z.discriminatedUnion('op', [
   op('host_get_lapic', { reg: z.enum(['svr', 'tpr']) }),
 ]) satisfies z.ZodType<Op>;
 
+const pageReadyShape = {
+  clear_token: z.boolean().default(true),
+  ack: z.union([uint(64), z.literal(false)]).default(1n),
+  /** When the handler EOIs: `last` (after the ACK, as kvm-unit-tests), `first` (as Linux), or `false`. */
+  eoi: z
+    .union([z.literal('first'), z.literal('last'), z.boolean()])
+    .default('last')
+    .transform((v) => (v === true ? 'last' : v)),
+};
+const pageFaultShape = {
+  clear_flags: z.boolean().default(true),
+  wait_for_ready: z.boolean().default(true),
+};
+
 export const HandlersSchema = z
   .strictObject({
+    page_ready: z.strictObject(pageReadyShape).prefault({}),
+    page_fault: z.strictObject(pageFaultShape).prefault({}),
+  })
+  .prefault({}) satisfies z.ZodType<Handlers>;
+
+/**
+ * A script's `handlers:`: HandlersSchema plus guest-programmed handlers (issue 17, docs/peer-suites.md):
+ * `page_fault.not_present` and `page_ready.actions`, action lists (src/guest/x86/ops.ts). Absent, they stay
+ * absent from the parsed script. The explorer takes HandlersSchema only.
+ */
+export const ScriptHandlersSchema = z
+  .strictObject({
     page_ready: z
-      .strictObject({
-        clear_token: z.boolean().default(true),
-        ack: z.union([uint(64), z.literal(false)]).default(1n),
-        /** When the handler EOIs: `last` (after the ACK, as kvm-unit-tests), `first` (as Linux), or `false`. */
-        eoi: z
-          .union([z.literal('first'), z.literal('last'), z.boolean()])
-          .default('last')
-          .transform((v) => (v === true ? 'last' : v)),
-      })
+      .strictObject({ ...pageReadyShape, actions: z.array(z.enum(PAGE_READY_ACTIONS)).min(1).optional() })
       .prefault({}),
     page_fault: z
       .strictObject({
-        clear_flags: z.boolean().default(true),
-        wait_for_ready: z.boolean().default(true),
+        ...pageFaultShape,
+        not_present: z.array(z.enum(PAGE_FAULT_ACTIONS)).min(1).optional(),
       })
       .prefault({}),
   })
@@ -286,7 +304,7 @@ export const ScriptSchema = z.strictObject({
   bugs: z.array(z.enum(BUG_NAMES)).default([]),
   vm: ScriptVmSchema,
   ops: z.array(ScriptOpSchema).min(1),
-  handlers: HandlersSchema,
+  handlers: ScriptHandlersSchema,
   /**
    * A Linux guest instead of the bare test guest (docs/scenarios.md, "Scripts with the Linux guest"):
    * it boots and runs its tasks; `ops` are host-side only.
