@@ -57,6 +57,14 @@ export function checkScript(file: string, s: Script): Script {
       throw new ScenarioError(file, `ops[${i}].value`, `expected a value that fits in ${op.size} byte(s)`);
   });
   checkLinuxScript(file, s);
+  s.expect?.counts?.forEach((p, i) => {
+    if (p.per_vcpu !== undefined && p.per_vcpu.length !== s.vm.vcpus)
+      throw new ScenarioError(
+        file,
+        `expect.counts[${i}].per_vcpu`,
+        `expected one count per vCPU (vm.vcpus = ${s.vm.vcpus}), got ${p.per_vcpu.length}`,
+      );
+  });
   s.expect?.ops?.forEach((p, i) => {
     if (p.op >= s.ops.length)
       throw new ScenarioError(
