@@ -5,7 +5,7 @@ import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT
 import * as para from '../abi/kvm_para.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { type EraConfig, hostBehaviour } from '../host/x86/era.ts';
-import { type HostMmOp, isHostMmOp, isMapOp, type Op, type Script } from '../script/schema.ts';
+import { type HostMmOp, isHostMmOp, isMapOp, isMigrationOp, type Op, type Script } from '../script/schema.ts';
 import { hex } from '../script/transcript.ts';
 import type { HostFingerprint } from './fingerprint.ts';
 import { protocol as P } from './guests/blobs.ts';
@@ -63,6 +63,10 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
     if (isMapOp(op))
       return skip(
         `op ${i} (${op.op}): kvm_vcpu_map is not reachable here: its x86 callers are nested VMX/SVM, SEV and SVM's SMM, and a kvm_pvm guest has no VMX/SVM`,
+      );
+    if (isMigrationOp(op))
+      return skip(
+        `op ${i} (${op.op}): migration needs a second VM (the destination); the kvm backend drives one VM`,
       );
     if (isHostMmOp(op)) {
       const why = hostMmProblem(op, vm.memory);

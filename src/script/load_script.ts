@@ -7,8 +7,8 @@ import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import { checkHostMaps } from './host_map_check.ts';
 import { checkLinuxScript } from './linux_check.ts';
-import { checkPeerHandlers, checkPeerOp } from './peer_check.ts';
-import { type HostMmOp, isHostMmOp, isMapOp, type Script, ScriptSchema } from './schema.ts';
+import { checkMigration, checkPeerHandlers, checkPeerOp } from './peer_check.ts';
+import { type HostMmOp, isHostMmOp, isMapOp, isMigrationOp, type Script, ScriptSchema } from './schema.ts';
 
 /** Checks what the schema cannot: vCPU indices, memory ranges, era capabilities. */
 export function checkScript(file: string, s: Script): Script {
@@ -32,12 +32,22 @@ export function checkScript(file: string, s: Script): Script {
     );
   checkHostMaps(file, s);
   checkPeerHandlers(file, s);
+  checkMigration(file, s);
   s.ops.forEach((op, i) => {
     if (isHostMmOp(op)) {
       checkHostMmOp(file, s, op, i);
       return;
     }
     if (isMapOp(op)) return; // checkHostMaps
+    if (isMigrationOp(op)) {
+      if ('vcpu' in op && op.vcpu !== undefined && op.vcpu >= s.vm.vcpus)
+        throw new ScenarioError(
+          file,
+          `ops[${i}].vcpu`,
+          `expected a vCPU index 0..${s.vm.vcpus - 1}, got ${op.vcpu}`,
+        );
+      return; // checkMigration (peer_check.ts)
+    }
     checkPeerOp(file, op, i);
     if (op.vcpu !== undefined && op.vcpu >= s.vm.vcpus)
       throw new ScenarioError(

@@ -284,15 +284,47 @@ export type MapOp = z.output<typeof MapOpSchema>;
 export const MAP_OP_NAMES: readonly string[] = MapOpSchema.options.map((o) => o.shape.op.value);
 export const isMapOp = (op: ScriptOp): op is MapOp => MAP_OP_NAMES.includes(op.op);
 
-/** Any op of a script: a guest or VMM op (OpSchema), a host memory operation or a guest-mapping op. */
+/**
+ * Migration (issue 17, docs/peer-suites.md): `migrate` saves each vCPU's state on the source VM (KVM_GET_MSRS
+ * of `save`, one batch that stops at the first MSR KVM does not return; KVM_GET_LAPIC with `lapic`) and
+ * moves the script to a fresh destination VM of the same configuration. The guest's memory and registers
+ * travel with it (RAM, and what KVM_SET_REGS/KVM_SET_SREGS restore: CR0.PG, CR3, CR2, RFLAGS.IF, CPL, the
+ * APIC base); the vCPUs' PV MSRs and LAPIC registers are restored only by the ops that follow:
+ * `host_restore_msrs` (one KVM_SET_MSRS of saved values: an entry names an MSR, or `{ msr, from }` to put
+ * the value saved for `from` into `msr` — the QEMU 2020 bug), `host_restore_lapic` (KVM_SET_LAPIC of the
+ * saved SVR and TPR). With `memslots: later` the destination's RAM memslot does not exist until
+ * `host_add_memslot` (KVM_SET_USER_MEMORY_REGION), as when a VMM restores the vCPUs first.
+ */
+const restoreEntry = z.union([msr, z.strictObject({ msr, from: msr })]);
+export const MigrationOpSchema = z.discriminatedUnion('op', [
+  z.strictObject({
+    op: z.literal('migrate'),
+    save: z.array(msr).default([]),
+    lapic: z.boolean().default(true),
+    memslots: z.enum(['now', 'later']).default('now'),
+  }),
+  z.strictObject({ op: z.literal('host_restore_msrs'), vcpu, entries: z.array(restoreEntry).min(1) }),
+  z.strictObject({ op: z.literal('host_restore_lapic'), vcpu }),
+  z.strictObject({ op: z.literal('host_add_memslot') }),
+]);
+export type MigrationOp = z.output<typeof MigrationOpSchema>;
+export const MIGRATION_OP_NAMES: readonly string[] = MigrationOpSchema.options.map((o) => o.shape.op.value);
+export const isMigrationOp = (op: ScriptOp): op is MigrationOp => MIGRATION_OP_NAMES.includes(op.op);
+
+/**
+ * Any op of a script: a guest or VMM op (OpSchema), a host memory operation, a guest-mapping op or a
+ * migration op.
+ */
 const ScriptOpSchema = z.discriminatedUnion('op', [
   ...OpSchema.options,
   ...HostMmOpSchema.options,
   ...MapOpSchema.options,
+  ...MigrationOpSchema.options,
 ]);
-export type ScriptOp = Op | HostMmOp | MapOp;
-/** The vCPU an op names (host memory operations act on none: 0, for record keys). */
-export const opVcpu = (op: ScriptOp): number => (isHostMmOp(op) ? 0 : (op.vcpu ?? 0));
+export type ScriptOp = Op | HostMmOp | MapOp | MigrationOp;
+/** The vCPU an op names (host memory operations and VM-wide migration ops act on none: 0, for record keys). */
+export const opVcpu = (op: ScriptOp): number =>
+  isHostMmOp(op) || op.op === 'migrate' || op.op === 'host_add_memslot' ? 0 : (op.vcpu ?? 0);
 
 export const ScriptSchema = z.strictObject({
   kind: z.literal('script'),

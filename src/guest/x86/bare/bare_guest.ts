@@ -84,7 +84,7 @@ export class BareGuest implements GuestModel {
   readonly guestPteClear = new Set<number>();
 
   constructor(
-    private readonly vm: KvmVm,
+    private vm: KvmVm,
     private readonly handlers: Handlers,
     private readonly sink: BareGuestSink,
     private readonly multiVcpu: boolean,
@@ -113,6 +113,14 @@ export class BareGuest implements GuestModel {
       ...(eoi === 'last' ? (['eoi'] as const) : []),
       'iret',
     ];
+  }
+
+  /**
+   * Migration: the guest (its memory and registers) now runs on `vm`, the destination; its handler state
+   * and op position travel with it (they are guest memory and registers).
+   */
+  migrateTo(vm: KvmVm): void {
+    this.vm = vm;
   }
 
   /** Starts executing `op` on `vcpu` (the runner then steps until `busy` is false). */
