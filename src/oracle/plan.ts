@@ -5,7 +5,15 @@ import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT
 import * as para from '../abi/kvm_para.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { type EraConfig, hostBehaviour } from '../host/x86/era.ts';
-import { type HostMmOp, isHostMmOp, isMapOp, isMigrationOp, type Op, type Script } from '../script/schema.ts';
+import {
+  type HostMmOp,
+  isHostMmOp,
+  isMapOp,
+  isMigrationOp,
+  isPressureOp,
+  type Op,
+  type Script,
+} from '../script/schema.ts';
 import { hex } from '../script/transcript.ts';
 import type { HostFingerprint } from './fingerprint.ts';
 import { protocol as P } from './guests/blobs.ts';
@@ -67,6 +75,10 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
     if (isMigrationOp(op))
       return skip(
         `op ${i} (${op.op}): migration needs a second VM (the destination); the kvm backend drives one VM`,
+      );
+    if (isPressureOp(op))
+      return skip(
+        `op ${i} (${op.op}): the kvm backend evicts guest pages only with vm.mmu_notifiers (host_reclaim, host_dontneed)`,
       );
     if (isHostMmOp(op)) {
       const why = hostMmProblem(op, vm.memory);

@@ -18,6 +18,7 @@ import {
 import type { KvmVm } from '../host/x86/vm.ts';
 import { kvm_get_msr_host_initiated, kvm_set_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { PAGE_HOST_RESIDENT, spte_zap } from '../mem/page_state.ts';
 import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
@@ -26,7 +27,9 @@ import {
   isHostMmOp,
   isMapOp,
   isMigrationOp,
+  isPressureOp,
   type MigrationOp,
+  type PressureOp,
   type Script,
   type ScriptOp,
 } from './schema.ts';
@@ -143,6 +146,10 @@ class ScriptRun {
       this.runMigrationOp(op, index);
       return;
     }
+    if (isPressureOp(op)) {
+      this.records.push({ op: index, kind: op.op, result: 'ok', value: hex(BigInt(this.hostEvict(op))) });
+      return;
+    }
     const vcpu = this.vm.vcpus[op.vcpu ?? 0]!;
     const rec = (result: 'ok' | 'rejected', value?: bigint) =>
       this.records.push({
@@ -216,6 +223,27 @@ class ScriptRun {
       vcpu.mode = OUTSIDE_GUEST_MODE;
     }
     vcpu.in_userspace = true;
+  }
+
+  /**
+   * host_evict (schema.ts PressureOpSchema): `mapping` is the VMM's PTE going, whose MMU-notifier
+   * invalidation zaps the SPTE while the page stays in memory (page cache or swap cache): the next fault is
+   * minor. `memory` takes the page out of RAM: the next fault reads it back in vm.ram_backing.read. DAX
+   * memory has no page cache and is not reclaimed. Returns the pages that left memory.
+   */
+  private hostEvict(op: PressureOp): number {
+    const b = this.script.vm.ram_backing ?? { kind: 'anon', read: 1_000_000 };
+    const first = gpaToGfn(Number(op.gpa));
+    let n = 0;
+    for (let gfn = first; gfn < first + op.pages; gfn++) {
+      if (op.from === 'mapping' || b.kind === 'dax') {
+        spte_zap(this.vm.mem.pageState, gfn);
+        continue;
+      }
+      if (this.vm.mem.pageState[gfn]! & PAGE_HOST_RESIDENT) n++;
+      this.host.setBacking(gfn, b.read);
+    }
+    return n;
   }
 
   /**

@@ -224,6 +224,16 @@ export const ScriptVmSchema = z
     mmu_notifiers: z.boolean().optional(),
     mmu_caches: z.boolean().optional(),
     maps: MapsVmSchema.optional(),
+    /**
+     * What backs guest RAM on the host (issue 17, docs/peer-suites.md), for `host_evict`: `anon` (private
+     * anonymous memory; evicted pages go to swap), `file` (a shared file mapping: QEMU memory-backend-file,
+     * Cloud Hypervisor `--memory file=` / `--pmem` on a regular file; evicted pages are dropped from the page
+     * cache and read back from the file), `dax` (the file on a DAX device or file system: no page cache, so
+     * nothing is ever read back). `read`: how long reading one page back (swap-in or file read) takes.
+     */
+    ram_backing: z
+      .strictObject({ kind: z.enum(['anon', 'file', 'dax']).default('anon'), read: delay.default(1_000_000) })
+      .optional(),
   })
   .prefault({});
 
@@ -308,6 +318,26 @@ export const MigrationOpSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('host_add_memslot') }),
 ]);
 export type MigrationOp = z.output<typeof MigrationOpSchema>;
+
+/**
+ * Host memory pressure on the bare-guest runner (issue 17; with vm.mmu_notifiers use host_reclaim and the
+ * other host memory operations instead): `host_evict` takes guest pages away from the VMM. `from: mapping`
+ * unmaps them from the VMM's page tables but leaves them in memory (a file page in the page cache, an anon
+ * page in the swap cache): KVM's next fault is a minor fault, resolved without I/O, so never an async PF.
+ * `from: memory` evicts them outright (file: dropped from the page cache; anon: swapped out): the next fault
+ * must read the page back (vm.ram_backing.read), which is what async PF is for. DAX memory is never
+ * evicted from memory. The op's value is the number of pages that left memory.
+ */
+export const PressureOpSchema = z.discriminatedUnion('op', [
+  z.strictObject({
+    op: z.literal('host_evict'),
+    gpa,
+    pages: intIn(1, 1 << 20).default(1),
+    from: z.enum(['mapping', 'memory']).default('memory'),
+  }),
+]);
+export type PressureOp = z.output<typeof PressureOpSchema>;
+export const isPressureOp = (op: ScriptOp): op is PressureOp => op.op === 'host_evict';
 export const MIGRATION_OP_NAMES: readonly string[] = MigrationOpSchema.options.map((o) => o.shape.op.value);
 export const isMigrationOp = (op: ScriptOp): op is MigrationOp => MIGRATION_OP_NAMES.includes(op.op);
 
@@ -320,11 +350,14 @@ const ScriptOpSchema = z.discriminatedUnion('op', [
   ...HostMmOpSchema.options,
   ...MapOpSchema.options,
   ...MigrationOpSchema.options,
+  ...PressureOpSchema.options,
 ]);
-export type ScriptOp = Op | HostMmOp | MapOp | MigrationOp;
+export type ScriptOp = Op | HostMmOp | MapOp | MigrationOp | PressureOp;
 /** The vCPU an op names (host memory operations and VM-wide migration ops act on none: 0, for record keys). */
 export const opVcpu = (op: ScriptOp): number =>
-  isHostMmOp(op) || op.op === 'migrate' || op.op === 'host_add_memslot' ? 0 : (op.vcpu ?? 0);
+  isHostMmOp(op) || op.op === 'migrate' || op.op === 'host_add_memslot' || op.op === 'host_evict'
+    ? 0
+    : (op.vcpu ?? 0);
 
 export const ScriptSchema = z.strictObject({
   kind: z.literal('script'),
