@@ -56,3 +56,13 @@ test('per_vcpu: one count per vCPU of the VM, and not with count or vcpu', () =>
   );
   assert.equal(X86ExpectSchema.safeParse({ counts: [{ event: 'irq' }] }).success, false);
 });
+
+test('tp-qemu x86_cpu_asyncpf: each vCPU of a Linux guest takes a 0xf3 interrupt at boot; none without ASYNC_PF_INT', () => {
+  const file2 = join(import.meta.dirname, '../../examples/peer/tp-qemu-x86-cpu-asyncpf.yaml');
+  const r = readScenarioFile(file2) as Record<string, unknown> & { vm: object };
+  const s = parseScript(r, 'tp-qemu');
+  assert.deepEqual(checkX86Expect(s.expect!, runScript(s).records), []);
+  const old = parseScript({ ...r, vm: { ...r.vm, kvm_features: ['ASYNC_PF', 'CLOCKSOURCE2'] } }, 'tp-qemu');
+  const m = checkX86Expect(old.expect!, runScript(old).records);
+  assert.equal(m[0]?.what, '{event: irq, vector: 0xf3}: per vCPU expected [1, 1], got [0, 0]');
+});
