@@ -15,7 +15,7 @@
 // A mismatch is reported as one line naming the entry (`expect.ops[0]`), the field, the expected and the
 // actual value; checkX86Expect returns them all, in the order above.
 import { z } from 'zod';
-import { intIn } from '../scenario/values.ts';
+import { intIn, withInputSide } from '../scenario/values.ts';
 import type { TranscriptRecord } from './transcript.ts';
 
 /** The fields transcript records carry (src/guest/x86/records.ts); a pattern may name only these. */
@@ -108,40 +108,51 @@ const pattern = z.strictObject(fieldShape).check((ctx) => {
     });
 });
 const opPattern = z.strictObject({ ...fieldShape, op: intIn(0, 1 << 20) });
-const countPattern = z
-  .strictObject({
-    ...fieldShape,
-    count: intIn(0, 1 << 30).optional(),
-    /** The count on each vCPU, vCPU 0 first: one entry per vCPU of the VM (instead of `count`). */
-    per_vcpu: z
-      .array(intIn(0, 1 << 30))
-      .min(1)
-      .max(64)
-      .optional(),
-  })
-  .check((ctx) => {
-    const kinds = RECORD_KINDS.filter((k) => ctx.value[k] !== undefined);
-    if (kinds.length !== 1)
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: `expected exactly one of ${RECORD_KINDS.join(', ')} besides count, got ${kinds.length === 0 ? 'none' : kinds.join(', ')}`,
-      });
-    const { count, per_vcpu, vcpu } = ctx.value;
-    if ((count === undefined) === (per_vcpu === undefined))
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message:
-          'expected either count (all vCPUs, or the one `vcpu` names) or per_vcpu (a count for each vCPU)',
-      });
-    else if (per_vcpu !== undefined && vcpu !== undefined)
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: 'per_vcpu gives every vCPU its count: drop `vcpu` (or use count with vcpu)',
-      });
-  });
+const oneKind = (ctx: { value: Record<string, unknown>; issues: unknown[] }): void => {
+  const kinds = RECORD_KINDS.filter((k) => ctx.value[k] !== undefined);
+  if (kinds.length !== 1)
+    (ctx.issues as object[]).push({
+      code: 'custom',
+      input: ctx.value,
+      message: `expected exactly one of ${RECORD_KINDS.join(', ')} besides count, got ${kinds.length === 0 ? 'none' : kinds.join(', ')}`,
+    });
+};
+/**
+ * A count entry: `count` (over all vCPUs, or the one `vcpu` names), or `per_vcpu`, the count on each vCPU
+ * (vCPU 0 first, one entry per vCPU of the VM; no `vcpu` then). Parsed as one object with a check, so a
+ * mistake gets a precise message; the JSON Schema publishes the two forms.
+ */
+const perVcpu = z
+  .array(intIn(0, 1 << 30))
+  .min(1)
+  .max(64);
+const { vcpu: _vcpu, ...fieldShapeNoVcpu } = fieldShape;
+const countPattern = withInputSide(
+  z
+    .strictObject({ ...fieldShape, count: intIn(0, 1 << 30).optional(), per_vcpu: perVcpu.optional() })
+    .check((ctx) => {
+      oneKind(ctx);
+      const { count, per_vcpu, vcpu } = ctx.value;
+      if ((count === undefined) === (per_vcpu === undefined))
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message:
+            'expected either count (all vCPUs, or the one `vcpu` names) or per_vcpu (a count for each vCPU)',
+        });
+      else if (per_vcpu !== undefined && vcpu !== undefined)
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: 'per_vcpu gives every vCPU its count: drop `vcpu` (or use count with vcpu)',
+        });
+    }),
+  z.union([
+    z.strictObject({ ...fieldShape, count: intIn(0, 1 << 30) }),
+    z.strictObject({ ...fieldShapeNoVcpu, per_vcpu: perVcpu }),
+  ]),
+);
+type CountPattern = z.output<typeof countPattern>;
 
 export const X86ExpectSchema = z
   .strictObject({
@@ -254,15 +265,14 @@ export function checkX86Expect(e: X86Expect, records: readonly TranscriptRecord[
     }
     from = k + 1;
   }
-  (e.counts ?? []).forEach((p, i) => {
+  (e.counts ?? []).forEach((p: CountPattern, i) => {
     if (p.per_vcpu !== undefined) {
-      const got = p.per_vcpu.map(
-        (_, v) => records.filter((r) => matches(p, r) && field(r, 'vcpu') === v).length,
-      );
-      if (got.some((n, v) => n !== p.per_vcpu![v]))
+      const want = p.per_vcpu;
+      const got = want.map((_, v) => records.filter((r) => matches(p, r) && field(r, 'vcpu') === v).length);
+      if (got.some((n, v) => n !== want[v]))
         out.push({
           at: `expect.counts[${i}]`,
-          what: `${showPattern(p)}: per vCPU expected [${p.per_vcpu.join(', ')}], got [${got.join(', ')}]`,
+          what: `${showPattern(p)}: per vCPU expected [${want.join(', ')}], got [${got.join(', ')}]`,
         });
       return;
     }
