@@ -56,7 +56,7 @@ test('kut asyncpf: one not-present #PF, one unmap and one remap per evicted page
 });
 
 test('kut asyncpf: a handler that returns without waiting for the remap takes its own #PF (reason 0)', () => {
-  const { records, mismatches } = run(withPf(['clear_flags', 'save_token', 'unmap', 'reload_cr3']));
+  const { records, mismatches } = run(withPf(['clear_flags', 'unmap', 'reload_cr3', 'save_token']));
   const own = events(records, '#PF').filter((e) => e.flags === '0x0');
   assert.equal(own.length, 3);
   assert.ok(
