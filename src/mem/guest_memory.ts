@@ -25,9 +25,22 @@ export class GuestMemory {
     this.pageState = newPageStates(this.npages);
   }
 
+  /**
+   * The RAM memslot does not exist yet: a migration destination before the VMM's
+   * KVM_SET_USER_MEMORY_REGION (script op host_add_memslot). Every lookup fails, as gfn_to_memslot finds
+   * no slot.
+   */
+  slotAbsent = false;
+
   /** The memslot covers [gpa, gpa+len). */
   contains(gpa: number, len: number): boolean {
-    return gpa >= 0 && len >= 0 && gpa + len <= this.size;
+    return !this.slotAbsent && gpa >= 0 && len >= 0 && gpa + len <= this.size;
+  }
+
+  /** Migration: the source's RAM contents arrive (the migration stream, or the snapshot file mapped). */
+  copyFrom(src: GuestMemory): void {
+    for (const [gfn, p] of src.pages)
+      if (gfn < this.npages) new Uint8Array(this.page(gfn).buffer).set(new Uint8Array(p.buffer));
   }
 
   /** The page holding `gpa`, allocated on demand; the caller has checked `contains`. */

@@ -5,7 +5,15 @@ import { KVM_CAP_MAX_VCPUS, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT
 import * as para from '../abi/kvm_para.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { type EraConfig, hostBehaviour } from '../host/x86/era.ts';
-import { type HostMmOp, isHostMmOp, isMapOp, type Op, type Script } from '../script/schema.ts';
+import {
+  type HostMmOp,
+  isHostMmOp,
+  isMapOp,
+  isMigrationOp,
+  isPressureOp,
+  type Op,
+  type Script,
+} from '../script/schema.ts';
 import { hex } from '../script/transcript.ts';
 import type { HostFingerprint } from './fingerprint.ts';
 import { protocol as P } from './guests/blobs.ts';
@@ -52,6 +60,10 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
     return skip(`vm.vcpus = ${vm.vcpus}: the kvm guests support up to ${P.MAX_VCPUS}`);
   const maxVcpus = fp.caps.KVM_CAP_MAX_VCPUS ?? KVM_CAP_MAX_VCPUS;
   if (vm.vcpus > maxVcpus) return skip(`vm.vcpus = ${vm.vcpus}: this host allows ${maxVcpus}`);
+  if (script.handlers.page_fault.not_present || script.handlers.page_ready.actions)
+    return skip(
+      'handlers with action lists (unmap, remap, reload_cr3 …): the kvm guests run the fixed handlers only',
+    );
   const behaviour = behaviourMismatch(script, fp);
   if (behaviour) return skip(behaviour);
 
@@ -59,6 +71,14 @@ export function planKvmRun(script: Script, fp: HostFingerprint, choice: GuestCho
     if (isMapOp(op))
       return skip(
         `op ${i} (${op.op}): kvm_vcpu_map is not reachable here: its x86 callers are nested VMX/SVM, SEV and SVM's SMM, and a kvm_pvm guest has no VMX/SVM`,
+      );
+    if (isMigrationOp(op))
+      return skip(
+        `op ${i} (${op.op}): migration needs a second VM (the destination); the kvm backend drives one VM`,
+      );
+    if (isPressureOp(op))
+      return skip(
+        `op ${i} (${op.op}): the kvm backend evicts guest pages only with vm.mmu_notifiers (host_reclaim, host_dontneed)`,
       );
     if (isHostMmOp(op)) {
       const why = hostMmProblem(op, vm.memory);

@@ -8,7 +8,15 @@
 // ops (host_set_msr/host_get_msr) run while every vCPU is parked at R_READY.
 import { APIC_SPIV, APIC_TASKPRI } from '../abi/apicdef.ts';
 import { MSR_KVM_ASYNC_PF_EN } from '../abi/kvm_para.ts';
-import { type HostMmOp, isHostMmOp, isMapOp, type Op, type Script } from '../script/schema.ts';
+import {
+  type HostMmOp,
+  isHostMmOp,
+  isMapOp,
+  isMigrationOp,
+  isPressureOp,
+  type Op,
+  type Script,
+} from '../script/schema.ts';
 import { type EventRecord, hex, type OpRecord, type TranscriptRecord } from '../script/transcript.ts';
 import { delayMs } from './delay.ts';
 import { DelayedBacking } from './delayed_backing.ts';
@@ -84,6 +92,8 @@ class Session {
     for (const [i, op] of this.script.ops.entries()) {
       if (isHostMmOp(op)) this.hostMmOp(i, op);
       else if (isMapOp(op)) throw new Error(`op ${i} (${op.op}): the plan skips guest-mapping scripts`);
+      else if (isMigrationOp(op) || isPressureOp(op))
+        throw new Error(`op ${i} (${op.op}): the plan skips migration and host_evict scripts`);
       else await this.runOp(i, op);
     }
     if (this.mmu) this.opts.onRecord(this.mmu.statRecord());

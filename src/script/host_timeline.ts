@@ -56,8 +56,8 @@ interface Timed {
 }
 
 export class HostTimeline {
-  readonly records: TranscriptRecord[] = [];
-  readonly ftrace: string[] = [];
+  readonly records: TranscriptRecord[];
+  readonly ftrace: string[];
   readonly vm: KvmVm;
   /** Virtual time in nanoseconds. */
   now = 0;
@@ -78,7 +78,15 @@ export class HostTimeline {
     /** Records carry `vcpu` (more than one vCPU). */
     readonly multi: boolean,
     private readonly opts: TimelineOptions,
+    /**
+     * Migration (runner.ts `migrate`): the destination host goes on with the source's transcript, ftrace
+     * lines and virtual time; the source's pending completions stay behind with it.
+     */
+    from?: HostTimeline,
   ) {
+    this.records = from?.records ?? [];
+    this.ftrace = from?.ftrace ?? [];
+    this.now = from?.now ?? 0;
     this.vm = createVm(era, config);
     this.vm.hooks = {
       asyncWorkQueued: (vcpu, slot) =>

@@ -32,7 +32,7 @@ import { HostTimeline } from './host_timeline.ts';
 import { APF_REASON_STRIDE } from './linux_check.ts';
 import type { LinuxGuestScript, TaskStep } from './linux_schema.ts';
 import type { RunOptions, RunResult } from './runner.ts';
-import { isHostMmOp, isMapOp, type Script, type ScriptOp } from './schema.ts';
+import { isHostMmOp, isMapOp, isMigrationOp, isPressureOp, type Script, type ScriptOp } from './schema.ts';
 import { kvmSupportedPvFeatures } from './supported_cpuid.ts';
 import { hex, type OpRecord, type TaskRecord } from './transcript.ts';
 import { toVmConfig } from './vm_config.ts';
@@ -122,6 +122,7 @@ class LinuxScriptRun {
       this.host.records.push(runMapOp(this.vm, op, index, this.multi, bugSet(this.script.bugs)));
       return;
     }
+    if (isMigrationOp(op) || isPressureOp(op)) return; // refused at load (peer_check.ts)
     const vcpu = this.vm.vcpus[op.vcpu ?? 0]!;
     const rec = (result: OpRecord['result'], value?: bigint): void => {
       this.host.records.push({

@@ -7,8 +7,17 @@ import { readScenarioFile, validateScenario } from '../scenario/load.ts';
 import { ScenarioError } from '../scenario/scenario_error.ts';
 import { checkHostMaps } from './host_map_check.ts';
 import { checkLinuxScript } from './linux_check.ts';
-import { checkPeerOp } from './peer_check.ts';
-import { type HostMmOp, isHostMmOp, isMapOp, type Script, ScriptSchema } from './schema.ts';
+import { checkMigration, checkPeerHandlers, checkPeerOp } from './peer_check.ts';
+import {
+  type HostMmOp,
+  isHostMmOp,
+  isMapOp,
+  isMigrationOp,
+  isPressureOp,
+  type PressureOp,
+  type Script,
+  ScriptSchema,
+} from './schema.ts';
 
 /** Checks what the schema cannot: vCPU indices, memory ranges, era capabilities. */
 export function checkScript(file: string, s: Script): Script {
@@ -31,12 +40,27 @@ export function checkScript(file: string, s: Script): Script {
       'not supported with a Linux guest yet: use the bare test guest (no `guest:` section)',
     );
   checkHostMaps(file, s);
+  checkPeerHandlers(file, s);
+  checkMigration(file, s);
   s.ops.forEach((op, i) => {
     if (isHostMmOp(op)) {
       checkHostMmOp(file, s, op, i);
       return;
     }
     if (isMapOp(op)) return; // checkHostMaps
+    if (isMigrationOp(op)) {
+      if ('vcpu' in op && op.vcpu !== undefined && op.vcpu >= s.vm.vcpus)
+        throw new ScenarioError(
+          file,
+          `ops[${i}].vcpu`,
+          `expected a vCPU index 0..${s.vm.vcpus - 1}, got ${op.vcpu}`,
+        );
+      return; // checkMigration (peer_check.ts)
+    }
+    if (isPressureOp(op)) {
+      checkHostEvict(file, s, op, i);
+      return;
+    }
     checkPeerOp(file, op, i);
     if (op.vcpu !== undefined && op.vcpu >= s.vm.vcpus)
       throw new ScenarioError(
@@ -56,6 +80,14 @@ export function checkScript(file: string, s: Script): Script {
       throw new ScenarioError(file, `ops[${i}].value`, `expected a value that fits in ${op.size} byte(s)`);
   });
   checkLinuxScript(file, s);
+  s.expect?.counts?.forEach((p, i) => {
+    if (p.per_vcpu !== undefined && p.per_vcpu.length !== s.vm.vcpus)
+      throw new ScenarioError(
+        file,
+        `expect.counts[${i}].per_vcpu`,
+        `expected one count per vCPU (vm.vcpus = ${s.vm.vcpus}), got ${p.per_vcpu.length}`,
+      );
+  });
   s.expect?.ops?.forEach((p, i) => {
     if (p.op >= s.ops.length)
       throw new ScenarioError(
@@ -65,6 +97,28 @@ export function checkScript(file: string, s: Script): Script {
       );
   });
   return s;
+}
+
+/** host_evict: the bare-guest runner without the notifier model (which has host_reclaim), pages in RAM. */
+function checkHostEvict(file: string, s: Script, op: PressureOp, i: number): void {
+  if (s.vm.mmu_notifiers || s.vm.maps !== undefined)
+    throw new ScenarioError(
+      file,
+      `ops[${i}].op`,
+      "host_evict is the plain runner's eviction; with vm.mmu_notifiers or vm.maps use host_reclaim / host_dontneed",
+    );
+  if (s.guest !== undefined)
+    throw new ScenarioError(
+      file,
+      `ops[${i}].op`,
+      'host_evict runs with the bare test guest only (no `guest:`)',
+    );
+  if (op.gpa / BigInt(PAGE_SIZE) + BigInt(op.pages) > BigInt(s.vm.memory / PAGE_SIZE))
+    throw new ScenarioError(
+      file,
+      `ops[${i}].gpa`,
+      `expected ${op.pages} page(s) from ${hex(op.gpa)} inside guest RAM [0, ${hex(s.vm.memory)})`,
+    );
 }
 
 /** A host memory operation: only with the notifier model, on whole guest pages inside RAM. */

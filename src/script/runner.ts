@@ -7,6 +7,7 @@ import { KVM_MP_STATE_RUNNABLE } from '../abi/kvm.ts';
 import { BareGuest } from '../guest/x86/bare/bare_guest.ts';
 import { bugSet } from '../host/x86/bugs.ts';
 import { hostBehaviour } from '../host/x86/era.ts';
+import { apic_update_highest } from '../host/x86/lapic.ts';
 import { kvm_host_dead, STEP_BLOCKED, STEP_IDLE } from '../host/x86/run_loop.ts';
 import { applyX86Step, type X86Step } from '../host/x86/steps.ts';
 import { OUTSIDE_GUEST_MODE } from '../host/x86/vcpu.ts';
@@ -16,17 +17,30 @@ import {
   kvm_vcpu_ioctl_set_msrs,
 } from '../host/x86/vcpu_ioctl.ts';
 import type { KvmVm } from '../host/x86/vm.ts';
-import { kvm_get_msr_host_initiated } from '../host/x86/x86.ts';
+import { kvm_get_msr_host_initiated, kvm_set_msr_host_initiated } from '../host/x86/x86.ts';
 import { gpaToGfn } from '../mem/guest_memory.ts';
+import { PAGE_HOST_RESIDENT, spte_zap } from '../mem/page_state.ts';
 import type { EventFilter } from '../trace/events_filter.ts';
 import { variantSet } from '../variant/variant_set.ts';
 import { mapsRecord, runMapOp } from './host_map_ops.ts';
 import { kvmStatRecord, runHostMmOp } from './host_mm.ts';
 import { HostTimeline } from './host_timeline.ts';
 import { runLinuxScript } from './linux_runner.ts';
-import { isHostMmOp, isMapOp, type Script, type ScriptOp } from './schema.ts';
+import {
+  isHostMmOp,
+  isMapOp,
+  isMigrationOp,
+  isPressureOp,
+  type MigrationOp,
+  type PressureOp,
+  type Script,
+  type ScriptOp,
+} from './schema.ts';
 import { hex, type TranscriptRecord } from './transcript.ts';
 import { toVmConfig } from './vm_config.ts';
+
+/** MSR_IA32_APICBASE, which KVM_SET_SREGS restores (its apic_base field). */
+const MSR_IA32_APICBASE = 0x1b;
 
 export interface RunOptions {
   /** Put tracepoints in the transcript. */
@@ -50,10 +64,20 @@ export function runScript(script: Script, opts: RunOptions = {}): RunResult {
   return new ScriptRun(script, opts).run();
 }
 
+/** What a `migrate` op saved of one vCPU: KVM_GET_MSRS values by MSR, KVM_GET_LAPIC's SVR and TPR. */
+interface SavedVcpu {
+  msrs: Map<number, bigint>;
+  /** KVM_GET_LAPIC's register page: SVR, TPR and the IRR/ISR bits (an interrupt not yet taken travels). */
+  lapic: { svr: number; tpr: number; irr: Uint32Array; isr: Uint32Array } | null;
+}
+
 class ScriptRun {
-  private readonly host: HostTimeline;
+  /** The host and VM the ops act on: the source, then after a `migrate` op the destination. */
+  private host: HostTimeline;
   private readonly records: TranscriptRecord[];
-  private readonly vm: KvmVm;
+  private vm: KvmVm;
+  /** Per vCPU, what the last `migrate` saved on the source. */
+  private saved: SavedVcpu[] = [];
   private readonly guest: BareGuest;
   private readonly multi: boolean;
   private readonly budget: number;
@@ -62,25 +86,12 @@ class ScriptRun {
 
   constructor(
     private readonly script: Script,
-    opts: RunOptions,
+    private readonly opts: RunOptions,
   ) {
     const c = script.vm;
-    const variants = variantSet(script.variants);
     this.multi = c.vcpus > 1;
     this.budget = opts.stepBudget ?? 100_000;
-    this.host = new HostTimeline(
-      hostBehaviour(
-        script.era,
-        bugSet(script.bugs),
-        c.pv_msr_unsupported,
-        { lapicDequeueGate: c.lapic_dequeue_gate },
-        variants.host,
-        variants.kfn,
-      ),
-      toVmConfig(c, c.kvm_features, bugSet(script.bugs)),
-      this.multi,
-      opts,
-    );
+    this.host = this.newHost();
     this.vm = this.host.vm;
     this.runSteps = this.vm.vcpus.map((v): X86Step => ({ kind: 'run', vcpu: v.vcpu_id }));
     this.records = this.host.records;
@@ -99,6 +110,26 @@ class ScriptRun {
       v.cr0_pg = c.guest_mode === 'long';
       v.in_userspace = true;
     }
+  }
+
+  /** A host with the script's VM: the source, or (`from`) a migration's destination. */
+  private newHost(from?: HostTimeline): HostTimeline {
+    const c = this.script.vm;
+    const variants = variantSet(this.script.variants);
+    return new HostTimeline(
+      hostBehaviour(
+        this.script.era,
+        bugSet(this.script.bugs),
+        c.pv_msr_unsupported,
+        { lapicDequeueGate: c.lapic_dequeue_gate },
+        variants.host,
+        variants.kfn,
+      ),
+      toVmConfig(c, c.kvm_features, bugSet(this.script.bugs)),
+      this.multi,
+      this.opts,
+      from,
+    );
   }
 
   run(): RunResult {
@@ -120,6 +151,14 @@ class ScriptRun {
     }
     if (isMapOp(op)) {
       this.records.push(runMapOp(this.vm, op, index, this.multi, bugSet(this.script.bugs)));
+      return;
+    }
+    if (isMigrationOp(op)) {
+      this.runMigrationOp(op, index);
+      return;
+    }
+    if (isPressureOp(op)) {
+      this.records.push({ op: index, kind: op.op, result: 'ok', value: hex(BigInt(this.hostEvict(op))) });
       return;
     }
     const vcpu = this.vm.vcpus[op.vcpu ?? 0]!;
@@ -195,6 +234,124 @@ class ScriptRun {
       vcpu.mode = OUTSIDE_GUEST_MODE;
     }
     vcpu.in_userspace = true;
+  }
+
+  /**
+   * host_evict (schema.ts PressureOpSchema): `mapping` is the VMM's PTE going, whose MMU-notifier
+   * invalidation zaps the SPTE while the page stays in memory (page cache or swap cache): the next fault is
+   * minor. `memory` takes the page out of RAM: the next fault reads it back in vm.ram_backing.read. DAX
+   * memory has no page cache and is not reclaimed. Returns the pages that left memory.
+   */
+  private hostEvict(op: PressureOp): number {
+    const b = this.script.vm.ram_backing ?? { kind: 'anon', read: 1_000_000 };
+    const first = gpaToGfn(Number(op.gpa));
+    let n = 0;
+    for (let gfn = first; gfn < first + op.pages; gfn++) {
+      if (op.from === 'mapping' || b.kind === 'dax') {
+        spte_zap(this.vm.mem.pageState, gfn);
+        continue;
+      }
+      if (this.vm.mem.pageState[gfn]! & PAGE_HOST_RESIDENT) n++;
+      this.host.setBacking(gfn, b.read);
+    }
+    return n;
+  }
+
+  /**
+   * Migration (schema.ts MigrationOpSchema, docs/peer-suites.md). `migrate` reports per vCPU how many MSRs
+   * KVM_GET_MSRS returned; `host_restore_msrs` how many KVM_SET_MSRS processed (an entry whose MSR the source
+   * did not return is left out of the batch, as a VMM builds it from what it saved).
+   */
+  private runMigrationOp(op: MigrationOp, index: number): void {
+    const rec = (v: number, result: 'ok' | 'rejected', value?: bigint) =>
+      this.records.push({
+        op: index,
+        kind: op.op,
+        ...(this.multi && op.op !== 'host_add_memslot' ? { vcpu: v } : {}),
+        result,
+        ...(value !== undefined ? { value: hex(value) } : {}),
+      });
+    switch (op.op) {
+      case 'migrate': {
+        const src = this.vm;
+        this.saved = src.vcpus.map((v) => {
+          // msr_io with do_get_msr: in order, stopping at the first MSR KVM does not return.
+          const msrs = new Map<number, bigint>();
+          for (const m of op.save) {
+            const val = kvm_get_msr_host_initiated(src, v, m);
+            if (val === null) break;
+            msrs.set(m, val);
+          }
+          const svr = op.lapic ? kvm_vcpu_ioctl_get_lapic(src, v, 'svr') : null;
+          const tpr = op.lapic ? kvm_vcpu_ioctl_get_lapic(src, v, 'tpr') : null;
+          rec(v.vcpu_id, 'ok', BigInt(msrs.size));
+          const lapic =
+            svr === null || tpr === null
+              ? null
+              : { svr, tpr, irr: v.apic.irr.slice(), isr: v.apic.isr.slice() };
+          return { msrs, lapic };
+        });
+        const dest = this.newHost(this.host);
+        const vm = dest.vm;
+        vm.mem.copyFrom(src.mem);
+        vm.mem.slotAbsent = op.memslots === 'later';
+        for (const s of src.vcpus) {
+          // KVM_SET_REGS / KVM_SET_SREGS, which every VMM restores first: the guest's registers and the
+          // APIC base (an sregs field).
+          const d = vm.vcpus[s.vcpu_id]!;
+          d.cr0_pg = s.cr0_pg;
+          d.cr3 = s.cr3;
+          d.cr2 = s.cr2;
+          d.rflags_if = s.rflags_if;
+          d.cpl = s.cpl;
+          d.in_userspace = true;
+          const base = kvm_get_msr_host_initiated(src, s, MSR_IA32_APICBASE);
+          if (base !== null) kvm_set_msr_host_initiated(vm, d, MSR_IA32_APICBASE, base);
+        }
+        this.guest.migrateTo(vm);
+        vm.guest = this.guest;
+        this.host = dest;
+        this.vm = vm;
+        return;
+      }
+      case 'host_restore_msrs': {
+        const v = op.vcpu ?? 0;
+        const saved = this.saved[v]!.msrs;
+        const batch: Array<{ msr: number; value: bigint }> = [];
+        for (const e of op.entries) {
+          const [msr, from] = typeof e === 'number' ? [e, e] : [e.msr, e.from];
+          const value = saved.get(from);
+          if (value !== undefined) batch.push({ msr, value });
+        }
+        const vcpu = this.vm.vcpus[v]!;
+        const n = kvm_vcpu_ioctl_set_msrs(this.vm, vcpu, batch, (msr, val) =>
+          this.guest.noteMsrWrite(vcpu, msr, val),
+        );
+        rec(v, 'ok', BigInt(n));
+        return;
+      }
+      case 'host_restore_lapic': {
+        const v = op.vcpu ?? 0;
+        const l = this.saved[v]!.lapic;
+        const vcpu = this.vm.vcpus[v]!;
+        const ok = l !== null && kvm_vcpu_ioctl_set_lapic(this.vm, vcpu, { svr: l.svr, tpr: l.tpr });
+        if (ok) {
+          // kvm_apic_set_state copies the whole register page, IRR and ISR included.
+          vcpu.apic.irr.set(l.irr);
+          vcpu.apic.isr.set(l.isr);
+          apic_update_highest(vcpu.apic);
+        }
+        rec(v, ok ? 'ok' : 'rejected');
+        return;
+      }
+      case 'host_add_memslot':
+        // KVM_SET_USER_MEMORY_REGION: the slot appears and the memslot generation moves on, so every
+        // gfn_to_hva_cache initializes again on its next access (from the range it keeps).
+        this.vm.mem.slotAbsent = false;
+        this.vm.mmu.memslots_generation++;
+        rec(0, 'ok');
+        return;
+    }
   }
 
   /**

@@ -3,7 +3,7 @@
 // and handler types it produces are defined beside the guest that interprets them (src/guest/x86/ops.ts).
 import { z } from 'zod';
 import * as para from '../abi/kvm_para.ts';
-import type { Handlers, Op } from '../guest/x86/ops.ts';
+import { type Handlers, type Op, PAGE_FAULT_ACTIONS, PAGE_READY_ACTIONS } from '../guest/x86/ops.ts';
 import { BUG_NAMES } from '../host/x86/bugs.ts';
 import { ERA_NAMES } from '../host/x86/era.ts';
 import { HOST_MAP_CALLERS } from '../host/x86/host_maps.ts';
@@ -128,23 +128,41 @@ export const OpSchema = z.discriminatedUnion('op', [
   op('host_get_lapic', { reg: z.enum(['svr', 'tpr']) }),
 ]) satisfies z.ZodType<Op>;
 
+const pageReadyShape = {
+  clear_token: z.boolean().default(true),
+  ack: z.union([uint(64), z.literal(false)]).default(1n),
+  /** When the handler EOIs: `last` (after the ACK, as kvm-unit-tests), `first` (as Linux), or `false`. */
+  eoi: z
+    .union([z.literal('first'), z.literal('last'), z.boolean()])
+    .default('last')
+    .transform((v) => (v === true ? 'last' : v)),
+};
+const pageFaultShape = {
+  clear_flags: z.boolean().default(true),
+  wait_for_ready: z.boolean().default(true),
+};
+
 export const HandlersSchema = z
   .strictObject({
+    page_ready: z.strictObject(pageReadyShape).prefault({}),
+    page_fault: z.strictObject(pageFaultShape).prefault({}),
+  })
+  .prefault({}) satisfies z.ZodType<Handlers>;
+
+/**
+ * A script's `handlers:`: HandlersSchema plus guest-programmed handlers (issue 17, docs/peer-suites.md):
+ * `page_fault.not_present` and `page_ready.actions`, action lists (src/guest/x86/ops.ts). Absent, they stay
+ * absent from the parsed script. The explorer takes HandlersSchema only.
+ */
+export const ScriptHandlersSchema = z
+  .strictObject({
     page_ready: z
-      .strictObject({
-        clear_token: z.boolean().default(true),
-        ack: z.union([uint(64), z.literal(false)]).default(1n),
-        /** When the handler EOIs: `last` (after the ACK, as kvm-unit-tests), `first` (as Linux), or `false`. */
-        eoi: z
-          .union([z.literal('first'), z.literal('last'), z.boolean()])
-          .default('last')
-          .transform((v) => (v === true ? 'last' : v)),
-      })
+      .strictObject({ ...pageReadyShape, actions: z.array(z.enum(PAGE_READY_ACTIONS)).min(1).optional() })
       .prefault({}),
     page_fault: z
       .strictObject({
-        clear_flags: z.boolean().default(true),
-        wait_for_ready: z.boolean().default(true),
+        ...pageFaultShape,
+        not_present: z.array(z.enum(PAGE_FAULT_ACTIONS)).min(1).optional(),
       })
       .prefault({}),
   })
@@ -206,6 +224,16 @@ export const ScriptVmSchema = z
     mmu_notifiers: z.boolean().optional(),
     mmu_caches: z.boolean().optional(),
     maps: MapsVmSchema.optional(),
+    /**
+     * What backs guest RAM on the host (issue 17, docs/peer-suites.md), for `host_evict`: `anon` (private
+     * anonymous memory; evicted pages go to swap), `file` (a shared file mapping: QEMU memory-backend-file,
+     * Cloud Hypervisor `--memory file=` / `--pmem` on a regular file; evicted pages are dropped from the page
+     * cache and read back from the file), `dax` (the file on a DAX device or file system: no page cache, so
+     * nothing is ever read back). `read`: how long reading one page back (swap-in or file read) takes.
+     */
+    ram_backing: z
+      .strictObject({ kind: z.enum(['anon', 'file', 'dax']).default('anon'), read: delay.default(1_000_000) })
+      .optional(),
   })
   .prefault({});
 
@@ -266,15 +294,70 @@ export type MapOp = z.output<typeof MapOpSchema>;
 export const MAP_OP_NAMES: readonly string[] = MapOpSchema.options.map((o) => o.shape.op.value);
 export const isMapOp = (op: ScriptOp): op is MapOp => MAP_OP_NAMES.includes(op.op);
 
-/** Any op of a script: a guest or VMM op (OpSchema), a host memory operation or a guest-mapping op. */
+/**
+ * Migration (issue 17, docs/peer-suites.md): `migrate` saves each vCPU's state on the source VM (KVM_GET_MSRS
+ * of `save`, one batch that stops at the first MSR KVM does not return; KVM_GET_LAPIC with `lapic`) and
+ * moves the script to a fresh destination VM of the same configuration. The guest's memory and registers
+ * travel with it (RAM, and what KVM_SET_REGS/KVM_SET_SREGS restore: CR0.PG, CR3, CR2, RFLAGS.IF, CPL, the
+ * APIC base); the vCPUs' PV MSRs and LAPIC registers are restored only by the ops that follow:
+ * `host_restore_msrs` (one KVM_SET_MSRS of saved values: an entry names an MSR, or `{ msr, from }` to put
+ * the value saved for `from` into `msr` — the QEMU 2020 bug), `host_restore_lapic` (KVM_SET_LAPIC of the
+ * saved SVR and TPR). With `memslots: later` the destination's RAM memslot does not exist until
+ * `host_add_memslot` (KVM_SET_USER_MEMORY_REGION), as when a VMM restores the vCPUs first.
+ */
+const restoreEntry = z.union([msr, z.strictObject({ msr, from: msr })]);
+export const MigrationOpSchema = z.discriminatedUnion('op', [
+  z.strictObject({
+    op: z.literal('migrate'),
+    save: z.array(msr).default([]),
+    lapic: z.boolean().default(true),
+    memslots: z.enum(['now', 'later']).default('now'),
+  }),
+  z.strictObject({ op: z.literal('host_restore_msrs'), vcpu, entries: z.array(restoreEntry).min(1) }),
+  z.strictObject({ op: z.literal('host_restore_lapic'), vcpu }),
+  z.strictObject({ op: z.literal('host_add_memslot') }),
+]);
+export type MigrationOp = z.output<typeof MigrationOpSchema>;
+
+/**
+ * Host memory pressure on the bare-guest runner (issue 17; with vm.mmu_notifiers use host_reclaim and the
+ * other host memory operations instead): `host_evict` takes guest pages away from the VMM. `from: mapping`
+ * unmaps them from the VMM's page tables but leaves them in memory (a file page in the page cache, an anon
+ * page in the swap cache): KVM's next fault is a minor fault, resolved without I/O, so never an async PF.
+ * `from: memory` evicts them outright (file: dropped from the page cache; anon: swapped out): the next fault
+ * must read the page back (vm.ram_backing.read), which is what async PF is for. DAX memory is never
+ * evicted from memory. The op's value is the number of pages that left memory.
+ */
+export const PressureOpSchema = z.discriminatedUnion('op', [
+  z.strictObject({
+    op: z.literal('host_evict'),
+    gpa,
+    pages: intIn(1, 1 << 20).default(1),
+    from: z.enum(['mapping', 'memory']).default('memory'),
+  }),
+]);
+export type PressureOp = z.output<typeof PressureOpSchema>;
+export const isPressureOp = (op: ScriptOp): op is PressureOp => op.op === 'host_evict';
+export const MIGRATION_OP_NAMES: readonly string[] = MigrationOpSchema.options.map((o) => o.shape.op.value);
+export const isMigrationOp = (op: ScriptOp): op is MigrationOp => MIGRATION_OP_NAMES.includes(op.op);
+
+/**
+ * Any op of a script: a guest or VMM op (OpSchema), a host memory operation, a guest-mapping op or a
+ * migration op.
+ */
 const ScriptOpSchema = z.discriminatedUnion('op', [
   ...OpSchema.options,
   ...HostMmOpSchema.options,
   ...MapOpSchema.options,
+  ...MigrationOpSchema.options,
+  ...PressureOpSchema.options,
 ]);
-export type ScriptOp = Op | HostMmOp | MapOp;
-/** The vCPU an op names (host memory operations act on none: 0, for record keys). */
-export const opVcpu = (op: ScriptOp): number => (isHostMmOp(op) ? 0 : (op.vcpu ?? 0));
+export type ScriptOp = Op | HostMmOp | MapOp | MigrationOp | PressureOp;
+/** The vCPU an op names (host memory operations and VM-wide migration ops act on none: 0, for record keys). */
+export const opVcpu = (op: ScriptOp): number =>
+  isHostMmOp(op) || op.op === 'migrate' || op.op === 'host_add_memslot' || op.op === 'host_evict'
+    ? 0
+    : (op.vcpu ?? 0);
 
 export const ScriptSchema = z.strictObject({
   kind: z.literal('script'),
@@ -288,7 +371,7 @@ export const ScriptSchema = z.strictObject({
   variants: z.array(z.string().min(1)).default([]),
   vm: ScriptVmSchema,
   ops: z.array(ScriptOpSchema).min(1),
-  handlers: HandlersSchema,
+  handlers: ScriptHandlersSchema,
   /**
    * A Linux guest instead of the bare test guest (docs/scenarios.md, "Scripts with the Linux guest"):
    * it boots and runs its tasks; `ops` are host-side only.

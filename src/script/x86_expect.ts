@@ -8,13 +8,14 @@
 //   expect:
 //     ops:     [{ op: 5, result: ok, value: 0x0 }]        # per-op results and values, by op index
 //     events:  [{ event: irq, token: 0x1000 }, { event: ack }]   # these records, in this order
-//     counts:  [{ event: irq, count: 1 }, { event: "#PF", vcpu: 1, count: 0 }]
+//     counts:  [{ event: irq, count: 1 }, { event: "#PF", vcpu: 1, count: 0 },
+//               { event: "#PF", flags: 0x1, per_vcpu: [2, 1] }]       # the count on each vCPU
 //     absent:  [{ event: irq, token: 0x0 }]               # no record matches
 //
 // A mismatch is reported as one line naming the entry (`expect.ops[0]`), the field, the expected and the
 // actual value; checkX86Expect returns them all, in the order above.
 import { z } from 'zod';
-import { intIn } from '../scenario/values.ts';
+import { intIn, withInputSide } from '../scenario/values.ts';
 import type { TranscriptRecord } from './transcript.ts';
 
 /** The fields transcript records carry (src/guest/x86/records.ts); a pattern may name only these. */
@@ -107,15 +108,51 @@ const pattern = z.strictObject(fieldShape).check((ctx) => {
     });
 });
 const opPattern = z.strictObject({ ...fieldShape, op: intIn(0, 1 << 20) });
-const countPattern = z.strictObject({ ...fieldShape, count: intIn(0, 1 << 30) }).check((ctx) => {
+const oneKind = (ctx: { value: Record<string, unknown>; issues: unknown[] }): void => {
   const kinds = RECORD_KINDS.filter((k) => ctx.value[k] !== undefined);
   if (kinds.length !== 1)
-    ctx.issues.push({
+    (ctx.issues as object[]).push({
       code: 'custom',
       input: ctx.value,
       message: `expected exactly one of ${RECORD_KINDS.join(', ')} besides count, got ${kinds.length === 0 ? 'none' : kinds.join(', ')}`,
     });
-});
+};
+/**
+ * A count entry: `count` (over all vCPUs, or the one `vcpu` names), or `per_vcpu`, the count on each vCPU
+ * (vCPU 0 first, one entry per vCPU of the VM; no `vcpu` then). Parsed as one object with a check, so a
+ * mistake gets a precise message; the JSON Schema publishes the two forms.
+ */
+const perVcpu = z
+  .array(intIn(0, 1 << 30))
+  .min(1)
+  .max(64);
+const { vcpu: _vcpu, ...fieldShapeNoVcpu } = fieldShape;
+const countPattern = withInputSide(
+  z
+    .strictObject({ ...fieldShape, count: intIn(0, 1 << 30).optional(), per_vcpu: perVcpu.optional() })
+    .check((ctx) => {
+      oneKind(ctx);
+      const { count, per_vcpu, vcpu } = ctx.value;
+      if ((count === undefined) === (per_vcpu === undefined))
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message:
+            'expected either count (all vCPUs, or the one `vcpu` names) or per_vcpu (a count for each vCPU)',
+        });
+      else if (per_vcpu !== undefined && vcpu !== undefined)
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: 'per_vcpu gives every vCPU its count: drop `vcpu` (or use count with vcpu)',
+        });
+    }),
+  z.union([
+    z.strictObject({ ...fieldShape, count: intIn(0, 1 << 30) }),
+    z.strictObject({ ...fieldShapeNoVcpu, per_vcpu: perVcpu }),
+  ]),
+);
+type CountPattern = z.output<typeof countPattern>;
 
 export const X86ExpectSchema = z
   .strictObject({
@@ -123,7 +160,10 @@ export const X86ExpectSchema = z
     ops: z.array(opPattern).optional(),
     /** Records that must appear in this order (other records may come between them). */
     events: z.array(pattern).optional(),
-    /** How many records match each pattern (`vcpu` filters by vCPU; a single-vCPU record counts as vCPU 0). */
+    /**
+     * How many records match each pattern (`vcpu` filters by vCPU; a single-vCPU record counts as vCPU 0),
+     * or with `per_vcpu` how many on each vCPU.
+     */
     counts: z.array(countPattern).optional(),
     /** Patterns no record may match. */
     absent: z.array(pattern).optional(),
@@ -168,7 +208,7 @@ function field(r: TranscriptRecord, key: string): unknown {
 
 function matches(p: Pattern, r: TranscriptRecord): boolean {
   for (const [k, v] of Object.entries(p)) {
-    if (v === undefined || k === 'count') continue;
+    if (v === undefined || k === 'count' || k === 'per_vcpu') continue;
     if (!sameValue(v, field(r, k))) return false;
   }
   return true;
@@ -185,7 +225,7 @@ function showValue(field: string, v: unknown): string {
 /** A pattern as the author wrote it, for messages: `{event: irq, token: 0x1000}`. */
 export function showPattern(p: Pattern): string {
   const parts = Object.entries(p)
-    .filter(([k, v]) => v !== undefined && k !== 'count')
+    .filter(([k, v]) => v !== undefined && k !== 'count' && k !== 'per_vcpu')
     .map(([k, v]) => `${k}: ${showValue(k, v)}`);
   return `{${parts.join(', ')}}`;
 }
@@ -225,7 +265,17 @@ export function checkX86Expect(e: X86Expect, records: readonly TranscriptRecord[
     }
     from = k + 1;
   }
-  (e.counts ?? []).forEach((p, i) => {
+  (e.counts ?? []).forEach((p: CountPattern, i) => {
+    if (p.per_vcpu !== undefined) {
+      const want = p.per_vcpu;
+      const got = want.map((_, v) => records.filter((r) => matches(p, r) && field(r, 'vcpu') === v).length);
+      if (got.some((n, v) => n !== want[v]))
+        out.push({
+          at: `expect.counts[${i}]`,
+          what: `${showPattern(p)}: per vCPU expected [${want.join(', ')}], got [${got.join(', ')}]`,
+        });
+      return;
+    }
     const n = records.filter((r) => matches(p, r)).length;
     if (n !== p.count)
       out.push({ at: `expect.counts[${i}]`, what: `${showPattern(p)}: expected ${p.count}, got ${n}` });

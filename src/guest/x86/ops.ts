@@ -69,9 +69,48 @@ export interface Handlers {
     ack: bigint | false;
     /** When the handler EOIs: `last` (after the ACK, as kvm-unit-tests), `first` (as Linux), or `false`. */
     eoi: 'first' | 'last' | false;
+    /**
+     * A guest-programmed handler (issue 17, docs/peer-suites.md): these actions, in order, one a step,
+     * instead of the fixed program above (`clear_token` and `eoi` above are then not used; `ack` gives the
+     * value the `ack` action writes). Only in scripts (the explorer's bare guest has none).
+     */
+    actions?: PageReadyAction[] | undefined;
   };
   page_fault: {
     clear_flags: boolean;
     wait_for_ready: boolean;
+    /**
+     * A guest-programmed handler for a 'page not present' #PF (flags = 1): these actions, in order, one
+     * a step, then IRET; any other #PF takes the fixed program above. Only in scripts.
+     */
+    not_present?: PageFaultAction[] | undefined;
   };
 }
+
+/**
+ * What a guest-programmed #PF handler can do (kvm-unit-tests x86/asyncpf.c, the 2024 interrupt version):
+ * `clear_flags` (write 0 to the area's flags), `save_token` (remember CR2, the token), `unmap` (clear the
+ * guest PTE of the page the interrupted access touches; the guest is identity-mapped), `reload_cr3` (MOV
+ * CR3, CR3), `wait_ready` (cli-test-sti-hlt until a page-ready `wake` names its token; IF ends clear),
+ * `wait_remapped` (kut's `while (phys) safe_halt();`: sti-hlt until the page `unmap` cleared is mapped
+ * again by a `remap`; IF ends set, as after safe_halt).
+ */
+export const PAGE_FAULT_ACTIONS = [
+  'clear_flags',
+  'save_token',
+  'unmap',
+  'reload_cr3',
+  'wait_ready',
+  'wait_remapped',
+] as const;
+export type PageFaultAction = (typeof PAGE_FAULT_ACTIONS)[number];
+
+/**
+ * What a guest-programmed page-ready interrupt handler can do; the token is the one read at entry:
+ * `clear_token` (write 0 to the area's token), `ack` (WRMSR MSR_KVM_ASYNC_PF_ACK), `eoi`, `wake` (mark the
+ * #PF waiters of the token ready), `remap` (kut: the saved token: install the PTE `unmap` cleared again;
+ * 0xffffffff: the wakeup-all, nothing; any other token: the event `unexpected_token`, kut's report_fail).
+ * On another vector only `eoi` acts.
+ */
+export const PAGE_READY_ACTIONS = ['clear_token', 'ack', 'eoi', 'wake', 'remap'] as const;
+export type PageReadyAction = (typeof PAGE_READY_ACTIONS)[number];

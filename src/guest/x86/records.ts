@@ -3,13 +3,15 @@
 // because the guests produce them; src/script/transcript.ts collects them into a transcript and formats it.
 
 /** The outcome of one script op. `result` is "ok", "#GP" (guest access faulted), "rejected" (a host
- * KVM_SET_MSRS/KVM_GET_MSRS processed 0 MSRs), "hang" (the op can never complete) or "kvm_run_error"
- * (vm.mmu_caches: KVM_RUN returned `errno` to the VMM; the guest instruction did not complete). */
+ * KVM_SET_MSRS/KVM_GET_MSRS processed 0 MSRs), "#PF" (a touch of a page whose guest PTE a
+ * guest-programmed handler cleared: the guest's own page fault, which kvm-unit-tests reports as a
+ * failure), "hang" (the op can never complete) or "kvm_run_error" (vm.mmu_caches: KVM_RUN returned
+ * `errno` to the VMM; the guest instruction did not complete). */
 export interface OpRecord {
   op: number;
   kind: string;
   vcpu?: number;
-  result: 'ok' | '#GP' | 'rejected' | 'hang' | 'kvm_run_error';
+  result: 'ok' | '#GP' | '#PF' | 'rejected' | 'hang' | 'kvm_run_error';
   value?: string;
   /** With result kvm_run_error: what KVM_RUN returned, e.g. "-ENOMEM". */
   errno?: string;
@@ -62,6 +64,11 @@ export type EventRecord =
   | { event: 'pf_vmexit'; vcpu?: number; address: string; flags?: string }
   | { event: 'exception'; vcpu?: number; vector: string; error_code: string }
   | { event: 'shutdown'; vcpu?: number; reason: string }
+  /** Guest-programmed handlers (handlers.*.actions): the guest PTE of `address` cleared, installed again. */
+  | { event: 'unmap'; vcpu?: number; address: string }
+  | { event: 'remap'; vcpu?: number; token: string; address?: string }
+  /** A page-ready `remap` action saw a token it did not save (kvm-unit-tests' report_fail). */
+  | { event: 'unexpected_token'; vcpu?: number; token: string }
   | { event: 'guest_panic'; vcpu?: number; reason: string }
   | { event: 'warning'; vcpu?: number; message: string }
   | { event: 'host_warning'; vcpu?: number; message: string }

@@ -36,7 +36,7 @@ import {
 } from '../../../host/x86/x86.ts';
 import { gpaToGfn } from '../../../mem/guest_memory.ts';
 import { PAGE_SPTE_MAPPED, spte_guest_access } from '../../../mem/page_state.ts';
-import type { Handlers, Op } from '../ops.ts';
+import type { Handlers, Op, PageFaultAction, PageReadyAction } from '../ops.ts';
 import { type EventRecord, hex, type OpRecord } from '../records.ts';
 
 export type FrameKind = 'pf' | 'irq' | 'gp' | 'vmexit';
@@ -82,9 +82,17 @@ export class BareGuest implements GuestModel {
   pageReadyVector: number[];
   /** The interrupt handler's micro-ops, in order. */
   private readonly irqProgram: ReadonlyArray<'eoi' | 'wake' | 'clear' | 'ack' | 'iret'>;
+  /**
+   * Guest-programmed handlers (handlers.*.actions; kvm-unit-tests' asyncpf): per vCPU the token its #PF
+   * handler saved and the page it unmapped (kut's `phys`; -1 when none), and the guest pages whose PTE is
+   * clear (one page table for all vCPUs; the guest is identity-mapped). Empty unless a script uses them.
+   */
+  readonly savedToken: number[];
+  readonly unmappedGfn: number[];
+  readonly guestPteClear = new Set<number>();
 
   constructor(
-    private readonly vm: KvmVm,
+    private vm: KvmVm,
     private readonly handlers: Handlers,
     private readonly sink: BareGuestSink,
     private readonly multiVcpu: boolean,
@@ -103,6 +111,8 @@ export class BareGuest implements GuestModel {
     }));
     this.area = new Array<number>(n).fill(-1);
     this.pageReadyVector = new Array<number>(n).fill(-1);
+    this.savedToken = new Array<number>(n).fill(0);
+    this.unmappedGfn = new Array<number>(n).fill(-1);
     const eoi = handlers.page_ready.eoi;
     this.irqProgram = [
       ...(eoi === 'first' ? (['eoi'] as const) : []),
@@ -111,6 +121,14 @@ export class BareGuest implements GuestModel {
       ...(eoi === 'last' ? (['eoi'] as const) : []),
       'iret',
     ];
+  }
+
+  /**
+   * Migration: the guest (its memory and registers) now runs on `vm`, the destination; its handler state
+   * and op position travel with it (they are guest memory and registers).
+   */
+  migrateTo(vm: KvmVm): void {
+    this.vm = vm;
   }
 
   /** Starts executing `op` on `vcpu` (the runner then steps until `busy` is false). */
@@ -198,6 +216,11 @@ export class BareGuest implements GuestModel {
     this.push(vcpu, 'irq', vector);
     const flags = this.readArea(vcpu, 0);
     const token = this.readArea(vcpu, 4);
+    // A guest-programmed handler works on the token it read at entry (kut: `apf_token`).
+    if (this.handlers.page_ready.actions !== undefined) {
+      const c = this.cpus[vcpu.vcpu_id]!;
+      c.frames[c.frames.length - 1]!.token = token;
+    }
     this.emit(vcpu, {
       event: 'irq',
       vector: hex(vector),
@@ -289,6 +312,10 @@ export class BareGuest implements GuestModel {
   // pc 2 iret (the faulting access is retried).
   private stepPf(vcpu: KvmVcpu, c: BareCpu, f: Frame): void {
     const h = this.handlers.page_fault;
+    if (h.not_present !== undefined && f.flags === 1 && f.kind === 'pf') {
+      this.stepPfActions(vcpu, c, f, h.not_present);
+      return;
+    }
     switch (f.pc) {
       case 0: {
         if (h.clear_flags) this.writeArea(vcpu, 0, 0);
@@ -320,12 +347,111 @@ export class BareGuest implements GuestModel {
     }
   }
 
+  /** A guest-programmed 'page not present' handler: one action a step, then IRET. */
+  private stepPfActions(vcpu: KvmVcpu, c: BareCpu, f: Frame, actions: readonly PageFaultAction[]): void {
+    const v = vcpu.vcpu_id;
+    const a = actions[f.pc];
+    switch (a) {
+      case 'clear_flags':
+        this.writeArea(vcpu, 0, 0);
+        break;
+      case 'save_token':
+        this.savedToken[v] = f.token;
+        break;
+      case 'unmap': {
+        // kut: virt = the page of buf + i, the access the #PF interrupted (CR2 holds the token).
+        const op = c.op;
+        if (op?.op === 'touch') {
+          const gfn = gpaToGfn(Number(op.gpa));
+          this.guestPteClear.add(gfn);
+          this.unmappedGfn[v] = gfn;
+          this.emit(vcpu, { event: 'unmap', address: hex(gfn * 4096) });
+        }
+        break;
+      }
+      case 'reload_cr3':
+        kvm_vmexit(vcpu); // as the set_cr3 op: MOV CR3 of the same value
+        break;
+      case 'wait_ready':
+        if (!f.ready) {
+          vcpu.rflags_if = true; // sti; hlt (the shadow covers the HLT)
+          kvm_emulate_halt(vcpu);
+          return;
+        }
+        vcpu.rflags_if = false;
+        break;
+      case 'wait_remapped':
+        // while (phys) safe_halt(); — IF stays set after the loop, as safe_halt leaves it.
+        if (this.unmappedGfn[v]! >= 0) {
+          vcpu.rflags_if = true;
+          kvm_emulate_halt(vcpu);
+          return;
+        }
+        break;
+      default:
+        this.iret(vcpu, c);
+        return;
+    }
+    f.pc++;
+  }
+
+  /** A guest-programmed interrupt handler: one action a step on the token read at entry, then IRET. */
+  private stepIrqActions(vcpu: KvmVcpu, c: BareCpu, f: Frame, actions: readonly PageReadyAction[]): void {
+    const v = vcpu.vcpu_id;
+    const pageReady = f.vector === this.pageReadyVector[v];
+    const a = actions[f.pc++];
+    switch (a) {
+      case 'eoi':
+        this.eoi(vcpu);
+        return;
+      case 'wake':
+        if (pageReady) this.wake(c, f.token);
+        return;
+      case 'clear_token':
+        if (pageReady) this.writeArea(vcpu, 4, 0);
+        return;
+      case 'ack':
+        if (pageReady) this.ack(vcpu);
+        return;
+      case 'remap': {
+        if (!pageReady || f.token === -1 || f.token >>> 0 === 0xffffffff) return;
+        const token = f.token >>> 0;
+        if (token !== this.savedToken[v]) {
+          this.emit(vcpu, { event: 'unexpected_token', token: hex(token) });
+          return;
+        }
+        const gfn = this.unmappedGfn[v]!;
+        if (gfn >= 0) this.guestPteClear.delete(gfn);
+        this.unmappedGfn[v] = -1;
+        this.emit(vcpu, {
+          event: 'remap',
+          token: hex(token),
+          ...(gfn >= 0 ? { address: hex(gfn * 4096) } : {}),
+        });
+        return;
+      }
+      default:
+        this.iret(vcpu, c);
+    }
+  }
+
+  private ack(vcpu: KvmVcpu): void {
+    const v = this.handlers.page_ready.ack;
+    if (v === false) return;
+    const ok = kvm_emulate_wrmsr(this.vm, vcpu, MSR_KVM_ASYNC_PF_ACK, v);
+    this.emit(vcpu, { event: 'ack', value: hex(v), result: ok ? 'ok' : '#GP' });
+  }
+
   /**
    * Interrupt handler, one micro-op per step: EOI (if `eoi: first`, as Linux does), wake the #PF waiter,
    * clear the token, ACK, EOI (if `eoi: last`), IRET. The ack-before-clear bug swaps clear and ACK.
    */
   private stepIrq(vcpu: KvmVcpu, c: BareCpu, f: Frame): void {
     const h = this.handlers.page_ready;
+    if (h.actions !== undefined) {
+      this.stepIrqActions(vcpu, c, f, h.actions);
+      return;
+    }
     const pageReady = f.vector === this.pageReadyVector[vcpu.vcpu_id];
     const op = this.irqProgram[f.pc++]!;
     switch (op) {
@@ -339,10 +465,7 @@ export class BareGuest implements GuestModel {
         if (pageReady && h.clear_token) this.writeArea(vcpu, 4, 0);
         return;
       case 'ack':
-        if (pageReady && h.ack !== false) {
-          const ok = kvm_emulate_wrmsr(this.vm, vcpu, MSR_KVM_ASYNC_PF_ACK, h.ack);
-          this.emit(vcpu, { event: 'ack', value: hex(h.ack), result: ok ? 'ok' : '#GP' });
-        }
+        if (pageReady) this.ack(vcpu);
         return;
       default:
         this.iret(vcpu, c);
@@ -432,6 +555,20 @@ export class BareGuest implements GuestModel {
       case 'touch': {
         const gpa = Number(op.gpa);
         const gfn = gpaToGfn(gpa);
+        if (this.guestPteClear.size > 0 && this.guestPteClear.has(gfn)) {
+          // The guest's own page fault (its PTE is clear; no exit with TDP): the handler sees flags 0,
+          // which kvm-unit-tests reports as "unexpected #PF" and exits; the op ends with #PF.
+          vcpu.cr2 = gpa;
+          const flags = this.readArea(vcpu, 0);
+          this.emit(vcpu, {
+            event: '#PF',
+            cr2: hex(gpa),
+            error_code: hex((op.write ? 2 : 0) | (op.cpl === 3 ? 4 : 0)),
+            ...(flags >= 0 ? { flags: hex(flags) } : {}),
+          });
+          c.result = '#PF';
+          return;
+        }
         if (gfn < vm.mem.npages && spte_guest_access(vm.mem.pageState, gfn, op.write)) {
           // A retried access that now goes through (another vCPU installed the SPTE) has completed.
           if (vcpu.mmu_retry_gfn === gfn) vcpu.mmu_retry_gfn = -1;
