@@ -99,6 +99,10 @@ export {
   VERSION,
 };
 
+/** A script with its loaded variants (none: the field stays absent, so the script is unchanged). */
+const withVariants = (s: Script, variants: string[]): Script =>
+  variants.length > 0 ? { ...s, variants } : s;
+
 /**
  * Loads the variant modules a scenario names (relative to its file) and `extra` ones (relative to the
  * working directory), as `kvmsim … --variant` does; the scenario returned names them so that runScript,
@@ -113,7 +117,7 @@ export async function loadScenarioVariants(sc: Scenario, extra: readonly string[
   if (sc.kind === 'script')
     return {
       ...sc,
-      script: { ...sc.script, variants: await resolveVariants(sc.script.variants, file, extra) },
+      script: withVariants(sc.script, await resolveVariants(sc.script.variants ?? [], file, extra)),
     };
   if (sc.kind === 'sim') return { ...sc, scenario: await simWithVariants(sc.scenario, file, extra) };
   return {

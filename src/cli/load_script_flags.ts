@@ -32,6 +32,7 @@ export function loadScriptWithFlags(file: string, flags: ScenarioFlags): Script 
 /** loadScriptWithFlags, then the scenario's and the --variant flags' variant modules loaded (docs/variants.md). */
 export async function loadScriptWithVariants(file: string, flags: ScenarioFlags): Promise<Script> {
   const script = loadScriptWithFlags(file, flags);
-  script.variants = await resolveVariants(script.variants, file, variantFiles(flags.variant));
-  return script;
+  const variants = await resolveVariants(script.variants ?? [], file, variantFiles(flags.variant));
+  // No variants: the field stays absent, so the script (and its oracle fingerprint) is what it was.
+  return variants.length > 0 ? { ...script, variants } : script;
 }

@@ -102,7 +102,7 @@ export function register(program: Command): void {
         import('../script/transcript.ts'),
       ]);
       const script = await loadScriptWithVariants(file, flags);
-      if (flags.backend === 'kvm' && script.variants.length > 0)
+      if (flags.backend === 'kvm' && (script.variants ?? []).length > 0)
         throw new UsageError(
           `--backend kvm: ${file}: variants change the model, and the real kernel runs as built; drop the variants or use --backend model`,
         );

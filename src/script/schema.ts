@@ -368,7 +368,7 @@ export const ScriptSchema = z.strictObject({
   /** Historical bugs switched back on (docs/bugs.md). */
   bugs: z.array(z.enum(BUG_NAMES)).default([]),
   /** Variant modules (docs/variants.md), paths relative to this file; applied after the bug switches. */
-  variants: z.array(z.string().min(1)).default([]),
+  variants: z.array(z.string().min(1)).optional(),
   vm: ScriptVmSchema,
   ops: z.array(ScriptOpSchema).min(1),
   handlers: ScriptHandlersSchema,
