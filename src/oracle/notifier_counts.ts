@@ -135,10 +135,15 @@ export function tracefsMounts(): string[] {
 }
 
 export const INSTANCE_PREFIX = 'kvmsim-';
+/**
+ * The instances this worker makes: `kvmsim-<pid>-<hex>`. Others with the kvmsim- prefix (the live ftrace
+ * test's `kvmsim-ftrace-<pid>`, which may run at the same time) are another test's to clean up.
+ */
+const INSTANCE_RE = /^kvmsim-\d+-[0-9a-f]+$/;
 
 export function kvmsimInstances(root: string): string[] {
   try {
-    return readdirSync(join(root, 'instances')).filter((n) => n.startsWith(INSTANCE_PREFIX));
+    return readdirSync(join(root, 'instances')).filter((n) => INSTANCE_RE.test(n));
   } catch {
     return [];
   }
