@@ -64,7 +64,8 @@ export async function buildJs(out) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['koffi'],
+    // playwright-core (report --format png) finds its own files through __dirname: it stays a package.
+    external: ['koffi', 'playwright-core'],
     banner: { js: REQUIRE_SHIM },
     legalComments: 'none',
     minifyWhitespace: true,
