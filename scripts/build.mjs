@@ -89,7 +89,7 @@ export async function buildJs(out) {
       'pool-worker': 'src/pool/pool_worker.ts',
       'task-point': 'src/sweep/point_task.ts',
       'task-compare': 'src/cli/compare_task.ts',
-      'task-swarm': 'src/explore/swarm_task.ts',
+      'task-swarm': 'src/explore/x86/swarm_task.ts',
     },
   });
 }

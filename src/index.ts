@@ -328,7 +328,7 @@ export function explore(s: Scenario | string, opts: ExploreOptions = {}): Explor
     };
   const search = sc.scenario.search;
   const strategy = opts.strategy ?? search.strategy;
-  // A swarm runs on the worker pool, asynchronously: `kvmsim explore` (src/explore/swarm_cli.ts).
+  // A swarm runs on the worker pool, asynchronously: `kvmsim explore` (src/cli/explore_swarm.ts).
   if (strategy === 'swarm')
     throw new UsageError(
       `${typeof s === 'string' ? s : 'scenario'}: search.strategy swarm runs on the worker pool; use \`kvmsim explore\` or pass strategy bfs, dfs or bitstate`,

@@ -168,7 +168,7 @@ export function register(program: Command): void {
         throw new UsageError('--jobs: only with a swarm search (--swarm N or search.strategy swarm)');
       if (swarmSearches !== undefined) {
         const [{ exploreSwarm }, { defaultJobs }] = await Promise.all([
-          import('../explore/swarm_cli.ts'),
+          import('./explore_swarm.ts'),
           import('../pool/pool.ts'),
         ]);
         const r = await exploreSwarm({

@@ -7,7 +7,7 @@
  * one search with all the memory.
  *
  * Everything here is a deterministic function of the swarm's seed and the search's number: search i of a
- * swarm is the same search whichever thread runs it and whenever (swarm_run.ts relies on it).
+ * swarm is the same search whichever thread runs it and whenever (x86/swarm_run.ts relies on it).
  */
 import { hashWordsSeeded } from './hash.ts';
 import type { Model } from './model.ts';

@@ -1,4 +1,4 @@
-// Swarm search (src/explore/swarm*.ts, docs/explorer.md "Swarm search"): on every bug-library scenario
+// Swarm search (src/explore/swarm.ts, src/explore/x86/swarm_*.ts, src/cli/explore_swarm.ts; docs/explorer.md "Swarm search"): on every bug-library scenario
 // whose property is a safety property, a swarm finds the property BFS finds, its counterexample replays,
 // and without the switch it finds none; the output does not depend on --jobs; the diversified orders are
 // permutations of the model's enabled steps; the union estimate counts distinct states.
@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { bitstateDfs } from '../../src/explore/bitstate.ts';
 import { diversify, StateSketch, swarmMember } from '../../src/explore/swarm.ts';
-import { runSwarm } from '../../src/explore/swarm_run.ts';
 import { replay } from '../../src/explore/x86/counterexample.ts';
 import { x86ExploreModel } from '../../src/explore/x86/model.ts';
 import { LIVENESS_PROPERTIES, type PropertyName } from '../../src/explore/x86/properties.ts';
 import { runExplore } from '../../src/explore/x86/run.ts';
 import { loadExplore } from '../../src/explore/x86/scenario.ts';
+import { runSwarm } from '../../src/explore/x86/swarm_run.ts';
 import { BUG_NAMES } from '../../src/host/x86/bugs.ts';
 
 const dir = join(import.meta.dirname, '../../examples/explore');

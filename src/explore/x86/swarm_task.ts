@@ -1,14 +1,14 @@
-// One search of an x86 swarm (swarm.ts), as a pool thread runs it (src/pool/pool.ts; the build makes this
+// One search of an x86 swarm (src/explore/swarm.ts), as a pool thread runs it (src/pool/pool.ts; the build makes this
 // module dist/task-swarm.js): parse the scenario data, build the model with the reductions asked for, wrap
 // it in the member's diversification and run a bitstate search within the per-search budget. A pure
 // function of its argument, apart from the wall-clock deadline (--max-time), which only ever stops it.
-import { taskModule } from '../pool/pool.ts';
-import { type BitstateStats, bitstateDfs } from './bitstate.ts';
-import { diversify, StateSketch, type SwarmMember, swarmMember } from './swarm.ts';
-import { x86ExploreModel } from './x86/model.ts';
-import type { PropertyName } from './x86/properties.ts';
-import type { Counterexample } from './x86/run.ts';
-import { parseExplore } from './x86/scenario.ts';
+import { taskModule } from '../../pool/pool.ts';
+import { type BitstateStats, bitstateDfs } from '../bitstate.ts';
+import { diversify, StateSketch, type SwarmMember, swarmMember } from '../swarm.ts';
+import { x86ExploreModel } from './model.ts';
+import type { PropertyName } from './properties.ts';
+import type { Counterexample } from './run.ts';
+import { parseExplore } from './scenario.ts';
 
 export interface SwarmJob {
   /** The scenario's path (for messages) and its data as read (structured-clone safe: bigints). */

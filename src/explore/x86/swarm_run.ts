@@ -1,12 +1,12 @@
-// A swarm of x86 searches on the worker pool (src/pool/pool.ts): searches 0 .. N-1 (swarm.ts), at most
+// A swarm of x86 searches on the worker pool (src/pool/pool.ts): searches 0 .. N-1 (src/explore/swarm.ts), at most
 // `jobs` at a time, started in index order. The verdict is that of the lowest-numbered search that finds a
 // violation within its budget, never the first to finish in wall-clock time: once search k has found one,
 // no search above k is started and the running ones are abandoned, but every search below k is waited
 // for. So the outcome (and the output) is the same for any --jobs and any scheduling.
-import { WorkerPool } from '../pool/pool.ts';
-import { StateSketch } from './swarm.ts';
+import { WorkerPool } from '../../pool/pool.ts';
+import { StateSketch } from '../swarm.ts';
+import type { Counterexample } from './run.ts';
 import { SWARM_TASK, type SwarmJob, type SwarmSearchResult } from './swarm_task.ts';
-import type { Counterexample } from './x86/run.ts';
 
 export interface SwarmOptions extends Omit<SwarmJob, 'index'> {
   readonly searches: number;

@@ -3,14 +3,20 @@
 // same header and replay, and `--save` writes the same replayable file); the statistics lines describe
 // the searches that decided the outcome. Nothing here depends on --jobs or on timing, so the output is
 // byte-identical for any number of jobs (test/explore/swarm.test.ts).
-import { budgetName, exploreJsonLine } from '../cli/explore_json.ts';
-import type { SearchStats } from './search_types.ts';
-import { describeMember } from './swarm.ts';
-import { runSwarm, type SwarmOutcome } from './swarm_run.ts';
-import type { SwarmSearchResult } from './swarm_task.ts';
-import type { ExploreWorldConfig } from './x86/config.ts';
-import { renderReplay, replay, type SavedCounterexample, saveCounterexample } from './x86/counterexample.ts';
-import { LIVENESS_PROPERTIES, PROPERTIES } from './x86/properties.ts';
+
+import type { SearchStats } from '../explore/search_types.ts';
+import { describeMember } from '../explore/swarm.ts';
+import type { ExploreWorldConfig } from '../explore/x86/config.ts';
+import {
+  renderReplay,
+  replay,
+  type SavedCounterexample,
+  saveCounterexample,
+} from '../explore/x86/counterexample.ts';
+import { LIVENESS_PROPERTIES, PROPERTIES } from '../explore/x86/properties.ts';
+import { runSwarm, type SwarmOutcome } from '../explore/x86/swarm_run.ts';
+import type { SwarmSearchResult } from '../explore/x86/swarm_task.ts';
+import { budgetName, exploreJsonLine } from './explore_json.ts';
 
 export interface SwarmCommandOptions {
   readonly file: string;
