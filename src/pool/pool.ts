@@ -146,7 +146,8 @@ export class WorkerPool {
   constructor(jobs: number = defaultJobs(), opts: { threads?: boolean; callerRuns?: boolean } = {}) {
     this.jobs = Math.max(1, Math.floor(jobs));
     this.inline = this.jobs === 1 && opts.threads === false;
-    this.callerRuns = opts.callerRuns !== false && !this.inline;
+    // KVMSIM_POOL_CALLER_RUNS=0: every task on a thread, as before mapWithCaller (the bench's comparison).
+    this.callerRuns = (opts.callerRuns ?? process.env.KVMSIM_POOL_CALLER_RUNS !== '0') && !this.inline;
   }
 
   /** Runs one task; resolves with its result, rejects with the task's error (a TaskError from a thread). */
