@@ -6,7 +6,7 @@
 import { WorkerPool } from '../../pool/pool.ts';
 import { StateSketch } from '../swarm.ts';
 import type { Counterexample } from './run.ts';
-import { SWARM_TASK, type SwarmJob, type SwarmSearchResult } from './swarm_task.ts';
+import { runSwarmSearch, SWARM_TASK, type SwarmJob, type SwarmSearchResult } from './swarm_task.ts';
 
 export interface SwarmOptions extends Omit<SwarmJob, 'index'> {
   readonly searches: number;
@@ -38,6 +38,10 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmOutcome> {
         for (let i = 0; i < best; i++) if (results[i] === undefined) return false;
         return true;
       };
+      const record = (index: number, r: SwarmSearchResult) => {
+        results[index] = r;
+        if (r.verdict === 'counterexample' && index < best) best = index;
+      };
       const launch = () => {
         while (!failed && running < pool.jobs && next < best) {
           const index = next++;
@@ -45,8 +49,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmOutcome> {
           pool.run<SwarmSearchResult>(SWARM_TASK, { ...job, index } satisfies SwarmJob).then(
             (r) => {
               running--;
-              results[index] = r;
-              if (r.verdict === 'counterexample' && index < best) best = index;
+              record(index, r);
               if (settled()) resolve();
               else launch();
             },
@@ -61,7 +64,27 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmOutcome> {
           );
         }
       };
-      launch();
+      if (pool.jobs > 1 && n > 1) {
+        // Search 0 runs here, in the calling thread, which has the model loaded: it starts at once while
+        // the threads start on searches 1 .. jobs-1 (posted first, so they boot meanwhile). Every other
+        // search needs search 0's result anyway (the lowest-numbered violation decides), so nothing waits
+        // for this thread that would not have waited for search 0 on a thread. Then the threads go on.
+        next = 1;
+        running++;
+        launch();
+        try {
+          // The copy a thread would get, so the search shares nothing with its caller.
+          record(0, runSwarmSearch(structuredClone({ ...job, index: 0 })));
+        } catch (e) {
+          failed = true;
+          reject(e);
+          return;
+        } finally {
+          running--;
+        }
+        if (settled()) resolve();
+        else launch();
+      } else launch();
     });
   } finally {
     await pool.close();
