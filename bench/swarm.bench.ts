@@ -42,6 +42,8 @@ function run(file: string, args: string[]): Run {
   const r = spawnSync('bash', ['-c', cmd], { cwd: root, encoding: 'utf8' });
   const ms = performance.now() - t0;
   const lines = r.stdout.trim().split('\n');
+  if (!lines[0]!.startsWith('{'))
+    throw new Error(`swarm bench: ${cmd}: exit ${r.status}, no JSON: ${r.stdout}${r.stderr}`);
   const j = JSON.parse(lines[0]!) as { verdict: string; property?: string; steps?: string[] };
   if (j.verdict !== 'counterexample') throw new Error(`swarm bench: ${cmd}: ${j.verdict}`);
   const child = lines.at(-1)!.match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/)!;

@@ -294,6 +294,10 @@ export class WorkerPool {
       this.slots.splice(0).map((s) => {
         s.busy?.reject(err);
         s.busy = null;
+        // Referenced until it has exited: an unreferenced thread whose terminate() is pending lets the
+        // process exit with that promise unsettled (exit code 13), which a result arriving just now (its
+        // handler unreferences an idle thread) would otherwise do.
+        s.worker.ref();
         return s.worker.terminate();
       }),
     );
@@ -367,7 +371,7 @@ export class WorkerPool {
         }
         const p = slot.busy;
         slot.busy = null;
-        worker.unref();
+        if (!this.closed) worker.unref();
         if (p !== null) {
           if (m.ok) p.resolve(m.result);
           else p.reject(revive(m.failure));
