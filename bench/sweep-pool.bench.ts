@@ -12,7 +12,7 @@ import { median } from './stats.ts';
 
 const root = join(import.meta.dirname, '..');
 
-const PAIRS = Number(process.env.SWEEP_BENCH_PAIRS ?? 2);
+const PAIRS = Number(process.env.SWEEP_BENCH_PAIRS ?? 3);
 
 interface Timed {
   ms: number;
@@ -21,10 +21,18 @@ interface Timed {
   summary: string;
 }
 
-async function timed(jobs: number): Promise<Timed> {
+/** A variant: --jobs, and KVMSIM_POOL_CALLER_RUNS (0: every task on a thread, the pool before it used
+ * the calling thread as a lane). */
+interface Variant {
+  name: string;
+  jobs: number;
+  env: string;
+}
+
+async function timed(v: Variant): Promise<Timed> {
   const dir = mkdtempSync(join(tmpdir(), 'kvmsim-bench-sweep-'));
   try {
-    const cmd = `node bin/kvmsim.js sweep bench/sweep/pool-bench.yaml --out ${dir}/out --jobs ${jobs} --no-progress >/dev/null; times`;
+    const cmd = `${v.env} node bin/kvmsim.js sweep bench/sweep/pool-bench.yaml --out ${dir}/out --jobs ${v.jobs} --no-progress >/dev/null; times`;
     const t0 = performance.now();
     const r = spawnSync('bash', ['-c', cmd], { cwd: root, encoding: 'utf8' });
     const ms = performance.now() - t0;
@@ -46,18 +54,29 @@ async function timed(jobs: number): Promise<Timed> {
 export default async function bench(): Promise<string> {
   const cores = availableParallelism();
   const load0 = loadavg();
+  const variants: Variant[] = [
+    { name: '--jobs 1', jobs: 1, env: '' },
+    { name: `--jobs ${cores}`, jobs: cores, env: '' },
+    { name: `--jobs ${cores}, threads only`, jobs: cores, env: 'KVMSIM_POOL_CALLER_RUNS=0' },
+  ];
   const rows: string[] = [];
   const ratios: number[] = [];
+  const before: number[] = [];
   let serialCpuMs = 0;
   for (let i = 0; i < PAIRS; i++) {
-    const order = i % 2 === 0 ? [1, cores] : [cores, 1];
-    const r: Record<number, Timed> = {};
-    for (const jobs of order) r[jobs] = await timed(jobs);
-    serialCpuMs += r[1]!.cpuMs;
-    if (r[1]!.summary !== r[cores]!.summary) throw new Error('sweep bench: --jobs 1 and the pool disagree');
-    ratios.push(r[1]!.ms / r[cores]!.ms);
+    // Rotate which variant goes first, so that every one sees the same machine load on average.
+    const order = [...variants.slice(i % 3), ...variants.slice(0, i % 3)];
+    const r = new Map<Variant, Timed>();
+    for (const v of order) r.set(v, await timed(v));
+    const [s1, p, t] = variants.map((v) => r.get(v)!) as [Timed, Timed, Timed];
+    serialCpuMs += s1.cpuMs;
+    if (s1.summary !== p.summary || s1.summary !== t.summary)
+      throw new Error('sweep bench: --jobs 1 and the pool disagree');
+    ratios.push(s1.ms / p.ms);
+    before.push(s1.ms / t.ms);
+    const cell = (x: Timed) => `${(x.ms / 1000).toFixed(1)} s (${(x.cpuMs / 1000).toFixed(1)} s CPU)`;
     rows.push(
-      `| ${i + 1} | ${order[0] === 1 ? 'serial first' : 'pool first'} | ${(r[1]!.ms / 1000).toFixed(1)} s | ${(r[cores]!.ms / 1000).toFixed(1)} s | ×${ratios[i]!.toFixed(2)} | ${(r[1]!.cpuMs / r[1]!.ms).toFixed(2)} / ${(r[cores]!.cpuMs / r[cores]!.ms).toFixed(2)} | ${(r[1]!.cpuMs / 1000).toFixed(1)} s / ${(r[cores]!.cpuMs / 1000).toFixed(1)} s |`,
+      `| ${i + 1} | ${order[0]!.name} | ${cell(s1)} | ${cell(p)} | ${cell(t)} | ×${ratios[i]!.toFixed(2)} | ×${before[i]!.toFixed(2)} |`,
     );
   }
   const load1 = loadavg();
@@ -67,17 +86,17 @@ export default async function bench(): Promise<string> {
     '',
     `bench/sweep/pool-bench.yaml (16 runs of the web example, ${perRun.toFixed(1)} s of CPU per run, measured in`,
     `the serial runs), \`node bin/kvmsim.js sweep\` (the built command, dist/) with --jobs 1 (inline) against`,
-    `--jobs ${cores} (one worker thread per core, ${cores} cores), whole processes, alternating which goes first.`,
-    'Wall time includes starting node and the threads. Every pair checks that both summaries are identical.',
+    `--jobs ${cores} (the calling thread and ${cores - 1} worker thread(s), tasks claimed from a shared counter) and against`,
+    `--jobs ${cores} with every task on a thread (KVMSIM_POOL_CALLER_RUNS=0: the pool as it was before), whole`,
+    `processes, ${PAIRS} rounds, rotating which goes first. Wall time includes starting node and the threads.`,
+    'Every round checks that the three summaries are identical.',
     '',
-    `| pair | order | --jobs 1 | --jobs ${cores} | speed-up | cores used (CPU / wall) | CPU time |`,
+    `| round | first | --jobs 1 | --jobs ${cores} | --jobs ${cores}, threads only | speed-up | speed-up, threads only |`,
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `Median speed-up: **×${median(ratios).toFixed(2)}** (target ≥ ×1.8 on 2 cores). Load average (1 min) ` +
-      `${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after: above ${cores} the cores were shared ` +
-      'with other processes, and the speed-up measures how much of the machine this process could get. ' +
-      '"Cores used" is the process\'s CPU time (all threads, from getrusage of the child) over wall time: at most 1 for --jobs 1, at ' +
-      `most ${cores} for the pool; the CPU time difference is the pool's own cost (starting the threads).`,
+    `Median speed-up: **×${median(ratios).toFixed(2)}** (target ≥ ×1.8 on 2 cores); threads only ×${median(before).toFixed(2)}. ` +
+      `Load average (1 min) ${load0[0]!.toFixed(2)} before, ${load1[0]!.toFixed(2)} after: above ${cores} the cores were shared ` +
+      'with other processes, and the speed-up measures how much of the machine this process could get.',
   ].join('\n');
 }

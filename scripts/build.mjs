@@ -146,7 +146,8 @@ export async function buildJs(out) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['koffi', 'esbuild'],
+    // playwright-core (report --format png) finds its own files through __dirname: it stays a package.
+    external: ['koffi', 'esbuild', 'playwright-core'],
     banner: { js: REQUIRE_SHIM },
     legalComments: 'none',
     minifyWhitespace: true,
@@ -194,6 +195,7 @@ export async function buildJs(out) {
       'pool-worker': 'src/pool/pool_worker.ts',
       'task-point': 'src/sweep/point_task.ts',
       'task-compare': 'src/cli/compare_task.ts',
+      'task-swarm': 'src/explore/x86/swarm_task.ts',
     },
   });
 }

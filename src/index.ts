@@ -393,8 +393,14 @@ export function explore(s: Scenario | string, opts: ExploreOptions = {}): Explor
       }),
     };
   const search = sc.scenario.search;
+  const strategy = opts.strategy ?? search.strategy;
+  // A swarm runs on the worker pool, asynchronously: `kvmsim explore` (src/cli/explore_swarm.ts).
+  if (strategy === 'swarm')
+    throw new UsageError(
+      `${typeof s === 'string' ? s : 'scenario'}: search.strategy swarm runs on the worker pool; use \`kvmsim explore\` or pass strategy bfs, dfs or bitstate`,
+    );
   const outcome = runExplore(sc.config, {
-    strategy: opts.strategy ?? search.strategy,
+    strategy,
     maxStates: opts.maxStates ?? search.max_states,
     maxMemBytes: opts.maxMemBytes ?? search.max_mem ?? DEFAULT_EXPLORE_MEM_BYTES,
     symmetry: opts.symmetry !== false && search.symmetry,

@@ -35,6 +35,9 @@ interface ExploreFlags {
   timing?: boolean;
   maxTime: string;
   variant?: string[];
+  swarm?: string;
+  swarmSeed?: string;
+  jobs?: string;
 }
 
 function positiveInt(flag: string, v: string, max: number): number {
@@ -94,9 +97,30 @@ export function register(program: Command): void {
     .option('--no-symmetry', 'store every task permutation (no symmetry reduction)')
     .option('--no-por', 'expand every enabled step (no partial-order reduction)')
     .option('--variant <files>', VARIANT_HELP, collect, [])
+    .option(
+      '--swarm <n>',
+      'swarm search: n independent bitstate searches with diversified orders, hashes and depth bounds, on the worker pool (x86; docs/explorer.md "Swarm search")',
+    )
+    .option('--swarm-seed <n>', "the swarm's seed (default: the scenario's search.swarm_seed, 1)")
+    .option('--jobs <n>', 'with a swarm: searches at a time, each on a thread (default: one per core)')
     .action(async (file: string, flags: ExploreFlags) => {
-      if ([flags.bfs, flags.dfs, flags.bitstate !== undefined].filter(Boolean).length > 1)
-        throw new UsageError('--bfs, --dfs and --bitstate: choose one');
+      if (
+        [flags.bfs, flags.dfs, flags.bitstate !== undefined, flags.swarm !== undefined].filter(Boolean)
+          .length > 1
+      )
+        throw new UsageError('--bfs, --dfs, --bitstate and --swarm: choose one');
+      const swarmFlag = flags.swarm !== undefined ? positiveInt('--swarm', flags.swarm, 1024) : undefined;
+      const swarmSeedFlag =
+        flags.swarmSeed !== undefined
+          ? /^[0-9]+$/.test(flags.swarmSeed) && Number(flags.swarmSeed) <= 2 ** 31 - 1
+            ? Number(flags.swarmSeed)
+            : (() => {
+                throw new UsageError(
+                  `--swarm-seed: expected an integer 0..${2 ** 31 - 1}, got ${JSON.stringify(flags.swarmSeed)}`,
+                );
+              })()
+          : undefined;
+      const jobsFlag = flags.jobs !== undefined ? positiveInt('--jobs', flags.jobs, 1024) : undefined;
       const bitstateBits = flags.bitstate !== undefined ? bitsFlag(flags.bitstate) : undefined;
       const maxStates =
         flags.maxStates !== undefined ? positiveInt('--max-states', flags.maxStates, 2 ** 28) : undefined;
@@ -108,6 +132,7 @@ export function register(program: Command): void {
       if (s390FileKind(file) !== null) {
         if (bitstateBits !== undefined) throw new UsageError('--bitstate: x86 explore scenarios only');
         if ((flags.variant ?? []).length > 0) throw new UsageError('--variant: x86 scenarios only');
+        if (swarmFlag !== undefined) throw new UsageError('--swarm: x86 explore scenarios only');
         // arch: s390 explore scenarios (docs/s390.md), on the same engine; --save writes the same envelope
         // as x86 (its embedded scenario says arch: s390, which is how `kvmsim replay` dispatches).
         const s390Save = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
@@ -148,9 +173,52 @@ export function register(program: Command): void {
       }
       const search = scenario.search;
       const saveOut = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
+      const swarmSearches =
+        swarmFlag ??
+        (search.strategy === 'swarm' && !flags.bfs && !flags.dfs && bitstateBits === undefined
+          ? search.swarm_searches
+          : undefined);
+      if (swarmSearches === undefined && jobsFlag !== undefined)
+        throw new UsageError('--jobs: only with a swarm search (--swarm N or search.strategy swarm)');
+      if (swarmSearches !== undefined) {
+        const [{ exploreSwarm }, { defaultJobs }] = await Promise.all([
+          import('./explore_swarm.ts'),
+          import('../pool/pool.ts'),
+        ]);
+        const r = await exploreSwarm({
+          file,
+          name: scenario.name ?? file,
+          raw,
+          config,
+          searches: swarmSearches,
+          seed: swarmSeedFlag ?? search.swarm_seed,
+          jobs: jobsFlag ?? defaultJobs(),
+          bits: search.bitstate_bits,
+          maxStates: maxStates ?? search.max_states,
+          maxMemBytes:
+            maxMemMb !== undefined ? maxMemMb * 2 ** 20 : (search.max_mem ?? DEFAULT_EXPLORE_MEM_BYTES),
+          symmetry: flags.symmetry !== false && search.symmetry,
+          por: flags.por !== false && search.por,
+          deadline: Date.now() + maxTimeMs,
+          json: flags.json === true,
+        });
+        if (saveOut && r.saved) {
+          saveOut.write(`${JSON.stringify(r.saved, null, 1)}\n`);
+          saveOut.commit();
+        } else saveOut?.abort();
+        process.stdout.write(r.text);
+        process.exitCode = r.exitCode;
+        return;
+      }
       const outcome = runExplore(config, {
         strategy:
-          bitstateBits !== undefined ? 'bitstate' : flags.dfs ? 'dfs' : flags.bfs ? 'bfs' : search.strategy,
+          bitstateBits !== undefined
+            ? 'bitstate'
+            : flags.dfs
+              ? 'dfs'
+              : flags.bfs || search.strategy === 'swarm'
+                ? 'bfs'
+                : search.strategy,
         ...(bitstateBits !== undefined || search.strategy === 'bitstate'
           ? { bitstateBits: bitstateBits ?? search.bitstate_bits }
           : {}),

@@ -20,6 +20,15 @@ export interface BitstateOptions {
   readonly bits: number;
   /** Bits set per state (independent hash functions, from double hashing); spin's default is 3. */
   readonly hashes?: number;
+  /**
+   * Mixed into the three hash seeds: another seed, other hash functions, so other collisions (a swarm
+   * search's diversification, swarm.ts). Default 0: the seeds below as they are.
+   */
+  readonly hashSeed?: number;
+  /**
+   * A depth bound (spin's -m): states at this depth are checked but not expanded. Default: none.
+   */
+  readonly depthBound?: number;
 }
 
 export interface BitstateStats extends SearchStats {
@@ -59,6 +68,11 @@ export function bitstateDfs<S>(model: Model<S>, options: SearchOptions & Bitstat
   const maxStates = options.maxStates ?? Number.POSITIVE_INFINITY;
   const maxMem = options.maxMemBytes ?? Number.POSITIVE_INFINITY;
   let bitsSet = 0;
+  const seedMix = (options.hashSeed ?? 0) | 0;
+  const depthBound = options.depthBound ?? Number.POSITIVE_INFINITY;
+  const hashA = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, SEED_A ^ seedMix);
+  const hashB = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, SEED_B ^ seedMix);
+  const hashC = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, SEED_C ^ seedMix);
 
   /** Tests and sets the k bits of the encoding in `buf`: true if they were all set already. */
   const seen = (buf: Int32Array): boolean => {
@@ -152,10 +166,12 @@ export function bitstateDfs<S>(model: Model<S>, options: SearchOptions & Bitstat
     frameStep[top] = via;
     const bad = model.invariant(s);
     if (bad !== null) return { kind: 'violation', property: bad, trace: trace(null), stats: stats() };
-    const n = model.enabled(s, enabledBuf);
+    // At the depth bound the state is checked but not expanded (and not taken for an end state).
+    const bounded = top >= depthBound;
+    const n = bounded ? 0 : model.enabled(s, enabledBuf);
     for (let j = 0; j < n; j++) steps[start + j] = enabledBuf[j]!;
-    expanded++;
-    if (n === 0) {
+    if (!bounded) expanded++;
+    if (n === 0 && !bounded) {
       const end = model.endState(s);
       if (end !== null) return { kind: 'invalid-end', property: end, trace: trace(null), stats: stats() };
     }
@@ -216,7 +232,7 @@ function grown(a: Int32Array, length: number): Int32Array<ArrayBuffer> {
   return b;
 }
 
-/** Three independent 32-bit hashes of an encoding (hash.ts's mixing with distinct seeds). */
-const hashA = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, 0x9747b28c);
-const hashB = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, 0x2545f491);
-const hashC = (w: Int32Array, n: number): number => hashWordsSeeded(w, 0, n, 0x61c88647);
+/** The seeds of three independent 32-bit hashes of an encoding (hash.ts's mixing), before hashSeed. */
+const SEED_A = 0x9747b28c | 0;
+const SEED_B = 0x2545f491 | 0;
+const SEED_C = 0x61c88647 | 0;

@@ -1,8 +1,11 @@
-// Makes docs/report.png, the README's picture of a report: the fixture sweep's HTML report
-// (test/report/fixtures/sweep) opened in headless Chromium, the top of the page (title, the first plot
-// and the start of its table).
+// Makes docs/report.png, the README's picture of a report: a sweep's HTML report opened in headless
+// Chromium, the top of the page (title, the first plot and the start of its table). The picture in docs/ is
+// of the README's own example, the output of `kvmsim sweep examples/sweep/overcommit.yaml`:
 //
-//   node --import tsx test/report/docs_screenshot.ts
+//   node bin/kvmsim.js sweep examples/sweep/overcommit.yaml --out /tmp/overcommit
+//   node --import tsx test/report/docs_screenshot.ts /tmp/overcommit
+//
+// Without an argument it uses the fixture sweep (test/report/fixtures/sweep).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +17,8 @@ const root = join(import.meta.dirname, '../..');
 const tmp = mkdtempSync(join(tmpdir(), 'kvmsim-report-docs-'));
 try {
   const html = join(tmp, 'report.html');
-  const r = await runCli(['report', join(import.meta.dirname, 'fixtures/sweep'), '--out', html]);
+  const input = process.argv[2] ?? join(import.meta.dirname, 'fixtures/sweep');
+  const r = await runCli(['report', input, '--out', html]);
   if (r.status !== 0) throw new Error(r.stderr);
   const browser = await launchChromium('docs/report.png');
   try {

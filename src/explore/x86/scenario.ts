@@ -121,9 +121,15 @@ const MapsSchema = z.strictObject({
 
 const SearchSchema = z
   .strictObject({
-    strategy: z.enum(['bfs', 'dfs', 'bitstate']).default('bfs'),
-    /** With strategy bitstate: log2 of the bit array's size in bits (28 = 32 MiB; bitstate.ts). */
+    strategy: z.enum(['bfs', 'dfs', 'bitstate', 'swarm']).default('bfs'),
+    /**
+     * With strategy bitstate: log2 of the bit array's size in bits (28 = 32 MiB; bitstate.ts); with swarm,
+     * of each search's.
+     */
     bitstate_bits: intIn(BITSTATE_MIN_BITS, BITSTATE_MAX_BITS).default(28),
+    /** With strategy swarm: how many diversified searches (swarm.ts), and the seed of their orders/hashes. */
+    swarm_searches: intIn(1, 1024).default(8),
+    swarm_seed: intIn(0, 2 ** 31 - 1).default(1),
     max_states: intIn(1, 2 ** 28).default(1_000_000),
     max_mem: size(1, 2 ** 40).optional(),
     symmetry: z.boolean().default(true),
