@@ -101,9 +101,9 @@ function onlyCommand(command) {
  * through a real `import()` — the worker pool's task modules in the calling thread (src/pool/pool.ts),
  * BullMQ's processors — or Vega's top-level await (vega-canvas), which a function compiled by `vm.Script`
  * (bin/kvmsim.js) cannot do on Node 20 without an experimental flag or warning. They are the commands
- * that run long, where start-up is a small part.
+ * that run long, where start-up is a small part (explore: for its --swarm threads).
  */
-export const ESM_COMMANDS = ['compare', 'report', 'sweep', 'worker'];
+export const ESM_COMMANDS = ['compare', 'explore', 'report', 'sweep', 'worker'];
 
 /**
  * In the CommonJS bundles, `await import('koffi')` (the /dev/kvm backend, an optional native package) and

@@ -171,6 +171,10 @@ export function register(program: Command): void {
         config = { ...config, variants };
         raw = { ...(raw as object), variants };
       }
+      // The variants applied, by name (docs/variants.md): in the heading and in the JSON.
+      const { variantSet } = await import('../variant/variant_set.ts');
+      const variantNames = variantSet(config.variants).loaded.map((l) => l.name);
+      const heading = `${scenario.name ?? file}${variantNames.length > 0 ? ` [variants: ${variantNames.join(', ')}]` : ''}`;
       const search = scenario.search;
       const saveOut = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
       const swarmSearches =
@@ -187,7 +191,7 @@ export function register(program: Command): void {
         ]);
         const r = await exploreSwarm({
           file,
-          name: scenario.name ?? file,
+          name: heading,
           raw,
           config,
           searches: swarmSearches,
@@ -247,9 +251,6 @@ export function register(program: Command): void {
         saveOut.commit();
       } else saveOut?.abort();
       const budget = budgetName(outcome.budgetReason);
-      // The variants applied, by name (docs/variants.md): in the heading and in the JSON.
-      const { variantSet } = await import('../variant/variant_set.ts');
-      const variantNames = variantSet(config.variants).loaded.map((l) => l.name);
       if (flags.json) {
         process.stdout.write(
           exploreJsonLine({
@@ -279,7 +280,7 @@ export function register(program: Command): void {
           }),
         );
       } else {
-        const name = `${scenario.name ?? file}${variantNames.length > 0 ? ` [variants: ${variantNames.join(', ')}]` : ''}`;
+        const name = heading;
         const out: string[] = [];
         if (outcome.verdict === 'ok' && outcome.bitstate) {
           const checked = config.properties.filter((p) => !outcome.livenessSkipped?.includes(p));
