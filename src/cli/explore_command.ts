@@ -35,6 +35,8 @@ interface ExploreFlags {
   timing?: boolean;
   maxTime: string;
   variant?: string[];
+  collapse?: boolean;
+  vcpuSymmetry?: boolean;
   swarm?: string;
   swarmSeed?: string;
   jobs?: string;
@@ -97,6 +99,14 @@ export function register(program: Command): void {
     .option('--no-symmetry', 'store every task permutation (no symmetry reduction)')
     .option('--no-por', 'expand every enabled step (no partial-order reduction)')
     .option('--variant <files>', VARIANT_HELP, collect, [])
+    .option(
+      '--collapse',
+      "store states collapse-compressed (spin's COLLAPSE: each distinct part once, a state a vector of part ids): fewer bytes per state, the same states and results",
+    )
+    .option(
+      '--vcpu-symmetry',
+      'also treat interchangeable vCPUs as one (Linux ≥5.8 guest, every vCPU running the same tasks, no mmu:/maps:/environment steps; off otherwise)',
+    )
     .option(
       '--swarm <n>',
       'swarm search: n independent bitstate searches with diversified orders, hashes and depth bounds, on the worker pool (x86; docs/explorer.md "Swarm search")',
@@ -232,6 +242,8 @@ export function register(program: Command): void {
         shouldStop: deadline(maxTimeMs),
         symmetry: flags.symmetry !== false && search.symmetry,
         por: flags.por !== false && search.por,
+        ...(flags.collapse ? { collapse: true } : {}),
+        ...(flags.vcpuSymmetry ? { vcpuSymmetry: true } : {}),
         now: () => performance.now(),
         // A progress line on a terminal; nothing when stderr is a file or a pipe.
         ...(process.stderr.isTTY
