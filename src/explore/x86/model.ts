@@ -78,9 +78,13 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
   // Partial-order reduction's ample sets assume a guest access is local unless its page is in flux; host
   // memory operations break that, so worlds with the notifier model explore every interleaving.
   // The map actor's steps touch pages no ample-set rule knows about either.
-  // A variant's properties read any state, which the reduction's independence argument does not cover.
+  // A variant's properties read any state, and its kernel functions and guest handler order change what
+  // the steps do: the reduction's independence argument (docs/properties.md) covers neither. A variant
+  // that only changes the era's switches is covered, as the built-in switches are.
   const variantProps = layout.variants.properties.length > 0;
-  const por = (opts.por ?? true) && cfg.mmu === undefined && cfg.maps === undefined && !variantProps;
+  const variantCode = layout.variants.kfn !== null || layout.variants.guest.length > 0;
+  const por =
+    (opts.por ?? true) && cfg.mmu === undefined && cfg.maps === undefined && !variantProps && !variantCode;
   const changePteClaim = checks.has('change-pte-useless') && layout.era.mmu.changePte !== 'unbracketed';
   // a955cad84cda (5.16) is what makes this hold; earlier eras make no such claim.
   const rootClaim = checks.has('no-obsolete-root-install') && layout.era.mmu.obsoleteRoot;
