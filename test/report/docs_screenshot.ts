@@ -2,8 +2,8 @@
 // Chromium, the top of the page (title, the first plot and the start of its table). The picture in docs/ is
 // of the README's own example, the output of `kvmsim sweep examples/sweep/overcommit.yaml`:
 //
-//   node bin/kvmsim.js sweep examples/sweep/overcommit.yaml --out /tmp/overcommit
-//   node --import tsx test/report/docs_screenshot.ts /tmp/overcommit
+//   node bin/kvmsim.js sweep examples/sweep/overcommit.yaml --out overcommit
+//   node --import tsx test/report/docs_screenshot.ts overcommit
 //
 // Without an argument it uses the fixture sweep (test/report/fixtures/sweep).
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -3,46 +3,16 @@
 // check hands that point to the other worker; the collected results must equal the local run byte for byte,
 // with no point lost and none counted twice. Skipped, with the reason, where redis-server is not installed.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { kvmsim, type Proc, until } from './kvmsim_proc.ts';
 import { redisUnavailable, startRedis } from './redis_server.ts';
 
-const root = join(import.meta.dirname, '../..');
-const bin = join(root, 'bin/kvmsim.js');
 const sweepFile = join(import.meta.dirname, 'fixtures/tiny-sweep.yaml');
 const FILES = ['points.jsonl', 'points.csv', 'summary.json'];
 const skip = redisUnavailable();
-
-interface Proc {
-  child: ChildProcess;
-  stderr: string;
-  exit: Promise<number | null>;
-}
-
-function kvmsim(args: string[]): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = {
-    child,
-    stderr: '',
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stderr!.on('data', (d) => {
-    p.stderr += String(d);
-  });
-  child.stdout!.resume();
-  return p;
-}
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('sweep --queue: two workers, one killed mid-point: the result equals the local run, no point lost or doubled', {
   skip: skip ?? false,

@@ -3,50 +3,17 @@
 // line when it stops. A real redis-server on 127.0.0.1 at a free port (test/sweep/redis_server.ts); skipped,
 // with the reason, where redis-server is not installed.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Queue } from 'bullmq';
+import { kvmsim, type Proc, until } from './kvmsim_proc.ts';
 import { redisUnavailable, startRedis } from './redis_server.ts';
 
 const root = join(import.meta.dirname, '../..');
-const bin = join(root, 'bin/kvmsim.js');
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const skip = redisUnavailable();
-
-interface Proc {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exit: Promise<number | null>;
-}
-
-function kvmsim(args: string[]): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = {
-    child,
-    stdout: '',
-    stderr: '',
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stdout!.on('data', (d) => {
-    p.stdout += String(d);
-  });
-  child.stderr!.on('data', (d) => {
-    p.stderr += String(d);
-  });
-  return p;
-}
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('worker --json: a line per point (done with its metrics, or failed with the reason), then a summary', {
   skip: skip ?? false,
