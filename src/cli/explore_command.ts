@@ -163,10 +163,9 @@ export function register(program: Command): void {
         process.exitCode = r.exitCode;
         return;
       }
-      const [{ renderReplay, replay, saveCounterexample }, { PROPERTIES }, { runExplore }, { loadExplore }] =
+      const [{ renderReplay, replay, saveCounterexample }, { runExplore }, { loadExplore }] =
         await Promise.all([
           import('../explore/x86/counterexample.ts'),
-          import('../explore/x86/properties.ts'),
           import('../explore/x86/run.ts'),
           import('../explore/x86/scenario.ts'),
         ]);
@@ -182,9 +181,9 @@ export function register(program: Command): void {
         raw = { ...(raw as object), variants };
       }
       // The variants applied, by name (docs/variants.md): in the heading and in the JSON.
-      const { variantSet } = await import('../variant/variant_set.ts');
-      const variantNames = variantSet(config.variants).loaded.map((l) => l.name);
-      const heading = `${scenario.name ?? file}${variantNames.length > 0 ? ` [variants: ${variantNames.join(', ')}]` : ''}`;
+      const shows = await import('./explore_property.ts');
+      const variantNames = shows.variantNames(config);
+      const heading = shows.exploreHeading(scenario.name ?? file, variantNames);
       const search = scenario.search;
       const saveOut = flags.save !== undefined ? openOutput('--save', flags.save, [file]) : null;
       const swarmSearches =
@@ -201,7 +200,8 @@ export function register(program: Command): void {
         ]);
         const r = await exploreSwarm({
           file,
-          name: heading,
+          name: scenario.name ?? file,
+          variants: variantNames,
           raw,
           config,
           searches: swarmSearches,
@@ -304,15 +304,12 @@ export function register(program: Command): void {
               `not checked: ${outcome.livenessSkipped.join(', ')} (liveness needs the stored state graph)`,
             );
         } else if (outcome.verdict === 'ok') {
-          const all = [...config.properties, ...variantSet(config.variants).properties.map((p) => p.id)];
+          const all = [...config.properties, ...shows.variantPropertyIds(config)];
           out.push(`${name}: all ${all.length} properties hold (${all.join(', ')})`);
         } else if (outcome.verdict === 'budget')
           out.push(`${name}: budget exhausted (${budget}) before the search finished; no violation so far`);
         else if (cx && rep) {
-          const what = cx.property.startsWith('variant:')
-            ? (variantSet(config.variants).properties.find((p) => p.id === cx.property)?.property
-                .description ?? "a variant's property")
-            : PROPERTIES[cx.property as keyof typeof PROPERTIES].summary;
+          const what = shows.propertySummary(cx.property, config);
           out.push(
             renderReplay(
               rep,

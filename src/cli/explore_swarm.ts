@@ -13,15 +13,17 @@ import {
   type SavedCounterexample,
   saveCounterexample,
 } from '../explore/x86/counterexample.ts';
-import { LIVENESS_PROPERTIES, PROPERTIES } from '../explore/x86/properties.ts';
+import { LIVENESS_PROPERTIES } from '../explore/x86/properties.ts';
 import { runSwarm, type SwarmOutcome } from '../explore/x86/swarm_run.ts';
 import type { SwarmSearchResult } from '../explore/x86/swarm_task.ts';
-import { variantSet } from '../variant/variant_set.ts';
 import { budgetName, exploreJsonLine } from './explore_json.ts';
+import { exploreHeading, propertySummary } from './explore_property.ts';
 
 export interface SwarmCommandOptions {
   readonly file: string;
   readonly name: string;
+  /** The scenario's variants by name (docs/variants.md): in the heading, and in the JSON. */
+  readonly variants: readonly string[];
   readonly raw: unknown;
   readonly config: ExploreWorldConfig;
   readonly searches: number;
@@ -117,6 +119,7 @@ export async function exploreSwarm(o: SwarmCommandOptions): Promise<SwarmCommand
       file: o.file,
       arch: 'x86',
       name: o.name,
+      ...(o.variants.length > 0 ? { variants: o.variants } : {}),
       verdict: outcome.verdict,
       ...(budget ? { budget } : {}),
       ...(cx && rep
@@ -142,25 +145,23 @@ export async function exploreSwarm(o: SwarmCommandOptions): Promise<SwarmCommand
     return { text, exitCode, saved, outcome };
   }
   const out: string[] = [];
+  const heading = exploreHeading(o.name, o.variants);
   const checked = o.config.properties.filter((p) => !live.includes(p));
   if (cx && rep) {
-    const what = cx.property.startsWith('variant:')
-      ? (variantSet(o.config.variants).properties.find((p) => p.id === cx.property)?.property.description ??
-        "a variant's property")
-      : PROPERTIES[cx.property as keyof typeof PROPERTIES].summary;
+    const what = propertySummary(cx.property, o.config);
     out.push(
       renderReplay(
         rep,
-        `${o.name}: counterexample for ${cx.property} (${what})${cx.detail ? `: ${cx.detail}` : ''}, ${cx.steps.length + cx.loop.length} steps`,
+        `${heading}: counterexample for ${cx.property} (${what})${cx.detail ? `: ${cx.detail}` : ''}, ${cx.steps.length + cx.loop.length} steps`,
       ),
     );
   } else if (outcome.verdict === 'ok')
     out.push(
-      `${o.name}: no violation of ${checked.join(', ')} in the states ${o.searches} swarm searches reached (not a proof: see their coverage figures)`,
+      `${heading}: no violation of ${checked.join(', ')} in the states ${o.searches} swarm searches reached (not a proof: see their coverage figures)`,
     );
   else
     out.push(
-      `${o.name}: no violation of ${checked.join(', ')} in the states ${o.searches} swarm searches reached before their budgets ran out (${budgets.length} of ${o.searches}: ${budget})`,
+      `${heading}: no violation of ${checked.join(', ')} in the states ${o.searches} swarm searches reached before their budgets ran out (${budgets.length} of ${o.searches}: ${budget})`,
     );
   if (live.length > 0 && !cx)
     out.push(`not checked: ${live.join(', ')} (liveness needs the stored state graph)`);

@@ -35,12 +35,14 @@
 // - kvm_inj_virq and kvm_hypercall are compared only when the kernel traces them at all: kvm_pvm fires
 //   neither, so with none in the kernel's text they are left out of the model's too (a diagnostic says
 //   so). All formats are checked against the kernel's format strings in test/trace/kvm_events.test.ts.
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { KVM_EVENT_NAMES } from '../../src/host/x86/trace.ts';
 import { runScriptsOnKvm } from '../../src/oracle/backend.ts';
 import { readScenarioFile, validateScenario } from '../../src/scenario/load.ts';
 import { runScript } from '../../src/script/runner.ts';
@@ -147,16 +149,6 @@ for (const name of SCRIPTS)
 
 // ---- The exit, injection, MSR and CPUID events (the second group; masks in the file's comment) ----
 
-const KVM_EVENTS = [
-  'kvm_exit',
-  'kvm_entry',
-  'kvm_inj_exception',
-  'kvm_inj_virq',
-  'kvm_apic_accept_irq',
-  'kvm_msr',
-  'kvm_hypercall',
-  'kvm_cpuid',
-];
 const KVM_SCRIPTS = [...SCRIPTS, 'peer/kvm-pv-test-cpuid.yaml', 'peer/kvm-pv-test-hcall.yaml'];
 /** Events kvm_pvm does not fire: compared only when the kernel's text has one. */
 const MAYBE_SILENT = ['kvm_inj_virq', 'kvm_hypercall'];
@@ -197,7 +189,7 @@ for (const name of KVM_SCRIPTS)
   }, async (t) => {
     const file = join(EXAMPLES, name);
     const script = validateScenario(file, readScenarioFile(file, { bigint: true }), ScriptSchema);
-    for (const e of KVM_EVENTS) put(`events/kvm/${e}/enable`, '1');
+    for (const e of KVM_EVENT_NAMES) put(`events/kvm/${e}/enable`, '1');
     try {
       put('trace', '');
       const [r] = await runScriptsOnKvm([{ script }]);
@@ -208,7 +200,7 @@ for (const name of KVM_SCRIPTS)
       assert.equal(r!.status, 'ok', 'reason' in r! ? r!.reason : '');
       const kernel = eventLines(readFileSync(join(instance!, 'trace'), 'utf8'));
       if (process.env.KVMSIM_SHOW_TRACE) process.stderr.write(`${kernel.join('\n')}\n`);
-      const events = parseEvents('--events', [...EVENTS, ...KVM_EVENTS].join(','));
+      const events = parseEvents('--events', [...EVENTS, ...KVM_EVENT_NAMES].join(','));
       const model = runScript(script, { ftrace: true, events }).ftrace;
       const fired = (e: string) => kernel.some((l) => l.includes(`: ${e}: `));
       const silent = new Set(MAYBE_SILENT.filter((e) => !fired(e)));
@@ -226,6 +218,6 @@ for (const name of KVM_SCRIPTS)
       );
       assert.equal(compared, kvmMasked(model, silent));
     } finally {
-      for (const e of KVM_EVENTS) put(`events/kvm/${e}/enable`, '0');
+      for (const e of KVM_EVENT_NAMES) put(`events/kvm/${e}/enable`, '0');
     }
   });
