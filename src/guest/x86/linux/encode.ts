@@ -18,10 +18,10 @@ import type { GuestMemory } from '../../../mem/guest_memory.ts';
 import { apfEnabled, apfReasonPa, setApfEnabled } from './apf_reason.ts';
 import {
   appendSleepNode,
+  clearSleepNodes,
   hash_32,
   isDummy,
   KVM_TASK_SLEEP_HASHBITS,
-  type SleepTable,
 } from './sleep_table.ts';
 import { EXC_NONE, IRQ_NONE, KPC_USER, KQ_CAP, type LinuxGuestState, TASK_FREE } from './state.ts';
 
@@ -168,18 +168,6 @@ let bucketScratch = new Int32Array(64);
 /** Makes the bucket scratch hold `nodes` entries. */
 function bucketRoom(nodes: number): void {
   if (bucketScratch.length < nodes) bucketScratch = new Int32Array(nodes);
-}
-
-/** resetSleepTable for a table whose buckets are already empty: unlinks every node, refills the dummy pool. */
-function clearSleepNodes(t: SleepTable): void {
-  t.linked.fill(0);
-  t.halted.fill(0);
-  t.next.fill(NIL);
-  t.freeDummy = NIL;
-  for (let i = t.next.length - 1; i >= t.firstDummy; i--) {
-    t.next[i] = t.freeDummy;
-    t.freeDummy = i;
-  }
 }
 
 /**

@@ -91,6 +91,11 @@ export function newSleepTable(
 /** Empties every bucket and puts every dummy back on the free list (counters are kept). */
 export function resetSleepTable(t: SleepTable): void {
   t.head.fill(NIL);
+  clearSleepNodes(t);
+}
+
+/** resetSleepTable for a table whose buckets are already empty: unlinks every node, refills the dummy pool. */
+export function clearSleepNodes(t: SleepTable): void {
   t.linked.fill(0);
   t.halted.fill(0);
   t.next.fill(NIL);
