@@ -171,8 +171,7 @@ function checkSameShape(l: LoadedVariant, hook: string, before: object, after: u
     // kfn is the composed table; a change may not set it (kernel functions go in `kernel`).
     if (k === 'kfn' && a[k] !== b[k])
       throw new VariantError(l.file, hook, 'kfn is not a switch: replace kernel functions in `kernel`');
-    if (tb !== ta && !(k === 'kfn'))
-      throw new VariantError(l.file, hook, `${at}${k} must be ${tb}, got ${ta}`);
+    if (tb !== ta) throw new VariantError(l.file, hook, `${at}${k} must be ${tb}, got ${ta}`);
     if (k === 'mmu' && typeof b[k] === 'object' && b[k] !== null)
       checkSameShape(l, hook, b[k] as object, a[k], 'mmu.');
   }

@@ -5,12 +5,9 @@
 // written without being declared.
 import type { KvmVcpu } from '../host/x86/vcpu.ts';
 
-// One table per process, whichever copy of this module a variant's `import 'kvmsim'` reaches (a bundle
-// per command has its own copy of each module): keyed by a registered symbol.
-const KEY = Symbol.for('kvmsim.variantState');
-const g = globalThis as { [KEY]?: WeakMap<KvmVcpu, Record<string, number>> };
-g[KEY] ??= new WeakMap<KvmVcpu, Record<string, number>>();
-const states = g[KEY];
+// A variant's `import 'kvmsim'` is this very module (the loader hands it src/variant/kvmsim_api.ts of the
+// running bundle), so one table serves the model and the variants.
+const states = new WeakMap<KvmVcpu, Record<string, number>>();
 
 /** The variant fields of `vcpu` (created empty: an absent field reads as undefined, so write it first or use `?? 0`). */
 export function variantState(vcpu: KvmVcpu): Record<string, number> {

@@ -12,6 +12,7 @@ import {
   variantProperties,
 } from './compose.ts';
 import { variantKey, variantsAt } from './load.ts';
+import { VariantError } from './variant_error.ts';
 
 export interface VariantSet {
   readonly loaded: readonly LoadedVariant[];
@@ -21,8 +22,8 @@ export interface VariantSet {
   /** For the Linux guest's configuration (`variants`). */
   readonly guest: readonly GuestVariant[];
   readonly properties: ReturnType<typeof variantProperties>;
-  /** Per-vCPU state fields the variants add, in encoding order: [variant name, field, bits]. */
-  readonly vcpuState: readonly (readonly [string, string, number])[];
+  /** Per-vCPU state fields the variants add, in encoding order, with the file that declares each. */
+  readonly vcpuState: readonly { readonly file: string; readonly field: string; readonly bits: number }[];
 }
 
 export const NO_VARIANTS: VariantSet = {
@@ -50,11 +51,26 @@ export function variantSet(files: readonly string[] | undefined): VariantSet {
       kfn: composeKernelFns(loaded),
       guest: guestVariants(loaded),
       properties: variantProperties(loaded),
-      vcpuState: loaded.flatMap((l) =>
-        Object.entries(l.variant.state?.vcpu ?? {}).map(([f, bits]) => [l.name, f, bits] as const),
-      ),
+      vcpuState: vcpuFields(loaded),
     };
     sets.set(id, s);
   }
   return s;
+}
+
+/** The variants' per-vCPU fields in order; two variants may not declare the same one (they share a record). */
+function vcpuFields(loaded: readonly LoadedVariant[]): VariantSet['vcpuState'] {
+  const out: { file: string; field: string; bits: number }[] = [];
+  for (const l of loaded)
+    for (const [field, bits] of Object.entries(l.variant.state?.vcpu ?? {})) {
+      const twin = out.find((f) => f.field === field);
+      if (twin !== undefined)
+        throw new VariantError(
+          l.file,
+          `state.vcpu.${field}`,
+          `${twin.file} declares it too: each field is one variant's`,
+        );
+      out.push({ file: l.file, field, bits });
+    }
+  return out;
 }

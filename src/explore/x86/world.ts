@@ -268,11 +268,7 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
     2 * l.vcpus +
     (l.cfg.mmu !== undefined ? 1 : 0) +
     (l.cfg.maps !== undefined ? mapWords(l.cfg.maps, l.pages, l.vcpus) : 0);
-  const variantFields = l.variants.vcpuState.map(([name, field, bits]) => ({
-    file: l.variants.loaded.find((x) => x.name === name)?.file ?? name,
-    field,
-    bits,
-  }));
+  const variantFields = l.variants.vcpuState;
   const total = words + l.vcpus * variantFields.length;
   const parts = [host];
   for (let v = 1; v < l.vcpus; v++) parts.push(host + v * vcpuWords(l.bounds));
