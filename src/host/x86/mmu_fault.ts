@@ -10,6 +10,7 @@ import {
   PAGE_KSM,
   PAGE_SPTE_MAPPED,
   PAGE_SPTE_RO,
+  spte_guest_access,
   spte_install,
   spte_make_writable,
   spte_mark_young,
@@ -50,6 +51,17 @@ import { RET_PF_FIXED, RET_PF_RETRY, RET_PF_SYNC } from './mmu_install.ts';
 /** No memslot: the access is MMIO (emulated; not modelled further). */
 export const RET_PF_MMIO = 3;
 export type RetPf = typeof RET_PF_FIXED | typeof RET_PF_RETRY | typeof RET_PF_SYNC | typeof RET_PF_MMIO;
+
+/**
+ * @model The guest's access to `gfn` goes through a present SPTE, without an exit (the hardware's walk:
+ * page_state.ts spte_guest_access, which also sets the accessed bit). A retried access that gets through
+ * this way (another vCPU installed the SPTE meanwhile) has completed: fault-progress's mark is cleared.
+ */
+export function kvm_guest_access_spte(vm: KvmVm, vcpu: KvmVcpu, gfn: number, write: boolean): boolean {
+  if (gfn >= vm.mem.npages || !spte_guest_access(vm.mem.pageState, gfn, write)) return false;
+  if (vcpu.mmu_retry_gfn === gfn) vcpu.mmu_retry_gfn = -1;
+  return true;
+}
 
 /**
  * @kernel kvm_mmu_do_page_fault → __kvm_mmu_faultin_pfn (x86-apf §3.6). `addr` is the faulting address

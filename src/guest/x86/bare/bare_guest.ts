@@ -14,7 +14,7 @@ import { kvm_queue_exception_e, TRIPLE_FAULT } from '../../../host/x86/exception
 import { kvm_emulate_hypercall_op } from '../../../host/x86/hypercall.ts';
 import { deliverInit } from '../../../host/x86/init_sipi.ts';
 import { apic_x2apic_mode } from '../../../host/x86/lapic.ts';
-import { kvm_mmu_do_page_fault, RET_PF_RETRY } from '../../../host/x86/mmu_fault.ts';
+import { kvm_guest_access_spte, kvm_mmu_do_page_fault, RET_PF_RETRY } from '../../../host/x86/mmu_fault.ts';
 import { emulator_leave_smm, enter_smm } from '../../../host/x86/smm.ts';
 import {
   EXIT_REASON_CPUID,
@@ -35,7 +35,7 @@ import {
   kvm_vmexit_reason,
 } from '../../../host/x86/x86.ts';
 import { gpaToGfn } from '../../../mem/guest_memory.ts';
-import { PAGE_SPTE_MAPPED, spte_guest_access } from '../../../mem/page_state.ts';
+import { PAGE_SPTE_MAPPED } from '../../../mem/page_state.ts';
 import type { Handlers, Op, PageFaultAction, PageReadyAction } from '../ops.ts';
 import { type EventRecord, hex, type OpRecord } from '../records.ts';
 
@@ -569,9 +569,7 @@ export class BareGuest implements GuestModel {
           c.result = '#PF';
           return;
         }
-        if (gfn < vm.mem.npages && spte_guest_access(vm.mem.pageState, gfn, op.write)) {
-          // A retried access that now goes through (another vCPU installed the SPTE) has completed.
-          if (vcpu.mmu_retry_gfn === gfn) vcpu.mmu_retry_gfn = -1;
+        if (kvm_guest_access_spte(vm, vcpu, gfn, op.write)) {
           vcpu.cpl = 0;
           return;
         }

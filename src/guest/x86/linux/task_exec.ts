@@ -4,10 +4,14 @@
 // #PF is queued, or the host halts the vCPU) or RET_PF_SYNC (the vCPU thread blocks in the host) the
 // instruction did not complete: the action stays fetched and re-executes at the task's next step.
 
-import { kvm_mmu_do_page_fault, RET_PF_RETRY, RET_PF_SYNC } from '../../../host/x86/mmu_fault.ts';
+import {
+  kvm_guest_access_spte,
+  kvm_mmu_do_page_fault,
+  RET_PF_RETRY,
+  RET_PF_SYNC,
+} from '../../../host/x86/mmu_fault.ts';
 import type { KvmVcpu } from '../../../host/x86/vcpu.ts';
 import { gpaToGfn } from '../../../mem/guest_memory.ts';
-import { spte_guest_access } from '../../../mem/page_state.ts';
 import type { GuestCtx } from './context.ts';
 import type { TaskAction } from './program.ts';
 import { exitCurrent, yieldCurrent } from './scheduler.ts';
@@ -126,9 +130,7 @@ function touch(g: GuestCtx, vcpu: KvmVcpu, t: number): void {
   vcpu.cpl = mode === MODE_KERNEL || mode === MODE_ATOMIC ? 0 : 3;
   vcpu.guest_mode = mode === MODE_L2;
   const gfn = gpaToGfn(gpa);
-  if (gfn < vm.mem.npages && spte_guest_access(vm.mem.pageState, gfn, (flags & ACTF_WRITE) !== 0)) {
-    // A retried access that now goes through (another vCPU installed the SPTE meanwhile) has completed.
-    if (vcpu.mmu_retry_gfn === gfn) vcpu.mmu_retry_gfn = -1;
+  if (kvm_guest_access_spte(vm, vcpu, gfn, (flags & ACTF_WRITE) !== 0)) {
     finishTouch(g, vcpu, t, GSTEP_TOUCH);
     return;
   }
