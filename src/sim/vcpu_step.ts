@@ -73,13 +73,22 @@ export function runVcpu(s: SimState, g: number): void {
   const heap = s.heap;
   const tracer = s.tracer;
   const time = s.time;
-  const lastCost = s.lastCost;
   const count = s.count;
   const tb = g * NCAT;
   const runStep = s.runSteps[g]!;
+  const lock = s.mmuLock;
+  // The last step's costs and span, stored for g only when the run returns: nothing reads them while g
+  // runs (a kick of g itself returns early, other readers run between events: wake.ts, metrics.ts).
+  let lastTask = 0;
+  let lastKernel = 0;
+  let lastExit = 0;
+  let lastStart = 0;
+  let lastEnd = 0;
+  let stepped = false;
   for (let inline = 0; ; inline++) {
     const r = applyX86Step(vm, runStep);
     if (r === STEP_BLOCKED) {
+      if (stepped) storeLastStep(s, g, tb, lastTask, lastKernel, lastExit, lastStart, lastEnd);
       block(s, g, vcpu);
       return;
     }
@@ -142,6 +151,7 @@ export function runVcpu(s: SimState, g: number): void {
           break;
         case GSTEP_NONE:
           // A panicked guest runs nothing more.
+          if (stepped) storeLastStep(s, g, tb, lastTask, lastKernel, lastExit, lastStart, lastEnd);
           s.dead[g] = 1;
           s.panics++;
           return;
@@ -161,7 +171,6 @@ export function runVcpu(s: SimState, g: number): void {
       if (q > s.queuedMax[g]!) s.queuedMax[g] = q;
     }
     if (fx.refaults > 0) prefaultRefaults(s, g, vmIdx, fx);
-    const lock = s.mmuLock;
     if (lock !== null) {
       // The fault's part under mmu_lock waits for the lock (mmu_lock.ts); the wait is the vCPU's, as exits.
       if (fx.mmuLocked !== 0) cExit += lock.fault(vmIdx, s.now, fx.mmuLocked);
@@ -187,14 +196,12 @@ export function runVcpu(s: SimState, g: number): void {
     time[tb + T_TASK]! += cTask;
     time[tb + T_KERNEL]! += cKernel;
     time[tb + T_EXITS]! += cExit;
-    lastCost[tb + T_TASK] = cTask;
-    lastCost[tb + T_KERNEL] = cKernel;
-    lastCost[tb + T_EXITS] = cExit;
-    lastCost[tb + T_IDLE] = 0;
-    lastCost[tb + T_HALTED] = 0;
-    lastCost[tb + T_SYNC] = 0;
-    s.stepStart[g] = now;
-    s.stepEnd[g] = t2;
+    lastTask = cTask;
+    lastKernel = cKernel;
+    lastExit = cExit;
+    lastStart = now;
+    lastEnd = t2;
+    stepped = true;
     if (tracer !== null) {
       const task = kind === GSTEP_COMPUTE || kind === GSTEP_TOUCH ? fx.task : -1;
       tracer.step(s, g, slice, task, now, t2 - paid);
@@ -202,6 +209,7 @@ export function runVcpu(s: SimState, g: number): void {
     }
     if (s.waitIo[g]! > 0) {
       // A prefault found its page evicted again: the vCPU thread waits for a synchronous page-in.
+      storeLastStep(s, g, tb, cTask, cKernel, cExit, now, t2);
       s.blocked[g] = 1;
       s.blockedSince[g] = t2;
       s.blockedCat[g] = T_SYNC;
@@ -211,7 +219,30 @@ export function runVcpu(s: SimState, g: number): void {
       s.now = t2;
       continue;
     }
+    storeLastStep(s, g, tb, cTask, cKernel, cExit, now, t2);
     schedule(s, g, t2);
     return;
   }
+}
+
+/** vCPU g's last step: its costs by category (lastCost) and its span [start, end). */
+function storeLastStep(
+  s: SimState,
+  g: number,
+  tb: number,
+  cTask: number,
+  cKernel: number,
+  cExit: number,
+  start: number,
+  end: number,
+): void {
+  const lastCost = s.lastCost;
+  lastCost[tb + T_TASK] = cTask;
+  lastCost[tb + T_KERNEL] = cKernel;
+  lastCost[tb + T_EXITS] = cExit;
+  lastCost[tb + T_IDLE] = 0;
+  lastCost[tb + T_HALTED] = 0;
+  lastCost[tb + T_SYNC] = 0;
+  s.stepStart[g] = start;
+  s.stepEnd[g] = end;
 }

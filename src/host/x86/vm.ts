@@ -2,9 +2,13 @@
 // hooks through which a scheduler (the script runner, the simulator or the explorer) learns about work
 // it must run later and the guest model receives injected events.
 import { GuestMemory } from '../../mem/guest_memory.ts';
+import type { PageStates } from '../../mem/page_state.ts';
 import type { EraConfig } from './era.ts';
 import { HostMaps, type HostMapsConfig, hostMapEra } from './host_maps.ts';
+import type { X86KernelFns } from './kernel_fns.ts';
 import { type MmuCachesVm, newMmuCachesVm } from './mmu_caches_vm.ts';
+import type { MmuBehaviour } from './mmu_era.ts';
+import type { KvmHugepages } from './mmu_hugepage.ts';
 import { type KvmMmuNotifier, type MmuHost, newMmuNotifier } from './mmu_notifier.ts';
 import { HostMm } from './primary_mmu.ts';
 import type { KvmVmPv } from './pv_state.ts';
@@ -180,24 +184,7 @@ export function createVm(era: EraConfig, config: VmConfig, hooks: HostHooks = nu
     hva_base: HVA_BASE,
     mmu,
     mm: new HostMm(),
-    mmuHost: {
-      mmu,
-      mmuEra: era.mmu,
-      pages: mem.pageState,
-      npages: mem.npages,
-      hvaBase: HVA_BASE,
-      get mmuTrace() {
-        return vm.hooks.mmuTrace ?? null;
-      },
-      mmuWarn(message: string) {
-        vm.hooks.warn?.(vm.vcpus[0]!, message);
-      },
-      thp: null,
-      zapSource: null,
-      zapOp: 0,
-      onLock: null,
-      kfn: era.kfn,
-    },
+    mmuHost: new VmMmuHost(mmu, era, mem, () => vm),
     effects: new StepEffects(),
     memcache: null,
     hostMaps: config.host_maps ? newHostMaps(era, config, config.host_maps, mem) : null,
@@ -221,6 +208,44 @@ function newHostMaps(era: EraConfig, config: VmConfig, c: HostMapsConfig, mem: G
   const form = hostMapEra(era.name);
   if (form === null) throw new RangeError(`kvm_vcpu_map does not exist in era ${era.name} (5.2+)`);
   return new HostMaps(form, mem.npages, config.vcpus, c, mem.pageState);
+}
+
+/**
+ * The VM's view for the MMU-notifier model (MmuHost). A class, not an object literal: a literal with a
+ * getter and a method is kept in V8's dictionary mode, which made each `vm.mmuHost.*` read on the fault
+ * path a hash lookup.
+ */
+class VmMmuHost implements MmuHost {
+  readonly mmuEra: MmuBehaviour;
+  readonly pages: PageStates;
+  readonly npages: number;
+  readonly hvaBase = HVA_BASE;
+  thp: KvmHugepages | null = null;
+  zapSource: Uint8Array | null = null;
+  zapOp = 0;
+  onLock: ((sptes: number) => void) | null = null;
+  readonly kfn: X86KernelFns | null;
+
+  constructor(
+    readonly mmu: KvmMmuNotifier,
+    era: EraConfig,
+    mem: GuestMemory,
+    private readonly vmOf: () => KvmVm,
+  ) {
+    this.mmuEra = era.mmu;
+    this.pages = mem.pageState;
+    this.npages = mem.npages;
+    this.kfn = era.kfn;
+  }
+
+  get mmuTrace(): ((tp: number, start: number, end: number) => void) | null {
+    return this.vmOf().hooks.mmuTrace ?? null;
+  }
+
+  mmuWarn(message: string): void {
+    const vm = this.vmOf();
+    vm.hooks.warn?.(vm.vcpus[0]!, message);
+  }
 }
 
 /** Where the VMM mapped guest RAM in its address space. */
