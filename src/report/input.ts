@@ -67,11 +67,11 @@ export type CompareInput = z.output<typeof CompareSchema>;
 
 const latency = z.object({
   count: z.number(),
-  mean_us: z.number(),
-  p50_us: z.number(),
-  p95_us: z.number(),
-  p99_us: z.number(),
-  max_us: z.number(),
+  mean_us: z.number().nullable(),
+  p50_us: z.number().nullable(),
+  p95_us: z.number().nullable(),
+  p99_us: z.number().nullable(),
+  max_us: z.number().nullable(),
 });
 const vcpuTime = z.record(z.string(), z.number());
 const part = z.object({

@@ -55,13 +55,13 @@ export const COMPARE_METRICS: readonly CompareMetric[] = [
   {
     key: 'page_ready_p50',
     label: 'page-ready latency p50 µs',
-    get: (m) => (m.total.page_ready.count > 0 ? m.total.page_ready.p50_us : Number.NaN),
+    get: (m) => m.total.page_ready.p50_us ?? Number.NaN,
     digits: 1,
   },
   {
     key: 'page_ready_p99',
     label: 'page-ready latency p99 µs',
-    get: (m) => (m.total.page_ready.count > 0 ? m.total.page_ready.p99_us : Number.NaN),
+    get: (m) => m.total.page_ready.p99_us ?? Number.NaN,
     digits: 1,
   },
   {

@@ -234,13 +234,14 @@ export function collectRaw(sim: SimState, t: number): Float64Array[] {
   });
 }
 
+/** A latency distribution; with no samples (count 0, e.g. sync mode's page-ready) every figure is null. */
 export interface Latency {
   count: number;
-  mean_us: number;
-  p50_us: number;
-  p95_us: number;
-  p99_us: number;
-  max_us: number;
+  mean_us: number | null;
+  p50_us: number | null;
+  p95_us: number | null;
+  p99_us: number | null;
+  max_us: number | null;
 }
 
 export interface Metrics {
@@ -487,6 +488,8 @@ const MIB_PAGES = 256;
 
 function latency(h: LogHistogram): Latency {
   const us = (ns: number) => r3(ns / 1000);
+  if (h.count === 0)
+    return { count: 0, mean_us: null, p50_us: null, p95_us: null, p99_us: null, max_us: null };
   return {
     count: h.count,
     mean_us: us(h.mean()),

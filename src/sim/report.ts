@@ -19,7 +19,8 @@ export function alignTable(rows: readonly (readonly string[])[]): string {
 const fx = (x: number, d = 0): string =>
   x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-const us = (x: number): string => (x >= 1000 ? `${fx(x / 1000, 2)} ms` : `${fx(x, 1)} µs`);
+const us = (x: number | null): string =>
+  x === null ? '–' : x >= 1000 ? `${fx(x / 1000, 2)} ms` : `${fx(x, 1)} µs`;
 
 interface Row {
   label: string;
