@@ -62,10 +62,11 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
   o[keys.at(-1)!] = value;
 }
 
-function getPath(obj: unknown, path: string): number {
+/** A metric of the run's JSON: a number, or null where the run has nothing to measure (as `kvmsim sweep`). */
+function getPath(obj: unknown, path: string): number | null {
   let o = obj;
   for (const k of steps(path)) o = (o as Record<string, unknown> | undefined)?.[k];
-  if (typeof o !== 'number') throw new Error(`metric ${path}: not a number in the run's JSON`);
+  if (typeof o !== 'number' && o !== null) throw new Error(`metric ${path}: not a number in the run's JSON`);
   return o;
 }
 
@@ -82,6 +83,7 @@ async function kvmsim(args: string[]): Promise<string> {
 }
 
 const csvCell = (v: unknown): string => {
+  if (v === null || v === undefined) return ''; // as `kvmsim sweep` writes a null
   const s = String(v);
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 };
@@ -109,10 +111,10 @@ export async function makeFixture(dir: string, opts: FixtureOptions = DEFAULT_FI
       for (const [path, value] of Object.entries(point)) setPath(scenario, path, value);
       const file = join(tmp, `point-${pointIndex}.yaml`);
       writeFileSync(file, stringify(scenario));
-      const perSeed: Record<string, number>[] = [];
+      const perSeed: Record<string, number | null>[] = [];
       for (const seed of opts.seeds) {
         const run = JSON.parse(await kvmsim(['run', file, '--json', '--seed', String(seed)]));
-        const metrics: Record<string, number> = {};
+        const metrics: Record<string, number | null> = {};
         for (const m of opts.metrics) metrics[m] = getPath(run, m);
         perSeed.push(metrics);
         jsonl.push(JSON.stringify({ pointIndex, point, seed, metrics }));
@@ -122,10 +124,16 @@ export async function makeFixture(dir: string, opts: FixtureOptions = DEFAULT_FI
             .join(','),
         );
       }
-      const mean: Record<string, number> = {};
-      const ci95: Record<string, [number, number]> = {};
+      const mean: Record<string, number | null> = {};
+      const ci95: Record<string, [number, number] | null> = {};
       for (const m of opts.metrics) {
-        const s = summarize(perSeed.map((x) => x[m]!));
+        const values = perSeed.map((x) => x[m]).filter((v): v is number => typeof v === 'number');
+        if (values.length === 0) {
+          mean[m] = null;
+          ci95[m] = null;
+          continue;
+        }
+        const s = summarize(values);
         mean[m] = s.mean;
         ci95[m] = [s.mean - s.ci95, s.mean + s.ci95];
       }
