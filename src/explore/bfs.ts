@@ -16,7 +16,9 @@ import { buildTrace } from './trace.ts';
  * inside a step (`apply` returning a name) are reported as soon as the step runs.
  *
  * Per transition the hot loop allocates nothing: copy the expanded state into a scratch state, apply the
- * step, encode into a reusable buffer, probe the table.
+ * step, encode into a reusable buffer, probe the table. A model with `restore` is stepped in place
+ * instead: one working state is restored to the expanded state before each step (and to the next
+ * expanded state), which costs only the parts that differ.
  */
 export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S> {
   const words = model.stateWords;
@@ -26,7 +28,8 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
   const cur = new Int32Array(words);
   const steps = new Int32Array(Math.max(1, model.stepCount));
   const base = model.initial();
-  const next = model.initial();
+  const restore = model.restore?.bind(model);
+  const scratch = restore === undefined ? model.initial() : base;
   const progressEvery = options.progressEvery ?? 0x10000;
   const onProgress = options.onProgress;
   const keep = options.traceStates ?? 'all';
@@ -44,7 +47,8 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       levelEnd = set.size;
     }
     set.read(i, cur);
-    model.decode(cur, 0, base);
+    if (restore !== undefined) restore(base, cur, 0);
+    else model.decode(cur, 0, base);
     const bad = model.invariant(base);
     if (bad !== null) {
       const stats = store.stats(transitions, i, maxDepth);
@@ -65,7 +69,11 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
     }
     for (let k = 0; k < n; k++) {
       const step = steps[k];
-      model.copy(base, next);
+      let next = base;
+      if (restore === undefined) {
+        next = scratch;
+        model.copy(base, next);
+      } else if (k > 0) restore(base, cur, 0);
       const failed = model.apply(next, step);
       transitions++;
       if (failed !== null) {
