@@ -160,16 +160,36 @@ const gfnScratch = new Float64Array(ASYNC_PF_PER_VCPU);
 /** The low and high words of the last MSR value split by msrWords. */
 let msrLo = 0;
 let msrHi = 0;
-let msrLast = 0n;
+/** The last two values split (an encode splits MSR_KVM_ASYNC_PF_EN's, then MSR_KVM_ASYNC_PF_INT's). */
+let msrA = 0n;
+let msrALo = 0;
+let msrAHi = 0;
+let msrB = 0n;
+let msrBLo = 0;
+let msrBHi = 0;
 /**
  * Splits a 64-bit MSR value into msrLo/msrHi (as int32). BigInt arithmetic allocates, and every encode
- * writes the same few values, so the last split is remembered.
+ * writes the same few values, so the last two splits are remembered.
  */
 function msrWords(v: bigint): void {
-  if (v === msrLast) return;
+  if (v === msrA) {
+    msrLo = msrALo;
+    msrHi = msrAHi;
+    return;
+  }
+  if (v === msrB) {
+    msrLo = msrBLo;
+    msrHi = msrBHi;
+    return;
+  }
   msrLo = Number(v & 0xffffffffn) | 0;
   msrHi = Number(v >> 32n) | 0;
-  msrLast = v;
+  msrB = msrA;
+  msrBLo = msrALo;
+  msrBHi = msrAHi;
+  msrA = v;
+  msrALo = msrLo;
+  msrAHi = msrHi;
 }
 
 /** BigInts of 32-bit MSR words already built by decodeVcpu (hi = 0): decoding writes the same few values. */
