@@ -108,7 +108,7 @@ export function checkLiveness(
   parent.push(-1);
   parentStep.push(-1);
   for (let i = 0; i < set.size; i++) {
-    model.decode(set.arena, i * W, base);
+    model.decode(set.chunkOf(i), set.offsetOf(i), base);
     fact.push(facts(base));
     const n = model.enabled(base, steps);
     for (let k = 0; k < n; k++) {

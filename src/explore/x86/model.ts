@@ -117,7 +117,8 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
       s.world.encode(out);
       // The words this world is now (restore's starting point), before canonicalization.
       const c = s.cache;
-      for (let i = 0; i < words; i++) c[i] = out[i]!;
+      if (out.length === words) c.set(out);
+      else for (let i = 0; i < words; i++) c[i] = out[i]!;
       s.cacheValid = true;
       if (symmetry !== null) symmetry.canonicalize(s.world, out);
       if (vcpuSymmetry !== null) vcpuSymmetry.canonicalize(out);
