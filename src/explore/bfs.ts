@@ -2,6 +2,7 @@ import type { Model } from './model.ts';
 import type { SearchOptions, SearchResult } from './search_types.ts';
 import { STORE_FULL, StateStore } from './state_store.ts';
 import { buildTrace } from './trace.ts';
+import { VisitedSet } from './visited_set.ts';
 
 /**
  * Breadth-first search: the first failure it reports is at the least depth, so its counterexample is a
@@ -24,6 +25,7 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
   const words = model.stateWords;
   const store = new StateStore(words, model.stepCount, options, model.components);
   const set = store.set;
+  const arena = set instanceof VisitedSet ? set : null;
   const buf = new Int32Array(words);
   const cur = new Int32Array(words);
   const steps = new Int32Array(Math.max(1, model.stepCount));
@@ -46,9 +48,15 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       depth++;
       levelEnd = set.size;
     }
-    set.read(i, cur);
-    if (restore !== undefined) restore(base, cur, 0);
-    else model.decode(cur, 0, base);
+    // The expanded state's words: in place in the arena when its chunks hold them (they never move).
+    let src: Int32Array = cur;
+    let at = 0;
+    if (arena !== null) {
+      src = arena.chunkOf(i);
+      at = arena.offsetOf(i);
+    } else set.read(i, cur);
+    if (restore !== undefined) restore(base, src, at);
+    else model.decode(src, at, base);
     const bad = model.invariant(base);
     if (bad !== null) {
       const stats = store.stats(transitions, i, maxDepth);
@@ -73,7 +81,7 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       if (restore === undefined) {
         next = scratch;
         model.copy(base, next);
-      } else if (k > 0) restore(base, cur, 0);
+      } else if (k > 0) restore(base, src, at);
       const failed = model.apply(next, step);
       transitions++;
       if (failed !== null) {
