@@ -41,6 +41,8 @@ export interface X86Model extends Model<X86State> {
   readonly por: boolean;
   /** Encodes without the symmetry canonicalization (for the liveness pass and replay checks). */
   encodeRaw(s: X86State, out: Int32Array): void;
+  /** Model.restore: decodes only the parts of the world that differ from the words it holds. */
+  restore(into: X86State, words: Int32Array, offset: number): void;
 }
 
 export interface X86ModelOptions {
