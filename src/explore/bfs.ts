@@ -2,6 +2,7 @@ import type { Model } from './model.ts';
 import type { SearchOptions, SearchResult } from './search_types.ts';
 import { STORE_FULL, StateStore } from './state_store.ts';
 import { buildTrace } from './trace.ts';
+import { VisitedSet } from './visited_set.ts';
 
 /**
  * Breadth-first search: the first failure it reports is at the least depth, so its counterexample is a
@@ -16,17 +17,21 @@ import { buildTrace } from './trace.ts';
  * inside a step (`apply` returning a name) are reported as soon as the step runs.
  *
  * Per transition the hot loop allocates nothing: copy the expanded state into a scratch state, apply the
- * step, encode into a reusable buffer, probe the table.
+ * step, encode into a reusable buffer, probe the table. A model with `restore` is stepped in place
+ * instead: one working state is restored to the expanded state before each step (and to the next
+ * expanded state), which costs only the parts that differ.
  */
 export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S> {
   const words = model.stateWords;
   const store = new StateStore(words, model.stepCount, options, model.components);
   const set = store.set;
+  const arena = set instanceof VisitedSet ? set : null;
   const buf = new Int32Array(words);
   const cur = new Int32Array(words);
   const steps = new Int32Array(Math.max(1, model.stepCount));
   const base = model.initial();
-  const next = model.initial();
+  const restore = model.restore?.bind(model);
+  const scratch = restore === undefined ? model.initial() : base;
   const progressEvery = options.progressEvery ?? 0x10000;
   const onProgress = options.onProgress;
   const keep = options.traceStates ?? 'all';
@@ -43,8 +48,15 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
       depth++;
       levelEnd = set.size;
     }
-    set.read(i, cur);
-    model.decode(cur, 0, base);
+    // The expanded state's words: in place in the arena when its chunks hold them (they never move).
+    let src: Int32Array = cur;
+    let at = 0;
+    if (arena !== null) {
+      src = arena.chunkOf(i);
+      at = arena.offsetOf(i);
+    } else set.read(i, cur);
+    if (restore !== undefined) restore(base, src, at);
+    else model.decode(src, at, base);
     const bad = model.invariant(base);
     if (bad !== null) {
       const stats = store.stats(transitions, i, maxDepth);
@@ -65,7 +77,11 @@ export function bfs<S>(model: Model<S>, options: SearchOptions): SearchResult<S>
     }
     for (let k = 0; k < n; k++) {
       const step = steps[k];
-      model.copy(base, next);
+      let next = base;
+      if (restore === undefined) {
+        next = scratch;
+        model.copy(base, next);
+      } else if (k > 0) restore(base, src, at);
       const failed = model.apply(next, step);
       transitions++;
       if (failed !== null) {

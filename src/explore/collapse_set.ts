@@ -101,13 +101,14 @@ export class CollapseSet {
 
   /** Writes state `index`'s encoding into `out[0 .. words)`. */
   read(index: number, out: Int32Array): void {
-    const v = this.vectors.arena;
-    const base = index * this.ids.length;
+    const v = this.vectors.chunkOf(index);
+    const base = this.vectors.offsetOf(index);
     for (let c = 0; c < this.ids.length; c++) {
       const t = this.tables[this.tableOf[c]!]!;
       const len = this.lens[c]!;
-      const from = v[base + c]! * len;
-      const a = t.arena;
+      const id = v[base + c]!;
+      const a = t.chunkOf(id);
+      const from = t.offsetOf(id);
       const at = this.starts[c]!;
       for (let j = 0; j < len; j++) out[at + j] = a[from + j]!;
     }

@@ -43,6 +43,13 @@ export interface Model<S> {
   encode(s: S, out: Int32Array): void;
   /** Overwrites `into` with the state encoded at `words[offset .. offset + stateWords)`. */
   decode(words: Int32Array, offset: number, into: S): void;
+  /**
+   * Optional: what `decode` does, for a working state the engine only decodes into, steps and encodes.
+   * The model may skip the parts `into` already holds (it knows what it last decoded or encoded), so
+   * restoring the expanded state after a step costs what the step changed. Without it the engine copies
+   * the expanded state into a scratch state before each step.
+   */
+  restore?(into: S, words: Int32Array, offset: number): void;
 
   /** Writes the ids of the steps enabled in `s` into `out` (length >= stepCount); returns how many. */
   enabled(s: S, out: Int32Array): number;

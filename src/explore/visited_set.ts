@@ -14,10 +14,13 @@ const MAX_LOAD_DEN = 4;
  * The set of visited states: no JS object or string per state.
  *
  * Layout:
- * - `arena`: an Int32Array holding every stored encoding back to back, in discovery order. State i
- *   occupies words [i * words, (i + 1) * words). Since the encoding length is fixed, the state index is
- *   the arena offset divided by the stride, so the table stores indices (32 bits whatever the arena's
- *   size) and the arena doubles as the BFS queue.
+ * - the arena: every stored encoding back to back, in discovery order, so the state index is the
+ *   position divided by the stride: the table stores indices (32 bits whatever the arena's size) and the
+ *   arena doubles as the BFS queue. It is held in chunks that are never moved: chunk 0 holds the first
+ *   `capacity` states of the initial capacity, and each `grow()` adds a chunk as large as everything
+ *   before it (so the capacity doubles, as one reallocated array would, but nothing is copied and only
+ *   the new half is allocated). State i of chunk k sits at words [(i - chunkStart(k)) * words, ...) of
+ *   it; `chunkOf` and `offsetOf` locate a state.
  * - `table`: open addressing with linear probing over a power-of-two number of slots, each two int32s:
  *   the state's 32-bit hash and `index + 1` (0 = empty). Keeping the hash beside the index costs 4 bytes
  *   a slot but pays twice: a probe that meets another state compares hashes in the same cache line
@@ -31,12 +34,16 @@ const MAX_LOAD_DEN = 4;
 export class VisitedSet {
   /** Encoding length in 32-bit words. */
   readonly words: number;
-  /** Stored encodings; reallocated by `grow()`, so re-read it after growing. */
-  arena: Int32Array;
   /** Number of stored states. */
   size = 0;
   /** States storable before the next `grow()`. */
   capacity: number;
+  /** The arena's chunks (see the class comment); chunk k ≥ 1 starts at state first · 2^(k-1). */
+  private readonly chunks: Int32Array[] = [];
+  /** The first state of each chunk. */
+  private readonly starts: number[] = [0];
+  /** States in chunk 0 (the initial capacity). */
+  private readonly first: number;
   private table: Int32Array;
   /** Slot mask (slots - 1). */
   private mask: number;
@@ -52,9 +59,25 @@ export class VisitedSet {
     while ((slots / MAX_LOAD_DEN) * MAX_LOAD_NUM < initialCapacity && slots < VISITED_MAX_STATES) slots *= 2;
     this.mask = slots - 1;
     this.capacity = (slots / MAX_LOAD_DEN) * MAX_LOAD_NUM;
+    this.first = this.capacity;
     this.room = this.capacity;
-    this.arena = new Int32Array(this.capacity * words);
+    this.chunks.push(new Int32Array(this.capacity * words));
     this.table = new Int32Array(slots * 2);
+  }
+
+  /** The chunk number holding state `index`. */
+  private chunkNo(index: number): number {
+    return index < this.first ? 0 : 32 - Math.clz32((index / this.first) | 0);
+  }
+
+  /** The arena chunk holding state `index` (its words start at `offsetOf(index)` in it). */
+  chunkOf(index: number): Int32Array {
+    return this.chunks[this.chunkNo(index)]!;
+  }
+
+  /** Where state `index`'s words start in `chunkOf(index)`. */
+  offsetOf(index: number): number {
+    return (index - this.starts[this.chunkNo(index)]!) * this.words;
   }
 
   /**
@@ -68,7 +91,6 @@ export class VisitedSet {
   /** {@link findOrAdd} with the encoding's hash, `hashWords(buf, 0, words)`, already computed. */
   findOrAddHashed(buf: Int32Array, h: number): number {
     const w = this.words;
-    const arena = this.arena;
     const table = this.table;
     const mask = this.mask;
     let slot = h & mask;
@@ -76,17 +98,20 @@ export class VisitedSet {
       const e = table[2 * slot + 1];
       if (e === 0) break;
       if (table[2 * slot] === h) {
-        const off = (e - 1) * w;
+        const a = this.chunkOf(e - 1);
+        const off = this.offsetOf(e - 1);
         let j = 0;
-        while (j < w && arena[off + j] === buf[j]) j++;
+        while (j < w && a[off + j] === buf[j]) j++;
         if (j === w) return -e;
       }
       slot = (slot + 1) & mask;
     }
     const index = this.size;
     if (index === this.room) return VISITED_FULL;
-    const at = index * w;
-    for (let j = 0; j < w; j++) arena[at + j] = buf[j];
+    const a = this.chunkOf(index);
+    const at = this.offsetOf(index);
+    if (buf.length === w) a.set(buf, at);
+    else for (let j = 0; j < w; j++) a[at + j] = buf[j]!;
     table[2 * slot] = h;
     table[2 * slot + 1] = index + 1;
     this.size = index + 1;
@@ -101,9 +126,10 @@ export class VisitedSet {
       const e = this.table[2 * slot + 1];
       if (e === 0) return false;
       if (this.table[2 * slot] !== h) continue;
-      const off = (e - 1) * w;
+      const a = this.chunkOf(e - 1);
+      const off = this.offsetOf(e - 1);
       let j = 0;
-      while (j < w && this.arena[off + j] === buf[j]) j++;
+      while (j < w && a[off + j] === buf[j]) j++;
       if (j === w) return true;
     }
   }
@@ -116,13 +142,16 @@ export class VisitedSet {
 
   /** Copies state `index`'s encoding into `out[0 .. words)`. */
   read(index: number, out: Int32Array): void {
-    const at = index * this.words;
-    for (let j = 0; j < this.words; j++) out[j] = this.arena[at + j];
+    const a = this.chunkOf(index);
+    const at = this.offsetOf(index);
+    out.set(a.subarray(at, at + this.words));
   }
 
   /** Bytes currently allocated (arena + table). */
   get byteLength(): number {
-    return this.arena.byteLength + this.table.byteLength;
+    let b = this.table.byteLength;
+    for (const c of this.chunks) b += c.byteLength;
+    return b;
   }
 
   /** Bytes that would be allocated after one `grow()` (for budget checks before growing). */
@@ -131,17 +160,18 @@ export class VisitedSet {
   }
 
   /**
-   * Doubles the capacity. The arena is copied; table entries are re-inserted in old-table order. In a
-   * linear-probing table every cluster is contiguous and, within it, entries sit at or after their home
-   * slot, so this order writes the new table almost sequentially.
+   * Doubles the capacity: adds an arena chunk as large as the arena so far (nothing is copied), and
+   * re-inserts the table's entries in old-table order. In a linear-probing table every cluster is
+   * contiguous and, within it, entries sit at or after their home slot, so this order writes the new
+   * table almost sequentially.
    */
   grow(): void {
     const slots = (this.mask + 1) * 2;
     const cap = (slots / MAX_LOAD_DEN) * MAX_LOAD_NUM;
     if (cap > VISITED_MAX_STATES)
       throw new RangeError(`a visited set holds at most ${VISITED_MAX_STATES} states`);
-    const arena = new Int32Array(cap * this.words);
-    arena.set(this.arena.subarray(0, this.size * this.words));
+    this.chunks.push(new Int32Array((cap - this.capacity) * this.words));
+    this.starts.push(this.capacity);
     const old = this.table;
     const table = new Int32Array(slots * 2);
     const mask = slots - 1;
@@ -154,7 +184,6 @@ export class VisitedSet {
       table[2 * slot] = h;
       table[2 * slot + 1] = e;
     }
-    this.arena = arena;
     this.table = table;
     this.mask = mask;
     this.capacity = cap;

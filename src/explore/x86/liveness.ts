@@ -101,21 +101,23 @@ export function checkLiveness(
   const stepOf = new IntList();
   const buf = new Int32Array(W);
   const steps = new Int32Array(Math.max(1, model.stepCount));
+  // One working world, stepped in place and restored to the expanded state (X86World.restore).
   const base = model.initial();
-  const next = model.initial();
   model.encode(base, buf);
   set.findOrAdd(buf);
   parent.push(-1);
   parentStep.push(-1);
   for (let i = 0; i < set.size; i++) {
-    model.decode(set.arena, i * W, base);
+    const words = set.chunkOf(i);
+    const at = set.offsetOf(i);
+    model.restore(base, words, at);
     fact.push(facts(base));
     const n = model.enabled(base, steps);
     for (let k = 0; k < n; k++) {
       const step = steps[k]!;
-      model.copy(base, next);
-      model.apply(next, step);
-      model.encode(next, buf);
+      if (k > 0) model.restore(base, words, at);
+      model.apply(base, step);
+      model.encode(base, buf);
       let r = set.findOrAdd(buf);
       if (r === VISITED_FULL) {
         const lists = 4 * (parent.a.length + parentStep.a.length + fact.a.length + 3 * src.a.length);

@@ -4,7 +4,8 @@
 //
 // Restoring a stored state decodes its words into a world's real objects (src/host/x86/codec.ts, the guests'
 // codecs), so expanding a state costs one decode, not a replay from the initial state. copy() reuses the
-// words a world was decoded from when it has not changed since.
+// words a world was decoded from when it has not changed since, and restore() decodes only the parts of a
+// world that differ from the words it holds (X86World.restore).
 
 import { WORK_POOL_SIZE } from '../../host/x86/async_pf_work.ts';
 import { pendingSlots } from '../../host/x86/codec.ts';
@@ -20,7 +21,10 @@ import { TaskSymmetry } from './symmetry.ts';
 import { VcpuSymmetry } from './vcpu_symmetry.ts';
 import { X86World } from './world.ts';
 
-/** A world plus the words it was last decoded from (valid until a step changes it). */
+/**
+ * A world plus its encoding before canonicalization (the words it was last decoded from or encoded to;
+ * valid until a step changes it).
+ */
 export interface X86State {
   readonly world: X86World;
   readonly cache: Int32Array;
@@ -37,6 +41,8 @@ export interface X86Model extends Model<X86State> {
   readonly por: boolean;
   /** Encodes without the symmetry canonicalization (for the liveness pass and replay checks). */
   encodeRaw(s: X86State, out: Int32Array): void;
+  /** Model.restore: decodes only the parts of the world that differ from the words it holds. */
+  restore(into: X86State, words: Int32Array, offset: number): void;
 }
 
 export interface X86ModelOptions {
@@ -111,6 +117,11 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
     },
     encode(s, out) {
       s.world.encode(out);
+      // The words this world is now (restore's starting point), before canonicalization.
+      const c = s.cache;
+      if (out.length === words) c.set(out);
+      else for (let i = 0; i < words; i++) c[i] = out[i]!;
+      s.cacheValid = true;
       if (symmetry !== null) symmetry.canonicalize(s.world, out);
       if (vcpuSymmetry !== null) vcpuSymmetry.canonicalize(out);
     },
@@ -122,6 +133,10 @@ export function x86ExploreModel(cfg: ExploreWorldConfig, opts: X86ModelOptions =
       const c = into.cache;
       for (let i = 0; i < words; i++) c[i] = w[offset + i]!;
       into.cacheValid = true;
+    },
+    restore(s, w, offset) {
+      if (s.cacheValid) s.world.restore(w, offset, s.cache);
+      else model.decode(w, offset, s);
     },
     enabled(s, out) {
       if (por) {

@@ -6,7 +6,13 @@
 import { bugSet } from '../../host/x86/bugs.ts';
 import { decodeVcpu, encodeVcpu, restoreHvaCacheGeneration, vcpuWords } from '../../host/x86/codec.ts';
 import { decodeMmuCaches, encodeMmuCaches, mmuCachesWords } from '../../host/x86/mmu_caches_codec.ts';
-import { decodeMmu, encodeMmu, mmuWords } from '../../host/x86/mmu_codec.ts';
+import {
+  decodeFaultSnapshot,
+  decodeMmu,
+  encodeMmu,
+  mmuSnapshotWord,
+  mmuWords,
+} from '../../host/x86/mmu_codec.ts';
 import type { KvmVcpu } from '../../host/x86/vcpu.ts';
 import { createVm, type KvmVm } from '../../host/x86/vm.ts';
 import { host_page_evict, restorePageState } from '../../mem/page_state.ts';
@@ -58,6 +64,10 @@ export interface WorldOffsets {
   /** The memory caches (mmu_caches_codec.ts) and the pressure budget, with `mmu.caches`. */
   readonly caches: number;
   readonly env: number;
+  /** The map actor's words (map_actor.ts), when the world has one (else equal to `variant`). */
+  readonly maps: number;
+  /** Words of one vCPU's host part (vcpuWords). */
+  readonly vcpuWords: number;
   /** The variants' per-vCPU fields (Variant.state.vcpu), after everything else, and which they are. */
   readonly variant: number;
   readonly variantFields: readonly { readonly file: string; readonly field: string; readonly bits: number }[];
@@ -182,7 +192,14 @@ export class X86World {
       this.allocFailBudget = words[c]!;
     }
     for (const v of this.vm.vcpus) restoreHvaCacheGeneration(v, this.vm.mmu);
-    w = offset + o.env;
+    this.decodeEnv(words, offset);
+  }
+
+  /** The environment's words (budgets, SMM, hotplug, the map actor) and the variants' fields. */
+  private decodeEnv(words: Int32Array, offset: number): void {
+    const o = this.offsets;
+    const l = this.layout;
+    let w = offset + o.env;
     for (let i = 0; i < this.env.length; i++) this.env[i] = words[w++]!;
     for (const v of this.vm.vcpus) {
       const word = words[w++]!;
@@ -195,6 +212,64 @@ export class X86World {
     if (o.variantFields.length > 0)
       decodeVariantState(this.vm.vcpus, o.variantFields, words, offset + o.variant);
   }
+
+  /**
+   * Makes this world the one encoded at words[offset ..], given that it is now the world whose encoding
+   * (not canonicalized) is `held`; updates `held` to those words. The same world as `decode` gives, but
+   * only the parts whose words differ are decoded: each vCPU's host part, each tracked guest-memory word,
+   * the guest and the environment. A difference in the parts other parts' decoding reads (pages, the
+   * notifier side, the memory caches, the map actor's pages) decodes everything, as `decode` does.
+   *
+   * Why this is the same world: a part whose words are equal is a part that behaves the same (the
+   * encoding is canonical, which the visited set already relies on), and decoding it again would write
+   * back what the encoding determines. The explorer keeps one working world per search: it steps it,
+   * encodes the successor and restores the expanded state with this, so a step costs the decoding of
+   * the one or two parts it changed instead of a whole world.
+   */
+  restore(words: Int32Array, offset: number, held: Int32Array): void {
+    const o = this.offsets;
+    const l = this.layout;
+    if (
+      !sameWords(words, offset + o.pages, held, o.pages, o.env - o.pages) ||
+      (this.maps !== null && !sameWords(words, offset + o.maps, held, o.maps, o.variant - o.maps))
+    ) {
+      this.decode(words, offset);
+      for (let i = 0; i < o.words; i++) held[i] = words[offset + i]!;
+      return;
+    }
+    const vw = o.vcpuWords;
+    const mem = this.vm.mem;
+    for (let v = 0, at = o.host; v < l.vcpus; v++, at += vw) {
+      if (sameWords(words, offset + at, held, at, vw)) continue;
+      const vcpu = this.vm.vcpus[v]!;
+      decodeVcpu(words, offset + at, l.bounds, vcpu, mem);
+      // The parts decodeMmu writes for a vCPU (the notifier side's words are equal, so not decoded).
+      if (l.cfg.mmu !== undefined)
+        decodeFaultSnapshot(this.vm, v, words[offset + o.mmu + mmuSnapshotWord(v)]!);
+      restoreHvaCacheGeneration(vcpu, this.vm.mmu);
+      for (let i = at; i < at + vw; i++) held[i] = words[offset + i]!;
+    }
+    for (let k = 0, at = o.mem; k < o.watched.length; k++, at++) {
+      const x = words[offset + at]!;
+      if (x === held[at]) continue;
+      mem.writeU32(o.watched[k]!, x >>> 0);
+      held[at] = x;
+    }
+    if (!sameWords(words, offset + o.guest, held, o.guest, o.mem - o.guest)) {
+      this.guest.decode(words, offset + o.guest);
+      for (let i = o.guest; i < o.mem; i++) held[i] = words[offset + i]!;
+    }
+    if (!sameWords(words, offset + o.env, held, o.env, o.words - o.env)) {
+      this.decodeEnv(words, offset);
+      for (let i = o.env; i < o.words; i++) held[i] = words[offset + i]!;
+    }
+  }
+}
+
+/** Whether a[ao .. ao + n) equals b[bo .. bo + n). */
+function sameWords(a: Int32Array, ao: number, b: Int32Array, bo: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
 }
 
 /**
@@ -262,12 +337,8 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
   const mmu = pages + l.pages.length;
   const caches = mmu + (l.cfg.mmu !== undefined ? mmuWords(l.vcpus) : 0);
   const env = caches + (l.cfg.mmu?.caches === true ? mmuCachesWords(l.vcpus) + 1 : 0);
-  const words =
-    env +
-    ENV_KINDS.length +
-    2 * l.vcpus +
-    (l.cfg.mmu !== undefined ? 1 : 0) +
-    (l.cfg.maps !== undefined ? mapWords(l.cfg.maps, l.pages, l.vcpus) : 0);
+  const maps = env + ENV_KINDS.length + 2 * l.vcpus + (l.cfg.mmu !== undefined ? 1 : 0);
+  const words = maps + (l.cfg.maps !== undefined ? mapWords(l.cfg.maps, l.pages, l.vcpus) : 0);
   const variantFields = l.variants.vcpuState;
   const total = words + l.vcpus * variantFields.length;
   const parts = [host];
@@ -283,6 +354,8 @@ function worldOffsets(l: WorldLayout, g: GuestAdapter): WorldOffsets {
     mmu,
     caches,
     env,
+    maps,
+    vcpuWords: vcpuWords(l.bounds),
     variant: words,
     variantFields,
     words: total,

@@ -160,16 +160,33 @@ const gfnScratch = new Float64Array(ASYNC_PF_PER_VCPU);
 /** The low and high words of the last MSR value split by msrWords. */
 let msrLo = 0;
 let msrHi = 0;
-let msrLast = 0n;
+/**
+ * The last MSR_SPLITS values split, round robin: an encode splits each vCPU's MSR_KVM_ASYNC_PF_EN (one
+ * APF area per CPU) and MSR_KVM_ASYNC_PF_INT in turn, so a one-entry memory missed on every call.
+ */
+const MSR_SPLITS = 8;
+const msrKeys: bigint[] = new Array<bigint>(MSR_SPLITS).fill(0n);
+const msrLos = new Int32Array(MSR_SPLITS);
+const msrHis = new Int32Array(MSR_SPLITS);
+let msrNext = 0;
 /**
  * Splits a 64-bit MSR value into msrLo/msrHi (as int32). BigInt arithmetic allocates, and every encode
- * writes the same few values, so the last split is remembered.
+ * writes the same few values, so the last splits are remembered.
  */
 function msrWords(v: bigint): void {
-  if (v === msrLast) return;
+  for (let i = 0; i < MSR_SPLITS; i++) {
+    if (msrKeys[i] === v) {
+      msrLo = msrLos[i]!;
+      msrHi = msrHis[i]!;
+      return;
+    }
+  }
   msrLo = Number(v & 0xffffffffn) | 0;
   msrHi = Number(v >> 32n) | 0;
-  msrLast = v;
+  msrKeys[msrNext] = v;
+  msrLos[msrNext] = msrLo;
+  msrHis[msrNext] = msrHi;
+  msrNext = (msrNext + 1) % MSR_SPLITS;
 }
 
 /** BigInts of 32-bit MSR words already built by decodeVcpu (hi = 0): decoding writes the same few values. */

@@ -62,9 +62,17 @@ export function decodeMmu(vm: KvmVm, words: Int32Array, w: number): number {
     mm.start[t] = words[w++]!;
     mm.end[t] = words[w++]!;
   }
-  for (let i = 0; i < vm.vcpus.length; i++) {
-    const changed = words[w++]!;
-    vm.vcpus[i]!.mmu_fault_seq = snapshotLive(vm, i) ? seq - changed : 0;
-  }
+  for (let i = 0; i < vm.vcpus.length; i++) decodeFaultSnapshot(vm, i, words[w++]!);
   return w;
+}
+
+/** Where vCPU i's "changed since" word sits in the encoding (from its start). */
+export const mmuSnapshotWord = (i: number): number => FIXED + 4 * MAX_MM_OPS + i;
+
+/**
+ * vCPU i's seq snapshot from its "changed since" word, against the VM's current seq: after that vCPU is
+ * decoded (its fault flags say whether the snapshot is live).
+ */
+export function decodeFaultSnapshot(vm: KvmVm, i: number, changed: number): void {
+  vm.vcpus[i]!.mmu_fault_seq = snapshotLive(vm, i) ? vm.mmu.mmu_invalidate_seq - changed : 0;
 }
