@@ -6,6 +6,9 @@
 // a fault is counted when it is submitted, as the simulator counts them.
 //
 //   node queue.cjs FAULTS   prints {"faults": …, "cpuS": …}
+//
+// test/bench/sim_speed_queue.test.ts checks it against the machine-repairman closed form, as
+// test/sim/calibration.test.ts checks the simulator: the same queue, so the ratio measures the protocol.
 import { compileDist } from '../../src/sim/engine/dist.ts';
 import { EventHeap } from '../../src/sim/engine/heap.ts';
 import { xoshiro128Stream } from '../../src/sim/engine/rng.ts';
@@ -16,7 +19,8 @@ const P_FAULT = 0.25;
 const EV_THINK = 0;
 const EV_IO = 1;
 
-function run(maxFaults: number): number {
+/** Runs the queue until `maxFaults` faults were submitted; returns them and the virtual time (ns) it took. */
+export function runQueue(maxFaults: number): { faults: number; simNs: number } {
   const heap = new EventHeap(64);
   const burst = compileDist({ dist: 'exponential', mean: 100_000 });
   const swap = new SwapDevice(
@@ -32,9 +36,10 @@ function run(maxFaults: number): number {
     heap.push(now + swap.serviceTime(), (src << 1) | EV_IO);
   };
   for (let i = 0; i < SOURCES; i++) heap.push(burst.sample(rngs[i]!), (i << 1) | EV_THINK);
+  let now = 0;
   while (faults < maxFaults) {
     const p = heap.pop();
-    const now = heap.lastTime;
+    now = heap.lastTime;
     const src = p >> 1;
     if ((p & 1) === EV_THINK) {
       const rng = rngs[src]!;
@@ -50,11 +55,13 @@ function run(maxFaults: number): number {
       heap.push(now + burst.sample(rngs[src]!), (src << 1) | EV_THINK);
     }
   }
-  return faults;
+  return { faults, simNs: now };
 }
 
-const n = Number(process.argv[2]);
-const c0 = process.cpuUsage();
-const faults = run(n);
-const c = process.cpuUsage(c0);
-process.stdout.write(`${JSON.stringify({ faults, cpuS: (c.user + c.system) / 1e6 })}\n`);
+// As a script (the bench runs its bundle with the fault count): one timed run.
+if (process.argv[1] !== undefined && /queue\.(c?js|ts)$/.test(process.argv[1])) {
+  const c0 = process.cpuUsage();
+  const { faults } = runQueue(Number(process.argv[2]));
+  const c = process.cpuUsage(c0);
+  process.stdout.write(`${JSON.stringify({ faults, cpuS: (c.user + c.system) / 1e6 })}\n`);
+}

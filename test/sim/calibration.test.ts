@@ -9,30 +9,9 @@ import { test } from 'node:test';
 import { loadSimScenario, withMode } from '../../src/sim/load_sim.ts';
 import { runSimulation } from '../../src/sim/run.ts';
 import type { ApfMode } from '../../src/sim/schema.ts';
+import { repairman } from './repairman.ts';
 
 const file = join(import.meta.dirname, '../../examples/sim/calibration.yaml');
-
-/** Steady state of M/M/c//N: throughput (1/s), utilization per channel, mean number waiting. */
-function repairman(n: number, c: number, lambda: number, mu: number) {
-  const r = lambda / mu;
-  const w: number[] = [];
-  let binom = 1; // C(n, k)
-  let fact = 1; // k!
-  for (let k = 0; k <= n; k++) {
-    if (k > 0) {
-      binom = (binom * (n - k + 1)) / k;
-      fact *= k;
-    }
-    let cFact = 1;
-    for (let i = 2; i <= c; i++) cFact *= i;
-    w.push(k <= c ? binom * r ** k : ((binom * fact) / (cFact * c ** (k - c))) * r ** k);
-  }
-  const z = w.reduce((a, b) => a + b, 0);
-  const p = w.map((x) => x / z);
-  const busy = p.reduce((a, pk, k) => a + pk * Math.min(k, c), 0);
-  const lq = p.reduce((a, pk, k) => a + pk * Math.max(0, k - c), 0);
-  return { throughput: busy * mu, utilization: busy / c, lq };
-}
 
 for (const mode of ['interrupt', 'sync'] as ApfMode[]) {
   test(`calibration (${mode}): the simulator reproduces the machine-repairman closed form`, () => {
