@@ -7,8 +7,8 @@ import { BITSTATE_MAX_BITS, BITSTATE_MIN_BITS } from '../explore/bitstate.ts';
 import type { ExploreOutcome } from '../explore/x86/run.ts';
 import { UsageError } from '../scenario/usage_error.ts';
 import { DEFAULT_MAX_TIME, deadline, parseMaxTime } from './budget_flags.ts';
-import { budgetName, exploreJsonLine } from './explore_json.ts';
-import { openOutput } from './output_file.ts';
+import { budgetName, counterexampleJson, exploreJsonLine } from './explore_json.ts';
+import { type OutputFile, openOutput } from './output_file.ts';
 import { collect, VARIANT_HELP, variantFiles } from './scenario_flags.ts';
 
 export const EXIT_OK = 0;
@@ -155,10 +155,7 @@ export function register(program: Command): void {
           timing,
           shouldStop: deadline(maxTimeMs),
         });
-        if (s390Save && r.saved) {
-          s390Save.write(`${JSON.stringify(r.saved, null, 1)}\n`);
-          s390Save.commit();
-        } else s390Save?.abort();
+        saveIfFound(s390Save, r.saved);
         process.stdout.write(r.text);
         process.exitCode = r.exitCode;
         return;
@@ -216,10 +213,7 @@ export function register(program: Command): void {
           deadline: Date.now() + maxTimeMs,
           json: flags.json === true,
         });
-        if (saveOut && r.saved) {
-          saveOut.write(`${JSON.stringify(r.saved, null, 1)}\n`);
-          saveOut.commit();
-        } else saveOut?.abort();
+        saveIfFound(saveOut, r.saved);
         process.stdout.write(r.text);
         process.exitCode = r.exitCode;
         return;
@@ -258,10 +252,7 @@ export function register(program: Command): void {
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       const cx = outcome.counterexample;
       const rep = cx ? replay(config, cx) : null;
-      if (cx && rep && saveOut) {
-        saveOut.write(`${JSON.stringify(saveCounterexample(raw, rep, cx), null, 1)}\n`);
-        saveOut.commit();
-      } else saveOut?.abort();
+      saveIfFound(saveOut, cx && rep ? saveCounterexample(raw, rep, cx) : null);
       const budget = budgetName(outcome.budgetReason);
       if (flags.json) {
         process.stdout.write(
@@ -272,15 +263,7 @@ export function register(program: Command): void {
             ...(variantNames.length > 0 ? { variants: variantNames } : {}),
             verdict: outcome.verdict,
             ...(budget ? { budget } : {}),
-            ...(cx && rep
-              ? {
-                  property: cx.property,
-                  kind: cx.kind,
-                  ...(cx.detail ? { detail: cx.detail } : {}),
-                  steps: rep.steps.slice(0, cx.steps.length).map((s) => s.label),
-                  loop: rep.steps.slice(cx.steps.length).map((s) => s.label),
-                }
-              : {}),
+            ...(cx && rep ? counterexampleJson(cx, rep) : {}),
             stats: {
               ...outcome.safety,
               stateWords: outcome.stateWords,
@@ -327,4 +310,15 @@ export function register(program: Command): void {
             ? EXIT_COUNTEREXAMPLE
             : EXIT_BUDGET;
     });
+}
+
+/** --save: the counterexample found, written atomically; with none, the output file is not created. */
+function saveIfFound(out: OutputFile | null, saved: unknown): void {
+  if (out === null) return;
+  if (saved === null || saved === undefined) {
+    out.abort();
+    return;
+  }
+  out.write(`${JSON.stringify(saved, null, 1)}\n`);
+  out.commit();
 }

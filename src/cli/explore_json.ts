@@ -4,6 +4,8 @@
 // search should find (s390 today); `stats.liveness` only when a liveness pass ran; `stats.millis` and
 // `stats.safetyMillis` only with --timing.
 import type { SearchStats } from '../explore/search_types.ts';
+import type { Replay } from '../explore/x86/counterexample.ts';
+import type { Counterexample } from '../explore/x86/run.ts';
 
 export interface ExploreJson {
   readonly file: string;
@@ -58,3 +60,16 @@ export function exploreJsonLine(j: ExploreJson): string {
   };
   return `${JSON.stringify(ordered)}\n`;
 }
+
+/** An x86 counterexample's fields of the line: the property, kind and detail, and its replayed steps' labels
+ * split where the liveness loop starts (empty for a safety counterexample). */
+export const counterexampleJson = (
+  cx: Counterexample,
+  rep: Replay,
+): Pick<ExploreJson, 'property' | 'kind' | 'detail' | 'steps' | 'loop'> => ({
+  property: cx.property,
+  kind: cx.kind,
+  ...(cx.detail ? { detail: cx.detail } : {}),
+  steps: rep.steps.slice(0, cx.steps.length).map((s) => s.label),
+  loop: rep.steps.slice(cx.steps.length).map((s) => s.label),
+});

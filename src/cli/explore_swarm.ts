@@ -16,7 +16,7 @@ import {
 import { LIVENESS_PROPERTIES } from '../explore/x86/properties.ts';
 import { runSwarm, type SwarmOutcome } from '../explore/x86/swarm_run.ts';
 import type { SwarmSearchResult } from '../explore/x86/swarm_task.ts';
-import { budgetName, exploreJsonLine } from './explore_json.ts';
+import { budgetName, counterexampleJson, exploreJsonLine } from './explore_json.ts';
 import { exploreHeading, propertySummary } from './explore_property.ts';
 
 export interface SwarmCommandOptions {
@@ -122,14 +122,7 @@ export async function exploreSwarm(o: SwarmCommandOptions): Promise<SwarmCommand
       ...(o.variants.length > 0 ? { variants: o.variants } : {}),
       verdict: outcome.verdict,
       ...(budget ? { budget } : {}),
-      ...(cx && rep
-        ? {
-            property: cx.property,
-            kind: cx.kind,
-            steps: rep.steps.slice(0, cx.steps.length).map((s) => s.label),
-            loop: [],
-          }
-        : {}),
+      ...(cx && rep ? counterexampleJson(cx, rep) : {}),
       stats: {
         states,
         transitions,
